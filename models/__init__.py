@@ -1,0 +1,1 @@
+"""Model definitions: the YAML model spec (`models.spec`) and the Keras 3 builder (`models.builder`)."""

@@ -1,0 +1,80 @@
+"""The exported model: a SavedModel that takes raw encoded image bytes.
+
+Layout of a run directory (`$BASE_DIR/models/<model_type>/<run_id>/`):
+    <file_name>.keras     the Keras 3 model (input: transformed pixels)
+    saved_model/          serving_default(image_bytes: string[N]) -> {score: float32[N]}
+                          = tf.Transform graph (decode + resize) then the model
+    metadata.json         label convention, threshold, image size, provenance
+`$BASE_DIR/models/<model_type>/latest` holds the newest run_id; every command
+taking --model_dir accepts the run directory, the `latest` file, or the
+model_type folder that holds it.
+"""
+import json
+from typing import Any
+
+import tensorflow as tf
+
+from pipelines import storage
+from transforms import features
+
+SAVED_MODEL_DIR = "saved_model"
+METADATA_FILE = "metadata.json"
+LATEST_FILE = "latest"
+SERVING_INPUT = "image_bytes"
+SERVING_OUTPUT = "score"
+
+
+class ServingModule(tf.Module):
+    """Tracks the Keras 3 model and the tf.Transform layer (Keras 2) side by side;
+    a Keras 3 functional model cannot hold the Keras 2 layer itself."""
+
+    def __init__(self, model: Any, transform_layer: Any):
+        super().__init__()
+        self.model = model
+        self.transform_layer = transform_layer
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=SERVING_INPUT)])
+    def serve(self, image_bytes: tf.Tensor) -> dict:
+        pixels = self.transform_layer({features.IMAGE_KEY: image_bytes})[features.IMAGE_KEY]
+        scores = self.model(pixels, training=False)
+        return {SERVING_OUTPUT: tf.reshape(tf.cast(scores, tf.float32), [-1])}
+
+
+def export_saved_model(model: Any, transform_output: Any, run_dir: str) -> str:
+    """Save the serving SavedModel (transform graph and its assets included)."""
+    module = ServingModule(model, transform_output.transform_features_layer())
+    path = storage.join(run_dir, SAVED_MODEL_DIR)
+    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    return path
+
+
+def write_metadata(run_dir: str, metadata: dict) -> None:
+    with storage.open_write(storage.join(run_dir, METADATA_FILE)) as f:
+        f.write(json.dumps(metadata, indent=2, sort_keys=True).encode())
+
+
+def read_metadata(run_dir: str) -> dict:
+    return json.loads(storage.read_bytes(storage.join(run_dir, METADATA_FILE)))
+
+
+def point_latest(model_type_dir: str, run_id: str) -> None:
+    """Make `<model_type_dir>/latest` name `run_id` (a small file: works on every filesystem)."""
+    with storage.open_write(storage.join(model_type_dir, LATEST_FILE)) as f:
+        f.write(f"{run_id}\n".encode())
+
+
+def resolve_model_dir(model_dir: str) -> str:
+    """A run directory from a run directory, a `latest` file, or the folder holding `latest`."""
+    model_dir = model_dir.rstrip("/")
+    if storage.exists(storage.join(model_dir, METADATA_FILE)):
+        return model_dir
+    latest = model_dir if model_dir.endswith("/" + LATEST_FILE) or model_dir == LATEST_FILE else storage.join(model_dir, LATEST_FILE)
+    if storage.exists(latest):
+        run_id = storage.read_bytes(latest).decode().strip()
+        run_dir = storage.join(latest.rsplit("/", 1)[0] if "/" in latest else ".", run_id)
+        if storage.exists(storage.join(run_dir, METADATA_FILE)):
+            return run_dir
+    raise FileNotFoundError(
+        f"--model_dir {model_dir} is not a trained model: expected a run directory holding {METADATA_FILE} "
+        f"(e.g. artifacts/models/<model_type>/<run_id>), a '{LATEST_FILE}' file, or the model_type folder that holds one. "
+        "Train one with: python -m pipelines.train --model_type demo")

@@ -1,0 +1,35 @@
+"""A Beam RunInference model handler for the exported SavedModel.
+
+Beam's built-in TensorFlow handlers load `.keras` files; Keras 3 refuses to load
+a SavedModel, so this small handler loads it with `tf.saved_model.load` and calls
+the serving signature on a batch of model-ready image bytes. One model per worker
+process (Beam shares it between threads); TensorFlow is imported on the worker.
+"""
+from typing import Any, Iterable, Optional, Sequence
+
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from models import export
+from pipelines import storage
+
+
+class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
+    """bytes (encoded image) -> PredictionResult(example, chart probability)."""
+
+    def __init__(self, run_dir: str, min_batch_size: int = 1, max_batch_size: int = 64):
+        super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size, max_batch_duration_secs=1)
+        self._saved_model = storage.join(run_dir, export.SAVED_MODEL_DIR)
+
+    def load_model(self) -> Any:
+        import tensorflow as tf
+
+        return tf.saved_model.load(self._saved_model).signatures["serving_default"]
+
+    def run_inference(self, batch: Sequence[bytes], model: Any, inference_args: Optional[dict] = None) -> Iterable[PredictionResult]:
+        import tensorflow as tf
+
+        scores = model(**{export.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[export.SERVING_OUTPUT].numpy()
+        return [PredictionResult(example, float(score)) for example, score in zip(batch, scores)]
+
+    def get_num_bytes(self, batch: Sequence[bytes]) -> int:
+        return sum(len(b) for b in batch)

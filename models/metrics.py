@@ -1,0 +1,46 @@
+"""Binary classification metrics for `chart` (the positive class), shared by the
+trainer's test-split evaluation and the evaluate command."""
+import numpy as np
+from sklearn import metrics as skm
+
+from transforms import features
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The decision threshold that maximises accuracy on held-out data.
+
+    Ties (a range of equally good thresholds) resolve to the middle of the best
+    range nearest 0.5, so a clean separation does not end up on a knife's edge.
+    With a single class (or no data) there is nothing to choose: 0.5.
+    """
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    if labels.size == 0 or labels.min() == labels.max():
+        return 0.5
+    cuts = np.unique(np.concatenate([[0.0, 1.0], scores]))
+    candidates = (cuts[:-1] + cuts[1:]) / 2.0  # midpoints between distinct scores
+    accuracy = np.array([np.mean((scores >= t) == labels) for t in candidates])
+    best = candidates[accuracy >= accuracy.max() - 1e-12]
+    return float(best[np.argmin(np.abs(best - 0.5))])
+
+
+def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """Accuracy, precision, recall, F1 (for `chart`), ROC AUC and the confusion matrix at `threshold`."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    predicted = (scores >= threshold).astype(int)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(labels, predicted, average="binary", pos_label=1, zero_division=0)
+    matrix = skm.confusion_matrix(labels, predicted, labels=[0, 1])
+    both_classes = labels.size > 0 and labels.min() != labels.max()
+    return {
+        "threshold": float(threshold),
+        "count": int(labels.size),
+        "accuracy": float(np.mean(predicted == labels)) if labels.size else 0.0,
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "roc_auc": float(skm.roc_auc_score(labels, scores)) if both_classes else None,
+        "confusion_matrix": {
+            "labels": list(features.LABEL_NAMES),  # rows: true label, columns: predicted label
+            "matrix": matrix.tolist(),
+        },
+        "counts": {name: int(np.sum(labels == i)) for i, name in enumerate(features.LABEL_NAMES)},
+    }

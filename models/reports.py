@@ -1,0 +1,116 @@
+"""Plots and JSON/Markdown reports: training curves, ROC/PR curves, confusion
+matrices, run summaries and the per-folder leaderboard."""
+import json
+import os
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn import metrics as skm  # noqa: E402
+
+from pipelines import storage  # noqa: E402
+from transforms import features  # noqa: E402
+
+
+def _save(fig: Figure, path: str) -> str:
+    with storage.open_write(path) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_history(history: dict, metric: str, path: str, title: str, best_epoch: Optional[int] = None) -> str:
+    """Training vs validation `metric` per epoch (e.g. accuracy_plot_<run_id>.png)."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    epochs = np.arange(1, len(history.get(metric, [])) + 1)
+    for key, style, name in ((metric, "o-", "training"), (f"val_{metric}", "s--", "validation")):
+        if history.get(key):
+            ax.plot(epochs, history[key], style, label=f"{name} {metric}", markersize=4)
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_roc_pr(labels: Sequence[int], scores: Sequence[float], threshold: float, path: str, title: str) -> str:
+    """ROC and precision-recall curves side by side, with the operating point marked."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    fig = Figure(figsize=(11, 4.5))
+    roc_ax, pr_ax = fig.subplots(1, 2)
+    if labels.size and labels.min() != labels.max():
+        fpr, tpr, _ = skm.roc_curve(labels, scores)
+        roc_ax.plot(fpr, tpr, label=f"ROC (AUC = {skm.roc_auc_score(labels, scores):.3f})")
+        precision, recall, _ = skm.precision_recall_curve(labels, scores)
+        pr_ax.plot(recall, precision, label=f"PR (AP = {skm.average_precision_score(labels, scores):.3f})")
+        predicted = scores >= threshold
+        op_tpr = np.mean(predicted[labels == 1])
+        op_fpr = np.mean(predicted[labels == 0])
+        op_precision = np.mean(labels[predicted] == 1) if predicted.any() else 1.0
+        roc_ax.plot([op_fpr], [op_tpr], "ro", label=f"threshold {threshold:.2f}")
+        pr_ax.plot([op_tpr], [op_precision], "ro", label=f"threshold {threshold:.2f}")
+    roc_ax.plot([0, 1], [0, 1], "k:", alpha=0.5, label="chance")
+    roc_ax.set(title=f"{title}: ROC", xlabel="false positive rate (non_chart called chart)", ylabel="true positive rate (chart recall)", xlim=(0, 1), ylim=(0, 1.02))
+    pr_ax.set(title=f"{title}: precision-recall", xlabel="recall (chart)", ylabel="precision (chart)", xlim=(0, 1), ylim=(0, 1.02))
+    for ax in (roc_ax, pr_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right" if ax is roc_ax else "lower left")
+    return _save(fig, path)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], path: str, title: str) -> str:
+    """Confusion matrix with counts and row percentages (rows: true, columns: predicted)."""
+    matrix = np.asarray(matrix)
+    fig = Figure(figsize=(5, 4.5))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    totals = matrix.sum(axis=1, keepdims=True).clip(min=1)
+    for (i, j), n in np.ndenumerate(matrix):
+        ax.text(j, i, f"{n}\n({100 * n / totals[i, 0]:.0f}%)", ha="center", va="center",
+                color="white" if n > matrix.max() / 2 else "black", fontsize=12)
+    ticks = range(len(features.LABEL_NAMES))
+    ax.set_xticks(ticks, [f"pred {n}" for n in features.LABEL_NAMES])
+    ax.set_yticks(ticks, [f"true {n}" for n in features.LABEL_NAMES])
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def write_json(path: str, payload: object) -> str:
+    with storage.open_write(path) as f:
+        f.write(json.dumps(payload, indent=2, sort_keys=True, default=str).encode())
+    return path
+
+
+LEADERBOARD_COLUMNS = ("model_type", "run_id", "accuracy", "precision", "recall", "f1", "roc_auc", "threshold", "epochs", "train_seconds")
+
+
+def update_leaderboard(reports_dir: str, row: dict) -> list[dict]:
+    """Append a run to leaderboard.json and re-render leaderboard.md (best test accuracy first)."""
+    json_path = storage.join(reports_dir, "leaderboard.json")
+    rows = read_json(json_path) if storage.exists(json_path) else []
+    rows = [r for r in rows if r.get("run_id") != row["run_id"]] + [row]
+    rows.sort(key=lambda r: (-(r.get("accuracy") or 0.0), -(r.get("f1") or 0.0), r["run_id"]))
+    write_json(json_path, rows)
+    lines = ["# Chart Sifter leaderboard", "", "Test-split metrics per training run, best accuracy first.", "",
+             "| " + " | ".join(LEADERBOARD_COLUMNS) + " |", "|" + "---|" * len(LEADERBOARD_COLUMNS)]
+    for r in rows:
+        lines.append("| " + " | ".join(_cell(r.get(c)) for c in LEADERBOARD_COLUMNS) + " |")
+    with storage.open_write(storage.join(reports_dir, "leaderboard.md")) as f:
+        f.write(("\n".join(lines) + "\n").encode())
+    return rows
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def read_json(path: str):
+    return json.loads(storage.read_bytes(path))

@@ -1,0 +1,439 @@
+"""The YAML model spec: allowlisted Keras registries, the `ModelSpec` dataclass, its validation.
+
+Every name in a spec is looked up in an explicit dict below: nothing from the file is
+deserialized, evaluated or resolved with getattr, and constructor arguments may only be plain
+YAML scalars or lists (a nested mapping could make Keras deserialize an arbitrary object).
+`configs/model_config.yaml` documents every key in its header.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import keras
+import yaml
+
+from transforms.features import CHART, NON_CHART
+
+
+class SpecError(ValueError):
+    """A model spec that cannot be honoured; the message names the model_type and the key."""
+
+
+class Backbone(NamedTuple):
+    """An allowlisted `keras.applications` base model (always built without its top)."""
+
+    constructor: Callable[..., keras.Model]
+    # The model's `keras.applications.<family>.preprocess_input`, applied inside our model;
+    # None where the base model rescales 0-255 pixels itself.
+    preprocess_input: Callable[[Any], Any] | None
+    # Name of the no-top ImageNet weights file Keras caches under ~/.keras/models.
+    # `{side}` stands for the input side, one of `weights_sides` (else the last of them).
+    weights_file: str
+    weights_sides: tuple[int, ...] = ()
+
+
+_apps = keras.applications
+_layers = keras.layers
+_WEIGHTS_FILE = "{}_weights_tf_dim_ordering_tf_kernels_notop.h5"  # ResNet, DenseNet, VGG, ...
+
+BASE_MODELS: dict[str, Backbone] = {
+    "MobileNetV3Small": Backbone(_apps.MobileNetV3Small, None, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
+    "MobileNetV3Large": Backbone(_apps.MobileNetV3Large, None, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5"),
+    "MobileNetV2": Backbone(
+        _apps.MobileNetV2, _apps.mobilenet_v2.preprocess_input,
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{side}_no_top.h5", (96, 128, 160, 192, 224),
+    ),
+    "EfficientNetB0": Backbone(_apps.EfficientNetB0, None, "efficientnetb0_notop.h5"),
+    "EfficientNetB1": Backbone(_apps.EfficientNetB1, None, "efficientnetb1_notop.h5"),
+    "EfficientNetB2": Backbone(_apps.EfficientNetB2, None, "efficientnetb2_notop.h5"),
+    "EfficientNetB3": Backbone(_apps.EfficientNetB3, None, "efficientnetb3_notop.h5"),
+    "EfficientNetB4": Backbone(_apps.EfficientNetB4, None, "efficientnetb4_notop.h5"),
+    "EfficientNetB5": Backbone(_apps.EfficientNetB5, None, "efficientnetb5_notop.h5"),
+    "EfficientNetB6": Backbone(_apps.EfficientNetB6, None, "efficientnetb6_notop.h5"),
+    "EfficientNetB7": Backbone(_apps.EfficientNetB7, None, "efficientnetb7_notop.h5"),
+    "EfficientNetV2B0": Backbone(_apps.EfficientNetV2B0, None, "efficientnetv2-b0_notop.h5"),
+    "EfficientNetV2B1": Backbone(_apps.EfficientNetV2B1, None, "efficientnetv2-b1_notop.h5"),
+    "EfficientNetV2B2": Backbone(_apps.EfficientNetV2B2, None, "efficientnetv2-b2_notop.h5"),
+    "EfficientNetV2B3": Backbone(_apps.EfficientNetV2B3, None, "efficientnetv2-b3_notop.h5"),
+    "EfficientNetV2S": Backbone(_apps.EfficientNetV2S, None, "efficientnetv2-s_notop.h5"),
+    "EfficientNetV2M": Backbone(_apps.EfficientNetV2M, None, "efficientnetv2-m_notop.h5"),
+    "EfficientNetV2L": Backbone(_apps.EfficientNetV2L, None, "efficientnetv2-l_notop.h5"),
+    "ConvNeXtTiny": Backbone(_apps.ConvNeXtTiny, None, "convnext_tiny_notop.h5"),
+    "ConvNeXtSmall": Backbone(_apps.ConvNeXtSmall, None, "convnext_small_notop.h5"),
+    "ConvNeXtBase": Backbone(_apps.ConvNeXtBase, None, "convnext_base_notop.h5"),
+    "ResNet50": Backbone(_apps.ResNet50, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet50")),
+    "ResNet101": Backbone(_apps.ResNet101, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet101")),
+    "ResNet152": Backbone(_apps.ResNet152, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet152")),
+    "ResNet50V2": Backbone(_apps.ResNet50V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet50v2")),
+    "ResNet101V2": Backbone(_apps.ResNet101V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet101v2")),
+    "ResNet152V2": Backbone(_apps.ResNet152V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet152v2")),
+    "DenseNet121": Backbone(_apps.DenseNet121, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet121")),
+    "DenseNet169": Backbone(_apps.DenseNet169, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet169")),
+    "DenseNet201": Backbone(_apps.DenseNet201, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet201")),
+    "Xception": Backbone(_apps.Xception, _apps.xception.preprocess_input, _WEIGHTS_FILE.format("xception")),
+    "InceptionV3": Backbone(_apps.InceptionV3, _apps.inception_v3.preprocess_input, _WEIGHTS_FILE.format("inception_v3")),
+    "VGG16": Backbone(_apps.VGG16, _apps.vgg16.preprocess_input, _WEIGHTS_FILE.format("vgg16")),
+    "VGG19": Backbone(_apps.VGG19, _apps.vgg19.preprocess_input, _WEIGHTS_FILE.format("vgg19")),
+}
+
+_BINARY_ACCURACY = functools.partial(keras.metrics.BinaryAccuracy, name="accuracy")
+ACCURACY = "accuracy"  # the metric name reports read from history (`accuracy`, `val_accuracy`)
+
+# Registries, keyed by the spec key whose entries they resolve.
+REGISTRIES: dict[str, dict[str, Callable[..., Any]]] = {
+    "layers": {cls.__name__: cls for cls in (
+        _layers.Conv2D, _layers.SeparableConv2D, _layers.DepthwiseConv2D, _layers.Conv2DTranspose,
+        _layers.MaxPooling2D, _layers.AveragePooling2D, _layers.GlobalAveragePooling2D,
+        _layers.GlobalMaxPooling2D, _layers.Flatten, _layers.Dense, _layers.Dropout,
+        _layers.SpatialDropout2D, _layers.GaussianDropout, _layers.GaussianNoise,
+        _layers.BatchNormalization, _layers.LayerNormalization, _layers.GroupNormalization,
+        _layers.Activation, _layers.ReLU, _layers.LeakyReLU, _layers.ELU, _layers.PReLU,
+        _layers.Rescaling, _layers.Resizing, _layers.CenterCrop, _layers.ZeroPadding2D,
+        _layers.Cropping2D,
+    )},
+    # Chart-safe augmentations only: no vertical flips, rotations, hue shifts or inversions.
+    "augmentation": {cls.__name__: cls for cls in (
+        _layers.RandomFlip, _layers.RandomZoom, _layers.RandomTranslation, _layers.RandomContrast,
+        _layers.RandomBrightness, _layers.RandomCrop, _layers.RandomGrayscale,
+        _layers.RandomSharpness, _layers.RandomGaussianBlur, _layers.GaussianNoise,
+    )},
+    "optimizer": {cls.__name__: cls for cls in (
+        keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.Adamax, keras.optimizers.Nadam,
+        keras.optimizers.RMSprop, keras.optimizers.SGD, keras.optimizers.Adagrad,
+        keras.optimizers.Adadelta, keras.optimizers.Adafactor, keras.optimizers.Ftrl,
+        keras.optimizers.Lion, keras.optimizers.Lamb,
+    )},
+    "learning_rate_schedule": {cls.__name__: cls for cls in (
+        keras.optimizers.schedules.ExponentialDecay, keras.optimizers.schedules.PiecewiseConstantDecay,
+        keras.optimizers.schedules.PolynomialDecay, keras.optimizers.schedules.InverseTimeDecay,
+        keras.optimizers.schedules.CosineDecay, keras.optimizers.schedules.CosineDecayRestarts,
+    )},
+    "loss": {
+        "binary_crossentropy": keras.losses.BinaryCrossentropy,
+        "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
+        "mean_squared_error": keras.losses.MeanSquaredError,
+    },
+    # Keras's `Accuracy` counts exact equality, which a sigmoid probability never meets; every
+    # accuracy spelling therefore means BinaryAccuracy (threshold 0.5) named "accuracy".
+    "metrics": {
+        ACCURACY: _BINARY_ACCURACY, "Accuracy": _BINARY_ACCURACY, "BinaryAccuracy": _BINARY_ACCURACY,
+        **{cls.__name__: cls for cls in (
+            keras.metrics.AUC, keras.metrics.Precision, keras.metrics.Recall,
+            keras.metrics.PrecisionAtRecall, keras.metrics.RecallAtPrecision,
+            keras.metrics.SensitivityAtSpecificity, keras.metrics.SpecificityAtSensitivity,
+            keras.metrics.TruePositives, keras.metrics.TrueNegatives, keras.metrics.FalsePositives,
+            keras.metrics.FalseNegatives, keras.metrics.BinaryCrossentropy,
+        )},
+    },
+}
+
+CLASS_WEIGHT_MODES = ("balanced",)
+DEFAULT_EARLY_STOPPING = {"monitor": "val_loss", "patience": 3, "restore_best_weights": True}
+VERTICAL_FLIP_ERROR = (
+    "RandomFlip must use mode 'horizontal': a vertical flip turns a rising chart into a falling "
+    "one and puts its axes upside down, so it changes what the chart means"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Component:
+    """One allowlisted Keras object: its registry name and constructor arguments."""
+
+    type: str
+    arguments: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class FineTune:
+    """Second training phase: unfreeze the base model and train on at a lower learning rate."""
+
+    epochs: int
+    learning_rate: float
+    unfreeze_from: int | None = None  # first base layer index made trainable; None: all of them
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """A validated model spec (see configs/model_config.yaml for the meaning of each key)."""
+
+    model_type: str
+    file_name: str
+    base_model: str | None = None
+    layers: tuple[Component, ...] = ()
+    weights: str | None = None  # "imagenet", a local weights file, or None (from scratch)
+    trainable: bool = False
+    dense_units: int = 128
+    dropout_rate: float = 0.3
+    image_size: int | None = None
+    optimizer: str = "Adam"
+    optimizer_args: dict[str, Any] = dataclasses.field(default_factory=dict)
+    learning_rate: float | None = 0.001  # None exactly when learning_rate_schedule is set
+    learning_rate_schedule: Component | None = None
+    loss: Component = dataclasses.field(default_factory=lambda: Component("binary_crossentropy"))
+    metrics: tuple[Component, ...] = (Component(ACCURACY),)
+    epochs: int = 10
+    batch_size: int = 32
+    early_stopping: dict[str, Any] | None = dataclasses.field(default_factory=lambda: dict(DEFAULT_EARLY_STOPPING))
+    checkpoint: bool = True
+    class_weights: str | dict[str, float] | None = None
+    augmentation: tuple[Component, ...] = ()
+    fine_tune: FineTune | None = None
+
+
+SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ModelSpec)) - {"model_type"}
+_HEAD_KEYS = ("trainable", "dense_units", "dropout_rate", "fine_tune")  # base_model models only
+
+
+def create(model_type: str, key: str, component: Component, **extra: Any) -> Any:
+    """Instantiate a validated component from the registry of `key`."""
+    return construct(model_type, key, REGISTRIES[key][component.type], {**extra, **component.arguments})
+
+
+def construct(model_type: str, key: str, factory: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    """Call `factory(**arguments)`; a rejected argument becomes a SpecError naming the key."""
+    try:
+        return factory(**arguments)
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"model '{model_type}': {key}: bad arguments {dict(arguments)}: {err}") from err
+
+
+def load_specs(path: str) -> dict[str, dict]:
+    """The raw YAML mapping of model_type -> spec mapping (yaml.safe_load)."""
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in raw.items()):
+        raise SpecError(f"{path}: expected a mapping of model_type names to spec mappings")
+    return raw
+
+
+def available_model_types(path: str) -> list[str]:
+    """The model_types defined in the file, in file order."""
+    return list(load_specs(path))
+
+
+def load_model_spec(path: str, model_type: str) -> ModelSpec:
+    """Load and validate one model spec."""
+    specs = load_specs(path)
+    if model_type not in specs:
+        raise SpecError(f"unknown model_type '{model_type}' in {path}; available: {', '.join(specs)}")
+    return parse_spec(model_type, specs[model_type])
+
+
+def parse_spec(model_type: str, raw: Mapping[str, Any]) -> ModelSpec:
+    """Validate a raw spec mapping, instantiating each component once to check its arguments."""
+    return _Parser(model_type, raw).spec()
+
+
+def _is_plain(value: Any) -> bool:
+    """True for YAML scalars and (nested) lists of them."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+_TYPES: dict[type, Callable[[Any], bool]] = {
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    bool: lambda v: isinstance(v, bool),
+    str: lambda v: isinstance(v, str),
+}
+
+
+class _Parser:
+    """Reads one raw spec; every problem becomes a SpecError naming the model_type and key."""
+
+    def __init__(self, model_type: str, raw: Mapping[str, Any]):
+        self.model_type = model_type
+        self.raw = raw
+
+    def error(self, key: str, problem: str) -> SpecError:
+        return SpecError(f"model '{self.model_type}': {key}: {problem}")
+
+    def typed(self, key: str, value: Any, kind: type, positive: bool = False) -> Any:
+        """`value` checked to be of `kind` (int, float, bool or str) and, if asked, above zero."""
+        if not _TYPES[kind](value):
+            hint = " (PyYAML reads 1e-4 as text: write 1.0e-4)" if kind is float and isinstance(value, str) else ""
+            raise self.error(key, f"expected {kind.__name__}, got {value!r}{hint}")
+        if positive and value <= 0:
+            raise self.error(key, f"must be positive, got {value!r}")
+        return float(value) if kind is float else value
+
+    def get(self, key: str, kind: type, default: Any, positive: bool = False) -> Any:
+        """Top-level `key` (None or absent gives `default`), type-checked."""
+        value = self.raw.get(key)
+        return default if value is None else self.typed(key, value, kind, positive)
+
+    def mapping(self, key: str, value: Any) -> dict[str, Any]:
+        """A mapping of string keys to plain YAML values (constructor arguments)."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise self.error(key, f"expected a mapping of argument names to values, got {value!r}")
+        if not all(_is_plain(v) for v in value.values()):
+            raise self.error(key, f"arguments must be YAML scalars or lists, got {dict(value)!r}")
+        return dict(value)
+
+    def component(self, key: str, value: Any, name_key: str = "type", args_key: str = "arguments") -> Component:
+        """`{type, arguments}` (or `{name, args}`, or a bare name where name_key is 'name')."""
+        if name_key == "name" and isinstance(value, str):
+            value = {name_key: value}
+        if not isinstance(value, Mapping) or name_key not in value or not set(value) <= {name_key, args_key}:
+            raise self.error(key, f"expected {{{name_key}: ..., {args_key}: {{...}}}}, got {value!r}")
+        registry = REGISTRIES[key]
+        name = value[name_key]
+        if not isinstance(name, str) or name not in registry:
+            raise self.error(key, f"unknown {name!r}; allowed: {', '.join(sorted(registry))}")
+        return Component(name, self.mapping(key, value.get(args_key)))
+
+    def components(self, key: str, **names: str) -> tuple[Component, ...]:
+        """The list of components under `key` (parsed, not yet instantiated)."""
+        value = self.raw.get(key) or []
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list, got {value!r}")
+        return tuple(self.component(key, item, **names) for item in value)
+
+    def instantiated(self, key: str, components: tuple[Component, ...]) -> list[Any]:
+        """Each component instantiated once, so bad arguments fail now rather than mid-build."""
+        return [create(self.model_type, key, c) for c in components]
+
+    def spec(self) -> ModelSpec:
+        unknown = sorted(set(self.raw) - SPEC_KEYS)
+        if unknown:
+            raise self.error(", ".join(unknown), f"unknown key; allowed keys: {', '.join(sorted(SPEC_KEYS))}")
+        base_model = self.get("base_model", str, None)
+        layers = self.components("layers")
+        self.instantiated("layers", layers)
+        if (base_model is None) == (not layers):
+            raise self.error("base_model", "give exactly one of base_model or layers")
+        if base_model is not None and base_model not in BASE_MODELS:
+            raise self.error("base_model", f"unknown {base_model!r}; allowed: {', '.join(sorted(BASE_MODELS))}")
+        if layers:
+            self.check_custom_stack(layers)
+        learning_rate, schedule, optimizer_args = self.learning_rate()
+        optimizer = self.optimizer(optimizer_args, learning_rate, schedule)
+        loss = self.component("loss", self.raw.get("loss") or "binary_crossentropy", "name", "args")
+        self.instantiated("loss", (loss,))
+        return ModelSpec(
+            model_type=self.model_type,
+            file_name=self.file_name(),
+            base_model=base_model,
+            layers=layers,
+            weights=self.weights(base_model),
+            trainable=self.get("trainable", bool, False) if base_model else True,
+            dense_units=self.get("dense_units", int, ModelSpec.dense_units, positive=True),
+            dropout_rate=self.dropout_rate(),
+            image_size=self.get("image_size", int, None, positive=True),
+            optimizer=optimizer,
+            optimizer_args=optimizer_args,
+            learning_rate=learning_rate,
+            learning_rate_schedule=schedule,
+            loss=loss,
+            metrics=self.metrics(),
+            epochs=self.get("epochs", int, ModelSpec.epochs, positive=True),
+            batch_size=self.get("batch_size", int, ModelSpec.batch_size, positive=True),
+            early_stopping=self.early_stopping(),
+            checkpoint=self.get("checkpoint", bool, True),
+            class_weights=self.class_weights(),
+            augmentation=self.augmentation(),
+            fine_tune=self.fine_tune(),
+        )
+
+    def check_custom_stack(self, layers: tuple[Component, ...]) -> None:
+        """A `layers` model owns its whole network, so the base_model-only keys make no sense."""
+        for key in _HEAD_KEYS:
+            if key in self.raw:
+                raise self.error(key, "applies to base_model models only; a layers stack defines its own head")
+        last = layers[-1]
+        if not (last.type == "Dense" and last.arguments.get("units") == 1 and last.arguments.get("activation") == "sigmoid"):
+            raise self.error("layers", "the last layer must be Dense with units: 1, activation: sigmoid "
+                                       "(the probability of class 'chart')")
+
+    def learning_rate(self) -> tuple[float | None, Component | None, dict[str, Any]]:
+        """(learning_rate, schedule, optimizer_args without learning_rate): exactly one rate source."""
+        optimizer_args = self.mapping("optimizer_args", self.raw.get("optimizer_args"))
+        sources = [k for k in ("learning_rate", "learning_rate_schedule") if self.raw.get(k) is not None]
+        if "learning_rate" in optimizer_args:
+            sources.append("optimizer_args.learning_rate")
+        if len(sources) > 1:
+            raise self.error(sources[-1], f"give only one of {' and '.join(sources)}")
+        if "learning_rate_schedule" in sources:
+            schedule = self.component("learning_rate_schedule", self.raw["learning_rate_schedule"])
+            self.instantiated("learning_rate_schedule", (schedule,))
+            return None, schedule, optimizer_args
+        source = sources[0] if sources else "learning_rate"
+        value = optimizer_args.pop("learning_rate", self.raw.get("learning_rate"))
+        if value is None:
+            return ModelSpec.learning_rate, None, optimizer_args
+        return self.typed(source, value, float, positive=True), None, optimizer_args
+
+    def optimizer(self, arguments: dict[str, Any], learning_rate: float | None, schedule: Component | None) -> str:
+        """The optimizer name, checked by instantiating it with its arguments and rate."""
+        name = self.component("optimizer", {"type": self.raw.get("optimizer") or "Adam"}).type
+        rate = learning_rate if schedule is None else create(self.model_type, "learning_rate_schedule", schedule)
+        create(self.model_type, "optimizer", Component(name, arguments), learning_rate=rate)
+        return name
+
+    def metrics(self) -> tuple[Component, ...]:
+        """The configured metrics, with an "accuracy" metric first unless one is already named so."""
+        metrics = self.components("metrics", name_key="name", args_key="args")
+        names = [metric.name for metric in self.instantiated("metrics", metrics)]
+        return metrics if ACCURACY in names else (Component(ACCURACY), *metrics)
+
+    def augmentation(self) -> tuple[Component, ...]:
+        augmentation = self.components("augmentation")
+        for item in augmentation:
+            if item.type == "RandomFlip" and item.arguments.get("mode", "horizontal_and_vertical") != "horizontal":
+                raise self.error("augmentation", VERTICAL_FLIP_ERROR)
+        self.instantiated("augmentation", augmentation)
+        return augmentation
+
+    def file_name(self) -> str:
+        name = self.get("file_name", str, f"{self.model_type}.keras")
+        if "/" in name or "\\" in name or not name.endswith(".keras"):
+            raise self.error("file_name", f"expected a bare file name ending in .keras, got {name!r}")
+        return name
+
+    def weights(self, base_model: str | None) -> str | None:
+        weights = self.get("weights", str, "imagenet" if base_model else None)
+        if weights == "imagenet" and base_model is None:
+            raise self.error("weights", "imagenet weights need a base_model; use null or a local weights file")
+        return weights
+
+    def dropout_rate(self) -> float:
+        rate = self.get("dropout_rate", float, ModelSpec.dropout_rate)
+        if not 0 <= rate < 1:
+            raise self.error("dropout_rate", f"must be below 1, got {rate!r}")
+        return rate
+
+    def early_stopping(self) -> dict[str, Any] | None:
+        value = self.raw.get("early_stopping", True)
+        if value is False or value is None:
+            return None
+        arguments = {**DEFAULT_EARLY_STOPPING, **self.mapping("early_stopping", None if value is True else value)}
+        construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
+        return arguments
+
+    def class_weights(self) -> str | dict[str, float] | None:
+        value = self.raw.get("class_weights")
+        if value is None or value in CLASS_WEIGHT_MODES:
+            return value
+        if not isinstance(value, Mapping) or set(value) != {CHART, NON_CHART}:
+            raise self.error("class_weights", f"expected balanced, null or {{{CHART}: w, {NON_CHART}: w}}, got {value!r}")
+        return {k: self.typed(f"class_weights.{k}", w, float, positive=True) for k, w in value.items()}
+
+    def fine_tune(self) -> FineTune | None:
+        value = self.raw.get("fine_tune")
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or not {"epochs", "learning_rate"} <= set(value) <= {
+                "epochs", "learning_rate", "unfreeze_from"}:
+            raise self.error("fine_tune", f"expected {{epochs, learning_rate, unfreeze_from}} or null, got {value!r}")
+        unfreeze_from = value.get("unfreeze_from")
+        return FineTune(
+            epochs=self.typed("fine_tune.epochs", value["epochs"], int, positive=True),
+            learning_rate=self.typed("fine_tune.learning_rate", value["learning_rate"], float, positive=True),
+            unfreeze_from=None if unfreeze_from is None else self.typed("fine_tune.unfreeze_from", unfreeze_from, int),
+        )

@@ -1,0 +1,1 @@
+"""Beam pipelines: ingest, train, label, evaluate."""

@@ -1,0 +1,46 @@
+"""What every command shares: logging, the base directory, and a clean exit code."""
+import logging
+import os
+import sys
+from typing import Callable
+
+BASE_DIR_ENV = "BASE_DIR"
+DEFAULT_BASE_DIR = "artifacts"
+
+
+def base_dir() -> str:
+    """Where outputs go by default: $BASE_DIR, else artifacts/."""
+    return os.environ.get(BASE_DIR_ENV, DEFAULT_BASE_DIR)
+
+
+def setup_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    if not debug:
+        for noisy in ("absl", "apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(run: Callable[[list[str]], object]) -> None:
+    """Run a command and exit 0 on success, 1 on failure.
+
+    Any process that ran a tf.Transform pipeline segfaults while the interpreter
+    shuts down, after the work is done; `os._exit` skips that teardown so the
+    exit code tells the truth.
+    """
+    code = 0
+    try:
+        run(sys.argv[1:])
+    except SystemExit as err:
+        code = err.code if isinstance(err.code, int) else 1
+    except KeyboardInterrupt:
+        logging.error("Interrupted.")
+        code = 130
+    except (ValueError, ConnectionError, FileNotFoundError) as err:
+        logging.error("%s", err)
+        code = 1
+    except Exception:
+        logging.exception("Failed.")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

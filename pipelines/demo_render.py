@@ -1,0 +1,729 @@
+"""Drawing toolkit for the demo dataset generator (`pipelines/demo_data.py` holds the scenes).
+
+The demo images are drawn mostly with Pillow, which is an order of magnitude faster than
+matplotlib. This module holds the pieces every scene is built from:
+
+* random helpers over an explicit `numpy.random.Generator` (never global random state);
+* colours, fonts and text: the fonts are matplotlib's bundled DejaVu/STIX files, opened with
+  Pillow's BASIC layout engine, so glyph placement depends neither on system fonts nor on the
+  optional libraqm; font objects are cached per thread because FreeType faces are not
+  thread safe;
+* synthetic data: geometric-Brownian price paths with regime changes, OHLCV bars, indicators,
+  economic series, equity curves and time-axis labels;
+* a small plotting engine (`Pane` plus drawing functions) for candles, bars, lines, areas,
+  axes and grids;
+* `Canvas`, an image with its drawer and a UI scale (1 = ordinary screen, 2 = "retina");
+* procedural textures for photo-like images.
+"""
+from __future__ import annotations
+
+import colorsys
+import dataclasses
+import datetime
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+RGB = tuple[int, int, int]
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------------------
+# Randomness
+# --------------------------------------------------------------------------------------
+
+
+def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
+    """One element of `options`, uniformly."""
+    return options[int(rng.integers(len(options)))]
+
+
+def chance(rng: np.random.Generator, p: float) -> bool:
+    """True with probability `p`."""
+    return bool(rng.random() < p)
+
+
+def between(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """A uniform float in [lo, hi)."""
+    return float(rng.uniform(lo, hi))
+
+
+def randint(rng: np.random.Generator, lo: int, hi: int) -> int:
+    """A uniform integer in [lo, hi] (both ends included)."""
+    return int(rng.integers(lo, hi + 1))
+
+
+def weighted(rng: np.random.Generator, table: Mapping[T, float]) -> T:
+    """A key of `table`, drawn with probability proportional to its value."""
+    keys = list(table)
+    weights = np.array([table[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=weights / weights.sum()))]
+
+
+# --------------------------------------------------------------------------------------
+# Colours
+# --------------------------------------------------------------------------------------
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    """Linear blend from colour `a` (t=0) to `b` (t=1)."""
+    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+def jitter(rng: np.random.Generator, colour: RGB, amount: int = 10) -> RGB:
+    """`colour` with each channel moved by up to `amount`."""
+    shifted = np.clip(np.array(colour) + rng.integers(-amount, amount + 1, 3), 0, 255)
+    return tuple(int(v) for v in shifted)  # type: ignore[return-value]
+
+
+def random_colour(
+    rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.9), val: tuple[float, float] = (0.45, 0.95)
+) -> RGB:
+    """A random hue with saturation and value drawn from the given ranges."""
+    r, g, b = colorsys.hsv_to_rgb(rng.random(), between(rng, *sat), between(rng, *val))
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def is_dark(colour: RGB) -> bool:
+    """Whether text on this background should be light."""
+    r, g, b = colour
+    return 0.299 * r + 0.587 * g + 0.114 * b < 128
+
+
+def ink_on(background: RGB) -> RGB:
+    """A near-black or near-white text colour readable on `background`."""
+    return (232, 234, 237) if is_dark(background) else (24, 26, 30)
+
+
+UP_DOWN = (  # (up, down) colour pairs used by trading platforms and plotting libraries
+    ((38, 166, 154), (239, 83, 80)),
+    ((14, 203, 129), (246, 70, 93)),
+    ((0, 200, 5), (255, 80, 0)),
+    ((8, 153, 129), (242, 54, 69)),
+    ((61, 153, 112), (255, 65, 54)),
+    ((0, 170, 0), (220, 0, 0)),
+    ((34, 197, 94), (239, 68, 68)),
+)
+PALETTES = (  # line colour cycles: matplotlib tab10, plotly, Excel, ggplot-like, neon
+    ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)),
+    ((99, 110, 250), (239, 85, 59), (0, 204, 150), (171, 99, 250), (255, 161, 90)),
+    ((68, 114, 196), (237, 125, 49), (165, 165, 165), (255, 192, 0), (91, 155, 213)),
+    ((248, 118, 109), (0, 186, 56), (97, 156, 255), (183, 159, 0), (245, 100, 227)),
+    ((0, 229, 255), (255, 214, 0), (255, 64, 129), (118, 255, 3), (224, 64, 251)),
+)
+
+# --------------------------------------------------------------------------------------
+# Fonts and text
+# --------------------------------------------------------------------------------------
+
+_FONT_DIR = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+FONT_FILES = {
+    "sans": "DejaVuSans.ttf",
+    "sans-bold": "DejaVuSans-Bold.ttf",
+    "sans-italic": "DejaVuSans-Oblique.ttf",
+    "mono": "DejaVuSansMono.ttf",
+    "mono-bold": "DejaVuSansMono-Bold.ttf",
+    "serif": "DejaVuSerif.ttf",
+    "serif-bold": "DejaVuSerif-Bold.ttf",
+    "serif-italic": "DejaVuSerif-Italic.ttf",
+    "times": "STIXGeneral.ttf",
+    "times-bold": "STIXGeneralBol.ttf",
+    "times-italic": "STIXGeneralItalic.ttf",
+}
+_thread_fonts = threading.local()
+
+
+def font(face: str, size: int) -> ImageFont.FreeTypeFont:
+    """The bundled font `face` (a key of FONT_FILES) at `size` pixels, cached per thread."""
+    cache = _thread_fonts.__dict__.setdefault("cache", {})
+    key = (face, max(6, int(size)))
+    if key not in cache:
+        path = os.path.join(_FONT_DIR, FONT_FILES[face])
+        cache[key] = ImageFont.truetype(path, key[1], layout_engine=ImageFont.Layout.BASIC)
+    return cache[key]
+
+
+WORDS = """the market is still looking strong today but we need a clean break above resistance before
+adding more risk here and volume keeps drifting lower into the close while buyers defend every dip
+earnings next week could change the picture so keep position size small and stops tight this is not
+financial advice just my read of the tape after a long week watching rates inflation data and the dollar
+everyone is talking about the same trade which usually means it is crowded take profits into strength
+and wait for the pullback patience pays more than leverage in this kind of range liquidity is thin on
+holidays funding flipped negative again the team shipped the update wallet support arrives soon thanks
+for joining the call meeting notes attached please review the report before friday""".split()
+TICKERS = (
+    "AAPL", "TSLA", "NVDA", "MSFT", "AMZN", "SPY", "QQQ", "BTCUSDT", "ETHUSDT", "SOLUSDT", "EURUSD",
+    "GBPJPY", "XAUUSD", "USDJPY", "ES1!", "NQ1!", "DXY", "GOOGL", "META", "AMD", "NFLX", "COIN",
+    "BTCUSD", "ETHBTC", "DOGEUSDT", "US30", "GER40", "USOIL", "BNBUSDT", "XRPUSDT", "PETR4", "VALE3",
+    "RELIANCE", "AUDCAD", "NZDUSD", "SPX", "TLT", "GLD", "ARKK", "PLTR",
+)
+COMPANIES = (
+    "Apple Inc.", "Tesla, Inc.", "NVIDIA Corp", "Bitcoin", "Ethereum", "Solana", "Euro / U.S. Dollar",
+    "Gold Spot", "S&P 500", "Nasdaq 100", "Microsoft", "Amazon.com", "Alphabet", "Coinbase", "Binance Coin",
+)
+FIRST_NAMES = ("Alex", "Maria", "Chen", "Priya", "Tom", "Fatima", "Lucas", "Yuki", "Omar", "Sara", "Ivan", "Nina", "Kofi", "Ana")
+LAST_NAMES = ("Smith", "Garcia", "Wang", "Patel", "Müller", "Rossi", "Kim", "Silva", "Novak", "Haddad", "Lee", "Brown")
+NAME_SUFFIXES = ("Capital", "Trades", "FX", "Crypto", "Research", "Macro", "Alpha", "Signals", "")
+
+
+def words(rng: np.random.Generator, n: int) -> str:
+    """`n` consecutive words from the vocabulary, starting at a random place."""
+    start = randint(rng, 0, len(WORDS) - 1)
+    return " ".join(WORDS[(start + i) % len(WORDS)] for i in range(n))
+
+
+def sentence(rng: np.random.Generator, lo: int = 6, hi: int = 18) -> str:
+    """A capitalised pseudo-sentence, sometimes with a cashtag, hashtag or number in it."""
+    tokens = words(rng, randint(rng, lo, hi)).split()
+    extras = (f"${pick(rng, TICKERS)[:4]}", f"#{pick(rng, ('crypto', 'forex', 'stocks', 'macro', 'BTC'))}",
+              f"{between(rng, -12, 25):.1f}%", f"{between(rng, 1, 999):.2f}")
+    for _ in range(randint(rng, 0, 2)):
+        tokens.insert(randint(rng, 0, len(tokens)), pick(rng, extras))
+    return tokens[0].capitalize() + " " + " ".join(tokens[1:]) + pick(rng, (".", ".", ".", "!", "?", " 🚀"[:1]))
+
+
+def paragraph(rng: np.random.Generator, sentences: int) -> str:
+    """Several pseudo-sentences joined into one paragraph."""
+    return " ".join(sentence(rng) for _ in range(sentences))
+
+
+def person(rng: np.random.Generator) -> tuple[str, str]:
+    """A display name and an @handle."""
+    first, last, suffix = pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES), pick(rng, NAME_SUFFIXES)
+    name = f"{first} {suffix or last}".strip()
+    return name, "@" + (first + (suffix or last)).lower().replace("ü", "u")[: randint(rng, 6, 14)]
+
+
+def wrap(text: str, fnt: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """Greedy word wrap of `text` into lines no wider than `width` pixels."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and fnt.getlength(candidate) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return lines + [line] if line else lines
+
+
+def price_decimals(value: float) -> int:
+    """How many decimals a quote of this magnitude is usually shown with."""
+    magnitude = abs(value)
+    return 0 if magnitude >= 5000 else 2 if magnitude >= 20 else 4 if magnitude >= 0.5 else 6
+
+
+def fmt_number(value: float, decimals: int | None = None, thousands: bool = True) -> str:
+    """`value` with the usual decimals for its size and optional thousands separators."""
+    decimals = price_decimals(value) if decimals is None else decimals
+    return f"{value:,.{decimals}f}" if thousands else f"{value:.{decimals}f}"
+
+
+def fmt_compact(value: float) -> str:
+    """1234567 -> '1.23M'."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= limit:
+            return f"{value / limit:.2f}{suffix}"
+    return f"{value:.0f}"
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic data
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Bars:
+    """OHLCV arrays of equal length."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def up(self) -> np.ndarray:
+        """Boolean mask of bars that closed at or above their open."""
+        return self.close >= self.open
+
+
+def price_path(rng: np.random.Generator, n: int, vol: float | None = None, start: float | None = None) -> np.ndarray:
+    """Geometric Brownian motion with regime changes (drift/volatility per segment) and rare jumps."""
+    vol = between(rng, 0.004, 0.03) if vol is None else vol
+    start = 10 ** between(rng, -0.5, 4.6) if start is None else start
+    returns = np.empty(n)
+    i = 0
+    while i < n:
+        length = min(n - i, randint(rng, max(4, n // 10), max(5, n // 2)))
+        sigma = vol * float(np.exp(rng.normal(0, 0.45)))
+        mu = rng.normal(0, 0.25) * sigma
+        returns[i : i + length] = rng.normal(mu - 0.5 * sigma**2, sigma, length)
+        i += length
+    jumps = rng.random(n) < 0.012
+    returns[jumps] += rng.normal(0, 6 * vol, int(jumps.sum()))
+    return start * np.exp(np.cumsum(returns))
+
+
+def ohlcv(rng: np.random.Generator, n: int, vol: float | None = None) -> Bars:
+    """Bars whose closes follow `price_path`, with plausible wicks, gaps and volume."""
+    vol = between(rng, 0.004, 0.03) if vol is None else vol
+    close = price_path(rng, n + 1, vol)
+    opens = close[:-1] * np.exp(rng.normal(0, 0.15 * vol, n))
+    close = close[1:]
+    body_top, body_bottom = np.maximum(opens, close), np.minimum(opens, close)
+    high = body_top * np.exp(np.abs(rng.normal(0, 0.55 * vol, n)))
+    low = body_bottom * np.exp(-np.abs(rng.normal(0, 0.55 * vol, n)))
+    move = np.abs(np.log(close / opens)) / vol
+    volume = 10 ** between(rng, 3, 7) * np.exp(rng.normal(0, 0.35, n)) * (1 + 0.8 * move)
+    return Bars(opens, high, low, close, volume)
+
+
+def sma(x: np.ndarray, window: int) -> np.ndarray:
+    """Simple moving average, NaN until `window` values are available."""
+    out = np.full(len(x), np.nan)
+    if window <= len(x):
+        csum = np.cumsum(np.insert(x, 0, 0.0))
+        out[window - 1 :] = (csum[window:] - csum[:-window]) / window
+    return out
+
+
+def ema(x: np.ndarray, window: int) -> np.ndarray:
+    """Exponential moving average with alpha = 2 / (window + 1)."""
+    alpha = 2.0 / (window + 1)
+    out = np.empty(len(x))
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        out[i] = out[i - 1] + alpha * (x[i] - out[i - 1])
+    return out
+
+
+def bollinger(x: np.ndarray, window: int = 20, k: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(middle, upper, lower) Bollinger bands."""
+    mid = sma(x, window)
+    sq = sma(x * x, window)
+    std = np.sqrt(np.maximum(sq - mid * mid, 0.0))
+    return mid, mid + k * std, mid - k * std
+
+
+def rsi(x: np.ndarray, window: int = 14) -> np.ndarray:
+    """Relative strength index (0-100) with Wilder-style smoothing."""
+    diff = np.diff(x, prepend=x[0])
+    gain = ema(np.maximum(diff, 0), 2 * window - 1)
+    loss = ema(np.maximum(-diff, 0), 2 * window - 1)
+    return 100 - 100 / (1 + gain / np.maximum(loss, 1e-12))
+
+
+def macd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(macd line, signal line, histogram) with the classic 12/26/9 settings."""
+    line = ema(x, 12) - ema(x, 26)
+    signal = ema(line, 9)
+    return line, signal, line - signal
+
+
+def recessions(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
+    """A few non-overlapping [start, end) index ranges to shade as recessions."""
+    spans = []
+    for start in sorted(rng.choice(np.arange(n // 10, n - n // 10), size=randint(rng, 1, 3), replace=False)):
+        end = min(n, int(start) + randint(rng, max(2, n // 40), max(3, n // 12)))
+        if not spans or start > spans[-1][1] + 2:
+            spans.append((int(start), end))
+    return spans
+
+
+def econ_series(rng: np.random.Generator, n: int, slumps: list[tuple[int, int]]) -> np.ndarray:
+    """A macro-looking series: a trend plus persistent AR(1) noise that reacts to the slumps."""
+    kind = pick(rng, ("level", "rate", "inflation", "spread"))
+    shock = np.zeros(n)
+    for start, end in slumps:
+        shock[start:end] += np.linspace(0, 1, end - start)
+        shock[end:] += np.exp(-np.arange(n - end) / max(2, (end - start) * 1.5))
+    noise = np.zeros(n)
+    eps = rng.normal(0, 1, n)
+    for i in range(1, n):
+        noise[i] = 0.9 * noise[i - 1] + eps[i]
+    if kind == "level":
+        base = 10 ** between(rng, 2, 4.3)
+        return base * np.exp(np.linspace(0, between(rng, 0.5, 2.0), n) + 0.01 * noise - 0.06 * shock)
+    if kind == "rate":
+        return np.clip(between(rng, 3, 7) + 0.15 * noise + between(rng, 2, 6) * shock, 0.5, None)
+    if kind == "inflation":
+        return between(rng, 1, 4) + 0.35 * noise + between(rng, -3, 5) * shock
+    return between(rng, -0.5, 2.5) + 0.2 * noise - between(rng, 0.5, 2) * shock
+
+
+def equity_curve(rng: np.random.Generator, n: int, start: float | None = None) -> np.ndarray:
+    """A strategy's account value: drifting returns with flat stretches when out of the market."""
+    start = pick(rng, (1.0, 100.0, 10_000.0, 100_000.0, 1_000_000.0)) if start is None else start
+    vol = between(rng, 0.003, 0.02)
+    returns = rng.normal(between(rng, -0.1, 0.35) * vol, vol, n)
+    flat = np.repeat(rng.random(n // 8 + 1) < between(rng, 0.0, 0.5), 8)[:n]
+    returns[flat] = 0.0
+    return start * np.exp(np.cumsum(returns))
+
+
+TIMEFRAMES = {"1m": 1, "5m": 5, "15m": 15, "1H": 60, "4H": 240, "1D": 1440, "1W": 10080, "1M": 43200}
+_TIME_FORMATS = {
+    "intraday": ("%H:%M", "%d %b %H:%M", "%m-%d %H:%M", "%H:%M\n%d %b"),
+    "daily": ("%b %d", "%Y-%m-%d", "%d %b %Y", "%b '%y", "%d.%m.%Y", "%b %Y"),
+    "long": ("%Y", "%b %Y", "%Y-%m", "%Y-%m-%d"),
+}
+
+
+def time_ticks(rng: np.random.Generator, n: int, count: int, timeframe: str) -> list[tuple[int, str]]:
+    """About `count` (bar index, label) pairs for an x axis of `n` bars of `timeframe`."""
+    minutes = TIMEFRAMES[timeframe]
+    start = datetime.datetime(randint(rng, 2006, 2025), randint(rng, 1, 12), randint(rng, 1, 28), randint(rng, 0, 23) if minutes < 1440 else 0)
+    group = "intraday" if minutes < 1440 else "daily" if minutes < 10080 else "long"
+    fmt = pick(rng, _TIME_FORMATS[group])
+    every = max(1, int(round(n / max(1, count))))
+    first = randint(rng, 0, every - 1)
+    return [(i, (start + datetime.timedelta(minutes=minutes * i)).strftime(fmt)) for i in range(first, n, every)]
+
+
+# --------------------------------------------------------------------------------------
+# Canvas
+# --------------------------------------------------------------------------------------
+
+
+class Canvas:
+    """An RGB image, its drawer and a UI scale (design pixels -> image pixels)."""
+
+    def __init__(self, size: tuple[int, int], background: RGB, scale: float = 1.0) -> None:
+        self.image = Image.new("RGB", size, background)
+        self.draw = ImageDraw.Draw(self.image)
+        self.scale = scale
+
+    @property
+    def w(self) -> int:
+        """Width in pixels."""
+        return self.image.width
+
+    @property
+    def h(self) -> int:
+        """Height in pixels."""
+        return self.image.height
+
+    def px(self, value: float) -> int:
+        """A design length in image pixels (at least 1)."""
+        return max(1, int(round(value * self.scale)))
+
+    def font(self, size: float, face: str = "sans") -> ImageFont.FreeTypeFont:
+        """The font `face` at design size `size`."""
+        return font(face, self.px(size))
+
+    def text(self, xy: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans", anchor: str = "la", **kwargs) -> float:
+        """Draw one line of text; returns its width in pixels."""
+        fnt = self.font(size, face)
+        self.draw.text(xy, text, font=fnt, fill=fill, anchor=anchor, **kwargs)
+        return fnt.getlength(text)
+
+    def paragraph(self, x: float, y: float, width: float, text: str, size: float, fill: RGB, face: str = "sans", leading: float = 1.35, bottom: float | None = None) -> float:
+        """Draw word-wrapped text from (x, y); stops at `bottom`; returns the y after the last line."""
+        fnt = self.font(size, face)
+        step = fnt.size * leading
+        bottom = self.h if bottom is None else bottom
+        for line in wrap(text, fnt, width):
+            if y + step > bottom:
+                break
+            self.draw.text((x, y), line, font=fnt, fill=fill)
+            y += step
+        return y
+
+    def paste_fit(self, image: Image.Image, box: tuple[int, int, int, int]) -> None:
+        """Resize `image` to fill `box` (cropping the overflow) and paste it there."""
+        x0, y0, x1, y1 = box
+        target_w, target_h = max(1, x1 - x0), max(1, y1 - y0)
+        ratio = max(target_w / image.width, target_h / image.height)
+        resized = image.resize((max(target_w, int(image.width * ratio)), max(target_h, int(image.height * ratio))), Image.BILINEAR)
+        left, top = (resized.width - target_w) // 2, (resized.height - target_h) // 2
+        self.image.paste(resized.crop((left, top, left + target_w, top + target_h)), (x0, y0))
+
+
+def circle(draw: ImageDraw.ImageDraw, centre: tuple[float, float], radius: float, fill: RGB | None = None, outline: RGB | None = None, width: int = 1) -> None:
+    """A circle given by centre and radius."""
+    x, y = centre
+    draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=outline, width=width)
+
+
+def dashed(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], fill: RGB, width: int = 1, dash: float = 4, gap: float = 3) -> None:
+    """A dashed (or, with dash=1, dotted) straight line."""
+    (x0, y0), (x1, y1) = p0, p1
+    length = float(np.hypot(x1 - x0, y1 - y0))
+    if length < 1:
+        return
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    for s in np.arange(0, length, dash + gap):
+        e = min(length, s + dash)
+        draw.line((x0 + ux * s, y0 + uy * s, x0 + ux * e, y0 + uy * e), fill=fill, width=width)
+
+
+ICONS = ("circle", "heart", "bubble", "repeat", "share", "search", "gear", "bell", "plus", "menu", "star", "lock")
+
+
+def icon(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, float], colour: RGB) -> None:
+    """A simple line icon (one of ICONS) inside `box`."""
+    x0, y0, x1, y1 = box
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, min(x1 - x0, y1 - y0) / 2
+    lw = max(1, int(r / 5))
+    if kind == "heart":
+        draw.polygon([(cx - r, cy - r * 0.2), (cx, cy + r), (cx + r, cy - r * 0.2)], outline=colour, width=lw)
+        circle(draw, (cx - r / 2, cy - r * 0.3), r / 2, outline=colour, width=lw)
+        circle(draw, (cx + r / 2, cy - r * 0.3), r / 2, outline=colour, width=lw)
+    elif kind == "bubble":
+        draw.rounded_rectangle((x0, y0, x1, cy + r * 0.5), radius=r / 2, outline=colour, width=lw)
+        draw.line((cx - r / 3, cy + r * 0.5, cx - r / 2, y1), fill=colour, width=lw)
+    elif kind == "repeat":
+        draw.line((x0, cy - r / 3, x1 - r / 3, cy - r / 3), fill=colour, width=lw)
+        draw.line((x0 + r / 3, cy + r / 3, x1, cy + r / 3), fill=colour, width=lw)
+        draw.polygon([(x1 - r / 3, cy - r * 0.7), (x1, cy - r / 3), (x1 - r / 3, cy)], fill=colour)
+        draw.polygon([(x0 + r / 3, cy), (x0, cy + r / 3), (x0 + r / 3, cy + r * 0.7)], fill=colour)
+    elif kind == "share":
+        draw.line((cx, y0, cx, cy + r / 3), fill=colour, width=lw)
+        draw.line((cx - r / 2, y0 + r / 2, cx, y0, cx + r / 2, y0 + r / 2), fill=colour, width=lw)
+        draw.line((x0, cy, x0, y1, x1, y1, x1, cy), fill=colour, width=lw)
+    elif kind == "search":
+        circle(draw, (cx - r / 4, cy - r / 4), r * 0.6, outline=colour, width=lw)
+        draw.line((cx + r / 5, cy + r / 5, x1, y1), fill=colour, width=lw + 1)
+    elif kind == "gear":
+        for angle in np.arange(0, np.pi, np.pi / 4):
+            dx, dy = np.cos(angle) * r, np.sin(angle) * r
+            draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=colour, width=lw * 2)
+        circle(draw, (cx, cy), r * 0.65, fill=colour)
+        circle(draw, (cx, cy), r * 0.25, fill=mix(colour, (128, 128, 128), 1.0))
+    elif kind == "bell":
+        draw.chord((x0 + r / 4, y0, x1 - r / 4, y1 + r * 0.6), 180, 360, outline=colour, width=lw)
+        draw.line((x0, cy + r * 0.3, x1, cy + r * 0.3), fill=colour, width=lw)
+        circle(draw, (cx, y1 - r / 6), r / 6, fill=colour)
+    elif kind == "plus":
+        draw.line((cx, y0, cx, y1), fill=colour, width=lw + 1)
+        draw.line((x0, cy, x1, cy), fill=colour, width=lw + 1)
+    elif kind == "menu":
+        for y in (y0 + r / 3, cy, y1 - r / 3):
+            draw.line((x0, y, x1, y), fill=colour, width=lw + 1)
+    elif kind == "star":
+        angles = np.arange(10) * np.pi / 5 - np.pi / 2
+        radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+        draw.polygon(list(zip(cx + radii * np.cos(angles), cy + radii * np.sin(angles))), outline=colour, width=lw)
+    elif kind == "lock":
+        draw.rounded_rectangle((x0, cy - r * 0.1, x1, y1), radius=r / 5, fill=colour)
+        draw.arc((x0 + r / 3, y0, x1 - r / 3, cy + r * 0.4), 180, 360, fill=colour, width=lw)
+    else:
+        circle(draw, (cx, cy), r, outline=colour, width=lw)
+
+
+# --------------------------------------------------------------------------------------
+# Plotting engine
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Pane:
+    """A plot rectangle in pixels mapping bar index -> x and value -> y."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    n: int
+    lo: float
+    hi: float
+
+    @classmethod
+    def fitted(cls, box: tuple[float, float, float, float], n: int, *series: np.ndarray, pad: float = 0.06) -> Pane:
+        """A pane whose value range covers all `series` (NaNs ignored) plus `pad` on both sides."""
+        lo = min(float(np.nanmin(s)) for s in series)
+        hi = max(float(np.nanmax(s)) for s in series)
+        span = (hi - lo) or abs(hi) or 1.0
+        return cls(*box, n=n, lo=lo - pad * span, hi=hi + pad * span)
+
+    @property
+    def step(self) -> float:
+        """Horizontal pixels per bar."""
+        return (self.x1 - self.x0) / self.n
+
+    def xs(self, idx: np.ndarray | float) -> np.ndarray:
+        """Pixel x of bar centres."""
+        return self.x0 + (np.asarray(idx, dtype=float) + 0.5) * self.step
+
+    def ys(self, values: np.ndarray | float) -> np.ndarray:
+        """Pixel y of values."""
+        return self.y1 - (np.asarray(values, dtype=float) - self.lo) / (self.hi - self.lo) * (self.y1 - self.y0)
+
+
+def polyline(draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, fill: RGB, width: int = 1) -> None:
+    """A line through `values`, skipping leading NaNs (indicator warm-up)."""
+    valid = np.flatnonzero(~np.isnan(values))
+    if len(valid) < 2:
+        return
+    idx = np.arange(valid[0], len(values))
+    points = np.column_stack([pane.xs(idx), pane.ys(values[idx])]).ravel().tolist()
+    draw.line(points, fill=fill, width=width, joint="curve" if width > 2 else None)
+
+
+def candles(draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, fills: tuple[RGB, RGB], edges: tuple[RGB, RGB], body: float = 0.7) -> None:
+    """Candlesticks; `fills` and `edges` are (up, down) colours (fill = background -> hollow)."""
+    xs = pane.xs(np.arange(pane.n))
+    half = max(0.5, pane.step * body / 2)
+    ys = [pane.ys(v) for v in (bars.open, bars.high, bars.low, bars.close)]
+    for x, yo, yh, yl, yc, up in zip(xs, *ys, bars.up):
+        edge, fill = edges[0 if up else 1], fills[0 if up else 1]
+        draw.line((x, yh, x, yl), fill=edge, width=1)
+        top, bottom = min(yo, yc), max(max(yo, yc), min(yo, yc) + 1)
+        if half < 1.2:
+            draw.line((x, top, x, bottom), fill=edge, width=2)
+        else:
+            draw.rectangle((x - half, top, x + half, bottom), fill=fill, outline=edge)
+
+
+def ohlc_bars(draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, colours: tuple[RGB, RGB], width: int = 1) -> None:
+    """OHLC bars: a high-low stroke with an open tick on the left and a close tick on the right."""
+    xs = pane.xs(np.arange(pane.n))
+    tick = max(1.0, pane.step * 0.35)
+    ys = [pane.ys(v) for v in (bars.open, bars.high, bars.low, bars.close)]
+    for x, yo, yh, yl, yc, up in zip(xs, *ys, bars.up):
+        colour = colours[0 if up else 1]
+        draw.line((x, yh, x, yl), fill=colour, width=width)
+        draw.line((x - tick, yo, x, yo), fill=colour, width=width)
+        draw.line((x, yc, x + tick, yc), fill=colour, width=width)
+
+
+def columns(draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, colours: Sequence[RGB], base: float = 0.0, width: float = 0.7) -> None:
+    """Vertical bars from `base` to each value (volume, histograms); colours cycle per bar."""
+    xs = pane.xs(np.arange(len(values)))
+    half = max(0.5, pane.step * width / 2)
+    y_base = float(pane.ys(base))
+    for i, (x, y) in enumerate(zip(xs, pane.ys(values))):
+        if not np.isnan(y):
+            draw.rectangle((x - half, min(y, y_base), x + half, max(y, y_base)), fill=colours[i % len(colours)])
+
+
+def band(draw: ImageDraw.ImageDraw, pane: Pane, upper: np.ndarray, lower: np.ndarray, fill: RGB) -> None:
+    """Fill the region between two series (NaNs skipped at the start)."""
+    valid = np.flatnonzero(~np.isnan(upper) & ~np.isnan(lower))
+    if len(valid) < 2:
+        return
+    idx = np.arange(valid[0], len(upper))
+    xs = pane.xs(idx)
+    top = list(zip(xs, pane.ys(upper[idx])))
+    bottom = list(zip(xs[::-1], pane.ys(lower[idx][::-1])))
+    draw.polygon(top + bottom, fill=fill)
+
+
+def area(image: Image.Image, pane: Pane, values: np.ndarray, top: RGB, bottom: RGB) -> None:
+    """Fill under a line with a vertical gradient from `top` (at the line) to `bottom`."""
+    xs = pane.xs(np.arange(len(values)))
+    outline = list(zip(xs, pane.ys(values)))
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).polygon(outline + [(xs[-1], pane.y1), (xs[0], pane.y1)], fill=255)
+    image.paste(gradient((image.width, image.height), top, bottom, start=pane.y0, stop=pane.y1), (0, 0), mask)
+
+
+def nice_ticks(lo: float, hi: float, count: int) -> tuple[np.ndarray, int]:
+    """Round tick values inside [lo, hi] about `count` of them, and the decimals to print."""
+    raw = (hi - lo) / max(1, count)
+    power = 10 ** np.floor(np.log10(raw))
+    step = power * min((1, 2, 2.5, 5, 10), key=lambda m: abs(m * power - raw))
+    ticks = np.arange(np.ceil(lo / step) * step, hi, step)
+    return ticks, max(0, int(-np.floor(np.log10(step)) + (1 if step / power == 2.5 else 0)))
+
+
+def grid(draw: ImageDraw.ImageDraw, pane: Pane, xs: Sequence[float], ys: Sequence[float], fill: RGB, dotted: bool = False) -> None:
+    """Vertical grid lines at pixel xs and horizontal ones at pixel ys."""
+    lines = [((x, pane.y0), (x, pane.y1)) for x in xs] + [((pane.x0, y), (pane.x1, y)) for y in ys]
+    for p0, p1 in lines:
+        if dotted:
+            dashed(draw, p0, p1, fill, dash=1, gap=2)
+        else:
+            draw.line((p0, p1), fill=fill)
+
+
+def y_axis(draw: ImageDraw.ImageDraw, pane: Pane, fnt: ImageFont.FreeTypeFont, fill: RGB, side: str, count: int = 6, suffix: str = "") -> list[float]:
+    """Value labels at round ticks on the `side` ("left"/"right") of the pane; returns tick ys."""
+    ticks, decimals = nice_ticks(pane.lo, pane.hi, count)
+    ys = pane.ys(ticks).tolist()
+    gap = fnt.size * 0.5
+    x, anchor = (pane.x1 + gap, "lm") if side == "right" else (pane.x0 - gap, "rm")
+    for value, y in zip(ticks, ys):
+        draw.text((x, y), fmt_number(value, decimals, thousands=decimals == 0) + suffix, font=fnt, fill=fill, anchor=anchor)
+    return ys
+
+
+def x_axis(draw: ImageDraw.ImageDraw, pane: Pane, ticks: Sequence[tuple[int, str]], fnt: ImageFont.FreeTypeFont, fill: RGB) -> list[float]:
+    """Time labels under the pane, dropping ones that would overlap; returns the kept xs."""
+    kept: list[float] = []
+    right_edge = -1e9
+    for i, label in ticks:
+        x = float(pane.xs(i))
+        half = fnt.getlength(label.split("\n")[0]) / 2
+        if x - half > right_edge + fnt.size and x + half < pane.x1 + fnt.size * 2:
+            draw.multiline_text((x, pane.y1 + fnt.size * 0.5), label, font=fnt, fill=fill, anchor="ma", align="center")
+            kept.append(x)
+            right_edge = x + half
+    return kept
+
+
+def price_tag(draw: ImageDraw.ImageDraw, pane: Pane, value: float, fnt: ImageFont.FreeTypeFont, background: RGB, side: str) -> None:
+    """The last-price label boxed on the price axis (TradingView/MetaTrader style)."""
+    y = float(pane.ys(value))
+    label = fmt_number(value, thousands=False)
+    width = fnt.getlength(label) + fnt.size
+    x0 = pane.x1 + 1 if side == "right" else pane.x0 - width - 1
+    draw.rectangle((x0, y - fnt.size * 0.75, x0 + width, y + fnt.size * 0.75), fill=background)
+    draw.text((x0 + fnt.size / 2, y), label, font=fnt, fill=ink_on(background), anchor="lm")
+
+
+def markers(draw: ImageDraw.ImageDraw, pane: Pane, idx: np.ndarray, values: np.ndarray, colour: RGB, size: float, pointing_up: bool) -> None:
+    """Triangle markers (buy/sell signals) below (pointing up) or above the given values."""
+    for x, y in zip(pane.xs(idx), pane.ys(values)):
+        y += size * 1.2 if pointing_up else -size * 1.2
+        tip, base = (y - size, y + size) if pointing_up else (y + size, y - size)
+        draw.polygon([(x, tip), (x - size, base), (x + size, base)], fill=colour)
+
+
+# --------------------------------------------------------------------------------------
+# Textures
+# --------------------------------------------------------------------------------------
+
+
+def gradient(size: tuple[int, int], top: RGB, bottom: RGB, start: float = 0, stop: float | None = None, horizontal: bool = False) -> Image.Image:
+    """An image of `size` blending `top` into `bottom` between pixel rows (or columns) start..stop."""
+    w, h = size
+    length = w if horizontal else h
+    stop = length if stop is None else stop
+    t = np.clip((np.arange(length) - start) / max(1.0, stop - start), 0, 1)[:, None]
+    ramp = (np.array(top)[None, :] * (1 - t) + np.array(bottom)[None, :] * t).astype(np.uint8)
+    pixels = np.broadcast_to(ramp[None, :, :], (h, w, 3)) if horizontal else np.broadcast_to(ramp[:, None, :], (h, w, 3))
+    return Image.fromarray(np.ascontiguousarray(pixels))
+
+
+def smooth_noise(rng: np.random.Generator, size: tuple[int, int], cells: int) -> np.ndarray:
+    """Smooth random field in [0, 1] of `size`, with about `cells` blobs across the long side."""
+    w, h = size
+    gx = max(2, int(cells * w / max(w, h)) + 2)
+    gy = max(2, int(cells * h / max(w, h)) + 2)
+    small = Image.fromarray(rng.random((gy, gx)).astype(np.float32), mode="F")
+    return np.asarray(small.resize((w, h), Image.BICUBIC)).clip(0, 1)
+
+
+def fractal_noise(rng: np.random.Generator, size: tuple[int, int], octaves: int = 4, cells: int = 3, persistence: float = 0.55) -> np.ndarray:
+    """Sum of `smooth_noise` octaves (natural-looking texture), normalised to [0, 1]."""
+    total = np.zeros((size[1], size[0]), dtype=np.float32)
+    amplitude = 1.0
+    for octave in range(octaves):
+        total += amplitude * smooth_noise(rng, size, cells * 2**octave)
+        amplitude *= persistence
+    total -= total.min()
+    return total / max(float(total.max()), 1e-6)
+
+
+def colour_map(values: np.ndarray, stops: Sequence[RGB]) -> Image.Image:
+    """Map values in [0, 1] through evenly spaced colour stops."""
+    positions = np.linspace(0, 1, len(stops))
+    channels = [np.interp(values, positions, [c[k] for c in stops]) for k in range(3)]
+    return Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))

@@ -1,0 +1,239 @@
+"""Ingest: labelled images from any mix of sources -> validated, deduplicated,
+split, tf.Transform-preprocessed TFRecords plus the transform graph.
+
+    python -m pipelines.ingest --runner=DirectRunner [--config configs/ingest.yaml]
+        [--output_dir DIR] [--debug] [any Beam option, e.g. --runner=DataflowRunner ...]
+
+Data flow (each step is a labelled PTransform):
+    Read<source>... -> Flatten -> Validate -> Deduplicate -> Split
+      -> tf.Transform (analyse on train, apply to val/test) -> WriteTFRecords/<split>
+      -> WriteTransformFn;  rejects -> WriteDeadLetters;  counts -> WriteSummary
+"""
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+from typing import Iterable, Iterator, Optional
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines import cli, storage
+from pipelines.ingest_config import IngestConfig, load_config
+from pipelines.sources import RawImage, read_source
+from transforms import features
+
+REJECTED = "rejected"
+_METRICS = "chart_sifter.ingest"
+
+
+class IngestOptions(PipelineOptions):
+    """Chart Sifter ingest options (any other Beam option passes through)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--config", default="configs/ingest.yaml", help="Ingest YAML config (sources, split, image_size).")
+        parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and the summary go. Default: $BASE_DIR/ingest (BASE_DIR defaults to artifacts/).")
+        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """A validated image, ready for tf.Transform."""
+
+    source: str
+    uri: str
+    label: int
+    image: bytes  # model-ready encoded bytes (see transforms.image)
+    sha256: str
+    content_hash: str
+
+    def raw_features(self) -> dict:
+        return {features.IMAGE_KEY: self.image, features.LABEL_KEY: self.label, features.SHA256_KEY: self.sha256.encode()}
+
+
+def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = "") -> dict:
+    """One dead-letter record (also the JSONL line written for it)."""
+    return {"source": source, "uri": uri, "label": label, "reason": reason, "detail": detail}
+
+
+class ValidateImage(beam.DoFn):
+    """RawImage -> Example, or a dead letter (tagged `rejected`) with the reason."""
+
+    def process(self, raw: RawImage) -> Iterator:
+        from transforms.image import RejectedImage, prepare_image
+
+        beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
+        if raw.error:
+            yield self._reject(raw, raw.error, raw.detail)
+            return
+        if raw.label not in features.LABEL_IDS:
+            yield self._reject(raw, "unknown_label", f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
+            return
+        try:
+            prepared = prepare_image(raw.data)
+        except RejectedImage as err:
+            yield self._reject(raw, err.reason, err.detail)
+            return
+        yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.data, prepared.sha256, prepared.content_hash)
+
+    @staticmethod
+    def _reject(raw: RawImage, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
+        beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
+        return beam.pvalue.TaggedOutput(REJECTED, dead_letter(raw.source, raw.uri, reason, detail, raw.label))
+
+
+def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
+    """Deduplicate one group of identical pictures: keep the first by (source, uri).
+
+    Copies with different labels are all dead-lettered (`label_conflict`): which
+    one is right is for a person to decide, not for a coin toss.
+    """
+    copies = sorted(copies, key=lambda e: (e.source, e.uri))
+    if len({c.label for c in copies}) > 1:
+        others = ", ".join(f"{c.uri}={features.LABEL_NAMES[c.label]}" for c in copies)
+        for c in copies:
+            beam.metrics.Metrics.counter(_METRICS, "rejected_label_conflict").inc()
+            yield beam.pvalue.TaggedOutput(REJECTED, dead_letter(c.source, c.uri, "label_conflict", f"same picture, different labels: {others}", features.LABEL_NAMES[c.label]))
+        return
+    if len(copies) > 1:
+        beam.metrics.Metrics.counter(_METRICS, "duplicates").inc(len(copies) - 1)
+        yield beam.pvalue.TaggedOutput("duplicates", len(copies) - 1)
+    yield copies[0]
+
+
+def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
+    """Deterministic split index from the content hash (stable across runs and sources)."""
+    position = int(hashlib.sha256(content_hash.encode()).hexdigest()[:12], 16) / float(16**12)
+    edge = 0.0
+    for index, ratio in enumerate(ratios):
+        edge += ratio
+        if position < edge:
+            return index
+    return len(ratios) - 1
+
+
+class WriteSummary(beam.DoFn):
+    """Writes ingest_summary.json from the counted (kind, key) pairs."""
+
+    def __init__(self, path: str, config: IngestConfig):
+        self._path = path
+        self._config = config
+
+    def process(self, counted: list[tuple[tuple[str, str], int]]) -> Iterator[dict]:
+        summary = summary_from_counts(counted, self._config)
+        with storage.open_write(self._path) as f:
+            f.write(json.dumps(summary, indent=2, sort_keys=True).encode())
+        yield summary
+
+
+def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: IngestConfig) -> dict:
+    counts = {split: {label: 0 for label in features.LABEL_NAMES} for split in features.SPLITS}
+    rejected: dict[str, int] = {}
+    duplicates = 0
+    for (kind, key), n in counted:
+        if kind == "counts":
+            split, label = key.split("/")
+            counts[split][label] = n
+        elif kind == REJECTED:
+            rejected[key] = n
+        else:
+            duplicates = n
+    return {
+        "counts": counts,
+        "rejected": dict(sorted(rejected.items())),
+        "duplicates": duplicates,
+        "total_examples": sum(sum(v.values()) for v in counts.values()),
+        "total_rejected": sum(rejected.values()),
+        "image_size": config.image_size,
+        "split_ratios": dict(zip(features.SPLITS, config.split)),
+        "sources": [s.name for s in config.sources],
+    }
+
+
+def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> None:
+    """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
+
+    raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s) for i, s in enumerate(config.sources)]
+    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage()).with_outputs(REJECTED, main="valid")
+    deduped = (
+        validated.valid
+        | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
+        | "GroupCopies" >> beam.GroupByKey()
+        | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, "duplicates", main="unique")
+    )
+    splits = deduped.unique | "Split" >> beam.Partition(lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS))
+
+    raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
+    with tft_beam.Context(temp_dir=storage.join(output_dir, "tmp"), desired_batch_size=64):
+        raw_splits = {name: splits[i] | f"RawFeatures[{name}]" >> beam.Map(Example.raw_features) for i, name in enumerate(features.SPLITS)}
+        transform = functools.partial(preprocessing_fn, image_size=config.image_size)
+        transformed_train, transform_fn = (raw_splits[features.TRAIN], raw_metadata) | "AnalyzeAndTransform" >> tft_beam.AnalyzeAndTransformDataset(transform)
+        transformed = {features.TRAIN: transformed_train}
+        for name in (features.VAL, features.TEST):
+            transformed[name] = ((raw_splits[name], raw_metadata), transform_fn) | f"Transform[{name}]" >> tft_beam.TransformDataset()
+        for name, dataset in transformed.items():
+            _ = (
+                dataset
+                | f"Encode[{name}]" >> tft_beam.EncodeTransformedDataset()
+                | f"WriteTFRecords[{name}]" >> beam.io.WriteToTFRecord(
+                    storage.join(output_dir, features.TFRECORD_DIR, name, "part"),
+                    file_name_suffix=features.TFRECORD_SUFFIX,
+                    compression_type=beam.io.filesystem.CompressionTypes.GZIP)
+            )
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(storage.join(output_dir, features.TRANSFORM_DIR))
+
+    rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
+    _ = (
+        rejected
+        | "DeadLetterJson" >> beam.Map(lambda r: json.dumps(r, sort_keys=True))
+        | "WriteDeadLetters" >> beam.io.WriteToText(storage.join(output_dir, features.DEAD_LETTER_PREFIX), file_name_suffix=".jsonl")
+    )
+    counted = [
+        splits[i] | f"CountKey[{name}]" >> beam.Map(lambda e, name=name: ("counts", f"{name}/{features.LABEL_NAMES[e.label]}"))
+        for i, name in enumerate(features.SPLITS)
+    ] + [
+        rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
+        deduped.duplicates | "CountKeyDuplicates" >> beam.FlatMap(lambda n: [("duplicates", "")] * n),
+    ]
+    _ = (
+        counted
+        | "FlattenCounts" >> beam.Flatten()
+        | "Count" >> beam.combiners.Count.PerElement()
+        | "Gather" >> beam.combiners.ToList()
+        | "WriteSummary" >> beam.ParDo(WriteSummary(storage.join(output_dir, features.SUMMARY_FILE), config))
+    )
+
+
+def log_summary(summary: dict) -> None:
+    """A readable table of what ingest produced."""
+    lines = [f"{'split':<6} " + " ".join(f"{label:>10}" for label in features.LABEL_NAMES)]
+    for split, by_label in summary["counts"].items():
+        lines.append(f"{split:<6} " + " ".join(f"{by_label[label]:>10}" for label in features.LABEL_NAMES))
+    lines.append(f"duplicates removed: {summary['duplicates']}")
+    lines.append("rejected: " + (", ".join(f"{k}={v}" for k, v in summary["rejected"].items()) or "none"))
+    logging.info("Ingest summary\n%s", "\n".join(lines))
+
+
+def run(argv: Optional[list[str]] = None) -> dict:
+    """Parse options, run the pipeline to completion, return the summary."""
+    options = PipelineOptions(argv)
+    ingest = options.view_as(IngestOptions)
+    cli.setup_logging(ingest.debug)
+    config = load_config(ingest.config)
+    output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
+    logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
+    with beam.Pipeline(options=options) as p:
+        build_pipeline(p, config, output_dir)
+    summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
+    log_summary(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    cli.main(run)

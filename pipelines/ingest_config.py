@@ -1,0 +1,114 @@
+"""The ingest YAML config: which sources to read, how to split, what size the model sees.
+
+```yaml
+image_size: 224            # side of the square image the model sees
+split: {train: 0.8, val: 0.1, test: 0.1}
+sources:
+  - type: huggingface      # a hub dataset by name, or local parquet laid out like one
+    name: StephanAkkerman/stock-charts     # or: data_files: path/or/glob/*.parquet
+    split: train
+    label_map: {0: chart, 1: non_chart}    # source label value -> chart | non_chart
+  - type: folder           # <root>/chart/*, <root>/non_chart/* (local, gs://, memory://, ...)
+    root: gs://my-bucket/images
+  - type: jsonl            # one {"image": path-or-URI, "label": ...} per line
+    path: data/manifest.jsonl
+    label_map: {charts: chart}             # optional; chart / non_chart pass through
+  - type: demo             # the embedded generator of labelled demo images
+    size: 300
+    seed: 0
+```
+"""
+import dataclasses
+from typing import Any
+
+import yaml
+
+from transforms import features
+
+SOURCE_TYPES = ("huggingface", "folder", "jsonl", "demo")
+_REQUIRED = {"huggingface": (), "folder": ("root",), "jsonl": ("path",), "demo": ("size",)}
+_ALLOWED = {
+    "huggingface": {"type", "name", "data_files", "split", "label_map", "image_column", "label_column", "revision"},
+    "folder": {"type", "root", "label_map"},
+    "jsonl": {"type", "path", "label_map"},
+    "demo": {"type", "size", "seed"},
+}
+
+
+class ConfigError(ValueError):
+    """A bad ingest config; the message names the file, the source and the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceConfig:
+    type: str
+    name: str  # a readable id used in dead letters and summaries
+    options: dict[str, Any]
+
+    def label_for(self, value: Any) -> str:
+        """Map a source label value to chart / non_chart (unknown values pass through and are rejected later)."""
+        label_map = self.options.get("label_map") or {}
+        for key in (value, str(value)):
+            if key in label_map:
+                return str(label_map[key])
+        if isinstance(value, (int, str)) and str(value).isdigit() and int(value) in label_map:
+            return str(label_map[int(value)])
+        return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    sources: tuple[SourceConfig, ...]
+    image_size: int = features.DEFAULT_IMAGE_SIZE
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test
+
+
+def _source(entry: Any, index: int, where: str) -> SourceConfig:
+    if not isinstance(entry, dict) or entry.get("type") not in SOURCE_TYPES:
+        raise ConfigError(f"{where}: sources[{index}] must be a mapping with type one of {list(SOURCE_TYPES)}, got {entry!r}")
+    kind = entry["type"]
+    unknown = set(entry) - _ALLOWED[kind]
+    if unknown:
+        raise ConfigError(f"{where}: sources[{index}] ({kind}) has unknown keys {sorted(unknown)}; allowed: {sorted(_ALLOWED[kind])}")
+    missing = [k for k in _REQUIRED[kind] if k not in entry]
+    if kind == "huggingface" and not (entry.get("name") or entry.get("data_files")):
+        missing.append("name or data_files")
+    if missing:
+        raise ConfigError(f"{where}: sources[{index}] ({kind}) needs {missing}")
+    label_map = entry.get("label_map") or {}
+    bad = {k: v for k, v in label_map.items() if v not in features.LABEL_NAMES}
+    if bad:
+        raise ConfigError(f"{where}: sources[{index}] label_map values must be {list(features.LABEL_NAMES)}, got {bad}")
+    name = entry.get("name") or entry.get("root") or entry.get("path") or entry.get("data_files") or kind
+    if kind == "demo":
+        name = f"demo(seed={entry.get('seed', 0)})"
+    return SourceConfig(type=kind, name=str(name), options={k: v for k, v in entry.items() if k != "type"})
+
+
+def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
+    """Validate a parsed YAML mapping."""
+    if not isinstance(raw, dict) or not raw.get("sources"):
+        raise ConfigError(f"{where}: expected a mapping with a non-empty 'sources' list")
+    unknown = set(raw) - {"sources", "image_size", "split"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: sources, image_size, split")
+    split = raw.get("split") or {}
+    ratios = tuple(float(split.get(s, d)) for s, d in zip(features.SPLITS, IngestConfig.split))
+    if any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
+        raise ConfigError(f"{where}: split ratios must be >= 0, train > 0, and sum to 1; got {dict(zip(features.SPLITS, ratios))}")
+    image_size = int(raw.get("image_size", features.DEFAULT_IMAGE_SIZE))
+    if not 32 <= image_size <= 1024:
+        raise ConfigError(f"{where}: image_size must be between 32 and 1024, got {image_size}")
+    sources = tuple(_source(e, i, where) for i, e in enumerate(raw["sources"]))
+    return IngestConfig(sources=sources, image_size=image_size, split=ratios)
+
+
+def load_config(path: str) -> IngestConfig:
+    """Read and validate an ingest YAML file (local or any filesystem)."""
+    from pipelines import storage
+
+    try:
+        raw = yaml.safe_load(storage.read_bytes(path))
+    except (OSError, FileNotFoundError) as err:
+        raise ConfigError(f"cannot read ingest config {path}: {err}") from err
+    return parse_config(raw, where=path)

@@ -1,0 +1,294 @@
+"""Label: Beam RunInference over a folder, bucket or Pub/Sub subscription -> JSONL.
+
+    python -m pipelines.label --model_dir DIR --input SOURCE --output PREFIX
+        [--streaming] [--threshold T] [--sort_into DIR] [--duration S] [--debug] [Beam options]
+
+Batch:      Match -> Read -> Prepare -> RunInference -> Result -> WriteToText (sharded JSONL)
+Streaming:  MatchContinuously | ReadFromPubSub -> FirstSeen -> Read -> Prepare
+            -> RunInference -> Result -> WriteBundleFiles (a small JSONL file per bundle)
+Unreadable or undecodable images go to PREFIX-rejected*.jsonl with the reason.
+"""
+import dataclasses
+import json
+import logging
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Iterator, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.coders import BooleanCoder
+
+from models import export
+from models.inference import SavedModelHandler
+from pipelines import cli, storage
+from transforms import features
+
+REJECTED = "rejected"
+_METRICS = "chart_sifter.label"
+PUBSUB_PREFIX = "projects/"
+
+
+class LabelOptions(PipelineOptions):
+    """Chart Sifter labelling options (any other Beam option passes through)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--model_dir", required=True, help="A training run directory, a model_type's `latest` file, or the model_type folder.")
+        parser.add_argument("--input", required=True, help="A folder, a glob, a gs:// (any Beam filesystem) pattern, or a Pub/Sub subscription projects/P/subscriptions/S.")
+        parser.add_argument("--output", required=True, help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX-rejected-*.jsonl).")
+        parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the threshold recorded with the model).")
+        parser.add_argument("--sort_into", default=None, help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/.")
+        parser.add_argument("--poll_interval", type=float, default=5.0, help="Streaming over files: seconds between listings.")
+        parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
+        parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
+        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+
+
+class ImageKey(NamedTuple):
+    """What travels through RunInference beside the image bytes."""
+
+    uri: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    run_dir: str
+    model_type: str
+    run_id: str
+    threshold: float
+
+
+def input_pattern(source: str) -> str:
+    """A folder becomes a recursive pattern; globs and URIs pass through."""
+    if source.endswith("/") or (("://" not in source) and os.path.isdir(source)):
+        return storage.join(source.rstrip("/"), "**")
+    return source
+
+
+def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
+    beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
+    return beam.pvalue.TaggedOutput(REJECTED, {"uri": uri, "reason": reason, "detail": detail, "rejected_at": _now()})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ReadAndPrepare(beam.DoFn):
+    """uri -> (ImageKey, model-ready bytes), or a dead letter. Reading and decoding run here, on the workers."""
+
+    def process(self, uri: str) -> Iterator:
+        from transforms.image import RejectedImage, prepare_image
+
+        beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
+        try:
+            data = storage.read_bytes(uri)
+        except Exception as err:  # any filesystem's error
+            yield _reject(uri, "unreadable", f"{type(err).__name__}: {err}")
+            return
+        try:
+            prepared = prepare_image(data)
+        except RejectedImage as err:
+            yield _reject(uri, err.reason, err.detail)
+            return
+        yield ImageKey(uri, prepared.sha256, prepared.width, prepared.height), prepared.data
+
+
+class ToResult(beam.DoFn):
+    """(ImageKey, PredictionResult) -> the JSONL result object; counts labels and logs progress."""
+
+    def __init__(self, model: ModelInfo, progress_every: int = 500):
+        self._model = model
+        self._every = progress_every
+
+    def setup(self):
+        self._count, self._started = 0, time.monotonic()
+
+    def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator[dict]:
+        key, prediction = element
+        score = float(prediction.inference)
+        label = features.CHART if score >= self._model.threshold else features.NON_CHART
+        beam.metrics.Metrics.counter(_METRICS, f"labelled_{label}").inc()
+        self._count += 1
+        if self._count % self._every == 0:
+            rate = self._count / max(time.monotonic() - self._started, 1e-9)
+            logging.info("labelled %d images in this worker (%.1f images/s)", self._count, rate)
+        yield {
+            "uri": key.uri, "label": label, "score": round(score, 6), "model_type": self._model.model_type,
+            "run_id": self._model.run_id, "sha256": key.sha256, "width": key.width, "height": key.height, "labeled_at": _now(),
+        }
+
+
+class CopyInto(beam.DoFn):
+    """--sort_into: copy each image to DIR/<label>/<sha256 prefix>_<name>; an existing copy is left alone."""
+
+    def __init__(self, root: str):
+        self._root = root
+
+    def process(self, result: dict) -> Iterator[str]:
+        name = f"{result['sha256'][:12]}_{os.path.basename(result['uri'].rstrip('/')) or 'image'}"
+        target = storage.join(self._root, result["label"], name)
+        if not storage.exists(target):
+            with storage.open_write(target) as f:
+                f.write(storage.read_bytes(result["uri"]))
+            beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
+        yield target
+
+
+class FirstSeen(beam.DoFn):
+    """Streaming dedupe keyed by URI: each file is labelled once per run."""
+
+    SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
+
+    def process(self, element: tuple[str, object], seen=beam.DoFn.StateParam(SEEN)) -> Iterator[str]:
+        if not seen.read():
+            seen.write(True)
+            yield element[0]
+
+
+class WriteBundleFiles(beam.DoFn):
+    """Streaming sink: each bundle's lines land in a new PREFIX-<utc>-<id>.jsonl within seconds
+    (works on every filesystem, object stores included, where appending is impossible)."""
+
+    def __init__(self, prefix: str):
+        self._prefix = prefix
+
+    def start_bundle(self):
+        self._lines = []
+
+    def process(self, record: dict) -> None:
+        self._lines.append(json.dumps(record, sort_keys=True))
+
+    def finish_bundle(self):
+        if self._lines:
+            path = f"{self._prefix}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.jsonl"
+            with storage.open_write(path) as f:
+                f.write(("\n".join(self._lines) + "\n").encode())
+            self._lines = []
+
+
+def uris_from_message(message) -> Iterator[str]:
+    """A Pub/Sub message -> image URI: a GCS notification (attributes bucketId/objectId, JSON
+    payload) or a plain URI payload. Non-finalize notifications (deletes, metadata) are skipped."""
+    attributes = dict(message.attributes or {})
+    if attributes.get("eventType") and attributes["eventType"] != "OBJECT_FINALIZE":
+        beam.metrics.Metrics.counter(_METRICS, "pubsub_ignored_events").inc()
+        return
+    if attributes.get("bucketId") and attributes.get("objectId"):
+        yield f"gs://{attributes['bucketId']}/{attributes['objectId']}"
+        return
+    payload = message.data.decode("utf-8", errors="replace").strip()
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("bucket") and body.get("name"):
+        yield f"gs://{body['bucket']}/{body['name']}"
+    elif payload:
+        yield payload
+    else:
+        beam.metrics.Metrics.counter(_METRICS, "pubsub_empty_messages").inc()
+
+
+def already_labelled(output: str) -> set[str]:
+    """URIs present in earlier results under the output prefix (restart safety for streaming)."""
+    done = set()
+    for path in storage.match(f"{output}-*.jsonl"):
+        if "-rejected-" in os.path.basename(path):
+            continue
+        for line in storage.read_bytes(path).decode().splitlines():
+            if line.strip():
+                done.add(json.loads(line)["uri"])
+    return done
+
+
+def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
+    run_dir = export.resolve_model_dir(model_dir)
+    metadata = export.read_metadata(run_dir)
+    return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold)
+
+
+def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
+    """Builds the labelling graph on `p`; returns the results PCollection."""
+    if opts.input.startswith(PUBSUB_PREFIX):
+        uris = (
+            p
+            | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=opts.input, with_attributes=True)
+            | "ImageUris" >> beam.FlatMap(uris_from_message)
+        )
+    elif streaming:
+        from apache_beam.io import fileio
+        from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+
+        stop = Timestamp.now() + stop_after if stop_after else MAX_TIMESTAMP
+        done = already_labelled(opts.output)
+        uris = (
+            p
+            | "WatchFiles" >> fileio.MatchContinuously(input_pattern(opts.input), interval=opts.poll_interval, has_deduplication=False, stop_timestamp=stop)
+            | "KeyByPath" >> beam.Map(lambda m: (m.path, None))
+            | "FirstSeen" >> beam.ParDo(FirstSeen())
+            | "NotYetLabelled" >> beam.Filter(lambda uri: uri not in done)
+        )
+    else:
+        uris = p | "Pattern" >> beam.Create([input_pattern(opts.input)]) | "Match" >> beam.FlatMap(storage.match)
+    prepared = (
+        uris
+        | "Spread" >> beam.Reshuffle()
+        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare()).with_outputs(REJECTED, main="images")
+    )
+    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, max_batch_size=opts.batch_size))
+    results = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model))
+    for name, pcoll in (("Results", results), ("DeadLetters", prepared[REJECTED])):
+        prefix = opts.output if name == "Results" else f"{opts.output}-rejected"
+        if streaming:
+            _ = pcoll | f"Write{name}" >> beam.ParDo(WriteBundleFiles(prefix))
+        else:
+            _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    if opts.sort_into:
+        _ = results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into))
+    return results
+
+
+def run(argv: Optional[list[str]] = None) -> Optional[object]:
+    """Parse options, build and run; streaming runs stop after --duration or on Ctrl-C."""
+    options = PipelineOptions(argv)
+    opts = options.view_as(LabelOptions)
+    cli.setup_logging(opts.debug)
+    streaming = options.view_as(StandardOptions).streaming
+    model = load_model_info(opts.model_dir, opts.threshold)
+    logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, model.model_type, model.run_id, model.threshold, opts.output)
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, opts, streaming, model, stop_after=opts.duration)
+    result = p.run()
+    try:
+        if streaming and opts.duration and opts.input.startswith(PUBSUB_PREFIX):
+            result.wait_until_finish(duration=int(opts.duration * 1000))
+            result.cancel()
+        else:
+            result.wait_until_finish()
+    except KeyboardInterrupt:
+        logging.info("Stopping: what was labelled so far is already written.")
+        result.cancel()
+    _log_counters(result)
+    return result
+
+
+def _log_counters(result) -> None:
+    try:
+        counters = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(_METRICS))["counters"]
+    except Exception:  # some runners cannot report metrics after cancel
+        return
+    totals = {c.key.metric.name: c.committed for c in counters}
+    logging.info("Label counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "none")
+
+
+if __name__ == "__main__":
+    cli.main(run)

@@ -1,0 +1,187 @@
+"""Read labelled images from every supported source as `RawImage` records.
+
+Each source is a PTransform rooted at the pipeline. Reads happen on the workers
+(listing first, then a Reshuffle so reads spread out). A file that cannot be read
+becomes a `RawImage` with `error` set, so validation can dead-letter it: nothing
+is dropped silently.
+"""
+import dataclasses
+import json
+import logging
+import os
+import urllib.parse
+from typing import Iterator, Optional
+
+import apache_beam as beam
+
+from pipelines import storage
+from pipelines.ingest_config import SourceConfig
+from transforms import features
+
+HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
+
+
+@dataclasses.dataclass(frozen=True)
+class RawImage:
+    source: str
+    uri: str
+    label: str  # as mapped by the source config; validated later
+    data: bytes = b""
+    error: Optional[str] = None  # reason code when the bytes could not be read
+    detail: str = ""
+
+
+def _read(source: str, uri: str, label: str) -> RawImage:
+    try:
+        return RawImage(source, uri, label, storage.read_bytes(uri))
+    except Exception as err:  # any filesystem's error: dead-letter it with the reason
+        return RawImage(source, uri, label, error="unreadable", detail=f"{type(err).__name__}: {err}")
+
+
+class ReadFolder(beam.PTransform):
+    """`<root>/chart/*` and `<root>/non_chart/*` on any filesystem."""
+
+    def __init__(self, source: SourceConfig):
+        super().__init__()
+        self._source = source
+
+    def expand(self, pbegin):
+        root = self._source.options["root"].rstrip("/")
+        name = self._source.name
+        patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
+        return (
+            pbegin
+            | "Patterns" >> beam.Create(patterns)
+            | "List" >> beam.FlatMap(lambda pl: ((uri, pl[1]) for uri in storage.match(pl[0])))
+            | "Spread" >> beam.Reshuffle()
+            | "Read" >> beam.MapTuple(lambda uri, label: _read(name, uri, label))
+        )
+
+
+def _manifest_entries(source: SourceConfig) -> Iterator[tuple[str, str, Optional[str]]]:
+    """(uri, label, error) per manifest line; relative image paths resolve against the manifest's folder."""
+    path = source.options["path"]
+    base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
+    for number, line in enumerate(storage.read_bytes(path).decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            entry = json.loads(line)
+            image, label = entry["image"], entry["label"]
+        except (ValueError, KeyError, TypeError) as err:
+            yield where, "", f"bad_manifest_line: {type(err).__name__}: {err}"
+            continue
+        uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
+        yield uri, source.label_for(label), None
+
+
+class ReadJsonl(beam.PTransform):
+    """A JSONL manifest of `{"image": path-or-URI, "label": ...}` lines."""
+
+    def __init__(self, source: SourceConfig):
+        super().__init__()
+        self._source = source
+
+    def expand(self, pbegin):
+        source = self._source
+
+        def read(entry: tuple[str, str, Optional[str]]) -> RawImage:
+            uri, label, error = entry
+            if error:
+                reason, detail = error.split(": ", 1)
+                return RawImage(source.name, uri, label, error=reason, detail=detail)
+            return _read(source.name, uri, label)
+
+        return (
+            pbegin
+            | "Manifest" >> beam.Create([source])
+            | "Lines" >> beam.FlatMap(_manifest_entries)
+            | "Spread" >> beam.Reshuffle()
+            | "Read" >> beam.Map(read)
+        )
+
+
+class ReadDemo(beam.PTransform):
+    """The embedded demo generator: `size` images, deterministic by `seed`."""
+
+    def __init__(self, source: SourceConfig):
+        super().__init__()
+        self._source = source
+
+    def expand(self, pbegin):
+        size, seed, name = int(self._source.options["size"]), int(self._source.options.get("seed", 0)), self._source.name
+
+        def render(index: int) -> RawImage:
+            from pipelines.demo_data import render_demo_image
+
+            image = render_demo_image(seed, index)
+            return RawImage(name, f"demo://{seed}/{image.label}/{image.name}", image.label, image.data)
+
+        return pbegin | "Indices" >> beam.Create(range(size)) | "Spread" >> beam.Reshuffle() | "Render" >> beam.Map(render)
+
+
+def _load_hf(options: dict, streaming: bool = True):
+    """The `datasets` dataset for a source, with images as undecoded {bytes, path}."""
+    import datasets
+
+    if options.get("data_files"):
+        dataset = datasets.load_dataset("parquet", data_files=options["data_files"], split=options.get("split", "train"), streaming=streaming)
+    else:
+        dataset = datasets.load_dataset(options["name"], split=options.get("split", "train"), revision=options.get("revision"), streaming=streaming)
+    return dataset.cast_column(options.get("image_column", features.IMAGE_KEY), datasets.Image(decode=False))
+
+
+def check_hub_reachable(source: SourceConfig) -> None:
+    """Fail within seconds, naming the dataset and the offline alternatives, when the hub is out of reach."""
+    if source.options.get("data_files") or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return  # local parquet, or the user asked for the local cache only
+    endpoint = urllib.parse.urlsplit(os.environ.get(HF_ENDPOINT_ENV, "https://huggingface.co"))
+    storage.require_reachable(
+        endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80), what=f"Hugging Face dataset {source.options['name']!r}",
+        alternatives="Offline, either set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, "
+                     "or point the source at local parquet files with `data_files: path/*.parquet` "
+                     "(the hub layout: `image` as {bytes, path} and `label`).")
+
+
+class ReadHuggingFace(beam.PTransform):
+    """A Hugging Face image dataset (hub name, or local parquet laid out like one), read shard by shard."""
+
+    def __init__(self, source: SourceConfig):
+        super().__init__()
+        self._source = source
+        check_hub_reachable(source)
+        try:
+            self._num_shards = _load_hf(source.options).num_shards
+        except Exception as err:
+            raise ConnectionError(f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}") from err
+
+    def expand(self, pbegin):
+        source = self._source
+        num_shards = self._num_shards
+
+        def read_shard(index: int) -> Iterator[RawImage]:
+            dataset = _load_hf(source.options).shard(num_shards=num_shards, index=index)
+            image_column = source.options.get("image_column", features.IMAGE_KEY)
+            label_column = source.options.get("label_column", features.LABEL_KEY)
+            for row_number, row in enumerate(dataset):
+                image = row[image_column] or {}
+                uri = image.get("path") or f"{source.name}#shard{index}/row{row_number}"
+                label = source.label_for(row.get(label_column))
+                if image.get("bytes"):
+                    yield RawImage(source.name, uri, label, image["bytes"])
+                elif image.get("path"):
+                    yield _read(source.name, uri, label)
+                else:
+                    yield RawImage(source.name, uri, label, error="empty_file", detail="row has no image bytes or path")
+
+        logging.info("Hugging Face source %s: %d shard(s)", source.name, num_shards)
+        return pbegin | "Shards" >> beam.Create(range(num_shards)) | "Spread" >> beam.Reshuffle() | "Rows" >> beam.FlatMap(read_shard)
+
+
+READERS = {"huggingface": ReadHuggingFace, "folder": ReadFolder, "jsonl": ReadJsonl, "demo": ReadDemo}
+
+
+def read_source(source: SourceConfig) -> beam.PTransform:
+    """The PTransform that reads one configured source."""
+    return READERS[source.type](source)

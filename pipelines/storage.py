@@ -1,0 +1,77 @@
+"""Paths on any filesystem: Beam's FileSystems where Beam knows the scheme
+(local, gs://, s3://, ...), fsspec for the rest (memory://, ...)."""
+import os
+import posixpath
+import socket
+from typing import BinaryIO
+
+import fsspec
+from apache_beam.io.filesystems import FileSystems
+
+
+def _beam_handles(uri: str) -> bool:
+    try:
+        FileSystems.get_filesystem(uri)
+    except ValueError:
+        return False
+    return True
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts on local paths and URIs alike."""
+    if "://" in base:
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def match(pattern: str) -> list[str]:
+    """Sorted paths matching a glob pattern."""
+    if _beam_handles(pattern):
+        results = FileSystems.match([pattern])[0].metadata_list
+        return sorted(m.path for m in results)
+    fs, _, _ = fsspec.get_fs_token_paths(pattern)
+    protocol = pattern.split("://", 1)[0]
+    return sorted(f"{protocol}://{p.lstrip('/')}" if protocol == "memory" else fs.unstrip_protocol(p)
+                  for p in fs.glob(pattern))
+
+
+def read_bytes(uri: str) -> bytes:
+    """The whole content of one file."""
+    if _beam_handles(uri):
+        with FileSystems.open(uri, compression_type="uncompressed") as f:
+            return f.read()
+    with fsspec.open(uri, "rb") as f:
+        return f.read()
+
+
+def open_write(uri: str) -> BinaryIO:
+    """A binary writer; parent folders are created where the filesystem has them."""
+    if _beam_handles(uri):
+        if "://" not in uri:
+            os.makedirs(os.path.dirname(os.path.abspath(uri)), exist_ok=True)
+        return FileSystems.create(uri)
+    return fsspec.open(uri, "wb").open()
+
+
+def makedirs(uri: str) -> None:
+    """Create a folder (a no-op on object stores, where folders are implied)."""
+    if "://" not in uri:
+        os.makedirs(uri, exist_ok=True)
+    elif not _beam_handles(uri):
+        fsspec.get_fs_token_paths(uri)[0].makedirs(uri, exist_ok=True)
+
+
+def exists(uri: str) -> bool:
+    if _beam_handles(uri):
+        return FileSystems.exists(uri)
+    fs, _, (path,) = fsspec.get_fs_token_paths(uri)
+    return fs.exists(path)
+
+
+def require_reachable(host: str, port: int, what: str, alternatives: str, timeout: float = 3.0) -> None:
+    """Fail within `timeout` seconds, naming `what` and the offline `alternatives`,
+    when `host:port` cannot be reached (instead of letting a client retry for minutes)."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise ConnectionError(f"{what} needs {host}:{port}, which is unreachable ({err}). {alternatives}") from err

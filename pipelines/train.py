@@ -1,0 +1,202 @@
+"""Train: a Keras model from the YAML spec, on ingest's TFRecords, exported for serving.
+
+    python -m pipelines.train --model_type demo [--config configs/model_config.yaml]
+        [--data_dir DIR] [--epochs N] [--batch_size N] [--weights imagenet|null|PATH] [--debug]
+
+Reads in the TFX order: transform output -> input datasets -> model -> fit ->
+evaluate (threshold on val, metrics on test) -> export -> reports.
+"""
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Optional
+
+import numpy as np
+
+from pipelines import cli, storage
+from transforms import features
+
+DEFAULT_MODEL_CONFIG = "configs/model_config.yaml"
+MISSING_MODEL_TYPE = "Error: The --model_type argument is required for the train subcommand."
+
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model_type", help="Model entry in the config (e.g. demo, mobile, custom-1).")
+    parser.add_argument("--config", default=DEFAULT_MODEL_CONFIG, help="Model spec YAML (default: %(default)s).")
+    parser.add_argument("--data_dir", default=None, help="An ingest output directory (default: $BASE_DIR/ingest).")
+    parser.add_argument("--epochs", type=int, default=None, help="Override the spec's epochs.")
+    parser.add_argument("--batch_size", type=int, default=None, help="Override the spec's batch_size.")
+    parser.add_argument("--weights", default=None, help="Override the spec's weights: imagenet, null (from scratch) or a local weights file.")
+    parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
+    parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+    return parser.parse_args(argv)
+
+
+def new_run_id() -> str:
+    """Like 20250127_171226_c6b8dd01: sortable by time, unique by the suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
+
+
+def load_spec(args: argparse.Namespace):
+    """The validated spec with command-line overrides applied (fails before any work)."""
+    from models.spec import load_model_spec
+
+    if not args.model_type:
+        print(MISSING_MODEL_TYPE, file=sys.stderr)
+        raise SystemExit(2)
+    spec = load_model_spec(args.config, args.model_type)
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size}
+    if args.weights is not None:
+        overrides["weights"] = None if args.weights.lower() in ("null", "none") else args.weights
+    return dataclasses.replace(spec, **{k: v for k, v in overrides.items() if v is not None or k == "weights" and args.weights is not None})
+
+
+def class_weights(spec, counts: dict) -> Optional[dict]:
+    """Keras class_weight from the spec: null, 'balanced' (from the train counts), or explicit per label."""
+    if not spec.class_weights:
+        return None
+    if spec.class_weights == "balanced":
+        total = sum(counts.values())
+        return {features.LABEL_IDS[label]: total / (len(counts) * max(n, 1)) for label, n in counts.items()}
+    return {features.LABEL_IDS[label]: float(w) for label, w in spec.class_weights.items()}
+
+
+def callbacks(spec, run_dir: str) -> list:
+    import keras
+
+    result = [keras.callbacks.CSVLogger(storage.join(run_dir, "history.csv"))]
+    if spec.early_stopping:
+        result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
+    if spec.checkpoint:
+        monitor = (spec.early_stopping or {}).get("monitor", "val_loss")
+        result.append(keras.callbacks.ModelCheckpoint(storage.join(run_dir, "best.keras"), monitor=monitor, save_best_only=True))
+    return result
+
+
+def fit(model, spec, train_ds, val_ds, weights: Optional[dict], run_dir: str) -> dict:
+    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged history."""
+    from models.spec import build_optimizer
+
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, class_weight=weights,
+                        callbacks=callbacks(spec, run_dir), verbose=2).history
+    if spec.fine_tune and spec.base_model:
+        done = len(history["loss"])
+        base = next(layer for layer in model.layers if hasattr(layer, "layers"))
+        base.trainable = True
+        for layer in base.layers[: spec.fine_tune.get("unfreeze_from") or 0]:
+            layer.trainable = False
+        model.compile(optimizer=build_optimizer(spec, learning_rate=spec.fine_tune["learning_rate"]), loss=model.loss, metrics=model.compiled_metrics_list if hasattr(model, "compiled_metrics_list") else ["accuracy"])
+        more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + int(spec.fine_tune["epochs"]),
+                         class_weight=weights, callbacks=callbacks(spec, run_dir), verbose=2).history
+        history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
+    return history
+
+
+def scores_and_labels(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    scores, labels = [], []
+    for pixels, label in dataset:
+        scores.append(model(pixels, training=False).numpy().reshape(-1))
+        labels.append(label.numpy())
+    if not scores:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(scores), np.concatenate(labels).astype(int)
+
+
+def run(argv: Optional[list[str]] = None) -> dict:
+    """Train one model end to end; returns the training summary."""
+    args = parse_args(argv)
+    cli.setup_logging(args.debug)
+    spec = load_spec(args)
+
+    import keras
+    import tensorflow_transform as tft
+
+    from models import export, reports
+    from models.data import make_dataset, split_files
+    from models.metrics import binary_metrics, choose_threshold
+    from models.spec import build_model
+
+    keras.utils.set_random_seed(args.seed)
+    base = cli.base_dir()
+    data_dir = args.data_dir or storage.join(base, "ingest")
+    transform_dir = storage.join(data_dir, features.TRANSFORM_DIR)
+    if not storage.exists(transform_dir):
+        raise FileNotFoundError(f"--data_dir {data_dir} holds no tf.Transform output ({transform_dir}). Run ingest first: python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_demo.yaml")
+    transform_output = tft.TFTransformOutput(transform_dir)
+    feature_spec = transform_output.transformed_feature_spec()
+    ingest_summary = reports.read_json(storage.join(data_dir, features.SUMMARY_FILE))
+    files = {split: split_files(data_dir, split) for split in features.SPLITS}
+    datasets = {split: make_dataset(files[split], feature_spec, spec.batch_size, training=split == features.TRAIN, seed=args.seed) for split in features.SPLITS}
+
+    model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
+    run_id = new_run_id()
+    model_type_dir = storage.join(base, "models", spec.model_type)
+    run_dir = storage.join(model_type_dir, run_id)
+    storage.makedirs(run_dir)
+    n_train = sum(ingest_summary["counts"][features.TRAIN].values())
+    logging.info("Training %s (run %s) on %d images from %s", spec.model_type, run_id, n_train, data_dir)
+    started = time.monotonic()
+    history = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], class_weights(spec, ingest_summary["counts"][features.TRAIN]), run_dir)
+    train_seconds = time.monotonic() - started
+
+    val_scores, val_labels = scores_and_labels(model, datasets[features.VAL])
+    threshold = choose_threshold(val_labels, val_scores)
+    test_scores, test_labels = scores_and_labels(model, datasets[features.TEST])
+    test_metrics = binary_metrics(test_labels, test_scores, threshold)
+
+    model.save(storage.join(run_dir, spec.file_name))
+    export.export_saved_model(model, transform_output, run_dir)
+    export.write_metadata(run_dir, {
+        "run_id": run_id, "model_type": spec.model_type, "positive_label": features.CHART, "label_names": list(features.LABEL_NAMES),
+        "score": "probability that the image is a chart", "threshold": threshold, "threshold_source": "chosen on the val split (max accuracy)",
+        "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]), "keras_file": spec.file_name,
+        "serving_signature": {"input": export.SERVING_INPUT, "output": export.SERVING_OUTPUT},
+        "data": {"data_dir": data_dir, "sources": ingest_summary.get("sources"), "counts": ingest_summary["counts"]},
+        "test_metrics": test_metrics,
+    })
+    export.point_latest(model_type_dir, run_id)
+
+    epochs_run = len(history["loss"])
+    best = int(np.argmax(history["val_accuracy"])) if history.get("val_accuracy") else epochs_run - 1
+    summary = {
+        "run_id": run_id, "model_type": spec.model_type,
+        "final_training_accuracy": history["accuracy"][-1], "final_validation_accuracy": history["val_accuracy"][-1],
+        "final_training_loss": history["loss"][-1], "final_validation_loss": history["val_loss"][-1],
+        "epochs": epochs_run, "best_epoch": best + 1, "best_validation_accuracy": history["val_accuracy"][best],
+        "test_metrics": test_metrics, "threshold": threshold,
+        "train_seconds": round(train_seconds, 2), "train_images_per_second": round(n_train * epochs_run / max(train_seconds, 1e-9), 1),
+        "model_dir": run_dir, "data_dir": data_dir,
+    }
+    write_reports(summary, history, test_labels, test_scores, base)
+    logging.info("Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s",
+                 run_dir, test_metrics["accuracy"], test_metrics["f1"], threshold, storage.join(base, "reports", spec.model_type))
+    return summary
+
+
+def write_reports(summary: dict, history: dict, test_labels, test_scores, base: str) -> None:
+    """Plots, training_summary_<run_id>.json and the leaderboard under $BASE_DIR/reports/."""
+    from models import reports
+
+    run_id, model_type = summary["run_id"], summary["model_type"]
+    reports_dir = storage.join(base, "reports")
+    plots = storage.join(reports_dir, model_type, "plots")
+    title = f"{model_type} {run_id}"
+    reports.plot_history(history, "accuracy", storage.join(plots, f"accuracy_plot_{run_id}.png"), f"Accuracy: {title}", summary["best_epoch"])
+    reports.plot_history(history, "loss", storage.join(plots, f"loss_plot_{run_id}.png"), f"Loss: {title}", summary["best_epoch"])
+    reports.plot_roc_pr(test_labels, test_scores, summary["threshold"], storage.join(plots, f"roc_pr_plot_{run_id}.png"), f"Test split, {title}")
+    reports.plot_confusion(summary["test_metrics"]["confusion_matrix"]["matrix"], storage.join(plots, f"confusion_matrix_{run_id}.png"), f"Test split at threshold {summary['threshold']:.2f}\n{title}")
+    reports.write_json(storage.join(reports_dir, model_type, f"training_summary_{run_id}.json"), summary)
+    metrics = summary["test_metrics"]
+    reports.update_leaderboard(reports_dir, {
+        "model_type": model_type, "run_id": run_id, **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold")},
+        "epochs": summary["epochs"], "train_seconds": summary["train_seconds"],
+    })
+
+
+if __name__ == "__main__":
+    cli.main(run)

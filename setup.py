@@ -1,0 +1,50 @@
+"""Chart Sifter: sort financial chart images from everything else, at any scale.
+
+Every dependency is pinned here, and only here. `pip install -e .[dev]` gives a
+working development install; Dataflow workers get the same pins via
+`--setup_file ./setup.py` (or the Dockerfile).
+"""
+import setuptools
+
+REQUIRED = [
+    "tensorflow==2.21.0",
+    "keras==3.15.1",
+    "tf-keras==2.21.0",
+    "tensorflow-transform==1.21.0",
+    "tfx-bsl==1.21.0",
+    "apache-beam[gcp]==2.77.0",
+    # Beam's TensorFlow RunInference module imports tensorflow_hub.
+    "tensorflow-hub==0.16.1",
+    "datasets==5.2.0",
+    "pyarrow==25.0.1",
+    "numpy==2.4.6",
+    "pillow==12.3.0",
+    "pyyaml==6.0.3",
+    "fsspec==2026.9.0",
+    "gcsfs==2026.10.1",
+    "google-cloud-storage==3.17.1",
+    "google-cloud-pubsub==2.44.0",
+    "matplotlib==3.11.2",
+    "mplfinance==0.12.10b0",
+    "scikit-learn==1.9.1",
+]
+
+DEV = [
+    "pytest==9.2.0",
+    "pytest-xdist==3.8.0",
+    # Local GCS stand-in for tests (the real service is unreachable offline).
+    "gcp-storage-emulator==2026.7.19",
+]
+
+setuptools.setup(
+    name="chart-sifter",
+    version="0.1.0",
+    description="Sort financial chart images from everything else: Beam + TFT ingest, Keras training, RunInference labelling.",
+    python_requires=">=3.11,<3.12",
+    packages=setuptools.find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*", "models", "models.*"]),
+    package_data={"": []},
+    data_files=[("configs", ["configs/model_config.yaml", "configs/ingest.yaml", "configs/ingest_demo.yaml"])],
+    include_package_data=True,
+    install_requires=REQUIRED,
+    extras_require={"dev": DEV},
+)

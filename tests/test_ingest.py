@@ -1,0 +1,253 @@
+"""Ingest end to end on the real Beam DirectRunner and tf.Transform, on small data
+mixing every source type, odd formats and every kind of bad input."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipelines import ingest
+from pipelines.ingest_config import ConfigError, parse_config
+from pipelines.sources import ReadHuggingFace
+from tests.conftest import image_bytes
+from transforms import features
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOOD_FORMATS = {  # file name -> bytes: each must become a record
+    "png_rgb.png": lambda: image_bytes(1, "PNG"),
+    "png_palette.png": lambda: image_bytes(2, "PNG", mode="P"),
+    "png_alpha.png": lambda: image_bytes(3, "PNG", mode="RGBA"),
+    "jpeg_progressive.jpg": lambda: image_bytes(4, "JPEG", progressive=True, quality=90),
+    "jpeg_cmyk.jpg": lambda: image_bytes(5, "JPEG", mode="CMYK"),
+    "anim.gif": lambda: image_bytes(6, "GIF", save_all=True, append_images=[]),
+    "lossless.webp": lambda: image_bytes(7, "WEBP", lossless=True),
+    "bitmap.bmp": lambda: image_bytes(8, "BMP"),
+    "scan.tiff": lambda: image_bytes(9, "TIFF"),
+    "mislabelled_ext.png": lambda: image_bytes(10, "JPEG"),
+}
+BAD_FILES = {  # file name -> (bytes, expected reason)
+    "zero.png": (b"", "empty_file"),
+    "notes.png": (b"this is a text file, not a picture\n" * 20, "not_an_image"),
+    "truncated.png": (image_bytes(11, "PNG", size=(400, 300))[:600], "truncated"),
+    "tiny.png": (image_bytes(12, "PNG", size=(5, 5)), "too_small"),
+}
+
+
+def _write(path: str, data: bytes) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def _hub_parquet(path: str, rows: list[tuple[bytes, int]]) -> str:
+    """A parquet file laid out like the hub's image datasets: image {bytes, path}, label (0 = charts, 1 = non-charts)."""
+    table = pa.table({
+        "image": [{"bytes": data, "path": f"img_{i}.png"} for i, (data, _) in enumerate(rows)],
+        "label": pa.array([label for _, label in rows], pa.int64()),
+    })
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory) -> dict:
+    """Every source type, with cross-source duplicates, a label conflict and bad inputs."""
+    root = tmp_path_factory.mktemp("sources")
+    folder = root / "folder"
+    for name, make in GOOD_FORMATS.items():
+        _write(str(folder / features.CHART / name), make())
+    for i in range(4):
+        _write(str(folder / features.NON_CHART / f"photo_{i}.jpg"), image_bytes(100 + i, "JPEG"))
+    for name, (data, _) in BAD_FILES.items():
+        _write(str(folder / features.NON_CHART / name), data)
+
+    jsonl_images = {f"img/j{i}.png": image_bytes(200 + i, "PNG") for i in range(3)}
+    for rel, data in jsonl_images.items():
+        _write(str(root / rel), data)
+    manifest = [
+        {"image": "img/j0.png", "label": "chart"},
+        {"image": "img/j1.png", "label": "non_chart"},
+        {"image": str(root / "img" / "j2.png"), "label": "charts"},  # mapped by label_map
+        {"image": "img/j0.png", "label": "chart"},  # exact duplicate line
+        {"image": "img/missing.png", "label": "chart"},  # unreadable
+        {"image": "img/j1.png", "label": "cat"},  # unknown label (and same picture as a valid one)
+    ]
+    manifest_path = root / "manifest.jsonl"
+    manifest_path.write_text("\n".join(json.dumps(m) for m in manifest) + "\n{not json\n")
+
+    hub_rows = [(image_bytes(300 + i, "PNG"), i % 2) for i in range(6)]
+    hub_rows.append((image_bytes(100, "JPEG"), 1))  # the same picture as folder non_chart/photo_0.jpg
+    hub_rows.append((image_bytes(101, "JPEG"), 0))  # photo_1.jpg again, but labelled chart: a conflict
+    parquet = _hub_parquet(str(root / "hub" / "data" / "train-00000-of-00001.parquet"), hub_rows)
+
+    config = {
+        "image_size": 64,
+        "split": {"train": 0.6, "val": 0.2, "test": 0.2},
+        "sources": [
+            {"type": "folder", "root": str(folder)},
+            {"type": "jsonl", "path": str(manifest_path), "label_map": {"charts": "chart"}},
+            {"type": "huggingface", "data_files": parquet, "label_map": {0: "chart", 1: "non_chart"}},
+            {"type": "demo", "size": 6, "seed": 3},
+        ],
+    }
+    config_path = root / "ingest.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    return {"root": str(root), "config": str(config_path), "raw": config, "folder": str(folder), "parquet": parquet}
+
+
+def _ingest(config_path: str, output_dir: str) -> dict:
+    return ingest.run(["--runner=DirectRunner", f"--config={config_path}", f"--output_dir={output_dir}"])
+
+
+@pytest.fixture(scope="session")
+def ingested(sources, tmp_path_factory) -> dict:
+    output_dir = str(tmp_path_factory.mktemp("ingest_out"))
+    summary = _ingest(sources["config"], output_dir)
+    return {"dir": output_dir, "summary": summary}
+
+
+def _records(output_dir: str, split: str) -> list[dict]:
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    spec = tft.TFTransformOutput(os.path.join(output_dir, features.TRANSFORM_DIR)).transformed_feature_spec()
+    files = tf.io.gfile.glob(os.path.join(output_dir, features.TFRECORD_DIR, split, f"*{features.TFRECORD_SUFFIX}"))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda r: tf.io.parse_single_example(r, spec))
+    return list(dataset.as_numpy_iterator())
+
+
+def _dead_letters(output_dir: str) -> list[dict]:
+    folder = os.path.join(output_dir, os.path.dirname(features.DEAD_LETTER_PREFIX))
+    return [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]
+
+
+def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
+    letters = _dead_letters(ingested["dir"])
+    by_uri = {os.path.basename(d["uri"]): d["reason"] for d in letters}
+    for name, (_, reason) in BAD_FILES.items():
+        assert by_uri[name] == reason, (name, letters)
+    assert by_uri["missing.png"] == "unreadable"
+    assert any(d["reason"] == "bad_manifest_line" and d["uri"].endswith(":7") for d in letters)
+    assert any(d["reason"] == "unknown_label" and d["label"] == "cat" for d in letters)
+    conflict = [d for d in letters if d["reason"] == "label_conflict"]
+    assert sorted(os.path.basename(d["uri"]) for d in conflict) == ["img_7.png", "photo_1.jpg"]
+    assert all({"source", "uri", "reason", "detail", "label"} <= set(d) for d in letters)
+
+
+def test_summary_counts_rejects_and_duplicates(ingested):
+    summary = ingested["summary"]
+    with open(os.path.join(ingested["dir"], features.SUMMARY_FILE)) as f:
+        assert json.load(f) == summary
+    assert summary["rejected"] == {
+        "bad_manifest_line": 1, "empty_file": 1, "label_conflict": 2, "not_an_image": 1,
+        "too_small": 1, "truncated": 1, "unknown_label": 1, "unreadable": 1,
+    }
+    # j0.png listed twice in the manifest; photo_0.jpg again in the hub parquet.
+    assert summary["duplicates"] == 2
+    # folder: 10 good charts + 3 of 4 photos (photo_1 conflicts); jsonl: j0, j1, j2; hub: 6 + 0; demo: 6
+    assert summary["total_examples"] == 13 + 3 + 6 + 6
+    assert set(summary["counts"]) == set(features.SPLITS)
+    assert sum(summary["counts"][s][features.CHART] for s in features.SPLITS) == 10 + 2 + 3 + 3
+
+
+def test_tfrecords_hold_every_example_once_with_the_transformed_schema(ingested, sources):
+    seen = {}
+    for split in features.SPLITS:
+        records = _records(ingested["dir"], split)
+        assert len(records) == sum(ingested["summary"]["counts"][split].values())
+        for r in records:
+            assert r[features.IMAGE_KEY].shape == (64, 64, 3) and r[features.IMAGE_KEY].dtype == np.float32
+            assert 0.0 <= r[features.IMAGE_KEY].min() and r[features.IMAGE_KEY].max() <= 255.0
+            assert r[features.LABEL_KEY] in (0, 1)
+            assert r[features.SHA256_KEY] not in seen, "an image landed twice (duplicate or cross-split leak)"
+            seen[r[features.SHA256_KEY]] = split
+    assert len(seen) == ingested["summary"]["total_examples"]
+    import hashlib
+
+    for name, make in GOOD_FORMATS.items():  # every odd format became a record
+        assert hashlib.sha256(make()).hexdigest().encode() in seen, name
+
+
+def test_transform_graph_reproduces_the_records(ingested, sources):
+    """The saved transform_fn applied to raw bytes gives exactly the pixels in the TFRecords."""
+    import hashlib
+
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from transforms.image import prepare_image
+
+    output = tft.TFTransformOutput(os.path.join(ingested["dir"], features.TRANSFORM_DIR))
+    records = {r[features.SHA256_KEY]: r for split in features.SPLITS for r in _records(ingested["dir"], split)}
+    for name in ("jpeg_cmyk.jpg", "png_alpha.png", "lossless.webp"):
+        data = GOOD_FORMATS[name]()
+        prepared = prepare_image(data)
+        pixels = output.transform_raw_features({features.IMAGE_KEY: tf.constant([prepared.data])})[features.IMAGE_KEY]
+        np.testing.assert_allclose(pixels[0].numpy(), records[hashlib.sha256(data).hexdigest().encode()][features.IMAGE_KEY], atol=1e-4)
+
+
+def test_splits_are_stable_whatever_the_source_order(ingested, sources, tmp_path):
+    raw = dict(sources["raw"], sources=list(reversed(sources["raw"]["sources"])))
+    config = tmp_path / "reversed.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    again = _ingest(str(config), str(tmp_path / "out"))
+    assert again["counts"] == ingested["summary"]["counts"]
+    for split in features.SPLITS:
+        first = {r[features.SHA256_KEY] for r in _records(ingested["dir"], split)}
+        assert {r[features.SHA256_KEY] for r in _records(str(tmp_path / "out"), split)} == first
+
+
+def test_split_of_is_deterministic_and_follows_the_ratios():
+    ratios = (0.7, 0.2, 0.1)
+    hashes = [f"{i:064x}" for i in range(4000)]
+    assignments = [ingest.split_of(h, ratios) for h in hashes]
+    assert assignments == [ingest.split_of(h, ratios) for h in hashes]
+    shares = np.bincount(assignments, minlength=3) / len(hashes)
+    np.testing.assert_allclose(shares, ratios, atol=0.03)
+
+
+def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    source = parse_config({"sources": [{"type": "huggingface", "name": "StephanAkkerman/stock-charts", "label_map": {0: "chart", 1: "non_chart"}}]}).sources[0]
+    started = time.monotonic()
+    with pytest.raises(ConnectionError) as err:
+        ReadHuggingFace(source)
+    assert time.monotonic() - started < 10
+    assert "StephanAkkerman/stock-charts" in str(err.value) and "data_files" in str(err.value) and "HF_HUB_OFFLINE" in str(err.value)
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"sources": [{"type": "ftp", "root": "x"}]}, "type one of"),
+    ({"sources": [{"type": "folder"}]}, "needs ['root']"),
+    ({"sources": [{"type": "folder", "root": "x", "label_map": {"a": "dog"}}]}, "label_map values"),
+    ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
+    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
+    ({"sources": []}, "non-empty 'sources'"),
+])
+def test_bad_configs_name_the_problem(raw, fragment):
+    with pytest.raises(ConfigError, match=None) as err:
+        parse_config(raw, where="bad.yaml")
+    assert fragment in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_command_line_exits_zero_on_success_and_nonzero_on_failure(tmp_path):
+    """The tf.Transform exit-time segfault must not leak into the exit code."""
+    config = tmp_path / "demo.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "demo", "size": 4, "seed": 1}]}))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    ok = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={tmp_path / 'out'}"],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert "Ingest summary" in ok.stderr and (tmp_path / "out" / features.SUMMARY_FILE).exists()
+    bad = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={tmp_path / 'nope.yaml'}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "nope.yaml" in bad.stderr

@@ -1,0 +1,1 @@
+"""Preprocessing shared by ingest, training and labelling (defined once)."""

@@ -1,0 +1,26 @@
+"""Feature keys, labels, splits and sizes: every other module imports these names."""
+
+# Raw features (what ingest validates and hands to tf.Transform).
+IMAGE_KEY = "image"  # encoded image bytes that tf.io.decode_image decodes faithfully
+LABEL_KEY = "label"  # int64: 1 = chart (the positive class), 0 = non_chart
+SHA256_KEY = "sha256"  # hex sha256 of the original file bytes (provenance)
+
+# Labels: `chart` is the positive class everywhere; the score is the chart probability.
+CHART = "chart"
+NON_CHART = "non_chart"
+LABEL_NAMES = (NON_CHART, CHART)  # index == integer label
+LABEL_IDS = {name: i for i, name in enumerate(LABEL_NAMES)}
+
+# Splits written by ingest.
+TRAIN, VAL, TEST = "train", "val", "test"
+SPLITS = (TRAIN, VAL, TEST)
+
+# Side of the square image the model sees (pixels); ingest configs may override it.
+DEFAULT_IMAGE_SIZE = 224
+
+# Output layout under an ingest output directory.
+TRANSFORM_DIR = "transform"  # tf.Transform output (transform_fn/, transformed_metadata/)
+TFRECORD_DIR = "tfrecords"  # tfrecords/<split>/part-*.tfrecord.gz
+DEAD_LETTER_PREFIX = "dead_letter/rejected"  # JSONL, one object per rejected input
+SUMMARY_FILE = "ingest_summary.json"
+TFRECORD_SUFFIX = ".tfrecord.gz"
