@@ -118,14 +118,18 @@ REGISTRIES: dict[str, dict[str, Callable[..., Any]]] = {
     },
     # Keras's `Accuracy` counts exact equality, which a sigmoid probability never meets; every
     # accuracy spelling therefore means BinaryAccuracy (threshold 0.5) named "accuracy".
+    # Fixed default names (Keras would number them: auc_1, auc_2, ...) give stable history keys.
     "metrics": {
         ACCURACY: _BINARY_ACCURACY, "Accuracy": _BINARY_ACCURACY, "BinaryAccuracy": _BINARY_ACCURACY,
-        **{cls.__name__: cls for cls in (
-            keras.metrics.AUC, keras.metrics.Precision, keras.metrics.Recall,
-            keras.metrics.PrecisionAtRecall, keras.metrics.RecallAtPrecision,
-            keras.metrics.SensitivityAtSpecificity, keras.metrics.SpecificityAtSensitivity,
-            keras.metrics.TruePositives, keras.metrics.TrueNegatives, keras.metrics.FalsePositives,
-            keras.metrics.FalseNegatives, keras.metrics.BinaryCrossentropy,
+        **{cls.__name__: functools.partial(cls, name=name) for cls, name in (
+            (keras.metrics.AUC, "auc"), (keras.metrics.Precision, "precision"), (keras.metrics.Recall, "recall"),
+            (keras.metrics.PrecisionAtRecall, "precision_at_recall"),
+            (keras.metrics.RecallAtPrecision, "recall_at_precision"),
+            (keras.metrics.SensitivityAtSpecificity, "sensitivity_at_specificity"),
+            (keras.metrics.SpecificityAtSensitivity, "specificity_at_sensitivity"),
+            (keras.metrics.TruePositives, "true_positives"), (keras.metrics.TrueNegatives, "true_negatives"),
+            (keras.metrics.FalsePositives, "false_positives"), (keras.metrics.FalseNegatives, "false_negatives"),
+            (keras.metrics.BinaryCrossentropy, "binary_crossentropy"),
         )},
     },
 }
@@ -198,6 +202,14 @@ def construct(model_type: str, key: str, factory: Callable[..., Any], arguments:
         return factory(**arguments)
     except (TypeError, ValueError) as err:
         raise SpecError(f"model '{model_type}': {key}: bad arguments {dict(arguments)}: {err}") from err
+
+
+def build_optimizer(spec: ModelSpec, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """The spec's optimizer; `learning_rate` (the fine-tune phase's) overrides the spec's rate or schedule."""
+    if learning_rate is None and spec.learning_rate_schedule is not None:
+        learning_rate = create(spec.model_type, "learning_rate_schedule", spec.learning_rate_schedule)
+    rate = spec.learning_rate if learning_rate is None else learning_rate
+    return create(spec.model_type, "optimizer", Component(spec.optimizer, spec.optimizer_args), learning_rate=rate)
 
 
 def load_specs(path: str) -> dict[str, dict]:
@@ -282,11 +294,14 @@ class _Parser:
             value = {name_key: value}
         if not isinstance(value, Mapping) or name_key not in value or not set(value) <= {name_key, args_key}:
             raise self.error(key, f"expected {{{name_key}: ..., {args_key}: {{...}}}}, got {value!r}")
-        registry = REGISTRIES[key]
-        name = value[name_key]
+        name = self.allowed(key, value[name_key], REGISTRIES[key])
+        return Component(name, self.mapping(key, value.get(args_key)))
+
+    def allowed(self, key: str, name: Any, registry: Mapping[str, Any]) -> str:
+        """`name`, if the allowlist `registry` has it."""
         if not isinstance(name, str) or name not in registry:
             raise self.error(key, f"unknown {name!r}; allowed: {', '.join(sorted(registry))}")
-        return Component(name, self.mapping(key, value.get(args_key)))
+        return name
 
     def components(self, key: str, **names: str) -> tuple[Component, ...]:
         """The list of components under `key` (parsed, not yet instantiated)."""
@@ -303,20 +318,19 @@ class _Parser:
         unknown = sorted(set(self.raw) - SPEC_KEYS)
         if unknown:
             raise self.error(", ".join(unknown), f"unknown key; allowed keys: {', '.join(sorted(SPEC_KEYS))}")
-        base_model = self.get("base_model", str, None)
+        base_model = self.raw.get("base_model")
         layers = self.components("layers")
         self.instantiated("layers", layers)
         if (base_model is None) == (not layers):
             raise self.error("base_model", "give exactly one of base_model or layers")
-        if base_model is not None and base_model not in BASE_MODELS:
-            raise self.error("base_model", f"unknown {base_model!r}; allowed: {', '.join(sorted(BASE_MODELS))}")
+        if base_model is not None:
+            self.allowed("base_model", base_model, BASE_MODELS)
         if layers:
             self.check_custom_stack(layers)
         learning_rate, schedule, optimizer_args = self.learning_rate()
-        optimizer = self.optimizer(optimizer_args, learning_rate, schedule)
         loss = self.component("loss", self.raw.get("loss") or "binary_crossentropy", "name", "args")
         self.instantiated("loss", (loss,))
-        return ModelSpec(
+        spec = ModelSpec(
             model_type=self.model_type,
             file_name=self.file_name(),
             base_model=base_model,
@@ -326,7 +340,7 @@ class _Parser:
             dense_units=self.get("dense_units", int, ModelSpec.dense_units, positive=True),
             dropout_rate=self.dropout_rate(),
             image_size=self.get("image_size", int, None, positive=True),
-            optimizer=optimizer,
+            optimizer=self.component("optimizer", {"type": self.raw.get("optimizer") or "Adam"}).type,
             optimizer_args=optimizer_args,
             learning_rate=learning_rate,
             learning_rate_schedule=schedule,
@@ -340,6 +354,8 @@ class _Parser:
             augmentation=self.augmentation(),
             fine_tune=self.fine_tune(),
         )
+        build_optimizer(spec)  # instantiated once, so bad optimizer_args fail now
+        return spec
 
     def check_custom_stack(self, layers: tuple[Component, ...]) -> None:
         """A `layers` model owns its whole network, so the base_model-only keys make no sense."""
@@ -369,17 +385,13 @@ class _Parser:
             return ModelSpec.learning_rate, None, optimizer_args
         return self.typed(source, value, float, positive=True), None, optimizer_args
 
-    def optimizer(self, arguments: dict[str, Any], learning_rate: float | None, schedule: Component | None) -> str:
-        """The optimizer name, checked by instantiating it with its arguments and rate."""
-        name = self.component("optimizer", {"type": self.raw.get("optimizer") or "Adam"}).type
-        rate = learning_rate if schedule is None else create(self.model_type, "learning_rate_schedule", schedule)
-        create(self.model_type, "optimizer", Component(name, arguments), learning_rate=rate)
-        return name
-
     def metrics(self) -> tuple[Component, ...]:
         """The configured metrics, with an "accuracy" metric first unless one is already named so."""
         metrics = self.components("metrics", name_key="name", args_key="args")
         names = [metric.name for metric in self.instantiated("metrics", metrics)]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise self.error("metrics", f"two metrics named {duplicates[0]!r}; name one of them with args: {{name: ...}}")
         return metrics if ACCURACY in names else (Component(ACCURACY), *metrics)
 
     def augmentation(self) -> tuple[Component, ...]:

@@ -183,7 +183,7 @@ def sentence(rng: np.random.Generator, lo: int = 6, hi: int = 18) -> str:
               f"{between(rng, -12, 25):.1f}%", f"{between(rng, 1, 999):.2f}")
     for _ in range(randint(rng, 0, 2)):
         tokens.insert(randint(rng, 0, len(tokens)), pick(rng, extras))
-    return tokens[0].capitalize() + " " + " ".join(tokens[1:]) + pick(rng, (".", ".", ".", "!", "?", " 🚀"[:1]))
+    return tokens[0].capitalize() + " " + " ".join(tokens[1:]) + pick(rng, (".", ".", ".", "!", "?"))
 
 
 def paragraph(rng: np.random.Generator, sentences: int) -> str:
@@ -343,18 +343,20 @@ def econ_series(rng: np.random.Generator, n: int, slumps: list[tuple[int, int]])
     for start, end in slumps:
         shock[start:end] += np.linspace(0, 1, end - start)
         shock[end:] += np.exp(-np.arange(n - end) / max(2, (end - start) * 1.5))
+    persistence = between(rng, 0.9, 0.99)
     noise = np.zeros(n)
-    eps = rng.normal(0, 1, n)
+    eps = rng.normal(0, np.sqrt(1 - persistence**2), n)
     for i in range(1, n):
-        noise[i] = 0.9 * noise[i - 1] + eps[i]
+        noise[i] = persistence * noise[i - 1] + eps[i]
+    noise += rng.normal(0, between(rng, 0.02, 0.3), n)  # month-to-month measurement noise
     if kind == "level":
         base = 10 ** between(rng, 2, 4.3)
-        return base * np.exp(np.linspace(0, between(rng, 0.5, 2.0), n) + 0.01 * noise - 0.06 * shock)
+        return base * np.exp(np.linspace(0, between(rng, 0.5, 2.0), n) + 0.02 * noise - 0.06 * shock)
     if kind == "rate":
-        return np.clip(between(rng, 3, 7) + 0.15 * noise + between(rng, 2, 6) * shock, 0.5, None)
+        return np.clip(between(rng, 3, 7) + 0.6 * noise + between(rng, 2, 6) * shock, 0.5, None)
     if kind == "inflation":
-        return between(rng, 1, 4) + 0.35 * noise + between(rng, -3, 5) * shock
-    return between(rng, -0.5, 2.5) + 0.2 * noise - between(rng, 0.5, 2) * shock
+        return between(rng, 1, 4) + 0.8 * noise + between(rng, -3, 5) * shock
+    return between(rng, -0.5, 2.5) + 0.6 * noise - between(rng, 0.5, 2) * shock
 
 
 def equity_curve(rng: np.random.Generator, n: int, start: float | None = None) -> np.ndarray:
@@ -378,7 +380,8 @@ _TIME_FORMATS = {
 def time_ticks(rng: np.random.Generator, n: int, count: int, timeframe: str) -> list[tuple[int, str]]:
     """About `count` (bar index, label) pairs for an x axis of `n` bars of `timeframe`."""
     minutes = TIMEFRAMES[timeframe]
-    start = datetime.datetime(randint(rng, 2006, 2025), randint(rng, 1, 12), randint(rng, 1, 28), randint(rng, 0, 23) if minutes < 1440 else 0)
+    end = datetime.datetime(randint(rng, 2012, 2025), randint(rng, 1, 12), randint(rng, 1, 28), randint(rng, 0, 23) if minutes < 1440 else 0)
+    start = end - datetime.timedelta(minutes=minutes * n)
     group = "intraday" if minutes < 1440 else "daily" if minutes < 10080 else "long"
     fmt = pick(rng, _TIME_FORMATS[group])
     every = max(1, int(round(n / max(1, count))))
@@ -472,9 +475,9 @@ def icon(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, f
     cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, min(x1 - x0, y1 - y0) / 2
     lw = max(1, int(r / 5))
     if kind == "heart":
-        draw.polygon([(cx - r, cy - r * 0.2), (cx, cy + r), (cx + r, cy - r * 0.2)], outline=colour, width=lw)
-        circle(draw, (cx - r / 2, cy - r * 0.3), r / 2, outline=colour, width=lw)
-        circle(draw, (cx + r / 2, cy - r * 0.3), r / 2, outline=colour, width=lw)
+        t = np.linspace(0, 2 * np.pi, 40)
+        hx, hy = 16 * np.sin(t) ** 3, 13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)
+        draw.polygon(list(zip(cx + hx * r / 17, cy - hy * r / 17)), outline=colour, width=lw)
     elif kind == "bubble":
         draw.rounded_rectangle((x0, y0, x1, cy + r * 0.5), radius=r / 2, outline=colour, width=lw)
         draw.line((cx - r / 3, cy + r * 0.5, cx - r / 2, y1), fill=colour, width=lw)
@@ -495,7 +498,6 @@ def icon(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, f
             dx, dy = np.cos(angle) * r, np.sin(angle) * r
             draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=colour, width=lw * 2)
         circle(draw, (cx, cy), r * 0.65, fill=colour)
-        circle(draw, (cx, cy), r * 0.25, fill=mix(colour, (128, 128, 128), 1.0))
     elif kind == "bell":
         draw.chord((x0 + r / 4, y0, x1 - r / 4, y1 + r * 0.6), 180, 360, outline=colour, width=lw)
         draw.line((x0, cy + r * 0.3, x1, cy + r * 0.3), fill=colour, width=lw)
@@ -702,13 +704,17 @@ def gradient(size: tuple[int, int], top: RGB, bottom: RGB, start: float = 0, sto
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
+def resize_field(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of a 2-D float field to `size` (width, height)."""
+    return np.asarray(Image.fromarray(values.astype(np.float32)).resize(size, Image.BICUBIC))
+
+
 def smooth_noise(rng: np.random.Generator, size: tuple[int, int], cells: int) -> np.ndarray:
     """Smooth random field in [0, 1] of `size`, with about `cells` blobs across the long side."""
     w, h = size
     gx = max(2, int(cells * w / max(w, h)) + 2)
     gy = max(2, int(cells * h / max(w, h)) + 2)
-    small = Image.fromarray(rng.random((gy, gx)).astype(np.float32), mode="F")
-    return np.asarray(small.resize((w, h), Image.BICUBIC)).clip(0, 1)
+    return resize_field(rng.random((gy, gx)), size).clip(0, 1)
 
 
 def fractal_noise(rng: np.random.Generator, size: tuple[int, int], octaves: int = 4, cells: int = 3, persistence: float = 0.55) -> np.ndarray:

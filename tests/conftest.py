@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytest_plugins = ["tests.emulators"]  # first, so its environment is set before gcsfs is imported
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub from a test
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -53,7 +53,9 @@ MAX_PIXELS = 50_000_000  # width*height above this is treated as a decompression
 MIN_SIDE = 16  # px; thumbnails and tracking pixels below this carry no usable content
 MAX_SIDE = 20_000  # px; longer sides are banners/strips the model cannot use at 224 px
 PNG_COMPRESS_LEVEL = 1  # zlib level for re-encoded PNGs: fast, still lossless
-SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # Pillow plugins we parse
+# Pillow plugins allowed to parse input (fewer parsers, smaller attack surface); the JPEG
+# plugin also opens multi-picture JPEGs, whose format Pillow names "MPO".
+SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 WHITE = (255, 255, 255)  # background that transparent pixels are flattened onto
 
 EMPTY_FILE = "empty_file"
@@ -74,7 +76,7 @@ REASONS: tuple[str, ...] = (
 )
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa"})
-_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+_DEEP_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # >8-bit grey
 _CONVERTIBLE_MODES = frozenset({"RGB", "L", "1", "P", "RGBX", "CMYK", "YCbCr", "LAB"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MODEL_READY_PNG_COLOUR_TYPES = frozenset({0, 2, 4, 6})  # grey, RGB, grey+alpha, RGBA
@@ -149,9 +151,9 @@ def _decode(data: bytes) -> _Decoded:
     img = _open(data)
     _check_size(*img.size)
     _load_pixels(img)
-    rotated = _apply_exif_orientation(img)
-    original_is_model_ready = not rotated and _is_model_ready_png(img, data)
-    return _Decoded(_to_rgb(img), str(img.format), original_is_model_ready)
+    upright = _upright(img)
+    original_is_model_ready = upright is img and _is_model_ready_png(img, data)
+    return _Decoded(_to_rgb(upright), str(img.format), original_is_model_ready)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -184,19 +186,17 @@ def _load_pixels(img: Image.Image) -> None:
         raise RejectedImage(TRUNCATED, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _apply_exif_orientation(img: Image.Image) -> bool:
-    """Rotate/flip ``img`` upright in place; return whether it changed.
+def _upright(img: Image.Image) -> Image.Image:
+    """``img`` rotated/flipped per its EXIF orientation; ``img`` itself when none applies.
 
-    Unreadable EXIF data is treated as orientation 1 (the pixels themselves are fine).
+    Unreadable EXIF data counts as orientation 1 (the pixels themselves are fine).
     """
     try:
-        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in range(2, 9):
+            return ImageOps.exif_transpose(img)
     except Exception:  # Pillow's EXIF parser raises many exception types on corrupt data.
-        return False
-    if orientation not in range(2, 9):
-        return False
-    ImageOps.exif_transpose(img, in_place=True)
-    return True
+        pass
+    return img
 
 
 def _is_model_ready_png(img: Image.Image, data: bytes) -> bool:
@@ -208,9 +208,14 @@ def _is_model_ready_png(img: Image.Image, data: bytes) -> bool:
         and data[25] in _MODEL_READY_PNG_COLOUR_TYPES
         and "transparency" not in img.info
         and not getattr(img, "is_animated", False)
-        and (img.mode not in _ALPHA_MODES or img.getextrema()[-1][0] == 255)
+        and (img.mode not in _ALPHA_MODES or _is_opaque(img))
         and _png_chunks_intact(data)
     )
+
+
+def _is_opaque(img: Image.Image) -> bool:
+    """Whether every pixel of an image with an "A" band is fully opaque."""
+    return img.getchannel("A").getextrema()[0] == 255
 
 
 def _png_chunks_intact(data: bytes) -> bool:
@@ -232,11 +237,11 @@ def _png_chunks_intact(data: bytes) -> bool:
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert a decoded frame of any supported mode to 8-bit RGB, alpha flattened on white."""
-    if img.mode in _SIXTEEN_BIT_MODES or img.mode == "F":
+    if img.mode in _DEEP_GREY_MODES:
         return _deep_grey_to_rgb(img)
     if img.mode in _ALPHA_MODES or "transparency" in img.info:
         rgba = img.convert("RGBA")
-        return _on_white(rgba, rgba.getchannel("A"))
+        return rgba.convert("RGB") if _is_opaque(rgba) else _on_white(rgba, mask=rgba)
     if img.mode == "RGB":
         return img
     if img.mode in _CONVERTIBLE_MODES:
@@ -251,23 +256,23 @@ def _deep_grey_to_rgb(img: Image.Image) -> Image.Image:
         grey = np.rint(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * 255)
     else:
         grey = np.clip(values, 0, 65535).astype(np.uint16) >> 8
-    rgb = Image.fromarray(grey.astype(np.uint8), "L").convert("RGB")
+    rgb = Image.fromarray(grey.astype(np.uint8)).convert("RGB")
     transparent_value = img.info.get("transparency")
     if transparent_value is None:
         return rgb
     alpha = np.where(values == transparent_value, 0, 255).astype(np.uint8)
-    return _on_white(rgb, Image.fromarray(alpha, "L"))
+    return _on_white(rgb, mask=Image.fromarray(alpha))
 
 
-def _on_white(img: Image.Image, alpha: Image.Image) -> Image.Image:
-    """Composite ``img`` (RGB or RGBA) onto white using the 8-bit ``alpha`` mask."""
+def _on_white(img: Image.Image, mask: Image.Image) -> Image.Image:
+    """Composite ``img`` onto white through ``mask`` (an L image, or RGBA for its alpha)."""
     background = Image.new("RGB", img.size, WHITE)
-    background.paste(img, mask=alpha)
+    background.paste(img, mask=mask)
     return background
 
 
 def _encode_png(rgb: Image.Image) -> bytes:
     """Lossless, metadata-free PNG of ``rgb``."""
     buffer = io.BytesIO()
-    rgb.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, icc_profile=None)
+    rgb.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, icc_profile=None, transparency=None)
     return buffer.getvalue()

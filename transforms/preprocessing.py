@@ -18,7 +18,8 @@ def decode_and_resize(encoded: tf.Tensor, image_size: int) -> tf.Tensor:
 
     def _one(data: tf.Tensor) -> tf.Tensor:
         pixels = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.image.resize(pixels, [image_size, image_size], antialias=True)
+        resized = tf.image.resize(pixels, [image_size, image_size], antialias=True)
+        return tf.clip_by_value(resized, 0.0, 255.0)  # antialiasing overshoots by ~1e-5
 
     return tf.map_fn(
         _one,

@@ -1,0 +1,512 @@
+"""Tests for transforms.image: every input is generated here with Pillow (or by hand)."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import io
+import pathlib
+import struct
+import subprocess
+import sys
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import ExifTags, Image, PngImagePlugin
+
+from transforms import image
+from transforms.image import MIN_SIDE, RejectedImage, load_rgb, prepare_image
+
+# Pillow warns about the deliberately corrupt EXIF of the jpeg_corrupt_exif case.
+pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REAL_SAMPLE = pathlib.Path("/work/shared/data/real_sample")
+RNG_SEED = 20240601
+WIDTH, HEIGHT = 48, 32  # deliberately not square and not a multiple of 16
+WHITE = (255, 255, 255)
+ADAM7_PASSES = (  # (x0, y0, dx, dy) of the seven interlace passes
+    (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)
+)
+
+
+# --- input builders -------------------------------------------------------------------------
+
+
+def picture(width: int = WIDTH, height: int = HEIGHT, seed: int = 0) -> Image.Image:
+    """An RGB test picture: gradients plus noise, with a red top-left block (shows rotation)."""
+    rng = np.random.default_rng(RNG_SEED + seed)
+    x = np.linspace(0, 255, width)[None, :]
+    y = np.linspace(0, 255, height)[:, None]
+    channels = [x + 0 * y, y + 0 * x, (x + y) / 2]
+    pixels = np.stack(channels, axis=2) + rng.normal(0, 20, (height, width, 3))
+    pixels[:8, :8] = (255, 0, 0)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def rgba_picture() -> Image.Image:
+    """picture() with alpha: (0, 0) fully transparent, (1, 0) half transparent, rest opaque."""
+    alpha = np.full((HEIGHT, WIDTH), 255, np.uint8)
+    alpha[0, 0], alpha[0, 1] = 0, 128
+    rgba = picture().convert("RGBA")
+    rgba.putalpha(Image.fromarray(alpha))
+    return rgba
+
+
+def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def ihdr(
+    width: int, height: int, bit_depth: int = 8, colour_type: int = 2, interlace: int = 0
+) -> bytes:
+    return struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, interlace)
+
+
+def png_from_chunks(header: bytes, idat: bytes) -> bytes:
+    chunks = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+def raw_png(pixels: np.ndarray, colour_type: int, interlace: bool = False) -> bytes:
+    """A hand-written PNG (filter 0) for variants Pillow cannot save: 16-bit RGB, Adam7."""
+    height, width = pixels.shape[:2]
+    pixels = pixels.astype(pixels.dtype.newbyteorder(">"))
+    passes = [pixels[y::dy, x::dx] for x, y, dx, dy in ADAM7_PASSES] if interlace else [pixels]
+    raw = b"".join(b"\0" + row.tobytes() for sub in passes if sub.size for row in sub)
+    header = ihdr(width, height, pixels.dtype.itemsize * 8, colour_type, int(interlace))
+    return png_from_chunks(header, zlib.compress(raw))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A well-formed PNG (correct CRCs) whose IHDR claims width x height over a tiny IDAT."""
+    return png_from_chunks(ihdr(width, height), zlib.compress(b"\0"))
+
+
+def with_bad_idat_crc(png: bytes) -> bytes:
+    start = png.index(b"IDAT")
+    crc_at = start + 4 + int.from_bytes(png[start - 4 : start], "big")
+    return png[:crc_at] + bytes([png[crc_at] ^ 0xFF]) + png[crc_at + 1 :]
+
+
+def exif_orientation(value: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = value
+    return exif
+
+
+def text_chunk(key: str, value: str) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_text(key, value)
+    return info
+
+
+def palette_picture(transparent_index: int | None = None) -> Image.Image:
+    """picture() quantised to 64 colours; with a transparent index, pixel (0, 0) uses it."""
+    pal = picture().quantize(64)
+    if transparent_index is not None:
+        pal.putpixel((0, 0), transparent_index)
+        pal.info["transparency"] = transparent_index
+    return pal
+
+
+def grey_with_trns() -> bytes:
+    """8-bit grey PNG with a tRNS grey value used only by pixel (0, 0)."""
+    grey = np.asarray(picture().convert("L")) | 1  # odd values only
+    grey[0, 0] = 0
+    return encode(Image.fromarray(grey), "PNG", transparency=0)
+
+
+def grey16_values() -> np.ndarray:
+    """16-bit grey whose high byte is picture()'s 8-bit grey and low byte is 100."""
+    return (np.asarray(picture().convert("L"), np.uint32) * 256 + 100).astype(np.uint16)
+
+
+def grey16(values: np.ndarray | None = None) -> Image.Image:
+    """A mode "I;16" image (Pillow saves it as a 16-bit grey PNG/TIFF)."""
+    return Image.fromarray(grey16_values() if values is None else values.astype(np.uint16))
+
+
+def grey16_with_trns() -> bytes:
+    values = grey16_values()
+    values[0, 0] = 7  # unique: every other value ends in low byte 100
+    return encode(grey16(values), "PNG", transparency=7)
+
+
+def animated_gif() -> bytes:
+    first = Image.new("RGB", (WIDTH, HEIGHT), (200, 30, 40))
+    second = Image.new("RGB", (WIDTH, HEIGHT), (10, 20, 250))
+    return encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+
+
+def transparent_gif() -> bytes:
+    return encode(palette_picture(transparent_index=0), "GIF", transparency=0)
+
+
+def int32_values() -> np.ndarray:
+    """Mode "I" values that go below 0 and above 65535 (both must clip)."""
+    return grey16_values().astype(np.int32) * 3 - 20_000
+
+
+def float_values() -> np.ndarray:
+    """Mode "F" values that go below 0.0 and above 1.0 (both must clip)."""
+    return np.asarray(picture().convert("L"), np.float32) / 150 - 0.2
+
+
+def tiff_of(values: np.ndarray) -> bytes:
+    return encode(Image.fromarray(values), "TIFF")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    data: bytes
+    format: str
+    keeps_original: bool  # whether prepare_image may hand back the original bytes
+
+
+def build_valid_cases() -> dict[str, Case]:
+    pic = picture()
+    grey = np.asarray(pic.convert("L"))
+
+    def kept_png(data: bytes) -> Case:
+        return Case(data, "PNG", keeps_original=True)
+
+    def png(img: Image.Image, **params: object) -> Case:
+        return Case(encode(img, "PNG", **params), "PNG", keeps_original=False)
+
+    def jpeg(img: Image.Image, **params: object) -> Case:
+        return Case(encode(img, "JPEG", **params), "JPEG", keeps_original=False)
+
+    def other(img: Image.Image, fmt: str, **params: object) -> Case:
+        return Case(encode(img, fmt, **params), fmt, keeps_original=False)
+
+    return {
+        # Kept: TF decodes these PNG variants bit-exactly.
+        "png_rgb": kept_png(encode(pic, "PNG")),
+        "png_grey": kept_png(encode(pic.convert("L"), "PNG")),
+        "png_rgba_opaque": kept_png(encode(pic.convert("RGBA"), "PNG")),
+        "png_la_opaque": kept_png(encode(pic.convert("LA"), "PNG")),
+        "png_rgb_adam7": kept_png(raw_png(np.asarray(pic), colour_type=2, interlace=True)),
+        "png_grey_adam7": kept_png(raw_png(grey, colour_type=0, interlace=True)),
+        # Re-encoded PNG variants.
+        "png_rgb_exif_orientation_6": png(pic, exif=exif_orientation(6)),
+        "png_rgb_bad_idat_crc": Case(with_bad_idat_crc(encode(pic, "PNG")), "PNG", False),
+        "png_palette": png(palette_picture()),
+        "png_palette_transparency": png(palette_picture(transparent_index=0)),
+        "png_rgba": png(rgba_picture()),
+        "png_la": png(rgba_picture().convert("LA")),
+        "png_grey_trns": Case(grey_with_trns(), "PNG", False),
+        "png_grey_16bit": png(grey16()),
+        "png_grey_16bit_trns": Case(grey16_with_trns(), "PNG", False),
+        "png_rgb_16bit": Case(raw_png(np.asarray(pic, np.uint16) * 257, 2), "PNG", False),
+        "png_1bit": png(pic.convert("1")),
+        # JPEG: always re-encoded (see test_tf_decode_image_of_jpeg_is_not_pillow_exact).
+        "jpeg_baseline_420": jpeg(pic, quality=85, subsampling=2),
+        "jpeg_baseline_422": jpeg(pic, quality=85, subsampling=1),
+        "jpeg_baseline_444": jpeg(pic, quality=85, subsampling=0),
+        "jpeg_progressive_420": jpeg(pic, quality=85, subsampling=2, progressive=True),
+        "jpeg_progressive_444": jpeg(pic, quality=95, subsampling=0, progressive=True),
+        "jpeg_grey": jpeg(pic.convert("L"), quality=85),
+        "jpeg_rgb_no_ycc": jpeg(pic, quality=90, keep_rgb=True),
+        "jpeg_cmyk": jpeg(pic.convert("CMYK"), quality=90),
+        "jpeg_exif_orientation_6": jpeg(pic, quality=90, exif=exif_orientation(6)),
+        "jpeg_exif_orientation_3": jpeg(pic, quality=90, exif=exif_orientation(3)),
+        "jpeg_corrupt_exif": jpeg(pic, quality=90, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"),
+        # Other containers: always re-encoded.
+        "mpo_two_frames": other(pic, "MPO", save_all=True, append_images=[picture(seed=1)]),
+        "gif_animated": Case(animated_gif(), "GIF", False),
+        "gif_transparency": Case(transparent_gif(), "GIF", False),
+        "webp_lossless": other(pic, "WEBP", lossless=True),
+        "webp_lossy": other(pic, "WEBP", quality=80),
+        "webp_alpha": other(rgba_picture(), "WEBP", lossless=True),
+        "bmp_rgb": other(pic, "BMP"),
+        "bmp_palette": other(palette_picture(), "BMP"),
+        "tiff_rgb": other(pic, "TIFF"),
+        "tiff_rgba": other(rgba_picture(), "TIFF"),
+        "tiff_cmyk": other(pic.convert("CMYK"), "TIFF"),
+        "tiff_lab": other(pic.convert("LAB"), "TIFF"),
+        "tiff_grey_16bit": other(grey16(), "TIFF"),
+        "tiff_int32": Case(tiff_of(int32_values()), "TIFF", False),
+        "tiff_float": Case(tiff_of(float_values()), "TIFF", False),
+    }
+
+
+VALID = build_valid_cases()
+TRANSPARENT_CORNER = (
+    "png_rgba",
+    "png_la",
+    "png_palette_transparency",
+    "png_grey_trns",
+    "png_grey_16bit_trns",
+    "gif_transparency",
+    "webp_alpha",
+    "tiff_rgba",
+)
+UPRIGHT_YCC_OR_GREY_JPEGS = tuple(
+    name
+    for name in VALID
+    if name.startswith("jpeg_") and "cmyk" not in name and "orientation" not in name
+)
+
+
+def tf_decode(data: bytes) -> np.ndarray:
+    """The serving graph's decode."""
+    return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+
+
+# --- accepted inputs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_prepared_bytes_decode_in_tf_to_the_canonical_pixels(name: str) -> None:
+    case = VALID[name]
+    prepared = prepare_image(case.data)
+    canonical = load_rgb(case.data)
+
+    assert canonical.mode == "RGB"
+    np.testing.assert_array_equal(tf_decode(prepared.data), np.asarray(canonical))
+    assert (prepared.width, prepared.height) == canonical.size
+    assert prepared.format == case.format
+    assert prepared.sha256 == hashlib.sha256(case.data).hexdigest()
+    assert prepared.reencoded is not case.keeps_original
+    assert (prepared.data == case.data) is case.keeps_original
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_content_hash_is_size_plus_tf_decoded_pixels(name: str) -> None:
+    prepared = prepare_image(VALID[name].data)
+    pixels = tf_decode(prepared.data)
+    expected = hashlib.sha256(b"%dx%d:" % (pixels.shape[1], pixels.shape[0]) + pixels.tobytes())
+    assert prepared.content_hash == expected.hexdigest()
+
+
+@pytest.mark.parametrize("name", TRANSPARENT_CORNER)
+def test_transparency_is_flattened_on_white(name: str) -> None:
+    rgb = load_rgb(VALID[name].data)
+    assert rgb.getpixel((0, 0)) == WHITE
+    assert rgb.getpixel((2, 0)) != WHITE  # opaque pixels are not whitened
+
+
+def test_alpha_is_composited_on_white() -> None:
+    rgba = np.asarray(rgba_picture(), np.float64)
+    alpha = rgba[..., 3:] / 255
+    expected = rgba[..., :3] * alpha + 255 * (1 - alpha)
+    got = np.asarray(load_rgb(VALID["png_rgba"].data), np.float64)
+    assert np.abs(got - expected).max() <= 1
+    np.testing.assert_array_equal(got[alpha[..., 0] == 1], rgba[..., :3][alpha[..., 0] == 1])
+
+
+@pytest.mark.parametrize("name", ["jpeg_exif_orientation_6", "png_rgb_exif_orientation_6"])
+def test_exif_orientation_6_is_rotated_upright(name: str) -> None:
+    data = VALID[name].data
+    stored = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    prepared = prepare_image(data)
+
+    assert stored.shape[:2] == (HEIGHT, WIDTH)
+    assert (prepared.width, prepared.height) == (HEIGHT, WIDTH)
+    clockwise = np.rot90(stored, k=-1)
+    np.testing.assert_array_equal(np.asarray(load_rgb(data)), clockwise)
+    upright = tf_decode(prepared.data).astype(int)
+    assert np.abs(upright[0, -1] - (255, 0, 0)).max() < 40  # the red block is now top-right
+    assert np.abs(upright[0, 0] - (255, 0, 0)).max() > 100
+
+
+def test_exif_orientation_3_is_rotated_180() -> None:
+    data = VALID["jpeg_exif_orientation_3"].data
+    stored = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    np.testing.assert_array_equal(np.asarray(load_rgb(data)), stored[::-1, ::-1])
+
+
+def test_animated_gif_gives_its_first_frame() -> None:
+    pixels = np.asarray(load_rgb(VALID["gif_animated"].data))
+    assert {tuple(p) for p in pixels.reshape(-1, 3)} == {(200, 30, 40)}
+
+
+@pytest.mark.parametrize("name", ["png_grey_16bit", "tiff_grey_16bit"])
+def test_16_bit_grey_is_scaled_not_clipped(name: str) -> None:
+    got = np.asarray(load_rgb(VALID[name].data))
+    high_byte = np.asarray(picture().convert("L"))  # see grey16_values()
+    np.testing.assert_array_equal(got, np.repeat(high_byte[..., None], 3, axis=2))
+    assert got.max() > 200 and got.min() < 50
+
+
+def test_16_bit_grey_and_16_bit_rgb_of_one_picture_hash_the_same() -> None:
+    grey_png = encode(grey16(), "PNG")
+    rgb_png = raw_png(np.repeat(grey16_values()[..., None], 3, axis=2), colour_type=2)
+    assert prepare_image(grey_png).content_hash == prepare_image(rgb_png).content_hash
+
+
+def test_int32_and_float_tiffs_are_scaled_to_8_bits() -> None:
+    expected_ints = np.clip(int32_values(), 0, 65535) >> 8
+    expected_floats = np.rint(np.clip(float_values(), 0, 1) * 255)
+    got_ints = np.asarray(load_rgb(VALID["tiff_int32"].data))[..., 0]
+    got_floats = np.asarray(load_rgb(VALID["tiff_float"].data))[..., 0]
+    np.testing.assert_array_equal(got_ints, expected_ints)
+    np.testing.assert_array_equal(got_floats, expected_floats)
+    assert {0, 255} <= set(got_ints.flat) and {0, 255} <= set(got_floats.flat)  # both clipped
+
+
+@pytest.mark.parametrize("name", UPRIGHT_YCC_OR_GREY_JPEGS)
+def test_tf_decode_image_of_jpeg_is_not_pillow_exact(name: str) -> None:
+    """Why every JPEG is re-encoded: decode_image uses the fast IDCT, Pillow the accurate one.
+
+    If this starts failing, TF's decode_image matches Pillow on JPEG and JPEGs could keep
+    their original bytes.
+    """
+    data = VALID[name].data
+    pillow = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.int16)
+    accurate = tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE").numpy()
+    np.testing.assert_array_equal(accurate, pillow)
+    assert np.abs(tf_decode(data) - pillow).max() > 0
+
+
+def test_same_pixels_in_different_containers_hash_the_same() -> None:
+    pic = picture()
+    as_png = prepare_image(encode(pic, "PNG"))
+    as_bmp = prepare_image(encode(pic, "BMP"))
+    as_png_with_text = prepare_image(encode(pic, "PNG", pnginfo=text_chunk("Comment", "hi")))
+    assert as_png.content_hash == as_bmp.content_hash == as_png_with_text.content_hash
+    assert len({as_png.sha256, as_bmp.sha256, as_png_with_text.sha256}) == 3
+
+
+def test_different_pixels_hash_differently() -> None:
+    def hash_of(img: Image.Image) -> str:
+        return prepare_image(encode(img, "PNG")).content_hash
+
+    one = picture(seed=0)
+    assert hash_of(one) != hash_of(picture(seed=1))
+    square = picture(32, 32)
+    assert hash_of(square) != hash_of(square.transpose(Image.Transpose.TRANSPOSE))
+    # Same pixel bytes, different shape: the size in the hash tells them apart.
+    assert hash_of(one) != hash_of(Image.frombytes("RGB", (HEIGHT, WIDTH), one.tobytes()))
+
+
+def test_smallest_allowed_size_is_accepted() -> None:
+    side = MIN_SIDE
+    prepared = prepare_image(encode(picture(side, side), "PNG"))
+    assert (prepared.width, prepared.height) == (side, side)
+
+
+# --- rejected inputs ------------------------------------------------------------------------
+
+
+def build_rejected_cases() -> dict[str, tuple[bytes, str]]:
+    big_noise = picture(400, 300)
+    png = encode(big_noise, "PNG")
+    jpeg = encode(big_noise, "JPEG", quality=90)
+    pixels_over_limit = (8000, 7000)  # 56 MP: over MAX_PIXELS, under Pillow's own warning
+    assert pixels_over_limit[0] * pixels_over_limit[1] > image.MAX_PIXELS
+    bad_zlib = png_from_chunks(ihdr(20, 20), b"\x78\x9c" + b"\xff" * 64)  # valid CRCs
+    return {
+        "zero_bytes": (b"", image.EMPTY_FILE),
+        "random_bytes": (np.random.default_rng(RNG_SEED).bytes(4096), image.NOT_AN_IMAGE),
+        "text_file": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 9, image.NOT_AN_IMAGE),
+        "pdf_header": (b"%PDF-1.7\n" + b"0" * 200, image.NOT_AN_IMAGE),
+        "png_cut_in_header": (png[:30], image.NOT_AN_IMAGE),
+        "truncated_png": (png[: len(png) // 2], image.TRUNCATED),
+        "truncated_jpeg": (jpeg[: len(jpeg) // 2], image.TRUNCATED),
+        "png_corrupt_zlib": (bad_zlib, image.TRUNCATED),
+        "png_header_100000x100000": (png_header_only(100_000, 100_000), image.DECOMPRESSION_BOMB),
+        "png_header_8000x7000": (png_header_only(*pixels_over_limit), image.DECOMPRESSION_BOMB),
+        "png_5x5": (encode(picture(5, 5), "PNG"), image.TOO_SMALL),
+        "png_16x15": (encode(picture(16, 15), "PNG"), image.TOO_SMALL),
+        "png_header_25000x20": (png_header_only(25_000, 20), image.TOO_LARGE),
+    }
+
+
+REJECTED = build_rejected_cases()
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_bad_input_is_rejected_with_its_reason(name: str) -> None:
+    data, reason = REJECTED[name]
+    for function in (prepare_image, load_rgb):
+        with pytest.raises(RejectedImage) as caught:
+            function(data)
+        assert caught.value.reason == reason
+        assert caught.value.detail
+
+
+def test_pillow_decompression_bomb_warning_becomes_a_rejection() -> None:
+    data = png_header_only(10_000, 10_000)  # 100 MP: Pillow warns (over ~89.5 MP) but opens
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(RejectedImage) as caught:
+        prepare_image(data)
+    assert caught.value.reason == image.DECOMPRESSION_BOMB
+
+
+def test_pillow_decompression_bomb_warning_raised_as_error_becomes_a_rejection() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with pytest.raises(RejectedImage) as caught:
+            prepare_image(png_header_only(10_000, 10_000))
+    assert caught.value.reason == image.DECOMPRESSION_BOMB
+    assert "decompression bomb DOS attack" in caught.value.detail  # Pillow's own message
+
+
+def test_mode_without_rgb_conversion_is_unsupported() -> None:
+    with pytest.raises(RejectedImage) as caught:
+        image._to_rgb(Image.new("La", (MIN_SIDE, MIN_SIDE)))
+    assert caught.value.reason == image.UNSUPPORTED_MODE
+
+
+def test_rejection_reasons_are_a_closed_set() -> None:
+    assert len(set(image.REASONS)) == len(image.REASONS)
+    with pytest.raises(ValueError, match="unknown rejection reason"):
+        RejectedImage("not_a_reason", "detail")
+    rejected = RejectedImage(image.TOO_SMALL, "5x5")
+    assert isinstance(rejected, ValueError)
+    assert (rejected.reason, rejected.detail) == (image.TOO_SMALL, "5x5")
+
+
+def test_module_imports_without_tensorflow_and_leaves_pillow_globals_alone() -> None:
+    script = (
+        "import sys\n"
+        "from PIL import Image, ImageFile\n"
+        "limit = Image.MAX_IMAGE_PIXELS\n"
+        "import transforms.image\n"
+        "assert 'tensorflow' not in sys.modules, 'transforms.image imported tensorflow'\n"
+        "assert Image.MAX_IMAGE_PIXELS == limit and ImageFile.LOAD_TRUNCATED_IMAGES is False\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, check=True)
+
+
+# --- real-world sample ----------------------------------------------------------------------
+
+
+def real_sample_files() -> list[pathlib.Path]:
+    folders = (REAL_SAMPLE / "chart", REAL_SAMPLE / "non_chart")
+    return sorted(path for folder in folders for path in folder.iterdir() if path.is_file())
+
+
+@pytest.mark.skipif(not (REAL_SAMPLE / "chart").is_dir(), reason="real_sample data set is absent")
+def test_real_sample_prepares_or_rejects_and_matches_tf() -> None:
+    outcomes: collections.Counter[str] = collections.Counter()
+    failures = []
+    for path in real_sample_files():
+        data = path.read_bytes()
+        try:
+            prepared = prepare_image(data)
+        except RejectedImage as rejected:
+            outcomes[f"rejected {rejected.reason}"] += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - the test is that nothing else escapes
+            failures.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        kept = "re-encoded" if prepared.reencoded else "kept"
+        outcomes[f"prepared {prepared.format} {kept}"] += 1
+        if not np.array_equal(tf_decode(prepared.data), np.asarray(load_rgb(data))):
+            failures.append(f"{path.name}: TF decode differs from load_rgb")
+    print("\nreal_sample outcomes:", dict(sorted(outcomes.items())))
+    assert sum(outcomes.values()) + len(failures) == len(real_sample_files()) > 0
+    assert not failures, failures
