@@ -32,6 +32,8 @@ class ServingModule(tf.Module):
         super().__init__()
         self.model = model
         self.transform_layer = transform_layer
+        # Keras 3 variables (seed generators included) are not tf.Module-tracked by themselves.
+        self.model_variables = [v.value for v in model.variables]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=SERVING_INPUT)])
     def serve(self, image_bytes: tf.Tensor) -> dict:

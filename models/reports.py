@@ -56,8 +56,9 @@ def plot_roc_pr(labels: Sequence[int], scores: Sequence[float], threshold: float
         roc_ax.plot([op_fpr], [op_tpr], "ro", label=f"threshold {threshold:.2f}")
         pr_ax.plot([op_tpr], [op_precision], "ro", label=f"threshold {threshold:.2f}")
     roc_ax.plot([0, 1], [0, 1], "k:", alpha=0.5, label="chance")
-    roc_ax.set(title=f"{title}: ROC", xlabel="false positive rate (non_chart called chart)", ylabel="true positive rate (chart recall)", xlim=(0, 1), ylim=(0, 1.02))
-    pr_ax.set(title=f"{title}: precision-recall", xlabel="recall (chart)", ylabel="precision (chart)", xlim=(0, 1), ylim=(0, 1.02))
+    fig.suptitle(title)
+    roc_ax.set(title="ROC", xlabel="false positive rate (non_chart called chart)", ylabel="true positive rate (chart recall)", xlim=(0, 1), ylim=(0, 1.02))
+    pr_ax.set(title="Precision-recall", xlabel="recall (chart)", ylabel="precision (chart)", xlim=(0, 1), ylim=(0, 1.02))
     for ax in (roc_ax, pr_ax):
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right" if ax is roc_ax else "lower left")

@@ -193,10 +193,10 @@ _HEAD_KEYS = ("trainable", "dense_units", "dropout_rate", "fine_tune")  # base_m
 
 def create(model_type: str, key: str, component: Component, **extra: Any) -> Any:
     """Instantiate a validated component from the registry of `key`."""
-    return construct(model_type, key, REGISTRIES[key][component.type], {**extra, **component.arguments})
+    return _construct(model_type, f"{key}: {component.type}", REGISTRIES[key][component.type], {**extra, **component.arguments})
 
 
-def construct(model_type: str, key: str, factory: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+def _construct(model_type: str, key: str, factory: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
     """Call `factory(**arguments)`; a rejected argument becomes a SpecError naming the key."""
     try:
         return factory(**arguments)
@@ -425,7 +425,7 @@ class _Parser:
         if value is False or value is None:
             return None
         arguments = {**DEFAULT_EARLY_STOPPING, **self.mapping("early_stopping", None if value is True else value)}
-        construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
+        _construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
         return arguments
 
     def class_weights(self) -> str | dict[str, float] | None:

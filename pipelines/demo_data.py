@@ -35,6 +35,7 @@ Pillow does almost all drawing (`pipelines/demo_render.py`); matplotlib (Agg, ob
 `Figure` API, no pyplot state, so it is thread safe) and mplfinance (external-axes mode on such
 a figure) draw a fraction of the charts for a genuine library look.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -94,39 +95,92 @@ class ChartTheme:
     badge: str = ""  # site logo text in the top-left corner (FRED)
 
 
-CHART_THEMES = {
-    "tradingview_dark": ChartTheme((19, 23, 34), (19, 23, 34), (178, 181, 190), (36, 40, 51), (38, 166, 154), (239, 83, 80), dr.PALETTES[4], axis_side="right", platform=True),
-    "tradingview_light": ChartTheme((255, 255, 255), (255, 255, 255), (19, 23, 34), (240, 243, 250), (8, 153, 129), (242, 54, 69), dr.PALETTES[1], axis_side="right", platform=True),
-    "binance": ChartTheme((22, 26, 30), (22, 26, 30), (132, 142, 156), (37, 41, 48), (14, 203, 129), (246, 70, 93), ((240, 185, 11), (214, 74, 220), (60, 160, 255)), axis_side="right", platform=True),
-    "metatrader_black": ChartTheme((0, 0, 0), (0, 0, 0), (255, 255, 255), (70, 80, 95), (0, 0, 0), (255, 255, 255), ((255, 0, 0), (255, 255, 0), (30, 144, 255), (255, 0, 255)), edge=(0, 255, 0), spines="box", dotted_grid=True, axis_side="right", platform=True),
-    "metatrader_white": ChartTheme((255, 255, 255), (255, 255, 255), (0, 0, 0), (200, 200, 200), (255, 255, 255), (0, 0, 0), ((255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 140, 0)), edge=(0, 0, 0), spines="box", dotted_grid=True, axis_side="right", platform=True),
-    "yahoo": ChartTheme((255, 255, 255), (255, 255, 255), (70, 70, 80), (232, 234, 237), (0, 150, 80), (220, 40, 40), ((0, 114, 230), (255, 130, 0), (120, 80, 200)), axis_side="right", platform=True),
-    "bloomberg": ChartTheme((0, 0, 0), (0, 0, 0), (255, 165, 0), (50, 50, 50), (0, 220, 90), (255, 60, 60), ((255, 255, 255), (0, 200, 255), (255, 165, 0)), axis_side="right", platform=True, face="mono"),
-    "navy": ChartTheme((13, 30, 60), (16, 38, 76), (190, 205, 230), (40, 62, 100), (80, 220, 100), (240, 70, 70), dr.PALETTES[4], axis_side="right", platform=True),
-    "matplotlib": ChartTheme((255, 255, 255), (255, 255, 255), (0, 0, 0), None, (44, 160, 44), (214, 39, 40), dr.PALETTES[0], spines="box"),
-    "seaborn": ChartTheme((255, 255, 255), (234, 234, 242), (40, 40, 40), (255, 255, 255), (76, 114, 176), (196, 78, 82), ((76, 114, 176), (221, 132, 82), (85, 168, 104), (196, 78, 82))),
-    "ggplot": ChartTheme((255, 255, 255), (229, 229, 229), (77, 77, 77), (255, 255, 255), (0, 186, 56), (248, 118, 109), dr.PALETTES[3]),
-    "plotly": ChartTheme((255, 255, 255), (229, 236, 246), (42, 63, 95), (255, 255, 255), (61, 153, 112), (255, 65, 54), dr.PALETTES[1]),
-    "plotly_dark": ChartTheme((17, 17, 17), (17, 17, 17), (242, 245, 250), (40, 52, 66), (0, 204, 150), (239, 85, 59), dr.PALETTES[1]),
-    "excel": ChartTheme((255, 255, 255), (255, 255, 255), (89, 89, 89), (217, 217, 217), (112, 173, 71), (192, 0, 0), dr.PALETTES[2], spines="axes"),
-    "fred": ChartTheme((225, 233, 240), (255, 255, 255), (51, 51, 51), (225, 225, 225), (69, 114, 167), (170, 70, 67), ((69, 114, 167), (170, 70, 67), (137, 165, 78)), spines="axes", badge="FRED"),
-    "dark_lib": ChartTheme((30, 30, 30), (30, 30, 30), (220, 220, 220), (70, 70, 70), (0, 200, 120), (230, 60, 60), dr.PALETTES[4], spines="box"),
+_PLATFORM = {"axis_side": "right", "platform": True}
+
+
+def _theme(colours: str, **options) -> ChartTheme:
+    """A theme from "background plot text grid up down | line colours" hex codes plus options."""
+    base, lines = colours.split("|")
+    if "edge" in options:
+        options["edge"] = dr.hex_colours(options["edge"])[0]
+    return ChartTheme(*dr.hex_colours(base), dr.hex_colours(lines), **options)
+
+
+CHART_THEMES = {  # background, plot area, text, grid (- for none), candle up, candle down | line colours
+    "tradingview_dark": _theme("#131722 #131722 #b2b5be #242833 #26a69a #ef5350 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM),
+    "tradingview_light": _theme("#ffffff #ffffff #131722 #f0f3fa #089981 #f23645 | #636efa #ef553b #00cc96 #ab63fa #ffa15a", **_PLATFORM),
+    "binance": _theme("#161a1e #161a1e #848e9c #252930 #0ecb81 #f6465d | #f0b90b #d64adc #3ca0ff", **_PLATFORM),
+    "metatrader_black": _theme(
+        "#000000 #000000 #ffffff #46505f #000000 #ffffff | #ff0000 #ffff00 #1e90ff #ff00ff",
+        **_PLATFORM,
+        edge="#00ff00",
+        spines="box",
+        dotted_grid=True,
+    ),
+    "metatrader_white": _theme(
+        "#ffffff #ffffff #000000 #c8c8c8 #ffffff #000000 | #ff0000 #0000ff #00a000 #ff8c00",
+        **_PLATFORM,
+        edge="#000000",
+        spines="box",
+        dotted_grid=True,
+    ),
+    "yahoo": _theme("#ffffff #ffffff #464650 #e8eaed #009650 #dc2828 | #0072e6 #ff8200 #7850c8", **_PLATFORM),
+    "bloomberg": _theme("#000000 #000000 #ffa500 #323232 #00dc5a #ff3c3c | #ffffff #00c8ff #ffa500", **_PLATFORM, face="mono"),
+    "navy": _theme("#0d1e3c #10264c #becde6 #283e64 #50dc64 #f04646 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM),
+    "matplotlib": _theme("#ffffff #ffffff #000000 - #2ca02c #d62728 | #1f77b4 #ff7f0e #2ca02c #d62728 #9467bd", spines="box"),
+    "seaborn": _theme("#ffffff #eaeaf2 #282828 #ffffff #4c72b0 #c44e52 | #4c72b0 #dd8452 #55a868 #c44e52"),
+    "ggplot": _theme("#ffffff #e5e5e5 #4d4d4d #ffffff #00ba38 #f8766d | #f8766d #00ba38 #619cff #b79f00 #f564e3"),
+    "plotly": _theme("#ffffff #e5ecf6 #2a3f5f #ffffff #3d9970 #ff4136 | #636efa #ef553b #00cc96 #ab63fa #ffa15a"),
+    "plotly_dark": _theme("#111111 #111111 #f2f5fa #283442 #00cc96 #ef553b | #636efa #ef553b #00cc96 #ab63fa #ffa15a"),
+    "excel": _theme("#ffffff #ffffff #595959 #d9d9d9 #70ad47 #c00000 | #4472c4 #ed7d31 #a5a5a5 #ffc000 #5b9bd5", spines="axes"),
+    "fred": _theme("#e1e9f0 #ffffff #333333 #e1e1e1 #4572a7 #aa4643 | #4572a7 #aa4643 #89a54e", spines="axes", badge="FRED"),
+    "dark_lib": _theme("#1e1e1e #1e1e1e #dcdcdc #464646 #00c878 #e63c3c | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", spines="box"),
 }
 PRICE_THEME_WEIGHTS = {
-    "tradingview_dark": 3, "tradingview_light": 2, "binance": 1.5, "metatrader_black": 2.5, "metatrader_white": 2,
-    "yahoo": 1, "bloomberg": 0.5, "navy": 0.5, "matplotlib": 2.5, "seaborn": 1, "ggplot": 0.7, "plotly": 1.5,
-    "plotly_dark": 0.7, "excel": 0.5, "dark_lib": 0.8,
+    "tradingview_dark": 3,
+    "tradingview_light": 2,
+    "binance": 1.5,
+    "metatrader_black": 2.5,
+    "metatrader_white": 2,
+    "yahoo": 1,
+    "bloomberg": 0.5,
+    "navy": 0.5,
+    "matplotlib": 2.5,
+    "seaborn": 1,
+    "ggplot": 0.7,
+    "plotly": 1.5,
+    "plotly_dark": 0.7,
+    "excel": 0.5,
+    "dark_lib": 0.8,
 }
 SERIES_THEME_WEIGHTS = {
-    "matplotlib": 3, "seaborn": 1.2, "ggplot": 1, "plotly": 1.5, "plotly_dark": 0.7, "excel": 1,
-    "fred": 2, "dark_lib": 0.8, "tradingview_dark": 0.7, "yahoo": 0.6, "metatrader_white": 0.4,
+    "matplotlib": 3,
+    "seaborn": 1.2,
+    "ggplot": 1,
+    "plotly": 1.5,
+    "plotly_dark": 0.7,
+    "excel": 1,
+    "fred": 2,
+    "dark_lib": 0.8,
+    "tradingview_dark": 0.7,
+    "yahoo": 0.6,
+    "metatrader_white": 0.4,
 }
 EXCHANGES = ("BINANCE", "NASDAQ", "NYSE", "FXCM", "OANDA", "COINBASE", "BYBIT", "CME", "TVC", "B3")
 ECON_TITLES = (
-    "Unemployment Rate", "Consumer Price Index for All Urban Consumers", "Real Gross Domestic Product",
-    "10-Year Treasury Constant Maturity Minus 2-Year", "Industrial Production: Total Index",
-    "Initial Claims", "Federal Funds Effective Rate", "Personal Saving Rate", "Housing Starts",
-    "M2 Money Stock", "Core PCE Price Index, YoY", "Output Gap", "Inflation (CPI, % y/y)",
+    "Unemployment Rate",
+    "Consumer Price Index for All Urban Consumers",
+    "Real Gross Domestic Product",
+    "10-Year Treasury Constant Maturity Minus 2-Year",
+    "Industrial Production: Total Index",
+    "Initial Claims",
+    "Federal Funds Effective Rate",
+    "Personal Saving Rate",
+    "Housing Starts",
+    "M2 Money Stock",
+    "Core PCE Price Index, YoY",
+    "Output Gap",
+    "Inflation (CPI, % y/y)",
 )
 
 
@@ -159,7 +213,9 @@ def _stack(box: tuple[float, float, float, float], weights: list[float], gap: fl
     return out
 
 
-def _axes_frame(c: Canvas, theme: ChartTheme, pane: Pane, ticks: list[tuple[int, str]], size: float, x_labels: bool, suffix: str = "") -> None:
+def _axes_frame(
+    c: Canvas, theme: ChartTheme, pane: Pane, ticks: list[tuple[int, str]], size: float, x_labels: bool, suffix: str = ""
+) -> None:
     """Plot-area fill, value labels, optional time labels and grid of one pane (drawn before data)."""
     fnt = c.font(size, theme.face)
     if theme.plot != theme.background:
@@ -191,7 +247,9 @@ def _legend(c: Canvas, theme: ChartTheme, entries: list[tuple[str, RGB]], anchor
     width = max(fnt.getlength(label) for label, _ in entries) + fnt.size * 3.5
     x, y = anchor
     if theme.spines != "none" or not theme.platform:
-        c.draw.rectangle((x, y, x + width, y + row * len(entries) + fnt.size * 0.4), fill=theme.plot, outline=dr.mix(theme.text, theme.plot, 0.7))
+        c.draw.rectangle(
+            (x, y, x + width, y + row * len(entries) + fnt.size * 0.4), fill=theme.plot, outline=dr.mix(theme.text, theme.plot, 0.7)
+        )
     for i, (label, colour) in enumerate(entries):
         cy = y + fnt.size * 0.2 + row * (i + 0.5)
         c.draw.line((x + fnt.size * 0.4, cy, x + fnt.size * 2.2, cy), fill=colour, width=c.px(2))
@@ -239,7 +297,9 @@ def _toolbar(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[
     if chance(rng, 0.6):
         label = pick(rng, ("Publish", "Trade", "Buy / Sell", "Share", "Log in"))
         width = small.getlength(label) + c.px(20)
-        c.draw.rounded_rectangle((x1 - width - c.px(10), y0 + c.px(5), x1 - c.px(10), y0 + height - c.px(5)), radius=c.px(4), fill=theme.lines[0])
+        c.draw.rounded_rectangle(
+            (x1 - width - c.px(10), y0 + c.px(5), x1 - c.px(10), y0 + height - c.px(5)), radius=c.px(4), fill=theme.lines[0]
+        )
         c.draw.text((x1 - width / 2 - c.px(10), cy), label, font=small, fill=dr.ink_on(theme.lines[0]), anchor="mm")
     return height
 
@@ -251,7 +311,12 @@ def _tool_strip(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tup
     c.draw.rectangle((x0, y0, x0 + width, y1), fill=dr.mix(theme.background, theme.text, 0.05))
     y = y0 + c.px(10)
     while y + width < y1:
-        dr.icon(c.draw, pick(rng, dr.ICONS), (x0 + width * 0.28, y, x0 + width * 0.72, y + width * 0.44), dr.mix(theme.text, theme.background, 0.2))
+        dr.icon(
+            c.draw,
+            pick(rng, dr.ICONS),
+            (x0 + width * 0.28, y, x0 + width * 0.72, y + width * 0.44),
+            dr.mix(theme.text, theme.background, 0.2),
+        )
         y += width
     return width
 
@@ -282,7 +347,11 @@ def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, fl
             c.draw.rectangle((x1 - depth, y - row * 0.2, x1, y + row * 0.8), fill=dr.mix(colours[0], palette["bg"], 0.82))
         else:
             change = rng.normal(0, 3)
-            cells = (dr.TICKERS[(i * 7 + randint(rng, 0, 3)) % len(dr.TICKERS)], dr.fmt_number(10 ** between(rng, 0, 4.5)), f"{change:+.2f}%")
+            cells = (
+                dr.TICKERS[(i * 7 + randint(rng, 0, 3)) % len(dr.TICKERS)],
+                dr.fmt_number(10 ** between(rng, 0, 4.5)),
+                f"{change:+.2f}%",
+            )
             colours = (palette["text"], palette["text"], palette["up"] if change >= 0 else palette["down"])
         for k, (cell, colour) in enumerate(zip(cells, colours)):
             c.draw.text((x0 + c.px(8) + widths * (k + (1 if k else 0)), y), cell, font=fnt, fill=colour, anchor="ra" if k else "la")
@@ -293,7 +362,13 @@ def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, fl
 def _theme_palette(theme: ChartTheme) -> dict:
     """Table colours derived from a chart theme (for side panels)."""
     bg = dr.mix(theme.background, theme.text, 0.04)
-    return {"bg": bg, "text": theme.text, "muted": dr.mix(theme.text, bg, 0.45), "up": dr.UP_DOWN[0][0] if theme.edge else theme.up, "down": dr.UP_DOWN[0][1] if theme.edge else theme.down}
+    return {
+        "bg": bg,
+        "text": theme.text,
+        "muted": dr.mix(theme.text, bg, 0.45),
+        "up": dr.UP_DOWN[0][0] if theme.edge else theme.up,
+        "down": dr.UP_DOWN[0][1] if theme.edge else theme.down,
+    }
 
 
 def _app_chrome(c: Canvas, rng: np.random.Generator, theme: ChartTheme, ticker: str, size: float) -> tuple[float, float, float, float]:
@@ -313,7 +388,15 @@ def _app_chrome(c: Canvas, rng: np.random.Generator, theme: ChartTheme, ticker: 
     return x0, y0, x1, y1
 
 
-def _heading(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[float, float, float, float], title: str, bars: dr.Bars | None, size: float) -> float:
+def _heading(
+    c: Canvas,
+    rng: np.random.Generator,
+    theme: ChartTheme,
+    box: tuple[float, float, float, float],
+    title: str,
+    bars: dr.Bars | None,
+    size: float,
+) -> float:
     """Platform OHLC header or library title at the top of `box`; returns the height used."""
     x0, y0, x1, _ = box
     if theme.platform and bars is not None:
@@ -322,7 +405,9 @@ def _heading(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[
         x += c.text((x, y), title, title_size, theme.text, "sans-bold" if theme.face == "sans" else theme.face) + c.px(12)
         change = (bars.close[-1] / bars.open[-1] - 1) * 100
         colour = theme.edge or (theme.up if change >= 0 else theme.down)
-        values = "  ".join(f"{k}{dr.fmt_number(v, thousands=False)}" for k, v in zip("OHLC", (bars.open[-1], bars.high[-1], bars.low[-1], bars.close[-1])))
+        values = "  ".join(
+            f"{k}{dr.fmt_number(v, thousands=False)}" for k, v in zip("OHLC", (bars.open[-1], bars.high[-1], bars.low[-1], bars.close[-1]))
+        )
         c.text((x, y), f"{values}  {change:+.2f}%", size, colour, theme.face)
         return c.px(title_size * 1.8)
     if not chance(rng, 0.75):
@@ -334,7 +419,9 @@ def _heading(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[
     return c.px(fnt_size * 1.9)
 
 
-def _margins(c: Canvas, theme: ChartTheme, box: tuple[float, float, float, float], hi: float, size: float, y_title: bool) -> tuple[float, float, float, float]:
+def _margins(
+    c: Canvas, theme: ChartTheme, box: tuple[float, float, float, float], hi: float, size: float, y_title: bool
+) -> tuple[float, float, float, float]:
     """Shrink `box` to leave room for value labels, time labels and an optional y-axis title."""
     fnt = c.font(size, theme.face)
     label = fnt.getlength(dr.fmt_number(hi)) + fnt.size * 1.2
@@ -355,8 +442,20 @@ def _price_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) 
     spacing = between(rng, 3, 14) if style in ("candles", "hollow", "ohlc") else between(rng, 1, 6)
     n = max(12, int((box[2] - box[0]) * 0.85 / (spacing * scale)))
     bars = dr.ohlcv(rng, n)
-    title = (f"{ticker} · {timeframe} · {pick(rng, EXCHANGES)}" if theme.platform else
-             pick(rng, (f"{ticker} Price", f"{pick(rng, dr.COMPANIES)} Stock Price", f"Candlestick chart for {ticker}", f"{ticker} - {timeframe}", f"{ticker} Close Price")))
+    title = (
+        f"{ticker} · {timeframe} · {pick(rng, EXCHANGES)}"
+        if theme.platform
+        else pick(
+            rng,
+            (
+                f"{ticker} Price",
+                f"{pick(rng, dr.COMPANIES)} Stock Price",
+                f"Candlestick chart for {ticker}",
+                f"{ticker} - {timeframe}",
+                f"{ticker} Close Price",
+            ),
+        )
+    )
     box = (box[0], box[1] + _heading(c, rng, theme, box, title, bars, text_size), box[2], box[3])
     y_title = not theme.platform and chance(rng, 0.5)
     plot_box = _margins(c, theme, box, float(bars.high.max()), text_size, y_title)
@@ -374,17 +473,29 @@ def _price_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) 
         _watermark(c, main, ticker, dr.mix(theme.plot, theme.text, 0.07), theme.face)
     if overlay_volume:
         vol_pane = Pane(main.x0, main.y0 + (main.y1 - main.y0) * 0.78, main.x1, main.y1, n, 0, float(bars.volume.max()))
-        dr.columns(c.draw, vol_pane, bars.volume, [dr.mix(theme.edge or (theme.up if u else theme.down), theme.plot, 0.65) for u in bars.up])
+        dr.columns(
+            c.draw, vol_pane, bars.volume, [dr.mix(theme.edge or (theme.up if u else theme.down), theme.plot, 0.65) for u in bars.up]
+        )
     _draw_price(c, rng, theme, main, bars, style, overlays)
     if theme.platform and chance(rng, 0.8):
-        dr.price_tag(c.draw, main, float(bars.close[-1]), c.font(text_size, theme.face), theme.up if bars.up[-1] else theme.down, theme.axis_side)
+        dr.price_tag(
+            c.draw, main, float(bars.close[-1]), c.font(text_size, theme.face), theme.up if bars.up[-1] else theme.down, theme.axis_side
+        )
     _spines(c, theme, main)
     if y_title:
         x = main.x0 - c.px(text_size * 5.5) if theme.axis_side == "left" else main.x1 + c.px(text_size * 5.5)
-        _vertical_text(c, (x, (main.y0 + main.y1) / 2), pick(rng, ("Price", "Price (USD)", "Close", "USD", "Price ($)")), text_size * 1.1, theme.text)
+        _vertical_text(
+            c, (x, (main.y0 + main.y1) / 2), pick(rng, ("Price", "Price (USD)", "Close", "USD", "Price ($)")), text_size * 1.1, theme.text
+        )
     legend = [(label, colour) for label, _, colour in overlays if label]
     if legend and not theme.platform and chance(rng, 0.7):
-        _legend(c, theme, [("Close" if style in ("line", "area") else ticker, theme.lines[0])] + legend, (main.x0 + c.px(10), main.y0 + c.px(10)), text_size)
+        _legend(
+            c,
+            theme,
+            [("Close" if style in ("line", "area") else ticker, theme.lines[0])] + legend,
+            (main.x0 + c.px(10), main.y0 + c.px(10)),
+            text_size,
+        )
     for k, (kind, sub_box) in enumerate(zip(subpanes, boxes[1:])):
         _indicator_pane(c, theme, kind, sub_box, bars, ticks, text_size, last=k == len(subpanes) - 1)
     return c.image
@@ -394,7 +505,9 @@ def _price_overlays(rng: np.random.Generator, close: np.ndarray) -> list[tuple[s
     """Moving averages and/or Bollinger bands as (legend label, series, colour) triples."""
     overlays: list[tuple[str, np.ndarray, RGB]] = []
     palette = pick(rng, dr.PALETTES)
-    for k, window in enumerate(sorted(rng.choice([9, 20, 21, 50, 100, 200], size=weighted(rng, {0: 0.35, 1: 0.25, 2: 0.25, 3: 0.15}), replace=False))):
+    for k, window in enumerate(
+        sorted(rng.choice([9, 20, 21, 50, 100, 200], size=weighted(rng, {0: 0.35, 1: 0.25, 2: 0.25, 3: 0.15}), replace=False))
+    ):
         window = int(min(window, max(3, len(close) // 3)))
         kind = pick(rng, ("SMA", "EMA", "MA"))
         series = dr.ema(close, window) if kind == "EMA" else dr.sma(close, window)
@@ -450,7 +563,8 @@ def _position_box(c: Canvas, rng: np.random.Generator, pane: Pane, close: np.nda
     start = randint(rng, pane.n // 2, pane.n - 2)
     entry = float(close[start])
     risk = float(np.std(close)) * between(rng, 0.2, 0.6)
-    x0, x1 = float(pane.xs(start)), pane.x1 - c.px(4)
+    x0 = float(pane.xs(start))
+    x1 = max(x0 + 1, pane.x1 - c.px(4))
     for top, bottom, colour in ((entry + 2 * risk, entry, dr.UP_DOWN[0][0]), (entry, entry - risk, dr.UP_DOWN[0][1])):
         c.draw.rectangle((x0, float(pane.ys(top)), x1, float(pane.ys(bottom))), fill=dr.mix(colour, theme.plot, 0.75))
 
@@ -477,82 +591,113 @@ def _indicator_pane(c: Canvas, theme: ChartTheme, kind: str, box: tuple, bars: d
         dr.columns(c.draw, pane, hist, [theme.up if v >= 0 else theme.down for v in hist] if theme.edge is None else [theme.edge])
         dr.polyline(c.draw, pane, line, theme.lines[0], c.px(1.2))
         dr.polyline(c.draw, pane, signal, theme.lines[1 % len(theme.lines)], c.px(1.2))
-    c.text((pane.x0 + c.px(6), pane.y0 + c.px(3)), {"volume": "Volume", "rsi": "RSI(14)", "macd": "MACD(12,26,9)"}[kind], size * 0.95, theme.text, theme.face)
+    c.text(
+        (pane.x0 + c.px(6), pane.y0 + c.px(3)),
+        {"volume": "Volume", "rsi": "RSI(14)", "macd": "MACD(12,26,9)"}[kind],
+        size * 0.95,
+        theme.text,
+        theme.face,
+    )
     _spines(c, theme, pane)
 
 
+@dataclasses.dataclass
+class _Series:
+    """What a time-series line chart shows."""
+
+    values: list[np.ndarray]
+    labels: list[str]
+    title: str
+    timeframe: str = "1D"
+    suffix: str = ""  # after value labels, e.g. "%"
+    recessions: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    drawdown: np.ndarray | None = None  # percent below the running peak, drawn in a sub-pane
+
+
+def _series_data(rng: np.random.Generator, n: int) -> _Series:
+    """Macro data, an equity curve, an asset comparison, rolling volatility or a forecast."""
+    kind = weighted(rng, {"econ": 0.3, "equity": 0.25, "compare": 0.2, "volatility": 0.1, "forecast": 0.15})
+    timeframe = pick(rng, ("1D", "1D", "1W", "1H"))
+    if kind == "econ":
+        slumps = dr.recessions(rng, n)
+        values = [dr.econ_series(rng, n, slumps) for _ in range(weighted(rng, {1: 0.7, 2: 0.3}))]
+        labels = [pick(rng, ECON_TITLES) for _ in values]
+        return _Series(values, labels, labels[0], "1M", pick(rng, ("", "%")), slumps)
+    if kind == "equity":
+        equity = dr.equity_curve(rng, n)
+        data = _Series(
+            [equity], ["Strategy"], pick(rng, ("Equity Curve", "Portfolio Value", "Backtest Performance", "Cumulative Returns")), timeframe
+        )
+        if chance(rng, 0.5):
+            data.values.append(equity[0] * dr.price_path(rng, n, start=1.0))
+            data.labels.append(pick(rng, ("Buy & Hold", "Benchmark", "SPY")))
+        if chance(rng, 0.4):
+            data.drawdown = equity / np.maximum.accumulate(equity) * 100 - 100
+        return data
+    if kind == "compare":
+        tickers = [str(t) for t in rng.choice(dr.TICKERS, size=randint(rng, 2, 5), replace=False)]
+        title = pick(rng, ("Relative Performance", "Normalized Prices (base 100)", "Stock Prices"))
+        return _Series([100 * dr.price_path(rng, n, start=1.0) for _ in tickers], tickers, title, timeframe)
+    if kind == "volatility":
+        returns = np.diff(np.log(dr.price_path(rng, n + 1)))
+        window = pick(rng, (20, 30))
+        title = pick(rng, (f"{window}-Day Rolling Volatility", "Realized Volatility (annualized)"))
+        return _Series([np.sqrt(252) * 100 * np.sqrt(dr.sma(returns**2, window))], ["Rolling vol"], title, timeframe, "%")
+    actual = dr.price_path(rng, n)
+    split = int(n * between(rng, 0.6, 0.85))
+    predicted = np.full(n, np.nan)
+    predicted[split:] = actual[split:] * np.exp(np.cumsum(rng.normal(0, 0.01, n - split)))
+    title = pick(rng, ("Actual vs Predicted Price", "Price Forecast", "Train / Test Split"))
+    return _Series([actual, predicted], ["Actual", "Predicted"], title, timeframe)
+
+
+ECON_SOURCES = (
+    "Source: U.S. Bureau of Labor Statistics",
+    "Source: Federal Reserve Bank of St. Louis",
+    "Shaded areas indicate U.S. recessions",
+)
+
+
 def _series_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
-    """Line charts of time series: macro data, equity curves, asset comparisons, volatility, forecasts."""
+    """Line charts of time series in a library look, with legend, recession shading, drawdown pane."""
     theme = _chart_theme(rng, SERIES_THEME_WEIGHTS)
     c = Canvas(size, theme.background, scale)
     text_size = between(rng, 9, 13)
-    kind = weighted(rng, {"econ": 0.3, "equity": 0.25, "compare": 0.2, "volatility": 0.1, "forecast": 0.15})
     n = randint(rng, 60, 900)
-    timeframe = "1M" if kind == "econ" else pick(rng, ("1D", "1D", "1W", "1H"))
-    shaded: list[tuple[int, int]] = []
-    suffix, sub = "", None
-    if kind == "econ":
-        shaded = dr.recessions(rng, n)
-        series = [dr.econ_series(rng, n, shaded) for _ in range(weighted(rng, {1: 0.7, 2: 0.3}))]
-        labels = [pick(rng, ECON_TITLES) for _ in series]
-        title = labels[0]
-        suffix = pick(rng, ("", "%"))
-    elif kind == "equity":
-        series = [dr.equity_curve(rng, n)]
-        labels = ["Strategy"]
-        if chance(rng, 0.5):
-            series.append(series[0][0] * dr.price_path(rng, n, start=1.0))
-            labels.append(pick(rng, ("Buy & Hold", "Benchmark", "SPY")))
-        title = pick(rng, ("Equity Curve", "Portfolio Value", "Strategy vs Buy & Hold", "Backtest Performance", "Cumulative Returns"))
-        if chance(rng, 0.4):
-            sub = series[0] / np.maximum.accumulate(series[0]) * 100 - 100
-    elif kind == "compare":
-        tickers = list(rng.choice(dr.TICKERS, size=randint(rng, 2, 5), replace=False))
-        series = [100 * dr.price_path(rng, n, start=1.0) for _ in tickers]
-        labels, title = [str(t) for t in tickers], pick(rng, ("Relative Performance", "Normalized Prices (base 100)", "Stock Prices"))
-    elif kind == "volatility":
-        returns = np.diff(np.log(dr.price_path(rng, n + 1)))
-        series = [np.sqrt(252) * 100 * np.sqrt(dr.sma(returns**2, w)) for w in (pick(rng, (20, 30)),)]
-        labels, title, suffix = ["Rolling vol"], pick(rng, ("30-Day Rolling Volatility", "Realized Volatility (annualized)")), "%"
-    else:
-        actual = dr.price_path(rng, n)
-        split = int(n * between(rng, 0.6, 0.85))
-        predicted = np.full(n, np.nan)
-        predicted[split:] = actual[split:] * np.exp(np.cumsum(rng.normal(0, 0.01, n - split)))
-        series, labels = [actual, predicted], ["Actual", "Predicted"]
-        title = pick(rng, ("Actual vs Predicted Price", "Price Forecast", "Train / Test Split"))
-    box = (0.0, 0.0, float(c.w), float(c.h))
+    data = _series_data(rng, n)
     if theme.badge:
         c.text((c.px(10), c.px(6)), theme.badge, text_size * 1.8, (28, 57, 105), "sans-bold")
-    box = (box[0], box[1] + _heading(c, rng, dataclasses.replace(theme, platform=False), box, title, None, text_size), box[2], box[3])
-    if kind == "econ" and chance(rng, 0.6):
+    box = (0.0, 0.0, float(c.w), float(c.h))
+    box = (box[0], box[1] + _heading(c, rng, theme, box, data.title, None, text_size), box[2], box[3])
+    if data.recessions and chance(rng, 0.6):
         box = (box[0], box[1], box[2], box[3] - c.px(text_size * 2.2))
-        c.text((c.w / 2, box[3] + c.px(text_size * 0.6)), pick(rng, ("Source: U.S. Bureau of Labor Statistics", "Source: Federal Reserve Bank of St. Louis", "Shaded areas indicate U.S. recessions", "Data from FRED")), text_size * 0.9, theme.text, anchor="ma")
+        c.text((c.w / 2, box[3] + c.px(text_size * 0.6)), pick(rng, ECON_SOURCES), text_size * 0.9, theme.text, anchor="ma")
     y_title = chance(rng, 0.5)
-    plot_box = _margins(c, theme, box, float(np.nanmax(series[0])), text_size, y_title)
-    boxes = _stack(plot_box, [1.0] + ([between(rng, 0.25, 0.4)] if sub is not None else []), c.px(text_size * 1.6))
-    ticks = dr.time_ticks(rng, n, max(2, int((plot_box[2] - plot_box[0]) / c.px(90))), timeframe)
-    pane = Pane.fitted(boxes[0], n, *series)
-    _axes_frame(c, theme, pane, ticks, text_size, x_labels=sub is None, suffix=suffix)
-    for start, end in shaded:
+    plot_box = _margins(c, theme, box, float(np.nanmax(data.values[0])), text_size, y_title)
+    boxes = _stack(plot_box, [1.0] + ([between(rng, 0.25, 0.4)] if data.drawdown is not None else []), c.px(text_size * 1.6))
+    ticks = dr.time_ticks(rng, n, max(2, int((plot_box[2] - plot_box[0]) / c.px(90))), data.timeframe)
+    pane = Pane.fitted(boxes[0], n, *data.values)
+    _axes_frame(c, theme, pane, ticks, text_size, x_labels=data.drawdown is None, suffix=data.suffix)
+    for start, end in data.recessions:
         c.draw.rectangle((float(pane.xs(start)), pane.y0, float(pane.xs(end)), pane.y1), fill=dr.mix(theme.plot, (128, 128, 128), 0.25))
     if pane.lo < 0 < pane.hi:
         c.draw.line((pane.x0, float(pane.ys(0)), pane.x1, float(pane.ys(0))), fill=dr.mix(theme.text, theme.plot, 0.3))
     width = c.px(pick(rng, (1, 1.5, 2, 2.5)))
-    for values, colour in zip(series, theme.lines):
+    for values, colour in zip(data.values, theme.lines):
         dr.polyline(c.draw, pane, values, colour, width)
     _spines(c, theme, pane)
     if y_title:
         x = pane.x0 - c.px(text_size * 5.5) if theme.axis_side == "left" else pane.x1 + c.px(text_size * 5.5)
-        _vertical_text(c, (x, (pane.y0 + pane.y1) / 2), pick(rng, ("Percent", "Value", "USD", "Index", "Return (%)", "Billions of Dollars")), text_size, theme.text)
-    if len(series) > 1 or chance(rng, 0.4):
-        _legend(c, theme, list(zip(labels, theme.lines)), (pane.x0 + c.px(10), pane.y0 + c.px(10)), text_size)
-    if sub is not None:
-        dd = Pane.fitted(boxes[1], n, sub, np.zeros(1))
-        _axes_frame(c, theme, dd, ticks, text_size, x_labels=True, suffix="%")
-        dr.band(c.draw, dd, np.zeros(n), sub, dr.mix(dr.UP_DOWN[0][1], theme.plot, 0.45))
-        c.text((dd.x0 + c.px(6), dd.y0 + c.px(3)), "Drawdown", text_size, theme.text)
-        _spines(c, theme, dd)
+        label = pick(rng, ("Percent", "Value", "USD", "Index", "Return (%)", "Billions of Dollars"))
+        _vertical_text(c, (x, (pane.y0 + pane.y1) / 2), label, text_size, theme.text)
+    if len(data.values) > 1 or chance(rng, 0.4):
+        _legend(c, theme, list(zip(data.labels, theme.lines)), (pane.x0 + c.px(10), pane.y0 + c.px(10)), text_size)
+    if data.drawdown is not None:
+        sub = Pane.fitted(boxes[1], n, data.drawdown, np.zeros(1))
+        _axes_frame(c, theme, sub, ticks, text_size, x_labels=True, suffix="%")
+        dr.band(c.draw, sub, np.zeros(n), data.drawdown, dr.mix(dr.UP_DOWN[0][1], theme.plot, 0.45))
+        c.text((sub.x0 + c.px(6), sub.y0 + c.px(3)), "Drawdown", text_size, theme.text)
+        _spines(c, theme, sub)
     return c.image
 
 
@@ -567,22 +712,30 @@ def _terminal_chart(rng: np.random.Generator, size: tuple[int, int], scale: floa
     ticker = pick(rng, dr.TICKERS)
     bars = dr.ohlcv(rng, max(10, int(c.w / cell_w) - 12))
     change = (bars.close[-1] / bars.close[0] - 1) * 100
-    c.draw.text((cell_w, cell_h * 0.5), f"{ticker} | {dr.fmt_number(bars.close[-1])} ({change:+.2f}%) | Vol {dr.fmt_compact(bars.volume.sum())}", font=fnt, fill=up if change >= 0 else down)
+    c.draw.text(
+        (cell_w, cell_h * 0.5),
+        f"{ticker} | {dr.fmt_number(bars.close[-1])} ({change:+.2f}%) | Vol {dr.fmt_compact(bars.volume.sum())}",
+        font=fnt,
+        fill=up if change >= 0 else down,
+    )
     x0, y0, x1, y1 = cell_w * 10, cell_h * 2.5, c.w - cell_w, c.h - cell_h * 2.5
     c.draw.rectangle((x0 - cell_w * 0.5, y0 - cell_h * 0.5, x1, y1 + cell_h * 0.5), outline=dr.mix(fg, background, 0.4))
     rows = int((y1 - y0) / cell_h)
     pane = Pane(x0, y0, x1 - cell_w, y0 + rows * cell_h, len(bars.close), float(bars.low.min()), float(bars.high.max()))
     for value in np.linspace(pane.lo, pane.hi, max(2, rows // 3)):
         c.draw.text((cell_w, float(pane.ys(value))), dr.fmt_number(value, thousands=False)[:8], font=fnt, fill=fg, anchor="lm")
-    snap = lambda y: y0 + np.round((y - y0) / cell_h) * cell_h  # noqa: E731  (character rows)
-    if chance(rng, 0.6):
-        for x, yo, yh, yl, yc, is_up in zip(pane.xs(np.arange(pane.n)), *(pane.ys(v) for v in (bars.open, bars.high, bars.low, bars.close)), bars.up):
+    xs = pane.xs(np.arange(pane.n))
+    if chance(rng, 0.6):  # block candles snapped to character rows
+        rows_of = [
+            y0 + np.round((pane.ys(v) - y0) / cell_h) * cell_h
+            for v in (bars.high, bars.low, np.maximum(bars.open, bars.close), np.minimum(bars.open, bars.close))
+        ]
+        for x, high, low, top, bottom, is_up in zip(xs, *rows_of, bars.up):
             colour = up if is_up else down
-            c.draw.rectangle((x - cell_w * 0.08, snap(yh), x + cell_w * 0.08, snap(yl) + cell_h * 0.5), fill=colour)
-            c.draw.rectangle((x - cell_w * 0.35, snap(min(yo, yc)), x + cell_w * 0.35, snap(max(yo, yc)) + cell_h * 0.5), fill=colour)
-    else:
-        dots = pane.ys(bars.close)
-        for x, y in zip(pane.xs(np.arange(pane.n)), np.round(dots / (cell_h / 4)) * (cell_h / 4)):
+            c.draw.rectangle((x - cell_w * 0.08, high, x + cell_w * 0.08, low + cell_h * 0.5), fill=colour)
+            c.draw.rectangle((x - cell_w * 0.35, top, x + cell_w * 0.35, bottom + cell_h * 0.5), fill=colour)
+    else:  # braille-like dotted line snapped to quarter rows
+        for x, y in zip(xs, np.round(pane.ys(bars.close) / (cell_h / 4)) * (cell_h / 4)):
             c.draw.rectangle((x - cell_w * 0.15, y, x + cell_w * 0.15, y + cell_h * 0.12), fill=up)
     for i, label in dr.time_ticks(rng, pane.n, 6, pick(rng, ("1H", "1D"))):
         c.draw.text((float(pane.xs(i)), y1 + cell_h), label.split("\n")[0], font=fnt, fill=fg, anchor="ma")
@@ -593,7 +746,9 @@ def _set_margins(fig: Figure, size: tuple[int, int], scale: float, right_labels:
     """Fixed pixel margins for tick labels and titles (cheaper than tight_layout, which draws twice)."""
     w, h = size
     side = 80 * scale / w
-    fig.subplots_adjust(left=side, right=1 - (side if right_labels else 25 * scale / w), bottom=bottom * scale / h, top=1 - 36 * scale / h, hspace=0.12)
+    fig.subplots_adjust(
+        left=side, right=1 - (side if right_labels else 25 * scale / w), bottom=bottom * scale / h, top=1 - 36 * scale / h, hspace=0.12
+    )
 
 
 def _figure_to_image(fig: Figure) -> Image.Image:
@@ -669,7 +824,9 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
             _, upper, lower = dr.bollinger(close)
             ax.fill_between(dates, lower, upper, color=colours[-1], alpha=0.2, label="Bollinger")
         ax.legend(loc=pick(rng, ("upper left", "best", "lower right")))
-        ax.set_title(pick(rng, (f"{pick(rng, dr.TICKERS)} Closing Price", f"{pick(rng, dr.COMPANIES)} stock price", "Price with moving averages")))
+        ax.set_title(
+            pick(rng, (f"{pick(rng, dr.TICKERS)} Closing Price", f"{pick(rng, dr.COMPANIES)} stock price", "Price with moving averages"))
+        )
         ax.set_ylabel(pick(rng, ("Price", "Price (USD)", "Close")))
         if kind == "indicator":
             axes[1].plot(dates, dr.rsi(close), color=colours[2], linewidth=1)
@@ -705,8 +862,15 @@ def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     axes = fig.subplots(2 if with_volume else 1, 1, sharex=True, squeeze=False, height_ratios=[3, 1][: 1 + with_volume])[:, 0]
     mavs = tuple(int(w) for w in rng.choice([5, 10, 20, 50], size=randint(rng, 0, 2), replace=False))
     kwargs = {"mav": mavs} if mavs else {}
-    mpf.plot(frame, ax=axes[0], volume=axes[1] if with_volume else False, style=style, warn_too_much_data=10_000,
-             type=weighted(rng, {"candle": 0.6, "ohlc": 0.2, "line": 0.1, "hollow_and_filled": 0.1}), **kwargs)
+    mpf.plot(
+        frame,
+        ax=axes[0],
+        volume=axes[1] if with_volume else False,
+        style=style,
+        warn_too_much_data=10_000,
+        type=weighted(rng, {"candle": 0.6, "ohlc": 0.2, "line": 0.1, "hollow_and_filled": 0.1}),
+        **kwargs,
+    )
     axes[0].set_title(f"{pick(rng, dr.TICKERS)} {pick(rng, ('Daily', 'Candlestick', '1h', 'Price'))}")
     for ax in axes:
         _style_axes(ax, look)
@@ -730,8 +894,14 @@ def _ui_palette(rng: np.random.Generator) -> Palette:
     text = dr.ink_on(bg)
     up, down = pick(rng, dr.UP_DOWN)
     return {
-        "bg": bg, "panel": dr.mix(bg, text, 0.05), "text": text, "muted": dr.mix(text, bg, 0.45),
-        "border": dr.mix(text, bg, 0.82), "input": dr.mix(bg, text, 0.06), "up": up, "down": down,
+        "bg": bg,
+        "panel": dr.mix(bg, text, 0.05),
+        "text": text,
+        "muted": dr.mix(text, bg, 0.45),
+        "border": dr.mix(text, bg, 0.82),
+        "input": dr.mix(bg, text, 0.06),
+        "up": up,
+        "down": down,
         "accent": dr.random_colour(rng, (0.55, 0.9), (0.6, 0.95)),
     }
 
@@ -754,19 +924,34 @@ def _coin_icon(c: Canvas, centre: tuple[float, float], radius: float, colour: RG
     c.draw.text(centre, letter, font=dr.font("sans-bold", int(radius * 1.1)), fill=dr.ink_on(colour), anchor="mm")
 
 
+def _avatar(c: Canvas, rng: np.random.Generator, centre: tuple[float, float], radius: float) -> None:
+    """A default profile picture: a coloured disc with an initial."""
+    _coin_icon(c, centre, radius, dr.random_colour(rng), pick(rng, "ABCDEFGHJKLMNPRSTW"))
+
+
+def _signal(rng: np.random.Generator) -> list[str]:
+    """A trade call as posted in signal channels: side, symbol and entry, then target and stop."""
+    entry = 10 ** between(rng, 0, 4)
+    side = pick(rng, ("BUY", "SELL", "Long", "Short"))
+    return [
+        f"{side} {pick(rng, dr.TICKERS)} @ {dr.fmt_number(entry)}",
+        f"TP {dr.fmt_number(entry * between(rng, 0.9, 1.1))}",
+        f"SL {dr.fmt_number(entry * between(rng, 0.9, 1.1))}",
+    ]
+
+
 def _rich_text(c: Canvas, x: float, y: float, width: float, text: str, size: float, fill: RGB, accent: RGB, bottom: float) -> float:
     """Word-wrapped text where $cashtags, #hashtags and @mentions take the accent colour; returns end y."""
     fnt = c.font(size)
-    space, step = fnt.getlength(" "), fnt.size * 1.4
+    space, step = dr.text_width(fnt, " "), fnt.size * 1.4
     cx = x
     for word in text.split():
-        length = fnt.getlength(word)
+        length = dr.text_width(fnt, word)
         if cx > x and cx + length > x + width:
             cx, y = x, y + step
         if y + step > bottom:
             break
-        c.draw.text((cx, y), word, font=fnt, fill=accent if word[0] in "$#@" else fill)
-        cx += length + space
+        cx += c.words((cx, y), word, fnt, accent if word[0] in "$#@" else fill) + space
     return y + step
 
 
@@ -777,7 +962,9 @@ def _tweet(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     x0, y0, x1, y1 = 0.0, 0.0, float(c.w), float(c.h)
     card = chance(rng, 0.35)
     if card:
-        c.image.paste(dr.gradient(size, dr.random_colour(rng, val=(0.8, 1)), dr.random_colour(rng, val=(0.8, 1)), horizontal=chance(rng, 0.5)))
+        c.image.paste(
+            dr.gradient(size, dr.random_colour(rng, val=(0.8, 1)), dr.random_colour(rng, val=(0.8, 1)), horizontal=chance(rng, 0.5))
+        )
         margin_x, margin_y = c.w * between(rng, 0.08, 0.2), c.h * between(rng, 0.08, 0.2)
         x0, y0, x1, y1 = margin_x, margin_y, c.w - margin_x, c.h - margin_y
         c.draw.rounded_rectangle((x0, y0, x1, y1), radius=c.px(16), fill=bg)
@@ -798,7 +985,7 @@ def _tweet_block(c: Canvas, rng: np.random.Generator, box: tuple[float, float, f
     """One tweet (avatar, names, text, optional picture, counts) from the top of `box`; returns end y."""
     x0, y, x1, bottom = box
     radius = c.px(between(rng, 18, 26))
-    _coin_icon(c, (x0 + radius, y + radius), radius, dr.random_colour(rng), pick(rng, "ABCDEFGHJKLMNPRSTW"))
+    _avatar(c, rng, (x0 + radius, y + radius), radius)
     name, handle = dr.person(rng)
     tx = x0 + 2 * radius + c.px(10)
     size = between(rng, 13, 17)
@@ -810,9 +997,9 @@ def _tweet_block(c: Canvas, rng: np.random.Generator, box: tuple[float, float, f
     y = _rich_text(c, x0, y, x1 - x0, dr.paragraph(rng, randint(rng, 1, 4)), between(rng, 14, 22), text, accent, bottom)
     if chance(rng, 0.3) and bottom - y > c.px(160):
         height = min(bottom - y - c.px(80), (x1 - x0) * between(rng, 0.4, 0.6))
-        c.paste_fit(_photo_image(rng, (int(x1 - x0), int(height))), (int(x0), int(y + c.px(6)), int(x1), int(y + c.px(6) + height)))
+        c.paste_fit(dr.photo(rng, (int(x1 - x0), int(height))), (int(x0), int(y + c.px(6)), int(x1), int(y + c.px(6) + height)))
         y += height + c.px(12)
-    c.text((x0, y + c.px(6)), f"{randint(rng, 1, 12)}:{randint(rng, 10, 59)} {pick(rng, ('AM', 'PM'))} · {pick(rng, ('May', 'Jan', 'Oct', 'Mar'))} {randint(rng, 1, 28)}, {randint(rng, 2015, 2025)}", 13, muted)
+    c.text((x0, y + c.px(6)), f"{dr.moment(rng):%I:%M %p · %b %d, %Y}", 13, muted)
     y += c.px(30)
     x = x0
     for kind in ("bubble", "repeat", "heart", "share"):
@@ -839,30 +1026,48 @@ def _chat(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     c = Canvas(size, background, scale)
     if chance(rng, 0.5):
         noise = dr.smooth_noise(rng, (c.w, c.h), 40)[..., None]
-        c.image = Image.fromarray((np.array(background) * (0.94 + 0.08 * noise)).clip(0, 255).astype(np.uint8))
-        c.draw = ImageDraw.Draw(c.image)
+        c.image.paste(Image.fromarray((np.array(background) * (0.94 + 0.08 * noise)).clip(0, 255).astype(np.uint8)))
     top = c.px(56)
     c.draw.rectangle((0, 0, c.w, top), fill=header)
-    _coin_icon(c, (c.px(30), top / 2), c.px(18), dr.random_colour(rng), pick(rng, "ABCDEFGHJKLMNPRSTW"))
-    c.text((c.px(58), top / 2 - c.px(8)), pick(rng, ("Crypto Signals VIP", "Trading Group", "Forex Room", dr.person(rng)[0])), 15, dr.ink_on(header), "sans-bold", anchor="lm")
-    c.text((c.px(58), top / 2 + c.px(10)), pick(rng, ("online", "last seen recently", f"{randint(rng, 200, 90000):,} members")), 12, dr.mix(dr.ink_on(header), header, 0.35), anchor="lm")
+    _avatar(c, rng, (c.px(30), top / 2), c.px(18))
+    c.text(
+        (c.px(58), top / 2 - c.px(8)),
+        pick(rng, ("Crypto Signals VIP", "Trading Group", "Forex Room", dr.person(rng)[0])),
+        15,
+        dr.ink_on(header),
+        "sans-bold",
+        anchor="lm",
+    )
+    c.text(
+        (c.px(58), top / 2 + c.px(10)),
+        pick(rng, ("online", "last seen recently", f"{randint(rng, 200, 90000):,} members")),
+        12,
+        dr.mix(dr.ink_on(header), header, 0.35),
+        anchor="lm",
+    )
     y, size = top + c.px(12), between(rng, 13, 16)
     fnt = c.font(size)
     while y < c.h - c.px(110):
         mine = chance(rng, 0.4)
-        body = pick(rng, (dr.sentence(rng, 3, 20), dr.paragraph(rng, 2), f"{pick(rng, ('BUY', 'SELL'))} {pick(rng, dr.TICKERS)} @ {between(rng, 1, 500):.2f}\nTP {between(rng, 1, 500):.2f}\nSL {between(rng, 1, 500):.2f}"))
+        body = pick(rng, (dr.sentence(rng, 3, 20), dr.paragraph(rng, 2), "\n".join(_signal(rng))))
         lines = [part for chunk in body.split("\n") for part in dr.wrap(chunk, fnt, c.w * 0.62)]
-        width = max(fnt.getlength(line) for line in lines) + c.px(28)
+        width = max(dr.text_width(fnt, line) for line in lines) + c.px(28)
         height = fnt.size * 1.35 * len(lines) + c.px(26)
         x = c.w - width - c.px(14) if mine else c.px(14)
         fill = outgoing if mine else incoming
         c.draw.rounded_rectangle((x, y, x + width, y + height), radius=c.px(12), fill=fill)
         for k, line in enumerate(lines):
-            c.draw.text((x + c.px(14), y + c.px(8) + k * fnt.size * 1.35), line, font=fnt, fill=dr.ink_on(fill))
-        c.text((x + width - c.px(10), y + height - c.px(6)), f"{randint(rng, 0, 23):02d}:{randint(rng, 0, 59):02d}", 10, dr.mix(dr.ink_on(fill), fill, 0.45), anchor="rd")
+            c.words((x + c.px(14), y + c.px(8) + k * fnt.size * 1.35), line, fnt, dr.ink_on(fill))
+        c.text(
+            (x + width - c.px(10), y + height - c.px(6)), f"{dr.moment(rng):%H:%M}", 10, dr.mix(dr.ink_on(fill), fill, 0.45), anchor="rd"
+        )
         y += height + c.px(between(rng, 6, 16))
-    c.draw.rectangle((0, c.h - c.px(52), c.w, c.h), fill=dr.mix(header, background, 0.7) if background != (255, 255, 255) else (247, 247, 247))
-    c.draw.rounded_rectangle((c.px(12), c.h - c.px(42), c.w - c.px(56), c.h - c.px(10)), radius=c.px(16), fill=dr.mix(background, (255, 255, 255), 0.6))
+    c.draw.rectangle(
+        (0, c.h - c.px(52), c.w, c.h), fill=dr.mix(header, background, 0.7) if background != (255, 255, 255) else (247, 247, 247)
+    )
+    c.draw.rounded_rectangle(
+        (c.px(12), c.h - c.px(42), c.w - c.px(56), c.h - c.px(10)), radius=c.px(16), fill=dr.mix(background, (255, 255, 255), 0.6)
+    )
     c.text((c.px(28), c.h - c.px(26)), "Message", 13, (140, 140, 140), anchor="lm")
     return c.image
 
@@ -884,16 +1089,22 @@ def _discord(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
     y = c.px(60)
     while y < c.h - c.px(90):
         radius = c.px(19)
-        _coin_icon(c, (x0 + c.px(16) + radius, y + radius), radius, dr.random_colour(rng), pick(rng, "ABCDEFGHJKLMNPRSTW"))
+        _avatar(c, rng, (x0 + c.px(16) + radius, y + radius), radius)
         tx = x0 + c.px(26) + 2 * radius
-        width = c.text((tx, y), dr.person(rng)[0], 14.5, dr.random_colour(rng, val=(0.75, 1)) if dr.is_dark(bg) else dr.random_colour(rng, val=(0.4, 0.7)), "sans-bold")
-        c.text((tx + width + c.px(8), y + c.px(2)), f"Today at {randint(rng, 1, 12)}:{randint(rng, 10, 59)} PM", 11, muted)
+        width = c.text(
+            (tx, y),
+            dr.person(rng)[0],
+            14.5,
+            dr.random_colour(rng, val=(0.75, 1)) if dr.is_dark(bg) else dr.random_colour(rng, val=(0.4, 0.7)),
+            "sans-bold",
+        )
+        c.text((tx + width + c.px(8), y + c.px(2)), f"Today at {dr.moment(rng):%I:%M %p}", 11, muted)
         y = c.paragraph(tx, y + c.px(22), c.w - tx - c.px(20), dr.paragraph(rng, randint(rng, 1, 2)), 14, text, bottom=c.h)
         if chance(rng, 0.25) and y < c.h - c.px(200):
             embed = (tx, y + c.px(4), min(c.w - c.px(20), tx + c.px(420)), y + c.px(110))
             c.draw.rectangle(embed, fill=dr.mix(bg, (0, 0, 0), 0.15))
             c.draw.rectangle((embed[0], embed[1], embed[0] + c.px(4), embed[3]), fill=dr.random_colour(rng))
-            for k, label in enumerate((f"{pick(rng, ('Long', 'Short'))} {pick(rng, dr.TICKERS)}", f"Entry: {between(rng, 1, 900):.2f}", f"Target: {between(rng, 1, 900):.2f}   Stop: {between(rng, 1, 900):.2f}")):
+            for k, label in enumerate(_signal(rng)):
                 c.text((embed[0] + c.px(14), embed[1] + c.px(10 + 30 * k)), label, 13.5, text, "sans-bold" if k == 0 else "sans")
             y = embed[3]
         y += c.px(18)
@@ -902,14 +1113,30 @@ def _discord(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
     return c.image
 
 
-def _grid_table(c: Canvas, box: tuple[float, float, float, float], header: list[str], rows: list[list[str]], colours: list[list[RGB]], pal: Palette, size: float, ruled: bool, zebra: bool) -> None:
+def _grid_table(
+    c: Canvas,
+    box: tuple[float, float, float, float],
+    header: list[str],
+    rows: list[list[str]],
+    colours: list[list[RGB]],
+    pal: Palette,
+    size: float,
+    ruled: bool,
+    zebra: bool,
+) -> None:
     """A table with a bold header; first column left-aligned, the others right-aligned."""
     x0, y0, x1, y1 = box
     fnt, bold = c.font(size), c.font(size, "sans-bold")
     row_h = fnt.size * 2.0
     col_w = (x1 - x0) / len(header)
     for k, label in enumerate(header):
-        c.draw.text((x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y0 + row_h / 2), label, font=bold, fill=pal["text"], anchor="lm" if k == 0 else "rm")
+        c.draw.text(
+            (x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y0 + row_h / 2),
+            label,
+            font=bold,
+            fill=pal["text"],
+            anchor="lm" if k == 0 else "rm",
+        )
     c.draw.line((x0, y0 + row_h, x1, y0 + row_h), fill=pal["muted"], width=c.px(1))
     y = y0 + row_h
     for i, (row, row_colours) in enumerate(zip(rows, colours)):
@@ -918,7 +1145,13 @@ def _grid_table(c: Canvas, box: tuple[float, float, float, float], header: list[
         if zebra and i % 2 == 0:
             c.draw.rectangle((x0, y, x1, y + row_h), fill=pal["panel"])
         for k, (cell, colour) in enumerate(zip(row, row_colours)):
-            c.draw.text((x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y + row_h / 2), cell, font=fnt, fill=colour, anchor="lm" if k == 0 else "rm")
+            c.draw.text(
+                (x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y + row_h / 2),
+                cell,
+                font=fnt,
+                fill=colour,
+                anchor="lm" if k == 0 else "rm",
+            )
         y += row_h
         if ruled:
             c.draw.line((x0, y, x1, y), fill=pal["border"])
@@ -927,7 +1160,9 @@ def _grid_table(c: Canvas, box: tuple[float, float, float, float], header: list[
             c.draw.line((x0 + col_w * k, y0, x0 + col_w * k, y), fill=pal["border"])
 
 
-def _number_rows(rng: np.random.Generator, pal: Palette, n_rows: int, n_cols: int, kind: str) -> tuple[list[str], list[list[str]], list[list[RGB]]]:
+def _number_rows(
+    rng: np.random.Generator, pal: Palette, n_rows: int, n_cols: int, kind: str
+) -> tuple[list[str], list[list[str]], list[list[RGB]]]:
     """Header, cell texts and cell colours for a financial table of `kind`."""
     headers = {
         "market": ["Name", "Price", "24h %", "Volume", "Market Cap", "Supply", "7d %"],
@@ -940,8 +1175,12 @@ def _number_rows(rng: np.random.Generator, pal: Palette, n_rows: int, n_cols: in
     base = 10 ** between(rng, 0, 4)
     signed_columns = {"market": (2, 6), "positions": (6,), "stats": (1, 4), "dataframe": ()}[kind]
     for i in range(n_rows):
-        first = {"market": f"{pick(rng, dr.TICKERS)}", "dataframe": str(i) if chance(rng, 0.5) else f"2024-0{randint(rng, 1, 9)}-{randint(rng, 10, 28)}",
-                 "positions": pick(rng, dr.TICKERS), "stats": dr.words(rng, 2).replace(" ", "_")}[kind]
+        first = {
+            "market": f"{pick(rng, dr.TICKERS)}",
+            "dataframe": str(i) if chance(rng, 0.5) else f"2024-0{randint(rng, 1, 9)}-{randint(rng, 10, 28)}",
+            "positions": pick(rng, dr.TICKERS),
+            "stats": dr.words(rng, 2).replace(" ", "_"),
+        }[kind]
         row, row_colours = [first], [pal["text"]]
         for k in range(1, len(header)):
             signed = k in signed_columns
@@ -965,7 +1204,15 @@ def _table(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     if kind == "spreadsheet":
         top = _spreadsheet_chrome(c, rng)
     elif chance(rng, 0.6):
-        c.text((c.px(16), c.px(14)), pick(rng, ("Markets", "Top Gainers", "Open Positions", "Portfolio Summary", "AMZN Stock Data Table", "Order Book", "Watchlist")), size_pt * 1.5, pal["text"], "sans-bold")
+        c.text(
+            (c.px(16), c.px(14)),
+            pick(
+                rng, ("Markets", "Top Gainers", "Open Positions", "Portfolio Summary", "AMZN Stock Data Table", "Order Book", "Watchlist")
+            ),
+            size_pt * 1.5,
+            pal["text"],
+            "sans-bold",
+        )
         top = c.px(size_pt * 3.4)
     box = (c.px(12), top, c.w - c.px(12), c.h - c.px(10))
     if kind == "orderbook":
@@ -977,7 +1224,9 @@ def _table(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     n_cols = max(3, min(7, int((box[2] - box[0]) / c.px(95))))
     n_rows = int((box[3] - box[1]) / (c.font(size_pt).size * 2.0))
     header, rows, colours = _number_rows(rng, pal, n_rows, n_cols, "dataframe" if kind == "spreadsheet" else kind)
-    _grid_table(c, box, header, rows, colours, pal, size_pt, ruled=kind in ("spreadsheet", "positions") or chance(rng, 0.3), zebra=chance(rng, 0.5))
+    _grid_table(
+        c, box, header, rows, colours, pal, size_pt, ruled=kind in ("spreadsheet", "positions") or chance(rng, 0.3), zebra=chance(rng, 0.5)
+    )
     return c.image
 
 
@@ -989,219 +1238,18 @@ def _spreadsheet_chrome(c: Canvas, rng: np.random.Generator) -> float:
     for label in ("File", "Home", "Insert", "Page Layout", "Formulas", "Data", "Review", "View"):
         x += c.text((x, c.px(15)), label, 12, dr.ink_on(ribbon), anchor="lm") + c.px(18)
     c.draw.rectangle((0, c.px(30), c.w, c.px(56)), fill=(250, 250, 250), outline=(210, 210, 210))
-    c.text((c.px(12), c.px(43)), f"fx   ={pick(rng, ('SUM', 'AVERAGE', 'VLOOKUP'))}(B2:B{randint(rng, 10, 90)})", 12, (60, 60, 60), anchor="lm")
+    c.text(
+        (c.px(12), c.px(43)), f"fx   ={pick(rng, ('SUM', 'AVERAGE', 'VLOOKUP'))}(B2:B{randint(rng, 10, 90)})", 12, (60, 60, 60), anchor="lm"
+    )
     c.draw.rectangle((0, c.px(56), c.w, c.px(74)), fill=(235, 235, 235))
     for k in range(12):
         c.text((c.px(12) + (c.w / 7) * (k + 0.5), c.px(65)), "ABCDEFGHIJKL"[k], 11, (90, 90, 90), anchor="mm")
     return c.px(78)
 
 
-def _shaded_disc(size: tuple[int, int], colour: RGB, light: tuple[float, float] = (-0.4, -0.5)) -> Image.Image:
-    """An RGBA ellipse filling `size`, shaded like a lit sphere (coins, fruit, heads, balls)."""
-    w, h = size
-    yy, xx = np.mgrid[-1 : 1 : h * 1j, -1 : 1 : w * 1j]
-    r2 = xx**2 + yy**2
-    z = np.sqrt(np.clip(1 - r2, 0, 1))
-    shade = np.clip(0.35 + 0.75 * (z * 0.7 - xx * light[0] - yy * light[1]) / 1.4, 0.2, 1.25)
-    rgb = np.clip(np.array(colour)[None, None, :] * shade[..., None], 0, 255)
-    alpha = np.clip((1 - r2) * min(w, h) / 2, 0, 1) * 255
-    return Image.fromarray(np.dstack([rgb, alpha]).astype(np.uint8), "RGBA")
-
-
-def _photo_image(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    """A photo-like picture: landscape, city, street sign, still life, food, portrait or room."""
-    w, h = max(16, size[0] // 2), max(16, size[1] // 2)  # drawn at half size, then upscaled with grain
-    kind = weighted(rng, {"landscape": 0.28, "city": 0.14, "sign": 0.1, "still_life": 0.14, "food": 0.08, "portrait": 0.14, "indoor": 0.12})
-    if kind == "landscape":
-        image = _landscape(rng, (w, h))
-    elif kind == "city":
-        image = _city(rng, (w, h))
-    elif kind == "food":
-        image = _food(rng, (w, h))
-    else:
-        image = _bokeh(rng, (w, h), dark=kind == "portrait" and chance(rng, 0.5))
-        if kind == "indoor":
-            _room(rng, image)
-        if kind == "sign":
-            _street_sign(rng, image)
-        elif kind != "indoor" or chance(rng, 0.5):
-            for _ in range(1 if kind != "still_life" else randint(rng, 1, 3)):
-                _subject(rng, image, portrait=kind != "still_life")
-    image = image.resize(size, Image.BICUBIC)
-    grain = rng.integers(-5, 6, (size[1], size[0], 1), dtype=np.int16)
-    return Image.fromarray(np.clip(np.asarray(image, dtype=np.int16) + grain, 0, 255).astype(np.uint8))
-
-
-def _sky(rng: np.random.Generator, size: tuple[int, int], horizon: int) -> Image.Image:
-    """A sky gradient down to `horizon` with soft, horizontally stretched clouds."""
-    w, h = size
-    top, low = pick(rng, (((60, 120, 200), (190, 220, 245)), ((40, 40, 90), (250, 150, 80)), ((120, 130, 140), (205, 208, 212)), ((20, 90, 190), (150, 205, 240)), ((15, 20, 45), (70, 60, 110))))
-    sky = np.asarray(dr.gradient((w, h), top, low, 0, max(1, horizon)), dtype=np.float32)
-    clouds = dr.resize_field(dr.fractal_noise(rng, (w, max(2, horizon // 3)), 5, randint(rng, 2, 5)), (w, max(1, horizon)))
-    cover = np.clip((clouds - between(rng, 0.45, 0.8)) * 2.5, 0, 0.85)[..., None]
-    sky[:horizon] = sky[:horizon] * (1 - cover) + np.array(dr.mix(low, (255, 255, 255), 0.7)) * cover
-    return Image.fromarray(sky.astype(np.uint8))
-
-
-def _ground(rng: np.random.Generator, size: tuple[int, int], stops: tuple[RGB, ...]) -> Image.Image:
-    """Ground texture with perspective: stretched sideways, darker and coarser towards the viewer."""
-    w, h = size
-    texture = dr.resize_field(dr.fractal_noise(rng, (w, max(2, h // 3)), 5, randint(rng, 8, 30)), (w, h))
-    image = np.asarray(dr.colour_map(np.clip(texture, 0, 1), stops), dtype=np.float32)
-    shade = np.linspace(1.0, between(rng, 0.6, 0.9), h)[:, None, None]
-    return Image.fromarray((image * shade).astype(np.uint8))
-
-
-_GROUNDS = (  # dark, mid, light
-    ((40, 70, 25), (70, 110, 40), (130, 150, 70)),
-    ((120, 100, 60), (170, 150, 100), (215, 200, 160)),
-    ((25, 55, 85), (40, 90, 130), (120, 170, 200)),
-    ((90, 80, 70), (140, 130, 120), (190, 185, 180)),
-)
-
-
-def _landscape(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    """Sky with clouds, sun, hazy mountain ridges, a tree line, textured ground or water, rocks."""
-    w, h = size
-    horizon = int(h * between(rng, 0.35, 0.65))
-    image = _sky(rng, size, horizon)
-    draw = ImageDraw.Draw(image)
-    haze = image.getpixel((w // 2, max(0, horizon - 1)))
-    if chance(rng, 0.3):
-        dr.circle(draw, (between(rng, 0.1, 0.9) * w, horizon * between(rng, 0.2, 0.8)), h * between(rng, 0.02, 0.06), fill=(255, 244, 214))
-    ground = pick(rng, _GROUNDS)
-    for layer in range(randint(rng, 0, 3)):
-        ridge = horizon - h * between(rng, 0.05, 0.3) * dr.fractal_noise(rng, (w, 1), 5, randint(rng, 2, 6))[0] * (1 - layer * 0.25)
-        colour = dr.mix(dr.mix(ground[0], (50, 60, 80), 0.5), haze, 0.65 - layer * 0.2)
-        draw.polygon(list(zip(range(w), ridge)) + [(w, horizon + 1), (0, horizon + 1)], fill=colour)
-    water = chance(rng, 0.3)
-    if water:  # mirroring the sky
-        water = image.crop((0, max(0, 2 * horizon - h), w, horizon)).transpose(Image.FLIP_TOP_BOTTOM).resize((w, h - horizon))
-        ripples = dr.resize_field(0.8 + 0.2 * dr.smooth_noise(rng, (w // 8 + 2, h - horizon), 30), (w, h - horizon))[..., None]
-        image.paste(Image.fromarray((np.asarray(water, dtype=np.float32) * ripples * np.array([0.8, 0.9, 1.0])).astype(np.uint8)), (0, horizon))
-    else:
-        image.paste(_ground(rng, (w, h - horizon), ground), (0, horizon))
-    if chance(rng, 0.5):  # tree line
-        for x in np.arange(0, w, max(1.0, w / 120)):
-            radius = h * between(rng, 0.01, 0.035)
-            dr.circle(draw, (x, horizon - radius * between(rng, 0.3, 2)), radius, fill=dr.jitter(rng, dr.mix(ground[0], (20, 40, 20), 0.6), 10))
-    for _ in range(0 if water else randint(rng, 0, 4)):
-        radius = int(h * between(rng, 0.03, 0.1))
-        rock = _shaded_disc((2 * radius, radius), dr.jitter(rng, (120, 115, 110), 25))
-        image.paste(rock, (randint(rng, 0, w), randint(rng, horizon + radius, h)), rock)
-    return image
-
-
-def _city(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    """A skyline: buildings with window grids (lit at night) above a street."""
-    w, h = size
-    street = int(h * between(rng, 0.75, 0.95))
-    image = _sky(rng, size, street)
-    night = sum(image.getpixel((w // 2, 0))) < 200
-    draw = ImageDraw.Draw(image)
-    x = -between(rng, 0, 0.1) * w
-    while x < w:
-        bw, top = w * between(rng, 0.06, 0.2), street - h * between(rng, 0.2, 0.75)
-        wall = dr.jitter(rng, pick(rng, ((110, 110, 115), (150, 130, 110), (70, 90, 120), (190, 185, 175), (40, 45, 55))), 15)
-        wall = dr.mix(wall, (10, 10, 20), 0.6) if night else wall
-        draw.rectangle((x, top, x + bw, street), fill=wall)
-        win = max(2.0, bw / between(rng, 6, 12))
-        lit = (255, 220, 140) if night else dr.mix(wall, (200, 220, 240), 0.5)
-        for wy in np.arange(top + win, street - win, win * 2):
-            for wx in np.arange(x + win * 0.7, x + bw - win, win * 1.8):
-                if not night or chance(rng, 0.45):
-                    draw.rectangle((wx, wy, wx + win, wy + win * 1.2), fill=lit if chance(rng, 0.85) else dr.mix(wall, (0, 0, 0), 0.4))
-        x += bw + w * between(rng, 0, 0.02)
-    image.paste(_ground(rng, (w, h - street), ((50, 50, 55), (80, 80, 85), (120, 120, 125))), (0, street))
-    return image.filter(ImageFilter.GaussianBlur(0.6))
-
-
-def _street_sign(rng: np.random.Generator, image: Image.Image) -> None:
-    """A street or road sign with text on a pole, over the given background."""
-    w, h = image.size
-    draw = ImageDraw.Draw(image)
-    cx = w * between(rng, 0.3, 0.7)
-    draw.rectangle((cx - w * 0.012, h * 0.4, cx + w * 0.012, h), fill=(90, 90, 95))
-    plate = pick(rng, ((0, 110, 60), (20, 60, 150), (245, 245, 245), (200, 30, 30), (30, 30, 30)))
-    sw, sh = w * between(rng, 0.4, 0.8), h * between(rng, 0.15, 0.35)
-    box = (cx - sw / 2, h * 0.4 - sh, cx + sw / 2, h * 0.4)
-    draw.rounded_rectangle(box, radius=int(sh * 0.08), fill=plate, outline=dr.ink_on(plate), width=max(1, int(sh / 25)))
-    lines = [dr.words(rng, randint(rng, 1, 2)).title() for _ in range(randint(rng, 1, 2))]
-    longest = max(len(line) for line in lines)
-    fnt = dr.font("sans-bold", int(min(sh / (len(lines) + 0.8), sw * 1.5 / longest)))
-    for k, line in enumerate(lines):
-        draw.text((cx, box[1] + sh * (k + 0.9) / (len(lines) + 0.8)), line, font=fnt, fill=dr.ink_on(plate), anchor="mm")
-
-
-def _food(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    """A plate of food seen from above on a wooden table."""
-    w, h = size
-    grain = dr.resize_field(dr.fractal_noise(rng, (max(2, w // 6), h), 4, randint(rng, 3, 8)), (w, h))
-    image = dr.colour_map(grain.clip(0, 1), ((70, 45, 25), (130, 90, 55), (175, 130, 85)))
-    r = min(w, h) * between(rng, 0.3, 0.45)
-    cx, cy = w * between(rng, 0.35, 0.65), h * between(rng, 0.4, 0.6)
-    plate = _shaded_disc((int(2 * r), int(2 * r * between(rng, 0.8, 1.0))), (235, 235, 230), light=(-0.2, -0.3))
-    image.paste(plate, (int(cx - r), int(cy - r)), plate)
-    stops = pick(rng, (((150, 40, 20), (220, 120, 40), (250, 220, 120)), ((60, 110, 30), (140, 180, 60), (230, 220, 120)), ((90, 50, 20), (170, 110, 50), (240, 200, 140))))
-    for _ in range(randint(rng, 2, 6)):
-        fr = r * between(rng, 0.2, 0.45)
-        blob = dr.colour_map(dr.fractal_noise(rng, (int(2 * fr), int(2 * fr)), 4, 4), stops)
-        mask = _shaded_disc((int(2 * fr), int(2 * fr)), (255, 255, 255)).getchannel("A")
-        image.paste(blob, (int(cx + between(rng, -0.5, 0.5) * r - fr), int(cy + between(rng, -0.4, 0.4) * r - fr)), mask)
-    return image
-
-
-def _bokeh(rng: np.random.Generator, size: tuple[int, int], dark: bool) -> Image.Image:
-    """A defocused background: soft overlapping discs over a gradient."""
-    w, h = size
-    base = dr.random_colour(rng, (0.1, 0.5), (0.1, 0.4) if dark else (0.6, 0.9))
-    image = dr.gradient(size, dr.mix(base, (255, 255, 255), 0.2), dr.mix(base, (0, 0, 0), 0.3))
-    draw = ImageDraw.Draw(image)
-    for _ in range(randint(rng, 10, 40)):
-        light = dr.random_colour(rng, (0.1, 0.6), (0.6, 1))
-        dr.circle(draw, (between(rng, 0, w), between(rng, 0, h)), between(rng, 0.02, 0.12) * max(w, h), fill=dr.mix(base, light, between(rng, 0.1, 0.5)))
-    return image.filter(ImageFilter.GaussianBlur(max(w, h) / between(rng, 25, 60)))
-
-
-def _room(rng: np.random.Generator, image: Image.Image) -> None:
-    """Floor, a bright window and furniture blocks drawn over `image`."""
-    w, h = image.size
-    draw = ImageDraw.Draw(image)
-    floor = int(h * between(rng, 0.6, 0.8))
-    draw.rectangle((0, floor, w, h), fill=dr.random_colour(rng, (0.2, 0.5), (0.3, 0.6)))
-    wx = between(rng, 0.05, 0.6) * w
-    draw.rectangle((wx, h * 0.12, wx + w * 0.3, floor - h * 0.15), fill=(225, 235, 245), outline=(240, 240, 240), width=max(2, w // 100))
-    for _ in range(randint(rng, 1, 4)):
-        x, bw = between(rng, 0, w), between(rng, 0.1, 0.35) * w
-        draw.rectangle((x, floor - between(rng, 0.1, 0.35) * h, x + bw, floor + h * 0.05), fill=dr.random_colour(rng, (0.2, 0.6), (0.2, 0.6)))
-    image.paste(image.filter(ImageFilter.GaussianBlur(2)))
-
-
-def _subject(rng: np.random.Generator, image: Image.Image, portrait: bool) -> None:
-    """A shaded foreground subject: a person (head and shoulders) or a round object on a shadow."""
-    w, h = image.size
-    draw = ImageDraw.Draw(image)
-    if portrait:
-        cx, head = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.18, 0.28)
-        cloth = dr.random_colour(rng, (0.2, 0.8), (0.15, 0.7))
-        draw.rounded_rectangle((cx - head * 1.6, h * 0.55 + head * 0.6, cx + head * 1.6, h * 1.1), radius=int(head * 0.8), fill=cloth)
-        skin = pick(rng, ((241, 194, 167), (224, 172, 138), (198, 134, 96), (141, 85, 54), (92, 58, 40)))
-        draw.rectangle((cx - head * 0.35, h * 0.55, cx + head * 0.35, h * 0.55 + head * 0.8), fill=dr.mix(skin, (0, 0, 0), 0.15))
-        face = _shaded_disc((int(head * 1.5), int(head * 2)), skin)
-        image.paste(face, (int(cx - head * 0.75), int(h * 0.55 - head * 1.6)), face)
-        hair = dr.jitter(rng, (40, 30, 20), 20)
-        draw.chord((cx - head * 0.8, h * 0.55 - head * 1.75, cx + head * 0.8, h * 0.55 - head * 0.5), 180, 360, fill=hair)
-        return
-    radius = min(w, h) * between(rng, 0.12, 0.3)
-    cx, cy = between(rng, 0.25, 0.75) * w, between(rng, 0.45, 0.7) * h
-    draw.ellipse((cx - radius * 1.1, cy + radius * 0.7, cx + radius * 1.1, cy + radius * 1.1), fill=dr.mix(image.getpixel((int(cx), min(h - 1, int(cy + radius)))), (0, 0, 0), 0.4))
-    disc = _shaded_disc((int(radius * 2), int(radius * pick(rng, (2, 2, 1.6)))), pick(rng, ((212, 175, 55), (190, 190, 195), (200, 40, 30), (250, 160, 30), (90, 160, 60), dr.random_colour(rng))))
-    image.paste(disc, (int(cx - radius), int(cy - radius)), disc)
-
-
 def _photo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A photo-like scene filling the canvas."""
-    return _photo_image(rng, size)
+    return dr.photo(rng, size)
 
 
 def _brand(rng: np.random.Generator) -> str:
@@ -1223,7 +1271,7 @@ def _logo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     mark = min(c.w, c.h) * (0.7 if layout == "icon" else 0.4)
     cx, cy = c.w / 2, c.h / 2
     if layout == "inline":
-        cx = c.w / 2 - _wordmark_width(name, mark * 0.5) / 2 - mark * 0.1
+        cx = c.w / 2 - dr.font("sans-bold", int(mark * 0.5)).getlength(name) / 2 - mark * 0.1
     elif layout == "stacked":
         cy = c.h / 2 - mark * 0.25
     if layout != "wordmark":
@@ -1237,13 +1285,14 @@ def _logo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     anchor_xy = {"inline": (cx + mark * 0.62, cy), "stacked": (c.w / 2, cy + mark * 0.65), "wordmark": (c.w / 2, c.h / 2)}[layout]
     c.draw.text(anchor_xy, text, font=fnt, fill=ink, anchor="lm" if layout == "inline" else "mm")
     if chance(rng, 0.3):
-        c.draw.text((c.w / 2, c.h * 0.88), pick(rng, ("Powered by " + _brand(rng), "Trade smarter", "EXCHANGE", "Since 2017")), font=dr.font("sans", int(text_size * 0.35)), fill=dr.mix(ink, bg, 0.3), anchor="mm")
+        c.draw.text(
+            (c.w / 2, c.h * 0.88),
+            pick(rng, ("Powered by " + _brand(rng), "Trade smarter", "EXCHANGE", "Since 2017")),
+            font=dr.font("sans", int(text_size * 0.35)),
+            fill=dr.mix(ink, bg, 0.3),
+            anchor="mm",
+        )
     return c.image
-
-
-def _wordmark_width(text: str, size: float) -> float:
-    """Approximate width of a bold wordmark at `size` pixels."""
-    return dr.font("sans-bold", int(size)).getlength(text)
 
 
 def _mark(c: Canvas, rng: np.random.Generator, centre: tuple[float, float], r: float, colour: RGB, bg: RGB, letter: str) -> None:
@@ -1253,7 +1302,7 @@ def _mark(c: Canvas, rng: np.random.Generator, centre: tuple[float, float], r: f
     inner = dr.ink_on(colour)
     if shape in ("circle", "coin"):
         if shape == "coin":
-            disc = _shaded_disc((int(2 * r), int(2 * r)), pick(rng, ((247, 147, 26), (212, 175, 55), (98, 126, 234))))
+            disc = dr.shaded_disc((int(2 * r), int(2 * r)), pick(rng, ((247, 147, 26), (212, 175, 55), (98, 126, 234))))
             c.image.paste(disc, (int(cx - r), int(cy - r)), disc)
             inner = (255, 255, 255)
         else:
@@ -1284,7 +1333,7 @@ def _meme(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     c = Canvas(size, (255, 255, 255), scale)
     caption_bar = chance(rng, 0.35)
     top = int(c.h * between(rng, 0.18, 0.3)) if caption_bar else 0
-    picture = _cartoon(rng, (c.w, c.h - top)) if chance(rng, 0.3) else _photo_image(rng, (c.w, c.h - top))
+    picture = dr.cartoon(rng, (c.w, c.h - top)) if chance(rng, 0.3) else dr.photo(rng, (c.w, c.h - top))
     c.image.paste(picture, (0, top))
     if caption_bar:
         size_pt = c.w * between(rng, 0.035, 0.055) / c.scale
@@ -1294,33 +1343,24 @@ def _meme(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
         text = dr.words(rng, randint(rng, 2, 6)).upper()
         fnt = dr.font("sans-bold", int(c.h * 0.12))
         fnt = dr.font("sans-bold", int(fnt.size * min(1.0, c.w * 0.94 / fnt.getlength(text))))
-        c.draw.text((c.w / 2, anchor_y), text, font=fnt, fill=(255, 255, 255), anchor=anchor, stroke_width=max(1, fnt.size // 14), stroke_fill=(0, 0, 0))
+        c.draw.text(
+            (c.w / 2, anchor_y),
+            text,
+            font=fnt,
+            fill=(255, 255, 255),
+            anchor=anchor,
+            stroke_width=max(1, fnt.size // 14),
+            stroke_fill=(0, 0, 0),
+        )
     return c.image
-
-
-def _cartoon(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    """A flat-colour cartoon character with thick outlines."""
-    w, h = size
-    image = Image.new("RGB", size, dr.random_colour(rng, (0.1, 0.5), (0.7, 1)))
-    draw = ImageDraw.Draw(image)
-    outline, lw = (0, 0, 0), max(2, min(w, h) // 60)
-    cx, r = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.2, 0.3)
-    body = dr.random_colour(rng)
-    draw.rounded_rectangle((cx - r * 1.2, h * 0.5 + r * 0.6, cx + r * 1.2, h + lw), radius=int(r * 0.5), fill=body, outline=outline, width=lw)
-    dr.circle(draw, (cx, h * 0.5), r, fill=pick(rng, ((255, 220, 180), (250, 200, 60), (200, 200, 200), dr.random_colour(rng))), outline=outline, width=lw)
-    for side in (-1, 1):
-        dr.circle(draw, (cx + side * r * 0.38, h * 0.5 - r * 0.2), r * 0.22, fill=(255, 255, 255), outline=outline, width=lw)
-        dr.circle(draw, (cx + side * r * 0.33, h * 0.5 - r * 0.18), r * 0.08, fill=outline)
-    draw.arc((cx - r * 0.45, h * 0.5, cx + r * 0.45, h * 0.5 + r * 0.55), pick(rng, (20, 200)), pick(rng, (160, 340)), fill=outline, width=lw)
-    return image
 
 
 def _illustration(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """Clip-art style illustration: a cartoon character, sometimes with coins and sparkles."""
-    image = _cartoon(rng, size)
+    image = dr.cartoon(rng, size)
     for _ in range(randint(rng, 0, 6)):
         radius = int(min(size) * between(rng, 0.04, 0.09))
-        disc = _shaded_disc((2 * radius, 2 * radius), (230, 180, 40))
+        disc = dr.shaded_disc((2 * radius, 2 * radius), (230, 180, 40))
         image.paste(disc, (randint(rng, 0, size[0] - 2 * radius), randint(rng, 0, size[1] - 2 * radius)), disc)
     return image
 
@@ -1352,9 +1392,17 @@ def _ui(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.
 
 def _settings_dialog(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
     """A desktop settings dialog: title bar, tabs, labelled inputs, checkboxes, OK/Cancel."""
-    _window_bar(c, (0, 0, c.w, c.px(30)), pick(rng, ("Connection Settings", "Options", "Preferences", "Expert Properties", "Alert")), dr.mix(pal["bg"], pal["text"], 0.1), chance(rng, 0.4))
+    _window_bar(
+        c,
+        (0, 0, c.w, c.px(30)),
+        pick(rng, ("Connection Settings", "Options", "Preferences", "Expert Properties", "Alert")),
+        dr.mix(pal["bg"], pal["text"], 0.1),
+        chance(rng, 0.4),
+    )
     x = c.px(12)
-    for k, tab in enumerate(pick(rng, (("General", "Inputs", "Colors", "Visualization"), ("Server", "Charts", "Trade", "Events", "Email")))):
+    for k, tab in enumerate(
+        pick(rng, (("General", "Inputs", "Colors", "Visualization"), ("Server", "Charts", "Trade", "Events", "Email")))
+    ):
         width = c.font(12).getlength(tab) + c.px(20)
         c.draw.rectangle((x, c.px(40), x + width, c.px(64)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"])
         c.text((x + width / 2, c.px(52)), tab, 12, pal["text"], anchor="mm")
@@ -1364,9 +1412,20 @@ def _settings_dialog(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         label = dr.words(rng, randint(rng, 1, 4)).capitalize()
         c.text((c.px(20), y + c.px(11)), label, size, pal["text"], anchor="lm")
         if chance(rng, 0.3):
-            c.draw.rectangle((c.w * 0.45, y + c.px(4), c.w * 0.45 + c.px(14), y + c.px(18)), outline=pal["muted"], fill=pal["accent"] if chance(rng, 0.5) else pal["input"])
+            c.draw.rectangle(
+                (c.w * 0.45, y + c.px(4), c.w * 0.45 + c.px(14), y + c.px(18)),
+                outline=pal["muted"],
+                fill=pal["accent"] if chance(rng, 0.5) else pal["input"],
+            )
         else:
-            _field(c, pal, (c.w * 0.45, y, c.w - c.px(20), y + c.px(24)), pick(rng, (f"{between(rng, 0, 500):.2f}", dr.words(rng, 2), str(randint(rng, 1, 9999)), "true", "Smoothed")), size, placeholder=False)
+            _field(
+                c,
+                pal,
+                (c.w * 0.45, y, c.w - c.px(20), y + c.px(24)),
+                pick(rng, (f"{between(rng, 0, 500):.2f}", dr.words(rng, 2), str(randint(rng, 1, 9999)), "true", "Smoothed")),
+                size,
+                placeholder=False,
+            )
         y += c.px(between(rng, 30, 38))
     for k, label in enumerate(("Cancel", "OK")):
         x1 = c.w - c.px(16 + 100 * (1 - k))
@@ -1383,7 +1442,14 @@ def _sign_in(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
     x, y = x0 + c.px(24), y0 + c.px(26)
     _mark(c, rng, (c.w / 2, y + c.px(20)), c.px(20), pal["accent"], card, _brand(rng)[0])
     y += c.px(56)
-    c.text((c.w / 2, y), pick(rng, ("Sign in", "Create your login", "Account verification", "Welcome back")), 22, pal["text"], "sans-bold", anchor="ma")
+    c.text(
+        (c.w / 2, y),
+        pick(rng, ("Sign in", "Create your login", "Account verification", "Welcome back")),
+        22,
+        pal["text"],
+        "sans-bold",
+        anchor="ma",
+    )
     y = c.paragraph(x, y + c.px(40), width - c.px(48), dr.sentence(rng, 8, 20), 12.5, pal["muted"])
     for label in pick(rng, (("Email", "Password"), ("Phone number", "Verification code"), ("Username", "Password", "2FA code"))):
         if y > c.h - y0 - c.px(120):
@@ -1391,7 +1457,14 @@ def _sign_in(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         c.text((x, y + c.px(10)), label, 12.5, pal["text"])
         _field(c, pal, (x, y + c.px(30), x0 + width - c.px(24), y + c.px(66)), "Enter " + label.lower(), 12.5, placeholder=True)
         y += c.px(80)
-    _button(c, (x, y + c.px(6), x0 + width - c.px(24), y + c.px(46)), pick(rng, ("Sign in", "Submit", "Continue", "Log In")), pal["accent"], 14, 8)
+    _button(
+        c,
+        (x, y + c.px(6), x0 + width - c.px(24), y + c.px(46)),
+        pick(rng, ("Sign in", "Submit", "Continue", "Log In")),
+        pal["accent"],
+        14,
+        8,
+    )
 
 
 def _wallet(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
@@ -1405,7 +1478,12 @@ def _wallet(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
     for k, label in enumerate(actions):
         cx = c.w * (k + 0.5) / len(actions)
         dr.circle(c.draw, (cx, c.px(160)), c.px(22), fill=pal["accent"] if k == 0 else pal["panel"])
-        dr.icon(c.draw, pick(rng, ("plus", "share", "repeat", "lock")), (cx - c.px(9), c.px(151), cx + c.px(9), c.px(169)), pal["text"] if k else dr.ink_on(pal["accent"]))
+        dr.icon(
+            c.draw,
+            pick(rng, ("plus", "share", "repeat", "lock")),
+            (cx - c.px(9), c.px(151), cx + c.px(9), c.px(169)),
+            pal["text"] if k else dr.ink_on(pal["accent"]),
+        )
         c.text((cx, c.px(192)), label, 12, pal["text"], anchor="ma")
     y = c.px(230)
     while y < c.h - c.px(60):
@@ -1437,7 +1515,9 @@ def _order_form(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
     y += c.px(34)
     for label in ("Price", "Amount", "Total"):
         c.text((c.px(16), y), label, 12, pal["muted"])
-        _field(c, pal, (c.px(16), y + c.px(20), form_w - c.px(12), y + c.px(56)), f"{between(rng, 0.01, 90000):,.2f}", 14, placeholder=False)
+        _field(
+            c, pal, (c.px(16), y + c.px(20), form_w - c.px(12), y + c.px(56)), f"{between(rng, 0.01, 90000):,.2f}", 14, placeholder=False
+        )
         y += c.px(72)
         if y > c.h - c.px(120):
             break
@@ -1445,7 +1525,14 @@ def _order_form(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         x = c.px(16) + k * (form_w - c.px(28)) / 4
         c.draw.rounded_rectangle((x, y, x + (form_w - c.px(28)) / 4 - c.px(6), y + c.px(26)), radius=c.px(4), outline=pal["border"])
         c.text((x + (form_w - c.px(28)) / 8 - c.px(3), y + c.px(13)), chip, 11.5, pal["muted"], anchor="mm")
-    _button(c, (c.px(16), y + c.px(40), form_w - c.px(12), y + c.px(84)), f"{'Buy' if buy else 'Sell'} {pick(rng, dr.TICKERS)[:4]}", pal["up"] if buy else pal["down"], 15, 6)
+    _button(
+        c,
+        (c.px(16), y + c.px(40), form_w - c.px(12), y + c.px(84)),
+        f"{'Buy' if buy else 'Sell'} {pick(rng, dr.TICKERS)[:4]}",
+        pal["up"] if buy else pal["down"],
+        15,
+        6,
+    )
 
 
 def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
@@ -1457,7 +1544,13 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         for k in range(int((c.h - c.px(70)) / c.px(34))):
             y = c.px(64) + k * c.px(34)
             dr.icon(c.draw, pick(rng, dr.ICONS), (c.px(16), y, c.px(32), y + c.px(16)), pal["muted"])
-            c.text((c.px(42), y + c.px(8)), dr.words(rng, randint(rng, 1, 2)).capitalize(), 12.5, pal["accent"] if k == 1 else pal["text"], anchor="lm")
+            c.text(
+                (c.px(42), y + c.px(8)),
+                dr.words(rng, randint(rng, 1, 2)).capitalize(),
+                12.5,
+                pal["accent"] if k == 1 else pal["text"],
+                anchor="lm",
+            )
     x0 = side + c.px(20)
     c.text((x0, c.px(18)), pick(rng, ("Overview", "Settings", "Bot configuration", "Account")), 20, pal["text"], "sans-bold")
     cards = randint(rng, 2, 4)
@@ -1465,18 +1558,38 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
     for k in range(cards):
         box = (x0 + k * card_w, c.px(60), x0 + (k + 1) * card_w - c.px(12), c.px(140))
         c.draw.rounded_rectangle(box, radius=c.px(8), fill=pal["panel"], outline=pal["border"])
-        c.text((box[0] + c.px(12), box[1] + c.px(12)), pick(rng, ("Total trades", "Win rate", "Balance", "Open orders", "Uptime")), 12, pal["muted"])
-        c.text((box[0] + c.px(12), box[1] + c.px(38)), pick(rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}")), 22, pal["text"], "sans-bold")
+        c.text(
+            (box[0] + c.px(12), box[1] + c.px(12)),
+            pick(rng, ("Total trades", "Win rate", "Balance", "Open orders", "Uptime")),
+            12,
+            pal["muted"],
+        )
+        c.text(
+            (box[0] + c.px(12), box[1] + c.px(38)),
+            pick(rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}")),
+            22,
+            pal["text"],
+            "sans-bold",
+        )
     y = c.px(164)
     while y < c.h - c.px(50):
         c.text((x0, y + c.px(12)), dr.words(rng, randint(rng, 2, 5)).capitalize(), 13, pal["text"], anchor="lm")
         if chance(rng, 0.4):
             on = chance(rng, 0.5)
             knob_x = c.w - c.px(40) if on else c.w - c.px(60)
-            c.draw.rounded_rectangle((c.w - c.px(70), y + c.px(2), c.w - c.px(30), y + c.px(22)), radius=c.px(10), fill=pal["accent"] if on else pal["border"])
+            c.draw.rounded_rectangle(
+                (c.w - c.px(70), y + c.px(2), c.w - c.px(30), y + c.px(22)), radius=c.px(10), fill=pal["accent"] if on else pal["border"]
+            )
             dr.circle(c.draw, (knob_x, y + c.px(12)), c.px(8), fill=(255, 255, 255))
         else:
-            _field(c, pal, (c.w * 0.55, y, c.w - c.px(30), y + c.px(26)), pick(rng, (dr.words(rng, 2), f"{between(rng, 0, 100):.2f}", "Enabled")), 12.5, placeholder=False)
+            _field(
+                c,
+                pal,
+                (c.w * 0.55, y, c.w - c.px(30), y + c.px(26)),
+                pick(rng, (dr.words(rng, 2), f"{between(rng, 0, 100):.2f}", "Enabled")),
+                12.5,
+                placeholder=False,
+            )
         y += c.px(40)
 
 
@@ -1496,31 +1609,57 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
     y = c.px(20)
     body_face = "sans" if kind == "doc" else pick(rng, ("times", "serif"))
     if kind == "news":
-        c.text((c.w / 2, y), pick(rng, ("The Daily Ledger", "The Market Times", "Financial Herald", "The Morning Post")), 30, ink, "times-bold", anchor="ma")
+        c.text(
+            (c.w / 2, y),
+            pick(rng, ("The Daily Ledger", "The Market Times", "Financial Herald", "The Morning Post")),
+            30,
+            ink,
+            "times-bold",
+            anchor="ma",
+        )
         y += c.px(48)
         c.draw.line((margin, y, c.w - margin, y), fill=ink)
         y += c.px(8)
         c.text((c.w / 2, y), pick(rng, ("OPINION", "MARKETS", "ECONOMY", "CLIMATE")), 11, (180, 30, 30), "sans-bold", anchor="ma")
         y += c.px(26)
     headline_size = between(rng, 20, 36) if kind != "doc" else between(rng, 18, 26)
-    y = c.paragraph(margin, y, c.w - 2 * margin, dr.sentence(rng, 5, 12), headline_size, ink, "times-bold" if kind == "news" else "sans-bold" if kind == "doc" else "serif-bold", leading=1.2)
+    y = c.paragraph(
+        margin,
+        y,
+        c.w - 2 * margin,
+        dr.sentence(rng, 5, 12),
+        headline_size,
+        ink,
+        "times-bold" if kind == "news" else "sans-bold" if kind == "doc" else "serif-bold",
+        leading=1.2,
+    )
     if kind == "news":
         y = c.paragraph(margin, y + c.px(8), c.w - 2 * margin, dr.sentence(rng, 10, 20), 15, dr.mix(ink, paper, 0.25), "times-italic")
-        c.text((margin, y + c.px(8)), f"By {dr.person(rng)[0].upper()}  |  {pick(rng, ('Feb', 'Jul', 'Nov'))} {randint(rng, 1, 28)}, {randint(rng, 2015, 2025)}", 11, ink, "sans-bold")
+        c.text(
+            (margin, y + c.px(8)),
+            f"By {dr.person(rng)[0].upper()}  |  {pick(rng, ('Feb', 'Jul', 'Nov'))} {randint(rng, 1, 28)}, {randint(rng, 2015, 2025)}",
+            11,
+            ink,
+            "sans-bold",
+        )
         y += c.px(36)
         if chance(rng, 0.35):
             height = (c.w - 2 * margin) * 0.45
-            c.paste_fit(_photo_image(rng, (int(c.w - 2 * margin), int(height))), (int(margin), int(y), int(c.w - margin), int(y + height)))
+            c.paste_fit(dr.photo(rng, (int(c.w - 2 * margin), int(height))), (int(margin), int(y), int(c.w - margin), int(y + height)))
             y += height + c.px(12)
     size_pt = between(rng, 11, 15)
     while y < c.h - c.px(30):
         if kind == "doc" and chance(rng, 0.25):
-            y = c.paragraph(margin, y, c.w - 2 * margin, dr.words(rng, randint(rng, 2, 5)).title(), size_pt * 1.3, ink, "sans-bold") + c.px(4)
+            y = c.paragraph(margin, y, c.w - 2 * margin, dr.words(rng, randint(rng, 2, 5)).title(), size_pt * 1.3, ink, "sans-bold") + c.px(
+                4
+            )
         if kind == "doc" and chance(rng, 0.3):
             for _ in range(randint(rng, 2, 5)):
                 c.text((margin + c.px(6), y), "•", size_pt, ink)
                 y = c.paragraph(margin + c.px(22), y, c.w - 2 * margin - c.px(22), dr.sentence(rng), size_pt, ink, body_face)
-        y = c.paragraph(margin, y, c.w - 2 * margin, dr.paragraph(rng, randint(rng, 2, 5)), size_pt, ink, body_face, leading=between(rng, 1.3, 1.6)) + c.px(size_pt * 0.8)
+        y = c.paragraph(
+            margin, y, c.w - 2 * margin, dr.paragraph(rng, randint(rng, 2, 5)), size_pt, ink, body_face, leading=between(rng, 1.3, 1.6)
+        ) + c.px(size_pt * 0.8)
     if kind == "book":
         c.text((c.w / 2, c.h - c.px(14)), str(randint(rng, 2, 400)), 11, ink, "serif", anchor="md")
     return c.image
@@ -1528,7 +1667,7 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
 
 def _receipt(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A till receipt: narrow paper on a table, monospace items, totals and a barcode."""
-    table = _photo_image(rng, size) if chance(rng, 0.4) else Image.new("RGB", size, pick(rng, ((90, 70, 55), (200, 200, 200), (40, 40, 40))))
+    table = dr.photo(rng, size) if chance(rng, 0.4) else Image.new("RGB", size, pick(rng, ((90, 70, 55), (200, 200, 200), (40, 40, 40))))
     c = Canvas(size, (0, 0, 0), scale)
     c.image.paste(table)
     width = c.w * between(rng, 0.45, 0.85)
@@ -1537,21 +1676,29 @@ def _receipt(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
     ink = (40, 40, 45)
     fnt = c.font(between(rng, 10, 13), "mono")
     y = c.px(24)
-    for line in (_brand(rng).upper(), f"{randint(rng, 1, 99)} {dr.words(rng, 2).title()} St.", f"Tel: {randint(rng, 100, 999)}-{randint(rng, 1000, 9999)}", "TAX INVOICE"):
+    for line in (
+        _brand(rng).upper(),
+        f"{randint(rng, 1, 99)} {dr.words(rng, 2).title()} St.",
+        f"Tel: {randint(rng, 100, 999)}-{randint(rng, 1000, 9999)}",
+        "TAX INVOICE",
+    ):
         c.draw.text((c.w / 2, y), line, font=fnt, fill=ink, anchor="ma")
         y += fnt.size * 1.4
     total = 0.0
     while y < c.h - c.px(130):
-        dr.dashed(c.draw, (x0 + c.px(10), y + fnt.size * 0.7), (x1 - c.px(10), y + fnt.size * 0.7), ink) if chance(rng, 0.12) else None
+        if chance(rng, 0.12):
+            dr.dashed(c.draw, (x0 + c.px(10), y + fnt.size * 0.7), (x1 - c.px(10), y + fnt.size * 0.7), ink)
         price = between(rng, 0.5, 60)
         total += price
-        c.draw.text((x0 + c.px(12), y), dr.words(rng, randint(rng, 1, 3)).upper()[: int(width / fnt.getlength("M")) - 10], font=fnt, fill=ink)
+        c.draw.text(
+            (x0 + c.px(12), y), dr.words(rng, randint(rng, 1, 3)).upper()[: int(width / fnt.getlength("M")) - 10], font=fnt, fill=ink
+        )
         c.draw.text((x1 - c.px(12), y), f"{price:.2f}", font=fnt, fill=ink, anchor="ra")
         y += fnt.size * 1.4
     c.draw.text((x0 + c.px(12), y + c.px(8)), "TOTAL", font=dr.font("mono-bold", fnt.size + 2), fill=ink)
     c.draw.text((x1 - c.px(12), y + c.px(8)), f"{total:.2f}", font=dr.font("mono-bold", fnt.size + 2), fill=ink, anchor="ra")
-    x = x0 + width * 0.2
-    while x < x1 - width * 0.2:
+    x = int(x0 + width * 0.2)
+    while x < x1 - width * 0.2:  # barcode
         bar = c.px(pick(rng, (1, 1, 2, 3)))
         c.draw.rectangle((x, c.h - c.px(70), x + bar - 1, c.h - c.px(30)), fill=ink)
         x += bar + c.px(pick(rng, (1, 2, 3)))
@@ -1559,17 +1706,33 @@ def _receipt(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
 
 
 _CODE_LINES = (
-    "import pandas as pd", "import numpy as np", "df = pd.read_csv('prices.csv', parse_dates=['Date'])",
-    "df['returns'] = df['Close'].pct_change()", "model.fit(X_train, y_train, epochs=50)", "print(df.describe())",
-    "for symbol in symbols:", "    data[symbol] = client.get_klines(symbol, interval='1h')", "def sharpe(r):",
-    "    return np.sqrt(252) * r.mean() / r.std()", "signals = np.where(fast > slow, 1, -1)", "df.head(10)",
+    "import pandas as pd",
+    "import numpy as np",
+    "df = pd.read_csv('prices.csv', parse_dates=['Date'])",
+    "df['returns'] = df['Close'].pct_change()",
+    "model.fit(X_train, y_train, epochs=50)",
+    "print(df.describe())",
+    "for symbol in symbols:",
+    "    data[symbol] = client.get_klines(symbol, interval='1h')",
+    "def sharpe(r):",
+    "    return np.sqrt(252) * r.mean() / r.std()",
+    "signals = np.where(fast > slow, 1, -1)",
+    "df.head(10)",
 )
 
 
 def _notebook(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A Jupyter-like notebook: In[]/Out[] prompts, grey code cells, printed output."""
     c = Canvas(size, (255, 255, 255), scale)
-    pal = {"bg": (255, 255, 255), "panel": (245, 245, 245), "text": (20, 20, 20), "muted": (110, 110, 110), "border": (225, 225, 225), "up": (0, 128, 0), "down": (200, 0, 0)}
+    pal = {
+        "bg": (255, 255, 255),
+        "panel": (245, 245, 245),
+        "text": (20, 20, 20),
+        "muted": (110, 110, 110),
+        "border": (225, 225, 225),
+        "up": (0, 128, 0),
+        "down": (200, 0, 0),
+    }
     y, cell = c.px(14), 1
     keyword = (0, 128, 0)
     while y < c.h - c.px(60):
@@ -1578,7 +1741,13 @@ def _notebook(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         c.text((c.px(8), y + c.px(6)), f"In [{cell}]:", 12, (48, 63, 159), "mono")
         c.draw.rectangle((c.px(80), y, c.w - c.px(12), y + height), fill=(247, 247, 247), outline=(224, 224, 224))
         for k, line in enumerate(lines):
-            c.text((c.px(88), y + c.px(5 + 18 * k)), line, 12, keyword if line.split(" ")[0] in ("import", "for", "def", "print(df.describe())") else (30, 30, 30), "mono")
+            c.text(
+                (c.px(88), y + c.px(5 + 18 * k)),
+                line,
+                12,
+                keyword if line.split(" ")[0] in ("import", "for", "def", "print(df.describe())") else (30, 30, 30),
+                "mono",
+            )
         y += height + c.px(10)
         if chance(rng, 0.5):
             header, rows, colours = _number_rows(rng, pal, randint(rng, 3, 8), min(6, int((c.w - c.px(100)) / c.px(90))), "dataframe")
@@ -1602,9 +1771,23 @@ def _terminal_log(rng: np.random.Generator, size: tuple[int, int], scale: float)
     text = pick(rng, ((204, 204, 204), (230, 230, 230), (0, 255, 0)))
     while y < c.h - fnt.size:
         level = weighted(rng, {"INFO": 0.6, "WARN": 0.15, "ERROR": 0.1, "DEBUG": 0.15})
-        stamp = f"2024-{randint(rng, 1, 12):02d}-{randint(rng, 1, 28):02d} {randint(rng, 0, 23):02d}:{randint(rng, 0, 59):02d}:{randint(rng, 0, 59):02d}"
+        stamp = f"{dr.moment(rng):%Y-%m-%d %H:%M:%S}"
         x = c.px(8)
-        for part, colour in ((stamp, dr.mix(text, bg, 0.4)), (f"[{level}]", levels[level]), (pick(rng, (dr.sentence(rng, 3, 9), f"{pick(rng, dr.TICKERS)} {pick(rng, ('BUY', 'SELL'))} {between(rng, 0.01, 5):.4f} @ {between(rng, 1, 60000):.2f}", f"Gains since start: {between(rng, -5, 20):.2f}%")), text)):
+        for part, colour in (
+            (stamp, dr.mix(text, bg, 0.4)),
+            (f"[{level}]", levels[level]),
+            (
+                pick(
+                    rng,
+                    (
+                        dr.sentence(rng, 3, 9),
+                        f"{pick(rng, dr.TICKERS)} {pick(rng, ('BUY', 'SELL'))} {between(rng, 0.01, 5):.4f} @ {between(rng, 1, 60000):.2f}",
+                        f"Gains since start: {between(rng, -5, 20):.2f}%",
+                    ),
+                ),
+                text,
+            ),
+        ):
             c.draw.text((x, y), part, font=fnt, fill=colour)
             x += fnt.getlength(part) + fnt.getlength(" ")
         y += fnt.size * 1.35
@@ -1644,8 +1827,30 @@ _SHAPES = {  # name: (weight, aspect w/h range, long side range in pixels)
     "phone": (0.1, (0.45, 0.56), (780, 1300)),
 }
 _MAX_PIXELS = 1_300_000
-_FRAME_TITLES = ("TradingView", "MetaTrader 5 - Demo", "Google Chrome", "Telegram", "Untitled - Notepad", "Excel", "Terminal", "Discord", "Binance", "Jupyter Notebook")
-_URLS = ("tradingview.com/chart/", "x.com/home", "app.binance.com/en/trade", "finance.yahoo.com/quote/", "localhost:8501", "github.com/", "fred.stlouisfed.org/series/", "web.telegram.org/k/", "docs.google.com/spreadsheets/d/", "news.example.com/markets")
+_FRAME_TITLES = (
+    "TradingView",
+    "MetaTrader 5 - Demo",
+    "Google Chrome",
+    "Telegram",
+    "Untitled - Notepad",
+    "Excel",
+    "Terminal",
+    "Discord",
+    "Binance",
+    "Jupyter Notebook",
+)
+_URLS = (
+    "tradingview.com/chart/",
+    "x.com/home",
+    "app.binance.com/en/trade",
+    "finance.yahoo.com/quote/",
+    "localhost:8501",
+    "github.com/",
+    "fred.stlouisfed.org/series/",
+    "web.telegram.org/k/",
+    "docs.google.com/spreadsheets/d/",
+    "news.example.com/markets",
+)
 _PAIR_STREAM = 1  # extra entropy word: the per-pair label stream never equals an image's stream
 
 
@@ -1692,7 +1897,7 @@ def _framed(rng: np.random.Generator, scene: Scene, size: tuple[int, int], scale
     elif frame == "phone":
         inner = (0, c.px(30), w, h - c.px(22))
         ink = dr.ink_on(c.image.getpixel((0, 0)))
-        c.text((c.px(22), c.px(15)), f"{randint(rng, 1, 12)}:{randint(rng, 10, 59)}", 13, ink, "sans-bold", anchor="lm")
+        c.text((c.px(22), c.px(15)), f"{dr.moment(rng):%H:%M}", 13, ink, "sans-bold", anchor="lm")
         c.draw.rounded_rectangle((w - c.px(40), c.px(9), w - c.px(16), c.px(21)), radius=c.px(3), outline=ink)
         c.draw.rounded_rectangle((w / 2 - c.px(60), h - c.px(12), w / 2 + c.px(60), h - c.px(8)), radius=c.px(2), fill=ink)
     else:
@@ -1712,7 +1917,7 @@ def _wear(rng: np.random.Generator, image: Image.Image) -> Image.Image:
     if chance(rng, 0.1):
         image = image.filter(ImageFilter.GaussianBlur(between(rng, 0.4, 1.2)))
     if chance(rng, 0.1):
-        noise = rng.normal(0, between(rng, 2, 7), (image.height, image.width, 1)).astype(np.int16)
+        noise = (rng.standard_normal((image.height, image.width, 1), dtype=np.float32) * between(rng, 2, 7)).astype(np.int16)
         image = Image.fromarray(np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
     if chance(rng, 0.04):
         image = ImageOps.grayscale(image).convert("RGB")

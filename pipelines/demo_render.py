@@ -13,8 +13,10 @@ matplotlib. This module holds the pieces every scene is built from:
 * a small plotting engine (`Pane` plus drawing functions) for candles, bars, lines, areas,
   axes and grids;
 * `Canvas`, an image with its drawer and a UI scale (1 = ordinary screen, 2 = "retina");
-* procedural textures for photo-like images.
+* procedural photo-like pictures (landscapes, cities, signs, food, portraits, rooms) and
+  flat cartoons, for photos and for pictures inside tweets, memes and articles.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 RGB = tuple[int, int, int]
 T = TypeVar("T")
@@ -80,12 +82,15 @@ def jitter(rng: np.random.Generator, colour: RGB, amount: int = 10) -> RGB:
     return tuple(int(v) for v in shifted)  # type: ignore[return-value]
 
 
-def random_colour(
-    rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.9), val: tuple[float, float] = (0.45, 0.95)
-) -> RGB:
+def random_colour(rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.9), val: tuple[float, float] = (0.45, 0.95)) -> RGB:
     """A random hue with saturation and value drawn from the given ranges."""
     r, g, b = colorsys.hsv_to_rgb(rng.random(), between(rng, *sat), between(rng, *val))
     return int(r * 255), int(g * 255), int(b * 255)
+
+
+def hex_colours(text: str) -> tuple[RGB | None, ...]:
+    """'#131722 #ffffff -' -> ((19, 23, 34), (255, 255, 255), None)."""
+    return tuple(None if item == "-" else (int(item[1:3], 16), int(item[3:5], 16), int(item[5:7], 16)) for item in text.split())
 
 
 def is_dark(colour: RGB) -> bool:
@@ -147,6 +152,26 @@ def font(face: str, size: int) -> ImageFont.FreeTypeFont:
     return cache[key]
 
 
+def _glyph_run(fnt: ImageFont.FreeTypeFont, word: str) -> tuple[Image.Image, int, int, float]:
+    """(mask, dx, dy, advance) of `word` in `fnt`, cached per thread: documents repeat words a lot."""
+    cache = _thread_fonts.__dict__.setdefault("words", {})
+    key = (fnt.path, fnt.size, word)
+    if key not in cache:
+        if len(cache) > 50_000:
+            cache.clear()
+        x0, y0, x1, y1 = fnt.getbbox(word)
+        mask = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)), 0)
+        ImageDraw.Draw(mask).text((-x0, -y0), word, font=fnt, fill=255)
+        cache[key] = (mask, x0, y0, fnt.getlength(word))
+    return cache[key]
+
+
+def text_width(fnt: ImageFont.FreeTypeFont, text: str) -> float:
+    """Width of `text` as `Canvas.words` lays it out (word advances plus spaces)."""
+    words = text.split(" ")
+    return sum(_glyph_run(fnt, word)[3] for word in words) + _glyph_run(fnt, " ")[3] * (len(words) - 1)
+
+
 WORDS = """the market is still looking strong today but we need a clean break above resistance before
 adding more risk here and volume keeps drifting lower into the close while buyers defend every dip
 earnings next week could change the picture so keep position size small and stops tight this is not
@@ -156,14 +181,63 @@ and wait for the pullback patience pays more than leverage in this kind of range
 holidays funding flipped negative again the team shipped the update wallet support arrives soon thanks
 for joining the call meeting notes attached please review the report before friday""".split()
 TICKERS = (
-    "AAPL", "TSLA", "NVDA", "MSFT", "AMZN", "SPY", "QQQ", "BTCUSDT", "ETHUSDT", "SOLUSDT", "EURUSD",
-    "GBPJPY", "XAUUSD", "USDJPY", "ES1!", "NQ1!", "DXY", "GOOGL", "META", "AMD", "NFLX", "COIN",
-    "BTCUSD", "ETHBTC", "DOGEUSDT", "US30", "GER40", "USOIL", "BNBUSDT", "XRPUSDT", "PETR4", "VALE3",
-    "RELIANCE", "AUDCAD", "NZDUSD", "SPX", "TLT", "GLD", "ARKK", "PLTR",
+    "AAPL",
+    "TSLA",
+    "NVDA",
+    "MSFT",
+    "AMZN",
+    "SPY",
+    "QQQ",
+    "BTCUSDT",
+    "ETHUSDT",
+    "SOLUSDT",
+    "EURUSD",
+    "GBPJPY",
+    "XAUUSD",
+    "USDJPY",
+    "ES1!",
+    "NQ1!",
+    "DXY",
+    "GOOGL",
+    "META",
+    "AMD",
+    "NFLX",
+    "COIN",
+    "BTCUSD",
+    "ETHBTC",
+    "DOGEUSDT",
+    "US30",
+    "GER40",
+    "USOIL",
+    "BNBUSDT",
+    "XRPUSDT",
+    "PETR4",
+    "VALE3",
+    "RELIANCE",
+    "AUDCAD",
+    "NZDUSD",
+    "SPX",
+    "TLT",
+    "GLD",
+    "ARKK",
+    "PLTR",
 )
 COMPANIES = (
-    "Apple Inc.", "Tesla, Inc.", "NVIDIA Corp", "Bitcoin", "Ethereum", "Solana", "Euro / U.S. Dollar",
-    "Gold Spot", "S&P 500", "Nasdaq 100", "Microsoft", "Amazon.com", "Alphabet", "Coinbase", "Binance Coin",
+    "Apple Inc.",
+    "Tesla, Inc.",
+    "NVIDIA Corp",
+    "Bitcoin",
+    "Ethereum",
+    "Solana",
+    "Euro / U.S. Dollar",
+    "Gold Spot",
+    "S&P 500",
+    "Nasdaq 100",
+    "Microsoft",
+    "Amazon.com",
+    "Alphabet",
+    "Coinbase",
+    "Binance Coin",
 )
 FIRST_NAMES = ("Alex", "Maria", "Chen", "Priya", "Tom", "Fatima", "Lucas", "Yuki", "Omar", "Sara", "Ivan", "Nina", "Kofi", "Ana")
 LAST_NAMES = ("Smith", "Garcia", "Wang", "Patel", "Müller", "Rossi", "Kim", "Silva", "Novak", "Haddad", "Lee", "Brown")
@@ -179,8 +253,12 @@ def words(rng: np.random.Generator, n: int) -> str:
 def sentence(rng: np.random.Generator, lo: int = 6, hi: int = 18) -> str:
     """A capitalised pseudo-sentence, sometimes with a cashtag, hashtag or number in it."""
     tokens = words(rng, randint(rng, lo, hi)).split()
-    extras = (f"${pick(rng, TICKERS)[:4]}", f"#{pick(rng, ('crypto', 'forex', 'stocks', 'macro', 'BTC'))}",
-              f"{between(rng, -12, 25):.1f}%", f"{between(rng, 1, 999):.2f}")
+    extras = (
+        f"${pick(rng, TICKERS)[:4]}",
+        f"#{pick(rng, ('crypto', 'forex', 'stocks', 'macro', 'BTC'))}",
+        f"{between(rng, -12, 25):.1f}%",
+        f"{between(rng, 1, 999):.2f}",
+    )
     for _ in range(randint(rng, 0, 2)):
         tokens.insert(randint(rng, 0, len(tokens)), pick(rng, extras))
     return tokens[0].capitalize() + " " + " ".join(tokens[1:]) + pick(rng, (".", ".", ".", "!", "?"))
@@ -200,16 +278,22 @@ def person(rng: np.random.Generator) -> tuple[str, str]:
 
 def wrap(text: str, fnt: ImageFont.FreeTypeFont, width: float) -> list[str]:
     """Greedy word wrap of `text` into lines no wider than `width` pixels."""
+    space = _glyph_run(fnt, " ")[3]
     lines: list[str] = []
-    line = ""
+    line, used = "", 0.0
     for word in text.split():
-        candidate = f"{line} {word}".strip()
-        if line and fnt.getlength(candidate) > width:
+        advance = _glyph_run(fnt, word)[3]
+        if line and used + space + advance > width:
             lines.append(line)
-            line = word
+            line, used = word, advance
         else:
-            line = candidate
+            line, used = (f"{line} {word}", used + space + advance) if line else (word, advance)
     return lines + [line] if line else lines
+
+
+def moment(rng: np.random.Generator) -> datetime.datetime:
+    """A random minute between 2015 and 2025 (for timestamps in screenshots)."""
+    return datetime.datetime(2015, 1, 1) + datetime.timedelta(minutes=randint(rng, 0, 11 * 365 * 1440), seconds=randint(rng, 0, 59))
 
 
 def price_decimals(value: float) -> int:
@@ -380,7 +464,9 @@ _TIME_FORMATS = {
 def time_ticks(rng: np.random.Generator, n: int, count: int, timeframe: str) -> list[tuple[int, str]]:
     """About `count` (bar index, label) pairs for an x axis of `n` bars of `timeframe`."""
     minutes = TIMEFRAMES[timeframe]
-    end = datetime.datetime(randint(rng, 2012, 2025), randint(rng, 1, 12), randint(rng, 1, 28), randint(rng, 0, 23) if minutes < 1440 else 0)
+    end = datetime.datetime(
+        randint(rng, 2012, 2025), randint(rng, 1, 12), randint(rng, 1, 28), randint(rng, 0, 23) if minutes < 1440 else 0
+    )
     start = end - datetime.timedelta(minutes=minutes * n)
     group = "intraday" if minutes < 1440 else "daily" if minutes < 10080 else "long"
     fmt = pick(rng, _TIME_FORMATS[group])
@@ -426,7 +512,29 @@ class Canvas:
         self.draw.text(xy, text, font=fnt, fill=fill, anchor=anchor, **kwargs)
         return fnt.getlength(text)
 
-    def paragraph(self, x: float, y: float, width: float, text: str, size: float, fill: RGB, face: str = "sans", leading: float = 1.35, bottom: float | None = None) -> float:
+    def words(self, xy: tuple[float, float], text: str, fnt: ImageFont.FreeTypeFont, fill: RGB) -> float:
+        """Draw one line word by word from cached glyph runs (fast for running text); returns its width."""
+        x0, y = xy
+        x, space = x0, _glyph_run(fnt, " ")[3]
+        for word in text.split(" "):
+            mask, dx, dy, advance = _glyph_run(fnt, word)
+            if word:
+                self.image.paste(fill, (int(x + dx), int(y + dy)), mask)
+            x += advance + space
+        return x - space - x0
+
+    def paragraph(
+        self,
+        x: float,
+        y: float,
+        width: float,
+        text: str,
+        size: float,
+        fill: RGB,
+        face: str = "sans",
+        leading: float = 1.35,
+        bottom: float | None = None,
+    ) -> float:
         """Draw word-wrapped text from (x, y); stops at `bottom`; returns the y after the last line."""
         fnt = self.font(size, face)
         step = fnt.size * leading
@@ -434,7 +542,7 @@ class Canvas:
         for line in wrap(text, fnt, width):
             if y + step > bottom:
                 break
-            self.draw.text((x, y), line, font=fnt, fill=fill)
+            self.words((x, y), line, fnt, fill)
             y += step
         return y
 
@@ -448,13 +556,22 @@ class Canvas:
         self.image.paste(resized.crop((left, top, left + target_w, top + target_h)), (x0, y0))
 
 
-def circle(draw: ImageDraw.ImageDraw, centre: tuple[float, float], radius: float, fill: RGB | None = None, outline: RGB | None = None, width: int = 1) -> None:
+def circle(
+    draw: ImageDraw.ImageDraw,
+    centre: tuple[float, float],
+    radius: float,
+    fill: RGB | None = None,
+    outline: RGB | None = None,
+    width: int = 1,
+) -> None:
     """A circle given by centre and radius."""
     x, y = centre
     draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=outline, width=width)
 
 
-def dashed(draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], fill: RGB, width: int = 1, dash: float = 4, gap: float = 3) -> None:
+def dashed(
+    draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], fill: RGB, width: int = 1, dash: float = 4, gap: float = 3
+) -> None:
     """A dashed (or, with dash=1, dotted) straight line."""
     (x0, y0), (x1, y1) = p0, p1
     length = float(np.hypot(x1 - x0, y1 - y0))
@@ -595,7 +712,9 @@ def ohlc_bars(draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, colours: tuple[
         draw.line((x, yc, x + tick, yc), fill=colour, width=width)
 
 
-def columns(draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, colours: Sequence[RGB], base: float = 0.0, width: float = 0.7) -> None:
+def columns(
+    draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, colours: Sequence[RGB], base: float = 0.0, width: float = 0.7
+) -> None:
     """Vertical bars from `base` to each value (volume, histograms); colours cycle per bar."""
     xs = pane.xs(np.arange(len(values)))
     half = max(0.5, pane.step * width / 2)
@@ -645,7 +764,9 @@ def grid(draw: ImageDraw.ImageDraw, pane: Pane, xs: Sequence[float], ys: Sequenc
             draw.line((p0, p1), fill=fill)
 
 
-def y_axis(draw: ImageDraw.ImageDraw, pane: Pane, fnt: ImageFont.FreeTypeFont, fill: RGB, side: str, count: int = 6, suffix: str = "") -> list[float]:
+def y_axis(
+    draw: ImageDraw.ImageDraw, pane: Pane, fnt: ImageFont.FreeTypeFont, fill: RGB, side: str, count: int = 6, suffix: str = ""
+) -> list[float]:
     """Value labels at round ticks on the `side` ("left"/"right") of the pane; returns tick ys."""
     ticks, decimals = nice_ticks(pane.lo, pane.hi, count)
     ys = pane.ys(ticks).tolist()
@@ -680,7 +801,9 @@ def price_tag(draw: ImageDraw.ImageDraw, pane: Pane, value: float, fnt: ImageFon
     draw.text((x0 + fnt.size / 2, y), label, font=fnt, fill=ink_on(background), anchor="lm")
 
 
-def markers(draw: ImageDraw.ImageDraw, pane: Pane, idx: np.ndarray, values: np.ndarray, colour: RGB, size: float, pointing_up: bool) -> None:
+def markers(
+    draw: ImageDraw.ImageDraw, pane: Pane, idx: np.ndarray, values: np.ndarray, colour: RGB, size: float, pointing_up: bool
+) -> None:
     """Triangle markers (buy/sell signals) below (pointing up) or above the given values."""
     for x, y in zip(pane.xs(idx), pane.ys(values)):
         y += size * 1.2 if pointing_up else -size * 1.2
@@ -693,7 +816,9 @@ def markers(draw: ImageDraw.ImageDraw, pane: Pane, idx: np.ndarray, values: np.n
 # --------------------------------------------------------------------------------------
 
 
-def gradient(size: tuple[int, int], top: RGB, bottom: RGB, start: float = 0, stop: float | None = None, horizontal: bool = False) -> Image.Image:
+def gradient(
+    size: tuple[int, int], top: RGB, bottom: RGB, start: float = 0, stop: float | None = None, horizontal: bool = False
+) -> Image.Image:
     """An image of `size` blending `top` into `bottom` between pixel rows (or columns) start..stop."""
     w, h = size
     length = w if horizontal else h
@@ -717,7 +842,9 @@ def smooth_noise(rng: np.random.Generator, size: tuple[int, int], cells: int) ->
     return resize_field(rng.random((gy, gx)), size).clip(0, 1)
 
 
-def fractal_noise(rng: np.random.Generator, size: tuple[int, int], octaves: int = 4, cells: int = 3, persistence: float = 0.55) -> np.ndarray:
+def fractal_noise(
+    rng: np.random.Generator, size: tuple[int, int], octaves: int = 4, cells: int = 3, persistence: float = 0.55
+) -> np.ndarray:
     """Sum of `smooth_noise` octaves (natural-looking texture), normalised to [0, 1]."""
     total = np.zeros((size[1], size[0]), dtype=np.float32)
     amplitude = 1.0
@@ -733,3 +860,268 @@ def colour_map(values: np.ndarray, stops: Sequence[RGB]) -> Image.Image:
     positions = np.linspace(0, 1, len(stops))
     channels = [np.interp(values, positions, [c[k] for c in stops]) for k in range(3)]
     return Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))
+
+
+# --------------------------------------------------------------------------------------
+# Photo-like pictures and cartoons
+# --------------------------------------------------------------------------------------
+
+
+def shaded_disc(size: tuple[int, int], colour: RGB, light: tuple[float, float] = (-0.4, -0.5)) -> Image.Image:
+    """An RGBA ellipse filling `size`, shaded like a lit sphere (coins, fruit, heads, balls)."""
+    w, h = size
+    yy, xx = np.mgrid[-1 : 1 : h * 1j, -1 : 1 : w * 1j]
+    r2 = xx**2 + yy**2
+    z = np.sqrt(np.clip(1 - r2, 0, 1))
+    shade = np.clip(0.35 + 0.75 * (z * 0.7 - xx * light[0] - yy * light[1]) / 1.4, 0.2, 1.25)
+    rgb = np.clip(np.array(colour)[None, None, :] * shade[..., None], 0, 255)
+    alpha = np.clip((1 - r2) * min(w, h) / 2, 0, 1) * 255
+    return Image.fromarray(np.dstack([rgb, alpha]).astype(np.uint8), "RGBA")
+
+
+def photo(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A photo-like picture: landscape, city, street sign, still life, food, portrait or room."""
+    w, h = max(16, size[0] // 2), max(16, size[1] // 2)  # drawn at half size, then upscaled with grain
+    kind = weighted(rng, {"landscape": 0.28, "city": 0.14, "sign": 0.1, "still_life": 0.14, "food": 0.08, "portrait": 0.14, "indoor": 0.12})
+    if kind == "landscape":
+        image = _landscape(rng, (w, h))
+    elif kind == "city":
+        image = _city(rng, (w, h))
+    elif kind == "food":
+        image = _food(rng, (w, h))
+    else:
+        image = _bokeh(rng, (w, h), dark=kind == "portrait" and chance(rng, 0.5))
+        if kind == "indoor":
+            _room(rng, image)
+        if kind == "sign":
+            _street_sign(rng, image)
+        elif kind != "indoor" or chance(rng, 0.5):
+            for _ in range(1 if kind != "still_life" else randint(rng, 1, 3)):
+                _subject(rng, image, portrait=kind != "still_life")
+    image = image.resize(size, Image.BICUBIC)
+    grain = rng.integers(-5, 6, (size[1], size[0], 1), dtype=np.int16)
+    return Image.fromarray(np.clip(np.asarray(image, dtype=np.int16) + grain, 0, 255).astype(np.uint8))
+
+
+def _sky(rng: np.random.Generator, size: tuple[int, int], horizon: int) -> Image.Image:
+    """A sky gradient down to `horizon` with soft, horizontally stretched clouds."""
+    w, h = size
+    top, low = pick(
+        rng,
+        (
+            ((60, 120, 200), (190, 220, 245)),
+            ((40, 40, 90), (250, 150, 80)),
+            ((120, 130, 140), (205, 208, 212)),
+            ((20, 90, 190), (150, 205, 240)),
+            ((15, 20, 45), (70, 60, 110)),
+        ),
+    )
+    sky = np.asarray(gradient((w, h), top, low, 0, max(1, horizon)), dtype=np.float32)
+    clouds = resize_field(fractal_noise(rng, (w, max(2, horizon // 3)), 5, randint(rng, 2, 5)), (w, max(1, horizon)))
+    cover = np.clip((clouds - between(rng, 0.45, 0.8)) * 2.5, 0, 0.85)[..., None]
+    sky[:horizon] = sky[:horizon] * (1 - cover) + np.array(mix(low, (255, 255, 255), 0.7)) * cover
+    return Image.fromarray(sky.astype(np.uint8))
+
+
+def _ground(rng: np.random.Generator, size: tuple[int, int], stops: tuple[RGB, ...]) -> Image.Image:
+    """Ground texture with perspective: stretched sideways, darker and coarser towards the viewer."""
+    w, h = size
+    texture = resize_field(fractal_noise(rng, (w, max(2, h // 3)), 5, randint(rng, 8, 30)), (w, h))
+    image = np.asarray(colour_map(np.clip(texture, 0, 1), stops), dtype=np.float32)
+    shade = np.linspace(1.0, between(rng, 0.6, 0.9), h)[:, None, None]
+    return Image.fromarray((image * shade).astype(np.uint8))
+
+
+_GROUNDS = (  # dark, mid, light
+    ((40, 70, 25), (70, 110, 40), (130, 150, 70)),
+    ((120, 100, 60), (170, 150, 100), (215, 200, 160)),
+    ((25, 55, 85), (40, 90, 130), (120, 170, 200)),
+    ((90, 80, 70), (140, 130, 120), (190, 185, 180)),
+)
+
+
+def _landscape(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """Sky with clouds, sun, hazy mountain ridges, a tree line, textured ground or water, rocks."""
+    w, h = size
+    horizon = int(h * between(rng, 0.35, 0.65))
+    image = _sky(rng, size, horizon)
+    draw = ImageDraw.Draw(image)
+    haze = image.getpixel((w // 2, max(0, horizon - 1)))
+    if chance(rng, 0.3):
+        circle(draw, (between(rng, 0.1, 0.9) * w, horizon * between(rng, 0.2, 0.8)), h * between(rng, 0.02, 0.06), fill=(255, 244, 214))
+    ground = pick(rng, _GROUNDS)
+    for layer in range(randint(rng, 0, 3)):
+        ridge = horizon - h * between(rng, 0.05, 0.3) * fractal_noise(rng, (w, 1), 5, randint(rng, 2, 6))[0] * (1 - layer * 0.25)
+        colour = mix(mix(ground[0], (50, 60, 80), 0.5), haze, 0.65 - layer * 0.2)
+        draw.polygon(list(zip(range(w), ridge)) + [(w, horizon + 1), (0, horizon + 1)], fill=colour)
+    water = chance(rng, 0.3)
+    if water:  # mirroring the sky
+        water = image.crop((0, max(0, 2 * horizon - h), w, horizon)).transpose(Image.FLIP_TOP_BOTTOM).resize((w, h - horizon))
+        ripples = resize_field(0.8 + 0.2 * smooth_noise(rng, (w // 8 + 2, h - horizon), 30), (w, h - horizon))[..., None]
+        image.paste(
+            Image.fromarray((np.asarray(water, dtype=np.float32) * ripples * np.array([0.8, 0.9, 1.0])).astype(np.uint8)), (0, horizon)
+        )
+    else:
+        image.paste(_ground(rng, (w, h - horizon), ground), (0, horizon))
+    if chance(rng, 0.5):  # tree line
+        for x in np.arange(0, w, max(1.0, w / 120)):
+            radius = h * between(rng, 0.01, 0.035)
+            circle(draw, (x, horizon - radius * between(rng, 0.3, 2)), radius, fill=jitter(rng, mix(ground[0], (20, 40, 20), 0.6), 10))
+    for _ in range(0 if water else randint(rng, 0, 4)):
+        radius = int(h * between(rng, 0.03, 0.1))
+        rock = shaded_disc((2 * radius, radius), jitter(rng, (120, 115, 110), 25))
+        image.paste(rock, (randint(rng, 0, w), randint(rng, horizon + radius, h)), rock)
+    return image
+
+
+def _city(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A skyline: buildings with window grids (lit at night) above a street."""
+    w, h = size
+    street = int(h * between(rng, 0.75, 0.95))
+    image = _sky(rng, size, street)
+    night = sum(image.getpixel((w // 2, 0))) < 200
+    draw = ImageDraw.Draw(image)
+    x = -between(rng, 0, 0.1) * w
+    while x < w:
+        bw, top = w * between(rng, 0.06, 0.2), street - h * between(rng, 0.2, 0.75)
+        wall = jitter(rng, pick(rng, ((110, 110, 115), (150, 130, 110), (70, 90, 120), (190, 185, 175), (40, 45, 55))), 15)
+        wall = mix(wall, (10, 10, 20), 0.6) if night else wall
+        draw.rectangle((x, top, x + bw, street), fill=wall)
+        win = max(2.0, bw / between(rng, 6, 12))
+        lit = (255, 220, 140) if night else mix(wall, (200, 220, 240), 0.5)
+        for wy in np.arange(top + win, street - win, win * 2):
+            for wx in np.arange(x + win * 0.7, x + bw - win, win * 1.8):
+                if not night or chance(rng, 0.45):
+                    draw.rectangle((wx, wy, wx + win, wy + win * 1.2), fill=lit if chance(rng, 0.85) else mix(wall, (0, 0, 0), 0.4))
+        x += bw + w * between(rng, 0, 0.02)
+    image.paste(_ground(rng, (w, h - street), ((50, 50, 55), (80, 80, 85), (120, 120, 125))), (0, street))
+    return image.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def _street_sign(rng: np.random.Generator, image: Image.Image) -> None:
+    """A street or road sign with text on a pole, over the given background."""
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    cx = w * between(rng, 0.3, 0.7)
+    draw.rectangle((cx - w * 0.012, h * 0.4, cx + w * 0.012, h), fill=(90, 90, 95))
+    plate = pick(rng, ((0, 110, 60), (20, 60, 150), (245, 245, 245), (200, 30, 30), (30, 30, 30)))
+    sw, sh = w * between(rng, 0.4, 0.8), h * between(rng, 0.15, 0.35)
+    box = (cx - sw / 2, h * 0.4 - sh, cx + sw / 2, h * 0.4)
+    draw.rounded_rectangle(box, radius=int(sh * 0.08), fill=plate, outline=ink_on(plate), width=max(1, int(sh / 25)))
+    lines = [words(rng, randint(rng, 1, 2)).title() for _ in range(randint(rng, 1, 2))]
+    longest = max(len(line) for line in lines)
+    fnt = font("sans-bold", int(min(sh / (len(lines) + 0.8), sw * 1.5 / longest)))
+    for k, line in enumerate(lines):
+        draw.text((cx, box[1] + sh * (k + 0.9) / (len(lines) + 0.8)), line, font=fnt, fill=ink_on(plate), anchor="mm")
+
+
+def _food(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A plate of food seen from above on a wooden table."""
+    w, h = size
+    grain = resize_field(fractal_noise(rng, (max(2, w // 6), h), 4, randint(rng, 3, 8)), (w, h))
+    image = colour_map(grain.clip(0, 1), ((70, 45, 25), (130, 90, 55), (175, 130, 85)))
+    r = min(w, h) * between(rng, 0.3, 0.45)
+    cx, cy = w * between(rng, 0.35, 0.65), h * between(rng, 0.4, 0.6)
+    plate = shaded_disc((int(2 * r), int(2 * r * between(rng, 0.8, 1.0))), (235, 235, 230), light=(-0.2, -0.3))
+    image.paste(plate, (int(cx - r), int(cy - r)), plate)
+    stops = pick(
+        rng,
+        (
+            ((150, 40, 20), (220, 120, 40), (250, 220, 120)),
+            ((60, 110, 30), (140, 180, 60), (230, 220, 120)),
+            ((90, 50, 20), (170, 110, 50), (240, 200, 140)),
+        ),
+    )
+    for _ in range(randint(rng, 2, 6)):
+        fr = r * between(rng, 0.2, 0.45)
+        blob = colour_map(fractal_noise(rng, (int(2 * fr), int(2 * fr)), 4, 4), stops)
+        mask = shaded_disc((int(2 * fr), int(2 * fr)), (255, 255, 255)).getchannel("A")
+        image.paste(blob, (int(cx + between(rng, -0.5, 0.5) * r - fr), int(cy + between(rng, -0.4, 0.4) * r - fr)), mask)
+    return image
+
+
+def _bokeh(rng: np.random.Generator, size: tuple[int, int], dark: bool) -> Image.Image:
+    """A defocused background: soft overlapping discs over a gradient."""
+    w, h = size
+    base = random_colour(rng, (0.1, 0.5), (0.1, 0.4) if dark else (0.6, 0.9))
+    image = gradient(size, mix(base, (255, 255, 255), 0.2), mix(base, (0, 0, 0), 0.3))
+    draw = ImageDraw.Draw(image)
+    for _ in range(randint(rng, 10, 40)):
+        light = random_colour(rng, (0.1, 0.6), (0.6, 1))
+        circle(
+            draw,
+            (between(rng, 0, w), between(rng, 0, h)),
+            between(rng, 0.02, 0.12) * max(w, h),
+            fill=mix(base, light, between(rng, 0.1, 0.5)),
+        )
+    return image.filter(ImageFilter.GaussianBlur(max(w, h) / between(rng, 25, 60)))
+
+
+def _room(rng: np.random.Generator, image: Image.Image) -> None:
+    """Floor, a bright window and furniture blocks drawn over `image`."""
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    floor = int(h * between(rng, 0.6, 0.8))
+    draw.rectangle((0, floor, w, h), fill=random_colour(rng, (0.2, 0.5), (0.3, 0.6)))
+    wx = between(rng, 0.05, 0.6) * w
+    draw.rectangle((wx, h * 0.12, wx + w * 0.3, floor - h * 0.15), fill=(225, 235, 245), outline=(240, 240, 240), width=max(2, w // 100))
+    for _ in range(randint(rng, 1, 4)):
+        x, bw = between(rng, 0, w), between(rng, 0.1, 0.35) * w
+        draw.rectangle((x, floor - between(rng, 0.1, 0.35) * h, x + bw, floor + h * 0.05), fill=random_colour(rng, (0.2, 0.6), (0.2, 0.6)))
+    image.paste(image.filter(ImageFilter.GaussianBlur(2)))
+
+
+def _subject(rng: np.random.Generator, image: Image.Image, portrait: bool) -> None:
+    """A shaded foreground subject: a person (head and shoulders) or a round object on a shadow."""
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    if portrait:
+        cx, head = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.18, 0.28)
+        cloth = random_colour(rng, (0.2, 0.8), (0.15, 0.7))
+        draw.rounded_rectangle((cx - head * 1.6, h * 0.55 + head * 0.6, cx + head * 1.6, h * 1.1), radius=int(head * 0.8), fill=cloth)
+        skin = pick(rng, ((241, 194, 167), (224, 172, 138), (198, 134, 96), (141, 85, 54), (92, 58, 40)))
+        draw.rectangle((cx - head * 0.35, h * 0.55, cx + head * 0.35, h * 0.55 + head * 0.8), fill=mix(skin, (0, 0, 0), 0.15))
+        face = shaded_disc((int(head * 1.5), int(head * 2)), skin)
+        image.paste(face, (int(cx - head * 0.75), int(h * 0.55 - head * 1.6)), face)
+        hair = jitter(rng, (40, 30, 20), 20)
+        draw.chord((cx - head * 0.8, h * 0.55 - head * 1.75, cx + head * 0.8, h * 0.55 - head * 0.5), 180, 360, fill=hair)
+        return
+    radius = min(w, h) * between(rng, 0.12, 0.3)
+    cx, cy = between(rng, 0.25, 0.75) * w, between(rng, 0.45, 0.7) * h
+    draw.ellipse(
+        (cx - radius * 1.1, cy + radius * 0.7, cx + radius * 1.1, cy + radius * 1.1),
+        fill=mix(image.getpixel((int(cx), min(h - 1, int(cy + radius)))), (0, 0, 0), 0.4),
+    )
+    disc = shaded_disc(
+        (int(radius * 2), int(radius * pick(rng, (2, 2, 1.6)))),
+        pick(rng, ((212, 175, 55), (190, 190, 195), (200, 40, 30), (250, 160, 30), (90, 160, 60), random_colour(rng))),
+    )
+    image.paste(disc, (int(cx - radius), int(cy - radius)), disc)
+
+
+def cartoon(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A flat-colour cartoon character with thick outlines."""
+    w, h = size
+    image = Image.new("RGB", size, random_colour(rng, (0.1, 0.5), (0.7, 1)))
+    draw = ImageDraw.Draw(image)
+    outline, lw = (0, 0, 0), max(2, min(w, h) // 60)
+    cx, r = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.2, 0.3)
+    body = random_colour(rng)
+    draw.rounded_rectangle(
+        (cx - r * 1.2, h * 0.5 + r * 0.6, cx + r * 1.2, h + lw), radius=int(r * 0.5), fill=body, outline=outline, width=lw
+    )
+    circle(
+        draw,
+        (cx, h * 0.5),
+        r,
+        fill=pick(rng, ((255, 220, 180), (250, 200, 60), (200, 200, 200), random_colour(rng))),
+        outline=outline,
+        width=lw,
+    )
+    for side in (-1, 1):
+        circle(draw, (cx + side * r * 0.38, h * 0.5 - r * 0.2), r * 0.22, fill=(255, 255, 255), outline=outline, width=lw)
+        circle(draw, (cx + side * r * 0.33, h * 0.5 - r * 0.18), r * 0.08, fill=outline)
+    draw.arc(
+        (cx - r * 0.45, h * 0.5, cx + r * 0.45, h * 0.5 + r * 0.55), pick(rng, (20, 200)), pick(rng, (160, 340)), fill=outline, width=lw
+    )
+    return image

@@ -80,20 +80,16 @@ def callbacks(spec, run_dir: str) -> list:
 
 def fit(model, spec, train_ds, val_ds, weights: Optional[dict], run_dir: str) -> dict:
     """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged history."""
-    from models.spec import build_optimizer
+    from models.builder import start_fine_tuning
 
     history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, class_weight=weights,
                         callbacks=callbacks(spec, run_dir), verbose=2).history
     if spec.fine_tune and spec.base_model:
         done = len(history["loss"])
-        base = next(layer for layer in model.layers if hasattr(layer, "layers"))
-        base.trainable = True
-        for layer in base.layers[: spec.fine_tune.get("unfreeze_from") or 0]:
-            layer.trainable = False
-        model.compile(optimizer=build_optimizer(spec, learning_rate=spec.fine_tune["learning_rate"]), loss=model.loss, metrics=model.compiled_metrics_list if hasattr(model, "compiled_metrics_list") else ["accuracy"])
-        more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + int(spec.fine_tune["epochs"]),
+        start_fine_tuning(model, spec)
+        more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + spec.fine_tune.epochs,
                          class_weight=weights, callbacks=callbacks(spec, run_dir), verbose=2).history
-        history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
+        history = {k: history.get(k, []) + more.get(k, []) for k in history}
     return history
 
 
@@ -119,7 +115,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models import export, reports
     from models.data import make_dataset, split_files
     from models.metrics import binary_metrics, choose_threshold
-    from models.spec import build_model
+    from models.builder import build_model
 
     keras.utils.set_random_seed(args.seed)
     base = cli.base_dir()

@@ -46,3 +46,36 @@ def pytest_unconfigure(config):
 
 
 _EXIT = pytest.StashKey[int]()
+
+
+@pytest.fixture(scope="session")
+def demo_ingest(tmp_path_factory) -> str:
+    """A small ingest output (demo generator, 32 px) shared by the trainer and labeller tests."""
+    import yaml
+
+    from pipelines import ingest
+
+    root = tmp_path_factory.mktemp("demo_ingest")
+    config = root / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "split": {"train": 0.6, "val": 0.2, "test": 0.2},
+                                      "sources": [{"type": "demo", "size": 60, "seed": 11}]}))
+    ingest.run(["--runner=DirectRunner", f"--config={config}", f"--output_dir={root / 'out'}"])
+    return str(root / "out")
+
+
+@pytest.fixture(scope="session")
+def trained(demo_ingest, tmp_path_factory) -> dict:
+    """One short real training run of the shipped `demo` model; its summary and BASE_DIR."""
+    from pipelines import train
+
+    base = str(tmp_path_factory.mktemp("base"))
+    previous = os.environ.get("BASE_DIR")
+    os.environ["BASE_DIR"] = base
+    try:
+        summary = train.run(["--model_type", "demo", "--data_dir", demo_ingest, "--epochs", "2", "--batch_size", "16"])
+    finally:
+        if previous is None:
+            os.environ.pop("BASE_DIR")
+        else:
+            os.environ["BASE_DIR"] = previous
+    return {"summary": summary, "base": base, "data_dir": demo_ingest}

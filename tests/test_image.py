@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import hashlib
 import io
+import os
 import pathlib
 import struct
 import subprocess
@@ -172,7 +174,7 @@ def tiff_of(values: np.ndarray) -> bytes:
 class Case:
     data: bytes
     format: str
-    keeps_original: bool  # whether prepare_image may hand back the original bytes
+    keeps_original: bool  # whether prepare_image must hand back the original bytes
 
 
 def build_valid_cases() -> dict[str, Case]:
@@ -182,14 +184,17 @@ def build_valid_cases() -> dict[str, Case]:
     def kept_png(data: bytes) -> Case:
         return Case(data, "PNG", keeps_original=True)
 
+    def reencoded(data: bytes, fmt: str = "PNG") -> Case:
+        return Case(data, fmt, keeps_original=False)
+
     def png(img: Image.Image, **params: object) -> Case:
-        return Case(encode(img, "PNG", **params), "PNG", keeps_original=False)
+        return reencoded(encode(img, "PNG", **params))
 
     def jpeg(img: Image.Image, **params: object) -> Case:
-        return Case(encode(img, "JPEG", **params), "JPEG", keeps_original=False)
+        return reencoded(encode(img, "JPEG", **params), "JPEG")
 
     def other(img: Image.Image, fmt: str, **params: object) -> Case:
-        return Case(encode(img, fmt, **params), fmt, keeps_original=False)
+        return reencoded(encode(img, fmt, **params), fmt)
 
     return {
         # Kept: TF decodes these PNG variants bit-exactly.
@@ -201,15 +206,15 @@ def build_valid_cases() -> dict[str, Case]:
         "png_grey_adam7": kept_png(raw_png(grey, colour_type=0, interlace=True)),
         # Re-encoded PNG variants.
         "png_rgb_exif_orientation_6": png(pic, exif=exif_orientation(6)),
-        "png_rgb_bad_idat_crc": Case(with_bad_idat_crc(encode(pic, "PNG")), "PNG", False),
+        "png_rgb_bad_idat_crc": reencoded(with_bad_idat_crc(encode(pic, "PNG"))),
         "png_palette": png(palette_picture()),
         "png_palette_transparency": png(palette_picture(transparent_index=0)),
         "png_rgba": png(rgba_picture()),
         "png_la": png(rgba_picture().convert("LA")),
-        "png_grey_trns": Case(grey_with_trns(), "PNG", False),
+        "png_grey_trns": reencoded(grey_with_trns()),
         "png_grey_16bit": png(grey16()),
-        "png_grey_16bit_trns": Case(grey16_with_trns(), "PNG", False),
-        "png_rgb_16bit": Case(raw_png(np.asarray(pic, np.uint16) * 257, 2), "PNG", False),
+        "png_grey_16bit_trns": reencoded(grey16_with_trns()),
+        "png_rgb_16bit": reencoded(raw_png(np.asarray(pic, np.uint16) * 257, colour_type=2)),
         "png_1bit": png(pic.convert("1")),
         # JPEG: always re-encoded (see test_tf_decode_image_of_jpeg_is_not_pillow_exact).
         "jpeg_baseline_420": jpeg(pic, quality=85, subsampling=2),
@@ -225,8 +230,8 @@ def build_valid_cases() -> dict[str, Case]:
         "jpeg_corrupt_exif": jpeg(pic, quality=90, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"),
         # Other containers: always re-encoded.
         "mpo_two_frames": other(pic, "MPO", save_all=True, append_images=[picture(seed=1)]),
-        "gif_animated": Case(animated_gif(), "GIF", False),
-        "gif_transparency": Case(transparent_gif(), "GIF", False),
+        "gif_animated": reencoded(animated_gif(), "GIF"),
+        "gif_transparency": reencoded(transparent_gif(), "GIF"),
         "webp_lossless": other(pic, "WEBP", lossless=True),
         "webp_lossy": other(pic, "WEBP", quality=80),
         "webp_alpha": other(rgba_picture(), "WEBP", lossless=True),
@@ -237,8 +242,8 @@ def build_valid_cases() -> dict[str, Case]:
         "tiff_cmyk": other(pic.convert("CMYK"), "TIFF"),
         "tiff_lab": other(pic.convert("LAB"), "TIFF"),
         "tiff_grey_16bit": other(grey16(), "TIFF"),
-        "tiff_int32": Case(tiff_of(int32_values()), "TIFF", False),
-        "tiff_float": Case(tiff_of(float_values()), "TIFF", False),
+        "tiff_int32": reencoded(tiff_of(int32_values()), "TIFF"),
+        "tiff_float": reencoded(tiff_of(float_values()), "TIFF"),
     }
 
 
@@ -265,6 +270,12 @@ def tf_decode(data: bytes) -> np.ndarray:
     return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
 
 
+def hash_of_pixels(pixels: np.ndarray) -> str:
+    """content_hash as documented: sha256 of b"<width>x<height>:" + RGB bytes in row order."""
+    height, width = pixels.shape[:2]
+    return hashlib.sha256(b"%dx%d:" % (width, height) + pixels.tobytes()).hexdigest()
+
+
 # --- accepted inputs ------------------------------------------------------------------------
 
 
@@ -285,10 +296,10 @@ def test_prepared_bytes_decode_in_tf_to_the_canonical_pixels(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(VALID))
 def test_content_hash_is_size_plus_tf_decoded_pixels(name: str) -> None:
-    prepared = prepare_image(VALID[name].data)
-    pixels = tf_decode(prepared.data)
-    expected = hashlib.sha256(b"%dx%d:" % (pixels.shape[1], pixels.shape[0]) + pixels.tobytes())
-    assert prepared.content_hash == expected.hexdigest()
+    data = VALID[name].data
+    prepared = prepare_image(data)
+    assert prepared.content_hash == hash_of_pixels(tf_decode(prepared.data))
+    assert prepared.content_hash == hash_of_pixels(np.asarray(load_rgb(data)))
 
 
 @pytest.mark.parametrize("name", TRANSPARENT_CORNER)
@@ -489,24 +500,31 @@ def real_sample_files() -> list[pathlib.Path]:
     return sorted(path for folder in folders for path in folder.iterdir() if path.is_file())
 
 
+def real_sample_outcome(path: pathlib.Path) -> tuple[str, str | None]:
+    """(outcome label, failure message or None) for one real file."""
+    data = path.read_bytes()
+    try:
+        prepared = prepare_image(data)
+    except RejectedImage as rejected:
+        return f"rejected {rejected.reason}", None
+    except Exception as exc:  # noqa: BLE001 - the test is that nothing else escapes
+        return "other exception", f"{path.name}: {type(exc).__name__}: {exc}"
+    outcome = f"prepared {prepared.format} {'re-encoded' if prepared.reencoded else 'kept'}"
+    # content_hash covers the size and pixels of load_rgb(data) (both come from one decode;
+    # see test_content_hash_is_size_plus_tf_decoded_pixels), so equal hashes mean equal
+    # pixels, without decoding every file a second time.
+    if hash_of_pixels(tf_decode(prepared.data)) != prepared.content_hash:
+        return outcome, f"{path.name}: TF decode differs from load_rgb"
+    return outcome, None
+
+
 @pytest.mark.skipif(not (REAL_SAMPLE / "chart").is_dir(), reason="real_sample data set is absent")
 def test_real_sample_prepares_or_rejects_and_matches_tf() -> None:
-    outcomes: collections.Counter[str] = collections.Counter()
-    failures = []
-    for path in real_sample_files():
-        data = path.read_bytes()
-        try:
-            prepared = prepare_image(data)
-        except RejectedImage as rejected:
-            outcomes[f"rejected {rejected.reason}"] += 1
-            continue
-        except Exception as exc:  # noqa: BLE001 - the test is that nothing else escapes
-            failures.append(f"{path.name}: {type(exc).__name__}: {exc}")
-            continue
-        kept = "re-encoded" if prepared.reencoded else "kept"
-        outcomes[f"prepared {prepared.format} {kept}"] += 1
-        if not np.array_equal(tf_decode(prepared.data), np.asarray(load_rgb(data))):
-            failures.append(f"{path.name}: TF decode differs from load_rgb")
+    files = real_sample_files()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        results = list(pool.map(real_sample_outcome, files))  # Pillow and TF release the GIL
+    outcomes = collections.Counter(outcome for outcome, _ in results)
     print("\nreal_sample outcomes:", dict(sorted(outcomes.items())))
-    assert sum(outcomes.values()) + len(failures) == len(real_sample_files()) > 0
+    assert len(results) == len(files) > 0
+    failures = [failure for _, failure in results if failure]
     assert not failures, failures

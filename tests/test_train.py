@@ -1,0 +1,98 @@
+"""The trainer on TFRecords made by the real ingest pipeline: outputs, export parity, validation."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+
+from models import export
+from models.spec import SpecError
+from pipelines import train
+from transforms import features
+
+SUMMARY_KEYS = {"run_id", "model_type", "final_training_accuracy", "final_validation_accuracy", "final_training_loss",
+                "final_validation_loss", "epochs", "best_epoch", "best_validation_accuracy", "test_metrics",
+                "train_seconds", "train_images_per_second", "threshold"}
+
+
+def test_a_training_run_writes_every_output(trained):
+    summary, base = trained["summary"], trained["base"]
+    run_id = summary["run_id"]
+    assert len(run_id.split("_")) == 3 and len(run_id.split("_")[2]) == 8
+    run_dir = os.path.join(base, "models", "demo", run_id)
+    assert summary["model_dir"] == run_dir
+    assert os.path.isfile(os.path.join(run_dir, "demo_classifier.keras"))
+    assert os.path.isfile(os.path.join(run_dir, export.SAVED_MODEL_DIR, "saved_model.pb"))
+    assert export.resolve_model_dir(os.path.join(base, "models", "demo", "latest")) == run_dir
+    assert export.resolve_model_dir(os.path.join(base, "models", "demo")) == run_dir
+    metadata = export.read_metadata(run_dir)
+    assert metadata["positive_label"] == features.CHART and metadata["image_size"] == 32
+    assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
+
+    reports = os.path.join(base, "reports", "demo")
+    with open(os.path.join(reports, f"training_summary_{run_id}.json")) as f:
+        written = json.load(f)
+    assert SUMMARY_KEYS <= set(written) and written["epochs"] == 2
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "threshold"} <= set(written["test_metrics"])
+    matrix = np.array(written["test_metrics"]["confusion_matrix"]["matrix"])
+    assert matrix.sum() == sum(json.load(open(os.path.join(trained["data_dir"], features.SUMMARY_FILE)))["counts"]["test"].values())
+    for plot in ("accuracy_plot", "loss_plot", "roc_pr_plot", "confusion_matrix"):
+        path = os.path.join(reports, "plots", f"{plot}_{run_id}.png")
+        assert os.path.getsize(path) > 5000, path  # a rendered figure, not an empty file
+    board = json.load(open(os.path.join(base, "reports", "leaderboard.json")))
+    assert [r["run_id"] for r in board] == [run_id]
+    assert run_id in open(os.path.join(base, "reports", "leaderboard.md")).read()
+
+
+def test_exported_model_scores_raw_bytes_like_the_keras_model_on_ingested_pixels(trained, real_sample):
+    """Serving (raw bytes -> transform graph -> model) equals the Keras model on the ingest path's pixels."""
+    import keras
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from transforms.image import prepare_image
+
+    run_dir = trained["summary"]["model_dir"]
+    model = keras.models.load_model(os.path.join(run_dir, "demo_classifier.keras"))
+    serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
+    transform = tft.TFTransformOutput(os.path.join(trained["data_dir"], features.TRANSFORM_DIR))
+    files = sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:3] + sorted(glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:3]
+    prepared = [prepare_image(open(f, "rb").read()).data for f in files]
+    pixels = transform.transform_raw_features({features.IMAGE_KEY: tf.constant(prepared)})[features.IMAGE_KEY]
+    expected = model.predict(pixels, verbose=0).reshape(-1)
+    served = serving(**{export.SERVING_INPUT: tf.constant(prepared)})[export.SERVING_OUTPUT].numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    assert expected.std() > 0  # different pictures, different scores: the comparison means something
+
+
+def test_class_weights_follow_the_spec():
+    import dataclasses
+
+    from models.spec import load_model_spec
+
+    spec = load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo")
+    counts = {features.CHART: 30, features.NON_CHART: 10}
+    balanced = train.class_weights(dataclasses.replace(spec, class_weights="balanced"), counts)
+    assert balanced == {features.LABEL_IDS[features.CHART]: 40 / 60, features.LABEL_IDS[features.NON_CHART]: 40 / 20}
+    assert train.class_weights(dataclasses.replace(spec, class_weights=None), counts) is None
+
+
+def test_missing_model_type_prints_the_documented_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.run([])
+    assert exit_info.value.code != 0
+    assert train.MISSING_MODEL_TYPE in capsys.readouterr().err
+
+
+def test_unknown_model_type_lists_the_available_ones():
+    with pytest.raises(SpecError) as err:
+        train.run(["--model_type", "no-such-model"])
+    for name in ("mobile", "custom-1", "demo"):
+        assert name in str(err.value)
+
+
+def test_data_dir_without_ingest_output_says_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        train.run(["--model_type", "demo", "--data_dir", str(tmp_path)])
+    assert "pipelines.ingest" in str(err.value)
