@@ -35,7 +35,7 @@ def build_model(spec: ModelSpec, image_shape: tuple[int, int, int]) -> keras.Mod
     x = inputs
     side = spec.image_size
     if side is not None and tuple(image_shape[:2]) != (side, side):
-        x = keras.layers.Resizing(side, side, name=RESIZE)(x)
+        x = keras.layers.Resizing(side, side, antialias=True, name=RESIZE)(x)  # as ingest resizes
     if spec.augmentation:
         augment = [create(spec.model_type, "augmentation", c) for c in spec.augmentation]
         x = keras.Sequential(augment, name=AUGMENTATION)(x)
@@ -94,15 +94,15 @@ def _base_model(spec: ModelSpec, entry: Backbone, shape: tuple[int, ...]) -> ker
     """The headless application model with the spec's weights, named BACKBONE."""
     if spec.weights == "imagenet":
         _require_imagenet_weights(spec, entry, shape)
-    elif spec.weights is not None:
-        _require_file(spec)
-    kwargs = {"include_top": False, "input_shape": shape, "weights": "imagenet" if spec.weights == "imagenet" else None}
+    weights = "imagenet" if spec.weights == "imagenet" else None  # a local file is loaded below
+    kwargs = {"include_top": False, "input_shape": shape, "weights": weights}
     if "include_preprocessing" in inspect.signature(entry.constructor).parameters:
         kwargs["include_preprocessing"] = True
     try:
         base = entry.constructor(**kwargs)
     except ValueError as err:
-        raise SpecError(f"model '{spec.model_type}': base_model: {spec.base_model} cannot take input {shape}: {err}") from err
+        raise SpecError(
+            f"model '{spec.model_type}': base_model: {spec.base_model} cannot take input {shape}: {err}") from err
     # Set after construction: a `name=` argument would change the weights file Keras looks for.
     base.name = BACKBONE
     if spec.weights not in (None, "imagenet"):
@@ -112,8 +112,6 @@ def _base_model(spec: ModelSpec, entry: Backbone, shape: tuple[int, ...]) -> ker
 
 def _custom_stack(spec: ModelSpec, x: keras.KerasTensor) -> keras.KerasTensor:
     """The spec's `layers`, on raw 0-255 pixels (the stack rescales them itself)."""
-    if spec.weights is not None:
-        _require_file(spec)
     stack = keras.Sequential([create(spec.model_type, "layers", c) for c in spec.layers], name=BACKBONE)
     outputs = stack(x)
     if spec.weights is not None:
@@ -121,24 +119,25 @@ def _custom_stack(spec: ModelSpec, x: keras.KerasTensor) -> keras.KerasTensor:
     return outputs
 
 
-def _require_file(spec: ModelSpec) -> None:
+def _load_weights(spec: ModelSpec, backbone: keras.Model) -> None:
+    """Load the spec's local weights file (.h5 or .weights.h5) into the backbone."""
     if not os.path.isfile(spec.weights):
         raise SpecError(f"model '{spec.model_type}': weights: no weights file at {spec.weights}")
-
-
-def _load_weights(spec: ModelSpec, backbone: keras.Model) -> None:
     try:
         backbone.load_weights(spec.weights)
     except (ValueError, OSError) as err:
-        raise SpecError(f"model '{spec.model_type}': weights: cannot load {spec.weights} into the {BACKBONE}: {err}") from err
+        raise SpecError(
+            f"model '{spec.model_type}': weights: cannot load {spec.weights} into the {BACKBONE}: {err}") from err
 
 
 def _imagenet_cache_path(entry: Backbone, shape: tuple[int, ...]) -> str:
     """Where Keras caches (and first looks for) the no-top ImageNet weights of `entry`."""
     sides = entry.weights_sides
-    side = shape[0] if shape[0] == shape[1] and shape[0] in sides else sides[-1] if sides else None
-    home = os.environ.get("KERAS_HOME") or os.path.join(
-        os.path.expanduser("~") if os.access(os.path.expanduser("~"), os.W_OK) else "/tmp", ".keras")
+    side = shape[0] if shape[0] == shape[1] and shape[0] in sides else (sides[-1] if sides else None)
+    home = os.environ.get("KERAS_HOME")
+    if not home:  # Keras's own rule
+        user_home = os.path.expanduser("~")
+        home = os.path.join(user_home if os.access(user_home, os.W_OK) else "/tmp", ".keras")
     return os.path.join(home, "models", entry.weights_file.format(side=side))
 
 

@@ -17,7 +17,9 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
     """bytes (encoded image) -> PredictionResult(example, chart probability)."""
 
     def __init__(self, run_dir: str, min_batch_size: int = 1, max_batch_size: int = 64):
-        super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size, max_batch_duration_secs=1)
+        # No max_batch_duration_secs: its stateful real-time batching would push streaming file
+        # watches onto the DirectRunner path that cannot run MatchContinuously (apache/beam#26577).
+        super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
         self._saved_model = storage.join(run_dir, export.SAVED_MODEL_DIR)
 
     def load_model(self) -> Any:

@@ -40,8 +40,10 @@ _layers = keras.layers
 _WEIGHTS_FILE = "{}_weights_tf_dim_ordering_tf_kernels_notop.h5"  # ResNet, DenseNet, VGG, ...
 
 BASE_MODELS: dict[str, Backbone] = {
-    "MobileNetV3Small": Backbone(_apps.MobileNetV3Small, None, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
-    "MobileNetV3Large": Backbone(_apps.MobileNetV3Large, None, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5"),
+    "MobileNetV3Small": Backbone(
+        _apps.MobileNetV3Small, None, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
+    "MobileNetV3Large": Backbone(
+        _apps.MobileNetV3Large, None, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5"),
     "MobileNetV2": Backbone(
         _apps.MobileNetV2, _apps.mobilenet_v2.preprocess_input,
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{side}_no_top.h5", (96, 128, 160, 192, 224),
@@ -74,7 +76,8 @@ BASE_MODELS: dict[str, Backbone] = {
     "DenseNet169": Backbone(_apps.DenseNet169, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet169")),
     "DenseNet201": Backbone(_apps.DenseNet201, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet201")),
     "Xception": Backbone(_apps.Xception, _apps.xception.preprocess_input, _WEIGHTS_FILE.format("xception")),
-    "InceptionV3": Backbone(_apps.InceptionV3, _apps.inception_v3.preprocess_input, _WEIGHTS_FILE.format("inception_v3")),
+    "InceptionV3": Backbone(
+        _apps.InceptionV3, _apps.inception_v3.preprocess_input, _WEIGHTS_FILE.format("inception_v3")),
     "VGG16": Backbone(_apps.VGG16, _apps.vgg16.preprocess_input, _WEIGHTS_FILE.format("vgg16")),
     "VGG19": Backbone(_apps.VGG19, _apps.vgg19.preprocess_input, _WEIGHTS_FILE.format("vgg19")),
 }
@@ -193,7 +196,8 @@ _HEAD_KEYS = ("trainable", "dense_units", "dropout_rate", "fine_tune")  # base_m
 
 def create(model_type: str, key: str, component: Component, **extra: Any) -> Any:
     """Instantiate a validated component from the registry of `key`."""
-    return _construct(model_type, f"{key}: {component.type}", REGISTRIES[key][component.type], {**extra, **component.arguments})
+    factory = REGISTRIES[key][component.type]
+    return _construct(model_type, f"{key}: {component.type}", factory, {**extra, **component.arguments})
 
 
 def _construct(model_type: str, key: str, factory: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
@@ -363,7 +367,7 @@ class _Parser:
             if key in self.raw:
                 raise self.error(key, "applies to base_model models only; a layers stack defines its own head")
         last = layers[-1]
-        if not (last.type == "Dense" and last.arguments.get("units") == 1 and last.arguments.get("activation") == "sigmoid"):
+        if (last.type, last.arguments.get("units"), last.arguments.get("activation")) != ("Dense", 1, "sigmoid"):
             raise self.error("layers", "the last layer must be Dense with units: 1, activation: sigmoid "
                                        "(the probability of class 'chart')")
 
@@ -391,7 +395,7 @@ class _Parser:
         names = [metric.name for metric in self.instantiated("metrics", metrics)]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise self.error("metrics", f"two metrics named {duplicates[0]!r}; name one of them with args: {{name: ...}}")
+            raise self.error("metrics", f"two metrics named {duplicates[0]!r}; rename one with args: {{name: ...}}")
         return metrics if ACCURACY in names else (Component(ACCURACY), *metrics)
 
     def augmentation(self) -> tuple[Component, ...]:
@@ -409,7 +413,9 @@ class _Parser:
         return name
 
     def weights(self, base_model: str | None) -> str | None:
-        weights = self.get("weights", str, "imagenet" if base_model else None)
+        if "weights" not in self.raw:  # an explicit null means from scratch
+            return "imagenet" if base_model else None
+        weights = self.get("weights", str, None)
         if weights == "imagenet" and base_model is None:
             raise self.error("weights", "imagenet weights need a base_model; use null or a local weights file")
         return weights
@@ -417,7 +423,7 @@ class _Parser:
     def dropout_rate(self) -> float:
         rate = self.get("dropout_rate", float, ModelSpec.dropout_rate)
         if not 0 <= rate < 1:
-            raise self.error("dropout_rate", f"must be below 1, got {rate!r}")
+            raise self.error("dropout_rate", f"must be in [0, 1), got {rate!r}")
         return rate
 
     def early_stopping(self) -> dict[str, Any] | None:
@@ -433,7 +439,8 @@ class _Parser:
         if value is None or value in CLASS_WEIGHT_MODES:
             return value
         if not isinstance(value, Mapping) or set(value) != {CHART, NON_CHART}:
-            raise self.error("class_weights", f"expected balanced, null or {{{CHART}: w, {NON_CHART}: w}}, got {value!r}")
+            expected = f"balanced, null or {{{CHART}: w, {NON_CHART}: w}}"
+            raise self.error("class_weights", f"expected {expected}, got {value!r}")
         return {k: self.typed(f"class_weights.{k}", w, float, positive=True) for k, w in value.items()}
 
     def fine_tune(self) -> FineTune | None:

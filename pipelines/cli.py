@@ -4,8 +4,19 @@ import os
 import sys
 from typing import Callable
 
+from apache_beam.options.pipeline_options import PipelineOptions
+
 BASE_DIR_ENV = "BASE_DIR"
 DEFAULT_BASE_DIR = "artifacts"
+
+
+class ChartSifterOptions(PipelineOptions):
+    """Options every Chart Sifter pipeline takes (Beam parses all option classes together,
+    so a flag shared by several pipelines is declared once, here)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
 
 
 def base_dir() -> str:

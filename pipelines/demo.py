@@ -26,7 +26,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     output = storage.join(base, "labels", "demo")
     label.run(["--runner=DirectRunner", "--model_dir", storage.join(base, "models", DEMO_MODEL, "latest"),
                "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted")])
-    results = [json.loads(line) for path in storage.match(f"{output}-*.jsonl") if "-rejected-" not in path
+    results = [json.loads(line) for path in storage.match(f"{output}-*.jsonl")
                for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
     print_table(results)
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {summary['test_metrics']['accuracy']:.3f})")

@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import fsspec
 import matplotlib
@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image, ImageDraw, ImageFilter, ImageOps  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps  # noqa: E402
 
 from pipelines import demo_render as dr  # noqa: E402
 from pipelines.demo_render import RGB, Canvas, Pane, between, chance, pick, randint, weighted  # noqa: E402
@@ -69,6 +69,7 @@ class DemoImage:
 
 
 Scene = Callable[[np.random.Generator, tuple[int, int], float], Image.Image]  # (rng, (w, h), ui scale)
+Palette = dict[str, RGB]  # UI colours: bg, panel, text, muted, border, input, up, down, accent
 
 # ======================================================================================
 # Chart scenes
@@ -321,7 +322,7 @@ def _tool_strip(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tup
     return width
 
 
-def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], palette: dict, size: float) -> None:
+def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], palette: Palette, size: float) -> None:
     """A watchlist or order book panel filling `box` (used in chart apps and non-chart screens)."""
     x0, y0, x1, y1 = box
     c.draw.rectangle(box, fill=palette["bg"])
@@ -329,11 +330,8 @@ def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, fl
     row = fnt.size * between(rng, 1.6, 2.2)
     book = chance(rng, 0.5)
     header = ("Price", "Amount", "Total") if book else ("Symbol", "Last", "Chg%")
-    widths = (x1 - x0 - c.px(16)) / 3
-    y = y0 + row * 0.5
-    for k, label in enumerate(header):
-        c.draw.text((x0 + c.px(8) + widths * (k + (1 if k else 0)), y), label, font=fnt, fill=palette["muted"], anchor="ra" if k else "la")
-    y += row
+    _table_row(c, (x0, x1), y0, row, header, [palette["muted"]] * 3, fnt)
+    y = y0 + row
     mid = 10 ** between(rng, 0, 4.5)
     i = 0
     while y + row < y1:
@@ -344,7 +342,7 @@ def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, fl
             cells = (dr.fmt_number(price, thousands=False), f"{amount:.4f}", f"{price * amount:,.2f}")
             colours = (palette["down"] if side > 0 else palette["up"], palette["text"], palette["text"])
             depth = (x1 - x0) * min(1.0, amount / 60)
-            c.draw.rectangle((x1 - depth, y - row * 0.2, x1, y + row * 0.8), fill=dr.mix(colours[0], palette["bg"], 0.82))
+            c.draw.rectangle((x1 - depth, y, x1, y + row), fill=dr.mix(colours[0], palette["bg"], 0.82))
         else:
             change = rng.normal(0, 3)
             cells = (
@@ -353,13 +351,23 @@ def _side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, fl
                 f"{change:+.2f}%",
             )
             colours = (palette["text"], palette["text"], palette["up"] if change >= 0 else palette["down"])
-        for k, (cell, colour) in enumerate(zip(cells, colours)):
-            c.draw.text((x0 + c.px(8) + widths * (k + (1 if k else 0)), y), cell, font=fnt, fill=colour, anchor="ra" if k else "la")
+        _table_row(c, (x0, x1), y, row, cells, colours, fnt)
         y += row
         i += 1
 
 
-def _theme_palette(theme: ChartTheme) -> dict:
+def _table_row(
+    c: Canvas, span: tuple[float, float], y: float, height: float, cells: Sequence[str], colours: Sequence[RGB], fnt: ImageFont.FreeTypeFont
+) -> None:
+    """One table row across `span`: first cell left-aligned, the others right-aligned in equal columns."""
+    x0, x1 = span
+    width = (x1 - x0) / len(cells)
+    for k, (cell, colour) in enumerate(zip(cells, colours)):
+        x, anchor = (x0 + c.px(6), "lm") if k == 0 else (x0 + width * (k + 1) - c.px(6), "rm")
+        c.draw.text((x, y + height / 2), cell, font=fnt, fill=colour, anchor=anchor)
+
+
+def _theme_palette(theme: ChartTheme) -> Palette:
     """Table colours derived from a chart theme (for side panels)."""
     bg = dr.mix(theme.background, theme.text, 0.04)
     return {
@@ -737,8 +745,8 @@ def _terminal_chart(rng: np.random.Generator, size: tuple[int, int], scale: floa
     else:  # braille-like dotted line snapped to quarter rows
         for x, y in zip(xs, np.round(pane.ys(bars.close) / (cell_h / 4)) * (cell_h / 4)):
             c.draw.rectangle((x - cell_w * 0.15, y, x + cell_w * 0.15, y + cell_h * 0.12), fill=up)
-    for i, label in dr.time_ticks(rng, pane.n, 6, pick(rng, ("1H", "1D"))):
-        c.draw.text((float(pane.xs(i)), y1 + cell_h), label.split("\n")[0], font=fnt, fill=fg, anchor="ma")
+    ticks = [(i, label.split("\n")[0]) for i, label in dr.time_ticks(rng, pane.n, 6, pick(rng, ("1H", "1D")))]
+    dr.x_axis(c.draw, dataclasses.replace(pane, y1=y1 + cell_h * 0.5), ticks, fnt, fg)
     return c.image
 
 
@@ -881,8 +889,6 @@ def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
 # ======================================================================================
 # Non-chart scenes
 # ======================================================================================
-
-Palette = dict[str, RGB]
 
 
 def _ui_palette(rng: np.random.Generator) -> Palette:
@@ -1126,17 +1132,10 @@ def _grid_table(
 ) -> None:
     """A table with a bold header; first column left-aligned, the others right-aligned."""
     x0, y0, x1, y1 = box
-    fnt, bold = c.font(size), c.font(size, "sans-bold")
+    fnt = c.font(size)
     row_h = fnt.size * 2.0
     col_w = (x1 - x0) / len(header)
-    for k, label in enumerate(header):
-        c.draw.text(
-            (x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y0 + row_h / 2),
-            label,
-            font=bold,
-            fill=pal["text"],
-            anchor="lm" if k == 0 else "rm",
-        )
+    _table_row(c, (x0, x1), y0, row_h, header, [pal["text"]] * len(header), c.font(size, "sans-bold"))
     c.draw.line((x0, y0 + row_h, x1, y0 + row_h), fill=pal["muted"], width=c.px(1))
     y = y0 + row_h
     for i, (row, row_colours) in enumerate(zip(rows, colours)):
@@ -1144,14 +1143,7 @@ def _grid_table(
             break
         if zebra and i % 2 == 0:
             c.draw.rectangle((x0, y, x1, y + row_h), fill=pal["panel"])
-        for k, (cell, colour) in enumerate(zip(row, row_colours)):
-            c.draw.text(
-                (x0 + c.px(6) if k == 0 else x0 + col_w * (k + 1) - c.px(6), y + row_h / 2),
-                cell,
-                font=fnt,
-                fill=colour,
-                anchor="lm" if k == 0 else "rm",
-            )
+        _table_row(c, (x0, x1), y, row_h, row, row_colours, fnt)
         y += row_h
         if ruled:
             c.draw.line((x0, y, x1, y), fill=pal["border"])
@@ -1183,6 +1175,10 @@ def _number_rows(
         }[kind]
         row, row_colours = [first], [pal["text"]]
         for k in range(1, len(header)):
+            if kind == "positions" and k == 1:
+                row.append(pick(rng, ("buy", "sell", "buy limit", "sell stop")))
+                row_colours.append(pal["text"])
+                continue
             signed = k in signed_columns
             value = rng.normal(0, 5) if signed else base * np.exp(rng.normal(0, 0.3))
             row.append(f"{value:+.2f}%" if signed and kind != "positions" else dr.fmt_number(value, 2 if signed else None))
@@ -1564,10 +1560,11 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
             12,
             pal["muted"],
         )
+        value = pick(rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}"))
         c.text(
             (box[0] + c.px(12), box[1] + c.px(38)),
-            pick(rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}")),
-            22,
+            value,
+            min(22, (box[2] - box[0] - c.px(24)) / (0.62 * len(value) * c.scale)),
             pal["text"],
             "sans-bold",
         )
@@ -1947,6 +1944,8 @@ def _encode(rng: np.random.Generator, image: Image.Image) -> tuple[bytes, str]:
 
 def render_demo_image(seed: int, index: int) -> DemoImage:
     """The demo image number `index` of the dataset `seed` (pure: same inputs, same bytes)."""
+    if seed < 0 or index < 0:
+        raise ValueError(f"seed and index must be non-negative integers, got seed={seed}, index={index}")
     rng = np.random.default_rng([seed, index])
     label = _label(seed, index)
     _, scene = SCENES[label][_scene_kind(rng, label)]

@@ -180,47 +180,9 @@ everyone is talking about the same trade which usually means it is crowded take 
 and wait for the pullback patience pays more than leverage in this kind of range liquidity is thin on
 holidays funding flipped negative again the team shipped the update wallet support arrives soon thanks
 for joining the call meeting notes attached please review the report before friday""".split()
-TICKERS = (
-    "AAPL",
-    "TSLA",
-    "NVDA",
-    "MSFT",
-    "AMZN",
-    "SPY",
-    "QQQ",
-    "BTCUSDT",
-    "ETHUSDT",
-    "SOLUSDT",
-    "EURUSD",
-    "GBPJPY",
-    "XAUUSD",
-    "USDJPY",
-    "ES1!",
-    "NQ1!",
-    "DXY",
-    "GOOGL",
-    "META",
-    "AMD",
-    "NFLX",
-    "COIN",
-    "BTCUSD",
-    "ETHBTC",
-    "DOGEUSDT",
-    "US30",
-    "GER40",
-    "USOIL",
-    "BNBUSDT",
-    "XRPUSDT",
-    "PETR4",
-    "VALE3",
-    "RELIANCE",
-    "AUDCAD",
-    "NZDUSD",
-    "SPX",
-    "TLT",
-    "GLD",
-    "ARKK",
-    "PLTR",
+TICKERS = tuple(
+    """AAPL TSLA NVDA MSFT AMZN SPY QQQ BTCUSDT ETHUSDT SOLUSDT EURUSD GBPJPY XAUUSD USDJPY ES1! NQ1! DXY GOOGL META AMD
+    NFLX COIN BTCUSD ETHBTC DOGEUSDT US30 GER40 USOIL BNBUSDT XRPUSDT PETR4 VALE3 RELIANCE AUDCAD NZDUSD SPX TLT GLD ARKK PLTR""".split()
 )
 COMPANIES = (
     "Apple Inc.",

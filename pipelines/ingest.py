@@ -35,7 +35,6 @@ class IngestOptions(PipelineOptions):
     def _add_argparse_args(cls, parser):
         parser.add_argument("--config", default="configs/ingest.yaml", help="Ingest YAML config (sources, split, image_size).")
         parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and the summary go. Default: $BASE_DIR/ingest (BASE_DIR defaults to artifacts/).")
-        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,7 +223,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
     options = PipelineOptions(argv)
     ingest = options.view_as(IngestOptions)
-    cli.setup_logging(ingest.debug)
+    cli.setup_logging(options.view_as(cli.ChartSifterOptions).debug)
     config = load_config(ingest.config)
     output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)

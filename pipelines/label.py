@@ -6,7 +6,7 @@
 Batch:      Match -> Read -> Prepare -> RunInference -> Result -> WriteToText (sharded JSONL)
 Streaming:  MatchContinuously | ReadFromPubSub -> FirstSeen -> Read -> Prepare
             -> RunInference -> Result -> WriteBundleFiles (a small JSONL file per bundle)
-Unreadable or undecodable images go to PREFIX-rejected*.jsonl with the reason.
+Unreadable or undecodable images go to PREFIX.rejected-*.jsonl with the reason.
 """
 import dataclasses
 import json
@@ -29,6 +29,9 @@ from pipelines import cli, storage
 from transforms import features
 
 REJECTED = "rejected"
+# Dead letters go to PREFIX.rejected-*.jsonl: a name that `PREFIX-*` globs never match
+# (Beam's WriteToText deletes files matching its own PREFIX-*-of-N glob before finalizing).
+DEAD_LETTER_INFIX = ".rejected"
 _METRICS = "chart_sifter.label"
 PUBSUB_PREFIX = "projects/"
 
@@ -38,15 +41,14 @@ class LabelOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--model_dir", required=True, help="A training run directory, a model_type's `latest` file, or the model_type folder.")
-        parser.add_argument("--input", required=True, help="A folder, a glob, a gs:// (any Beam filesystem) pattern, or a Pub/Sub subscription projects/P/subscriptions/S.")
-        parser.add_argument("--output", required=True, help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX-rejected-*.jsonl).")
+        parser.add_argument("--model_dir", help="A training run directory, a model_type's `latest` file, or the model_type folder.")
+        parser.add_argument("--input", help="A folder, a glob, a gs:// (any Beam filesystem) pattern, or a Pub/Sub subscription projects/P/subscriptions/S.")
+        parser.add_argument("--output", help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX.rejected-*.jsonl).")
         parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the threshold recorded with the model).")
         parser.add_argument("--sort_into", default=None, help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/.")
         parser.add_argument("--poll_interval", type=float, default=5.0, help="Streaming over files: seconds between listings.")
         parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
         parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
-        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
 
 
 class ImageKey(NamedTuple):
@@ -202,8 +204,6 @@ def already_labelled(output: str) -> set[str]:
     """URIs present in earlier results under the output prefix (restart safety for streaming)."""
     done = set()
     for path in storage.match(f"{output}-*.jsonl"):
-        if "-rejected-" in os.path.basename(path):
-            continue
         for line in storage.read_bytes(path).decode().splitlines():
             if line.strip():
                 done.add(json.loads(line)["uri"])
@@ -238,16 +238,20 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
             | "NotYetLabelled" >> beam.Filter(lambda uri: uri not in done)
         )
     else:
-        uris = p | "Pattern" >> beam.Create([input_pattern(opts.input)]) | "Match" >> beam.FlatMap(storage.match)
+        uris = (
+            p
+            | "Pattern" >> beam.Create([input_pattern(opts.input)])
+            | "Match" >> beam.FlatMap(storage.match)
+            | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
+        )
     prepared = (
         uris
-        | "Spread" >> beam.Reshuffle()
         | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare()).with_outputs(REJECTED, main="images")
     )
     handler = KeyedModelHandler(SavedModelHandler(model.run_dir, max_batch_size=opts.batch_size))
     results = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model))
     for name, pcoll in (("Results", results), ("DeadLetters", prepared[REJECTED])):
-        prefix = opts.output if name == "Results" else f"{opts.output}-rejected"
+        prefix = opts.output if name == "Results" else opts.output + DEAD_LETTER_INFIX
         if streaming:
             _ = pcoll | f"Write{name}" >> beam.ParDo(WriteBundleFiles(prefix))
         else:
@@ -261,7 +265,10 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     """Parse options, build and run; streaming runs stop after --duration or on Ctrl-C."""
     options = PipelineOptions(argv)
     opts = options.view_as(LabelOptions)
-    cli.setup_logging(opts.debug)
+    cli.setup_logging(options.view_as(cli.ChartSifterOptions).debug)
+    missing = [f"--{name}" for name in ("model_dir", "input", "output") if not getattr(opts, name)]
+    if missing:
+        raise ValueError(f"python -m pipelines.label needs {' '.join(missing)} (see --help)")
     streaming = options.view_as(StandardOptions).streaming
     model = load_model_info(opts.model_dir, opts.threshold)
     logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, model.model_type, model.run_id, model.threshold, opts.output)
@@ -270,15 +277,27 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     result = p.run()
     try:
         if streaming and opts.duration and opts.input.startswith(PUBSUB_PREFIX):
-            result.wait_until_finish(duration=int(opts.duration * 1000))
-            result.cancel()
+            _cancel_after(result, opts.duration)  # a subscription never ends by itself
         else:
-            result.wait_until_finish()
+            result.wait_until_finish()  # batch, or file watching up to its stop timestamp
     except KeyboardInterrupt:
-        logging.info("Stopping: what was labelled so far is already written.")
+        logging.info("Stopping (Ctrl-C): every result labelled so far is already written.")
         result.cancel()
     _log_counters(result)
     return result
+
+
+def _cancel_after(result, seconds: float) -> None:
+    """Let a streaming run go for `seconds`, then cancel it (already-written results stay).
+    On the DirectRunner, cancel waits for the Pub/Sub pull in flight (up to ~30 s)."""
+    from apache_beam.runners.runner import PipelineState
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not PipelineState.is_terminal(result.state):
+        time.sleep(0.5)
+    if not PipelineState.is_terminal(result.state):
+        logging.info("Duration reached: stopping the streaming run.")
+        result.cancel()
 
 
 def _log_counters(result) -> None:

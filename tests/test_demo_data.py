@@ -77,6 +77,13 @@ def test_png_and_jpeg_and_varied_sizes_in_each_class(batch, decoded, label):
     assert max(aspects) >= 1.5 * min(aspects)
 
 
+def test_negative_seed_or_index_is_refused():
+    with pytest.raises(ValueError, match="non-negative"):
+        render_demo_image(-1, 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        render_demo_image(0, -3)
+
+
 def test_rendering_in_threads_matches_sequential_rendering():
     kinds = {index: demo_data._scene_kind(np.random.default_rng([0, index]), demo_data._label(0, index)) for index in range(300)}
     library = [index for index, kind in kinds.items() if kind in ("matplotlib", "mplfinance")][:3]

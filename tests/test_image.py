@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import pathlib
+import re
 import struct
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 
 from transforms import image
 from transforms.image import MIN_SIDE, RejectedImage, load_rgb, prepare_image
+from transforms.preprocessing import decode
 
 # Pillow warns about the deliberately corrupt EXIF of the jpeg_corrupt_exif case.
 pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
@@ -170,6 +172,42 @@ def tiff_of(values: np.ndarray) -> bytes:
     return encode(Image.fromarray(values), "TIFF")
 
 
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def lossless_jpeg(grey: np.ndarray) -> bytes:
+    """An 8-bit grey lossless JPEG (SOF3, predictor 1), which Pillow cannot save."""
+    height, width = grey.shape
+    predicted = np.empty_like(grey, np.int32)
+    predicted[0, 0] = 128  # 2 ** (precision - 1)
+    predicted[1:, 0] = grey[:-1, 0]  # first column: the pixel above
+    predicted[:, 1:] = grey[:, :-1]  # everywhere else: the pixel to the left
+    bits = ""
+    for diff in (grey.astype(np.int32) - predicted).flat:
+        size = int(abs(diff)).bit_length()  # the Huffman symbol; the table codes it in 4 bits
+        bits += format(size, "04b")
+        if size:  # then the difference in `size` bits (negative: one's complement)
+            bits += format(diff if diff > 0 else diff + (1 << size) - 1, f"0{size}b")
+    bits += "1" * (-len(bits) % 8)
+    scan = int(bits, 2).to_bytes(len(bits) // 8, "big").replace(b"\xff", b"\xff\x00")
+    return (
+        b"\xff\xd8"
+        + jpeg_segment(0xC3, struct.pack(">BHHB", 8, height, width, 1) + bytes([1, 0x11, 0]))
+        + jpeg_segment(0xC4, bytes([0, 0, 0, 0, 9] + [0] * 12) + bytes(range(9)))
+        + jpeg_segment(0xDA, bytes([1, 1, 0, 1, 0, 0]))
+        + scan
+        + b"\xff\xd9"
+    )
+
+
+def progressive_jpeg_without_last_scan(img: Image.Image) -> bytes:
+    """A 4:2:0 progressive JPEG cut before its last scan and closed with EOI (well-formed)."""
+    data = encode(img, "JPEG", quality=90, subsampling=2, progressive=True)
+    last_scan = [match.start() for match in re.finditer(b"\xff\xda", data)][-1]
+    return data[:last_scan] + b"\xff\xd9"
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     data: bytes
@@ -181,14 +219,17 @@ def build_valid_cases() -> dict[str, Case]:
     pic = picture()
     grey = np.asarray(pic.convert("L"))
 
-    def kept_png(data: bytes) -> Case:
-        return Case(data, "PNG", keeps_original=True)
+    def kept(data: bytes, fmt: str = "PNG") -> Case:
+        return Case(data, fmt, keeps_original=True)
 
     def reencoded(data: bytes, fmt: str = "PNG") -> Case:
         return Case(data, fmt, keeps_original=False)
 
     def png(img: Image.Image, **params: object) -> Case:
         return reencoded(encode(img, "PNG", **params))
+
+    def kept_jpeg(img: Image.Image, **params: object) -> Case:
+        return kept(encode(img, "JPEG", **params), "JPEG")
 
     def jpeg(img: Image.Image, **params: object) -> Case:
         return reencoded(encode(img, "JPEG", **params), "JPEG")
@@ -198,12 +239,12 @@ def build_valid_cases() -> dict[str, Case]:
 
     return {
         # Kept: TF decodes these PNG variants bit-exactly.
-        "png_rgb": kept_png(encode(pic, "PNG")),
-        "png_grey": kept_png(encode(pic.convert("L"), "PNG")),
-        "png_rgba_opaque": kept_png(encode(pic.convert("RGBA"), "PNG")),
-        "png_la_opaque": kept_png(encode(pic.convert("LA"), "PNG")),
-        "png_rgb_adam7": kept_png(raw_png(np.asarray(pic), colour_type=2, interlace=True)),
-        "png_grey_adam7": kept_png(raw_png(grey, colour_type=0, interlace=True)),
+        "png_rgb": kept(encode(pic, "PNG")),
+        "png_grey": kept(encode(pic.convert("L"), "PNG")),
+        "png_rgba_opaque": kept(encode(pic.convert("RGBA"), "PNG")),
+        "png_la_opaque": kept(encode(pic.convert("LA"), "PNG")),
+        "png_rgb_adam7": kept(raw_png(np.asarray(pic), colour_type=2, interlace=True)),
+        "png_grey_adam7": kept(raw_png(grey, colour_type=0, interlace=True)),
         # Re-encoded PNG variants.
         "png_rgb_exif_orientation_6": png(pic, exif=exif_orientation(6)),
         "png_rgb_bad_idat_crc": reencoded(with_bad_idat_crc(encode(pic, "PNG"))),
@@ -216,20 +257,37 @@ def build_valid_cases() -> dict[str, Case]:
         "png_grey_16bit_trns": reencoded(grey16_with_trns()),
         "png_rgb_16bit": reencoded(raw_png(np.asarray(pic, np.uint16) * 257, colour_type=2)),
         "png_1bit": png(pic.convert("1")),
-        # JPEG: always re-encoded (see test_tf_decode_image_of_jpeg_is_not_pillow_exact).
-        "jpeg_baseline_420": jpeg(pic, quality=85, subsampling=2),
-        "jpeg_baseline_422": jpeg(pic, quality=85, subsampling=1),
-        "jpeg_baseline_444": jpeg(pic, quality=85, subsampling=0),
-        "jpeg_progressive_420": jpeg(pic, quality=85, subsampling=2, progressive=True),
-        "jpeg_progressive_444": jpeg(pic, quality=95, subsampling=0, progressive=True),
-        "jpeg_grey": jpeg(pic.convert("L"), quality=85),
-        "jpeg_rgb_no_ycc": jpeg(pic, quality=90, keep_rgb=True),
+        # Kept: upright RGB/grey Huffman-coded DCT JPEGs that send every coefficient.
+        "jpeg_baseline_420": kept_jpeg(pic, quality=85, subsampling=2),
+        "jpeg_baseline_422": kept_jpeg(pic, quality=85, subsampling=1),
+        "jpeg_baseline_444": kept_jpeg(pic, quality=85, subsampling=0),
+        "jpeg_progressive_420": kept_jpeg(pic, quality=85, subsampling=2, progressive=True),
+        "jpeg_progressive_422": kept_jpeg(pic, quality=75, subsampling=1, progressive=True),
+        "jpeg_progressive_444": kept_jpeg(pic, quality=95, subsampling=0, progressive=True),
+        "jpeg_quality_50": kept_jpeg(pic, quality=50),
+        "jpeg_quality_100": kept_jpeg(pic, quality=100),
+        "jpeg_progressive_quality_100": kept_jpeg(pic, quality=100, progressive=True),
+        "jpeg_grey": kept_jpeg(pic.convert("L"), quality=85),
+        "jpeg_grey_progressive": kept_jpeg(pic.convert("L"), quality=60, progressive=True),
+        "jpeg_rgb_no_ycc": kept_jpeg(pic, quality=90, keep_rgb=True),
+        "jpeg_restart_markers": kept_jpeg(pic, quality=90, restart_marker_blocks=1),
+        "jpeg_exif_orientation_1": kept_jpeg(pic, quality=90, exif=exif_orientation(1)),
+        "jpeg_corrupt_exif": kept_jpeg(
+            pic, quality=90, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"
+        ),
+        "jpeg_bytes_after_eoi": kept(encode(pic, "JPEG", quality=90) + b"\0" * 64, "JPEG"),
+        "mpo_two_frames": kept(
+            encode(pic, "MPO", save_all=True, append_images=[picture(seed=1)]), "MPO"
+        ),
+        # Re-encoded JPEG variants.
         "jpeg_cmyk": jpeg(pic.convert("CMYK"), quality=90),
         "jpeg_exif_orientation_6": jpeg(pic, quality=90, exif=exif_orientation(6)),
         "jpeg_exif_orientation_3": jpeg(pic, quality=90, exif=exif_orientation(3)),
-        "jpeg_corrupt_exif": jpeg(pic, quality=90, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"),
+        "jpeg_lossless": reencoded(lossless_jpeg(grey), "JPEG"),
+        "jpeg_progressive_without_last_scan": reencoded(
+            progressive_jpeg_without_last_scan(pic), "JPEG"
+        ),
         # Other containers: always re-encoded.
-        "mpo_two_frames": other(pic, "MPO", save_all=True, append_images=[picture(seed=1)]),
         "gif_animated": reencoded(animated_gif(), "GIF"),
         "gif_transparency": reencoded(transparent_gif(), "GIF"),
         "webp_lossless": other(pic, "WEBP", lossless=True),
@@ -258,16 +316,11 @@ TRANSPARENT_CORNER = (
     "webp_alpha",
     "tiff_rgba",
 )
-UPRIGHT_YCC_OR_GREY_JPEGS = tuple(
-    name
-    for name in VALID
-    if name.startswith("jpeg_") and "cmyk" not in name and "orientation" not in name
-)
 
 
 def tf_decode(data: bytes) -> np.ndarray:
     """The serving graph's decode."""
-    return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+    return decode(tf.constant(data)).numpy()
 
 
 def hash_of_pixels(pixels: np.ndarray) -> str:
@@ -368,18 +421,27 @@ def test_int32_and_float_tiffs_are_scaled_to_8_bits() -> None:
     assert {0, 255} <= set(got_ints.flat) and {0, 255} <= set(got_floats.flat)  # both clipped
 
 
-@pytest.mark.parametrize("name", UPRIGHT_YCC_OR_GREY_JPEGS)
-def test_tf_decode_image_of_jpeg_is_not_pillow_exact(name: str) -> None:
-    """Why every JPEG is re-encoded: decode_image uses the fast IDCT, Pillow the accurate one.
+def test_plain_tf_decode_image_of_jpeg_is_not_pillow_exact() -> None:
+    """Why decode() uses decode_jpeg: decode_image has the fast IDCT, Pillow the accurate one."""
+    data = VALID["jpeg_baseline_420"].data
+    fast = tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+    assert not np.array_equal(fast, tf_decode(data))
+    np.testing.assert_array_equal(tf_decode(data), np.asarray(load_rgb(data)))
 
-    If this starts failing, TF's decode_image matches Pillow on JPEG and JPEGs could keep
-    their original bytes.
-    """
-    data = VALID[name].data
-    pillow = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.int16)
-    accurate = tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE").numpy()
-    np.testing.assert_array_equal(accurate, pillow)
-    assert np.abs(tf_decode(data) - pillow).max() > 0
+
+def test_tf_refuses_lossless_jpeg_that_pillow_decodes() -> None:
+    """Why only SOF0-2 JPEGs are kept (Pillow's libjpeg-turbo 3 decodes SOF3, TF's 2.1 not)."""
+    data = VALID["jpeg_lossless"].data
+    grey = np.asarray(picture().convert("L"))
+    np.testing.assert_array_equal(np.asarray(load_rgb(data)), np.repeat(grey[..., None], 3, 2))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf_decode(data)
+
+
+def test_tf_decodes_incomplete_progressive_jpeg_differently() -> None:
+    """Why JPEGs whose scans leave coefficients unsent are re-encoded (block smoothing differs)."""
+    data = VALID["jpeg_progressive_without_last_scan"].data
+    assert not np.array_equal(tf_decode(data), np.asarray(load_rgb(data)))
 
 
 def test_same_pixels_in_different_containers_hash_the_same() -> None:

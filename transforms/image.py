@@ -5,25 +5,34 @@ uses only Pillow and numpy: no TensorFlow here.
 
 Model-ready bytes
 -----------------
-The model's serving graph decodes with
+The model's serving graph decodes with ``transforms.preprocessing.decode``: JPEG (and MPO) with
+``tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE")``, everything else with
 ``tf.io.decode_image(data, channels=3, expand_animations=False)``. For every accepted input,
 ``prepare_image(data).data`` decodes that way to exactly the pixels of ``load_rgb(data)``, the
 canonical Pillow decode: first frame, EXIF orientation applied, alpha flattened onto white,
-8-bit RGB. The original bytes are kept only where TF's decode is bit-exact: an 8-bit PNG
-(grey, RGB, grey+alpha or RGBA) with no tRNS chunk, no animation, no EXIF orientation other
-than 1, an alpha channel (if any) that is fully opaque, and intact chunk CRCs (libpng refuses a
-bad IDAT CRC that Pillow ignores). Everything else is re-encoded as PNG
-(``compress_level=PNG_COMPRESS_LEVEL``) from the canonical RGB image.
+8-bit RGB. The original bytes are kept only where TF's decode is bit-exact; all of them have
+no EXIF orientation other than 1 (TF ignores EXIF):
 
-JPEG is always re-encoded. ``tf.io.decode_image`` has no ``dct_method`` argument and decodes
-JPEG with libjpeg-turbo's fast integer IDCT, while Pillow uses the accurate one. Measured with
-Pillow 12.3 / TF 2.21 on a synthetic 333x257 image: 47-81% of pixels differ, by up to 3 levels
-at quality 50-75, 4-5 at quality 95 and 11-16 at quality 100, for baseline and progressive,
-4:4:4, 4:2:2, 4:2:0, greyscale and RGB (``keep_rgb``) JPEGs alike. On the 74 upright RGB/grey
-JPEGs of the real_sample set every file differs (median 74% of pixels; largest difference per
-file: median 6, worst 255 on a few pixels of one file). ``tf.io.decode_jpeg(...,
-dct_method="INTEGER_ACCURATE")`` matches Pillow exactly on all of them; ``tests/test_image.py``
-checks both facts.
+- an 8-bit PNG (grey, RGB, grey+alpha or RGBA) with no tRNS chunk, no animation, an alpha
+  channel (if any) that is fully opaque, and intact chunk CRCs (libpng refuses a bad IDAT CRC
+  that Pillow ignores);
+- a JPEG or MPO (multi-picture JPEG: Pillow's first frame and TF's decode are both its first
+  picture, which starts at byte 0) in Pillow mode RGB or L (not CMYK/YCCK), Huffman-coded DCT
+  (SOF0-SOF2: baseline, extended sequential, progressive), whose scans deliver every DCT
+  coefficient of every component at full precision.
+
+Everything else is re-encoded as PNG (``compress_level=PNG_COMPRESS_LEVEL``) from the canonical
+RGB image.
+
+Why those JPEG conditions (Pillow 12.3 bundles libjpeg-turbo 3.1, TF 2.21 libjpeg-turbo 2.1):
+the two agree, pixel for pixel, on every subsampling, quality, scan script and corrupt but
+complete entropy-coded data tried, and on all 74 upright RGB/grey JPEGs of the real_sample
+set. But 3.1 decodes lossless JPEG (SOF3), which TF refuses; and where a progressive JPEG's
+scans leave coefficients unsent (a download cut short and closed with an EOI marker, say),
+libjpeg estimates them by block smoothing, and with 4:2:0 chroma the two versions' estimates
+differ (by up to 8 levels). Arithmetic-coded JPEG (SOF9/SOF10, rare) is re-encoded unchecked.
+``tf.io.decode_image`` alone would not do: it decodes JPEG with the fast IDCT, so most pixels
+differ from Pillow's by a few levels.
 
 Pixel-mode conversions: 16-bit grey keeps the high byte (``v >> 8``), as Pillow does for
 16-bit RGB(A) PNGs, so one picture gets the same pixels at either bit depth; 32-bit integer
@@ -47,6 +56,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import re
 import zlib
 
 import numpy as np
@@ -83,6 +93,14 @@ _DEEP_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # >
 _CONVERTIBLE_MODES = frozenset({"RGB", "L", "1", "P", "RGBX", "CMYK", "YCbCr", "LAB"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MODEL_READY_PNG_COLOUR_TYPES = frozenset({0, 2, 4, 6})  # grey, RGB, grey+alpha, RGBA
+_MODEL_READY_JPEG_MODES = frozenset({"RGB", "L"})
+_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # less DHT, JPG, DAC
+_MODEL_READY_JPEG_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2})  # Huffman-coded DCT
+_JPEG_EOI = 0xD9
+_JPEG_SOS = 0xDA
+# A marker: 0xFF then a code that is not a stuffed 0x00, a restart marker RSTn or a 0xFF fill
+# byte. Searching for it also skips the entropy-coded data that follows each SOS segment.
+_JPEG_MARKER = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
 
 
 class RejectedImage(ValueError):
@@ -155,7 +173,9 @@ def _decode(data: bytes) -> _Decoded:
     _check_size(*img.size)
     _load_pixels(img)
     upright = _upright(img)
-    original_is_model_ready = upright is img and _is_model_ready_png(img, data)
+    original_is_model_ready = upright is img and (
+        _is_model_ready_png(img, data) or _is_model_ready_jpeg(img, data)
+    )
     return _Decoded(_to_rgb(upright), str(img.format), original_is_model_ready)
 
 
@@ -214,6 +234,44 @@ def _is_model_ready_png(img: Image.Image, data: bytes) -> bool:
         and (img.mode not in _ALPHA_MODES or _is_opaque(img))
         and _png_chunks_intact(data)
     )
+
+
+def _is_model_ready_jpeg(img: Image.Image, data: bytes) -> bool:
+    """Whether TF's decode of the original (unrotated) bytes equals the canonical pixels."""
+    return (
+        img.format in ("JPEG", "MPO")
+        and img.mode in _MODEL_READY_JPEG_MODES
+        and _jpeg_is_complete_huffman_dct(data)
+    )
+
+
+def _jpeg_is_complete_huffman_dct(data: bytes) -> bool:
+    """Whether the first picture (up to EOI) has one SOF0-2 frame and scans that deliver all 64
+    coefficients of every component at full precision (successive approximation bit Al 0)."""
+    components: set[int] | None = None
+    delivered: set[tuple[int, int]] = set()  # (component id, coefficient index)
+    pos = 2  # after SOI
+    try:
+        while match := _JPEG_MARKER.search(data, pos):
+            marker, pos = match[1][0], match.end()
+            if marker == _JPEG_EOI:
+                break
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            body = data[pos + 2 : pos + length]
+            if marker in _JPEG_SOF_MARKERS:
+                if marker not in _MODEL_READY_JPEG_SOF_MARKERS or components is not None:
+                    return False
+                components = set(body[6 : 6 + 3 * body[5] : 3])
+            elif marker == _JPEG_SOS:
+                count = body[0]
+                first, last, approximation = body[1 + 2 * count : 4 + 2 * count]  # Ss Se Ah|Al
+                if approximation & 0x0F == 0:
+                    for component in body[1 : 1 + 2 * count : 2]:
+                        delivered.update((component, k) for k in range(first, last + 1))
+            pos += length
+    except (IndexError, ValueError):  # a segment cut short
+        return False
+    return components is not None and delivered == {(c, k) for c in components for k in range(64)}
 
 
 def _is_opaque(img: Image.Image) -> bool:

@@ -1,0 +1,181 @@
+"""The labelling pipeline on the real Beam runners: batch over folders and gs://,
+streaming over a watched folder and over the Pub/Sub emulator."""
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+from datetime import datetime
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models import export
+from pipelines import label
+from tests.conftest import image_bytes
+from transforms import features
+
+RESULT_KEYS = {"uri", "label", "score", "model_type", "run_id", "sha256", "width", "height", "labeled_at"}
+MIXED = {
+    "a.png": lambda: image_bytes(1, "PNG", size=(120, 80)),
+    "b.jpg": lambda: image_bytes(2, "JPEG", size=(90, 140)),
+    "c.gif": lambda: image_bytes(3, "GIF"),
+    "d.webp": lambda: image_bytes(4, "WEBP"),
+    "e.bmp": lambda: image_bytes(5, "BMP"),
+    "f.tiff": lambda: image_bytes(6, "TIFF"),
+    "g_rgba.png": lambda: image_bytes(7, "PNG", mode="RGBA"),
+}
+
+
+def _write_folder(folder, names) -> dict[str, bytes]:
+    os.makedirs(folder, exist_ok=True)
+    written = {}
+    for name in names:
+        data = MIXED[name]()
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+        written[name] = data
+    return written
+
+
+def _results(prefix: str) -> tuple[list[dict], list[dict]]:
+    """(results, dead letters) written under an output prefix (any filesystem)."""
+    from pipelines import storage
+
+    def read(pattern: str) -> list[dict]:
+        return [json.loads(line) for path in storage.match(pattern) for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
+
+    return read(f"{prefix}-*.jsonl"), read(f"{prefix}{label.DEAD_LETTER_INFIX}-*.jsonl")
+
+
+def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
+    import tensorflow as tf
+
+    from transforms.image import prepare_image
+
+    serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
+    return serving(**{export.SERVING_INPUT: tf.constant([prepare_image(b).data for b in blobs])})[export.SERVING_OUTPUT].numpy()
+
+
+@pytest.fixture(scope="module")
+def model_dir(trained) -> str:
+    return os.path.join(trained["base"], "models", "demo", "latest")
+
+
+def _label(*args: str):
+    return label.run(["--runner=DirectRunner", *args])
+
+
+def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one(model_dir, trained, tmp_path):
+    inbox = tmp_path / "inbox"
+    written = _write_folder(str(inbox), MIXED)
+    jpeg = MIXED["b.jpg"]()
+    (inbox / "corrupt.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # pixel data cut short
+    (inbox / "sub").mkdir()
+    nested = image_bytes(8, "PNG")
+    (inbox / "sub" / "nested.png").write_bytes(nested)
+    written["sub/nested.png"] = nested
+    output = str(tmp_path / "out" / "labels")
+    sorted_dir = tmp_path / "sorted"
+
+    _label("--model_dir", model_dir, "--input", str(inbox), "--output", output, "--sort_into", str(sorted_dir))
+    results, rejected = _results(output)
+
+    by_name = {os.path.relpath(r["uri"], inbox): r for r in results}
+    assert set(by_name) == set(written)
+    assert [(os.path.basename(r["uri"]), r["reason"]) for r in rejected] == [("corrupt.jpg", "truncated")]
+    metadata = export.read_metadata(export.resolve_model_dir(model_dir))
+    names = sorted(written)
+    expected = _serving_scores(trained["summary"]["model_dir"], [written[n] for n in names])
+    for name, score in zip(names, expected):
+        r = by_name[name]
+        assert set(r) == RESULT_KEYS
+        assert r["score"] == pytest.approx(float(score), abs=1e-5)
+        assert r["label"] == (features.CHART if r["score"] >= metadata["threshold"] else features.NON_CHART)
+        assert r["sha256"] == hashlib.sha256(written[name]).hexdigest()
+        assert (r["width"], r["height"]) == Image.open(io.BytesIO(written[name])).size
+        assert (r["model_type"], r["run_id"]) == ("demo", metadata["run_id"])
+        assert datetime.fromisoformat(r["labeled_at"].replace("Z", "+00:00")).tzinfo is not None
+
+    copies = sorted(p.relative_to(sorted_dir).parts[0] for p in sorted_dir.rglob("*") if p.is_file())
+    assert copies == sorted(r["label"] for r in results)
+    # --sort_into is idempotent: a second run adds no copies
+    _label("--model_dir", model_dir, "--input", str(inbox), "--output", str(tmp_path / "again" / "labels"), "--sort_into", str(sorted_dir))
+    assert len([p for p in sorted_dir.rglob("*") if p.is_file()]) == len(copies)
+
+
+def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
+    _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
+    _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "lo"), "--threshold", "0")
+    _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "hi"), "--threshold", "1.01")
+    assert {r["label"] for r in _results(str(tmp_path / "lo"))[0]} == {features.CHART}
+    assert {r["label"] for r in _results(str(tmp_path / "hi"))[0]} == {features.NON_CHART}
+
+
+def test_batch_over_a_gcs_bucket(model_dir, gcs_emulator, gcs_bucket):
+    for name in ("a.png", "b.jpg", "d.webp"):
+        gcs_emulator.upload(f"{gcs_bucket}/inbox/{name}", MIXED[name]())
+    gcs_emulator.upload(f"{gcs_bucket}/inbox/notes.txt", b"not an image at all")
+    output = f"{gcs_bucket}/results/labels"
+    _label("--model_dir", model_dir, "--input", f"{gcs_bucket}/inbox/*", "--output", output)
+    results, rejected = _results(output)
+    assert sorted(r["uri"] for r in results) == [f"{gcs_bucket}/inbox/{n}" for n in ("a.png", "b.jpg", "d.webp")]
+    assert [(r["uri"], r["reason"]) for r in rejected] == [(f"{gcs_bucket}/inbox/notes.txt", "not_an_image")]
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_streaming_over_a_folder_labels_new_files_once_and_resumes(model_dir, tmp_path):
+    inbox, output = tmp_path / "inbox", str(tmp_path / "out" / "labels")
+    _write_folder(str(inbox), ["a.png"])
+    args = ["--model_dir", model_dir, "--input", str(inbox), "--output", output, "--streaming", "--poll_interval", "1"]
+    run = threading.Thread(target=_label, args=(*args, "--duration", "14"))
+    run.start()
+    _wait_for(lambda: len(_results(output)[0]) == 1, 60, "the file present at start")
+    _write_folder(str(inbox), ["b.jpg", "d.webp"])  # dropped while the job runs
+    dropped = time.monotonic()
+    _wait_for(lambda: len(_results(output)[0]) == 3, 30, "the files dropped later")
+    latency = time.monotonic() - dropped
+    run.join(timeout=90)
+    assert not run.is_alive(), "--duration did not stop the streaming run"
+    assert latency < 10, f"results took {latency:.1f}s to appear"
+    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "d.webp"]
+
+    _write_folder(str(inbox), ["e.bmp"])  # a restart labels only what the output does not hold yet
+    _label(*args, "--duration", "5")
+    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "d.webp", "e.bmp"]
+
+
+def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_dir, pubsub_emulator, gcs_emulator, gcs_bucket, tmp_path):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    topic, subscription = pubsub_emulator.create_topic_and_subscription("uploads", "labeller")
+    gcs_emulator.upload(f"{gcs_bucket}/drop/a.png", MIXED["a.png"]())
+    local = tmp_path / "b.jpg"
+    local.write_bytes(MIXED["b.jpg"]())
+    output = str(tmp_path / "out" / "labels")
+    options = PipelineOptions(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription, "--output", output])
+    opts = options.view_as(label.LabelOptions)
+    p = beam.Pipeline(options=options)
+    label.build_pipeline(p, opts, streaming=True, model=label.load_model_info(model_dir, None))
+    result = p.run()
+    try:
+        bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
+        notification = json.dumps({"kind": "storage#object", "bucket": bucket, "name": obj}).encode()
+        pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_FINALIZE")
+        pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_DELETE")  # ignored
+        pubsub_emulator.publish(topic, str(local).encode())
+        _wait_for(lambda: len(_results(output)[0]) >= 2, 60, "both Pub/Sub messages to be labelled")
+    finally:
+        pubsub_emulator.stop_streaming_pipeline(result, topic)
+    assert sorted(r["uri"] for r in _results(output)[0]) == sorted([f"{gcs_bucket}/drop/a.png", str(local)])
