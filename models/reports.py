@@ -115,3 +115,34 @@ def _cell(value) -> str:
 
 def read_json(path: str):
     return json.loads(storage.read_bytes(path))
+
+
+def contact_sheet(items: list[tuple[bytes, str]], path: str, title: str, thumb: int = 160, columns: int = 6) -> str:
+    """One image: a grid of thumbnails, each captioned (e.g. the misclassified images and their scores)."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from transforms.image import RejectedImage, load_rgb
+
+    font = ImageFont.load_default(size=13)
+    caption_h, header_h = 34, 30
+    rows = max(1, -(-len(items) // columns))
+    sheet = Image.new("RGB", (columns * (thumb + 8) + 8, header_h + rows * (thumb + caption_h + 8)), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((8, 8), title if items else f"{title}: nothing misclassified", fill="black", font=font)
+    for i, (data, caption) in enumerate(items):
+        x, y = 8 + (i % columns) * (thumb + 8), header_h + (i // columns) * (thumb + caption_h + 8)
+        try:
+            picture = load_rgb(data)
+            picture.thumbnail((thumb, thumb))
+        except RejectedImage:
+            picture = Image.new("RGB", (thumb, thumb), "lightgrey")
+        sheet.paste(picture, (x + (thumb - picture.width) // 2, y + (thumb - picture.height) // 2))
+        draw.rectangle([x - 1, y - 1, x + thumb, y + thumb], outline="red")
+        draw.multiline_text((x, y + thumb + 2), caption, fill="black", font=font)
+    buffer = io.BytesIO()
+    sheet.save(buffer, "PNG")
+    with storage.open_write(path) as f:
+        f.write(buffer.getvalue())
+    return path

@@ -3,7 +3,6 @@
 ingest (configs/ingest_demo.yaml) -> train (the `demo` model) -> label a fresh
 folder of demo images -> print a short table of results.
 """
-import json
 from typing import Optional
 
 from pipelines import cli, ingest, label, storage, train
@@ -26,9 +25,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     output = storage.join(base, "labels", "demo")
     label.run(["--runner=DirectRunner", "--model_dir", storage.join(base, "models", DEMO_MODEL, "latest"),
                "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted")])
-    results = [json.loads(line) for path in storage.match(f"{output}-*.jsonl")
-               for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
-    print_table(results)
+    print_table(label.read_results(output)[0])
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {summary['test_metrics']['accuracy']:.3f})")
     print(f"Model:   {summary['model_dir']}")
     print(f"Labels:  {output}-*.jsonl; images sorted into {storage.join(base, 'sorted')}/chart|non_chart")

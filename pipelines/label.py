@@ -200,14 +200,18 @@ def uris_from_message(message) -> Iterator[str]:
         beam.metrics.Metrics.counter(_METRICS, "pubsub_empty_messages").inc()
 
 
+def _read_jsonl(pattern: str) -> list[dict]:
+    return [json.loads(line) for path in storage.match(pattern) for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
+
+
+def read_results(output: str) -> tuple[list[dict], list[dict]]:
+    """(results, dead letters) written under an output prefix, on any filesystem."""
+    return _read_jsonl(f"{output}-*.jsonl"), _read_jsonl(f"{output}{DEAD_LETTER_INFIX}-*.jsonl")
+
+
 def already_labelled(output: str) -> set[str]:
     """URIs present in earlier results under the output prefix (restart safety for streaming)."""
-    done = set()
-    for path in storage.match(f"{output}-*.jsonl"):
-        for line in storage.read_bytes(path).decode().splitlines():
-            if line.strip():
-                done.add(json.loads(line)["uri"])
-    return done
+    return {r["uri"] for r in _read_jsonl(f"{output}-*.jsonl")}
 
 
 def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:

@@ -319,7 +319,7 @@ TRANSPARENT_CORNER = (
 
 
 def tf_decode(data: bytes) -> np.ndarray:
-    """The serving graph's decode."""
+    """The serving graph's decode (transforms.preprocessing.decode)."""
     return decode(tf.constant(data)).numpy()
 
 

@@ -41,13 +41,7 @@ def _write_folder(folder, names) -> dict[str, bytes]:
 
 
 def _results(prefix: str) -> tuple[list[dict], list[dict]]:
-    """(results, dead letters) written under an output prefix (any filesystem)."""
-    from pipelines import storage
-
-    def read(pattern: str) -> list[dict]:
-        return [json.loads(line) for path in storage.match(pattern) for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
-
-    return read(f"{prefix}-*.jsonl"), read(f"{prefix}{label.DEAD_LETTER_INFIX}-*.jsonl")
+    return label.read_results(prefix)
 
 
 def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:

@@ -1,0 +1,83 @@
+"""Evaluate: score an exported model on a labelled folder tree and show what fails.
+
+    python -m pipelines.evaluate --model_dir DIR --data_dir ROOT [--output_dir OUT]
+        [--threshold T] [Beam options]
+
+ROOT holds chart/ and non_chart/ (local, gs://, any Beam filesystem). The images
+go through the labelling pipeline itself (same reading, decoding and model), then
+OUT gets metrics.json, roc_pr.png, confusion_matrix.png and misclassified.png (a
+contact sheet of every misclassified image with its score).
+"""
+import argparse
+import collections
+import logging
+from typing import Optional
+
+import numpy as np
+
+from pipelines import cli, label, storage
+from transforms import features
+
+PREDICTIONS = "predictions/labels"
+
+
+def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model_dir", required=True, help="A training run directory, a `latest` file, or the model_type folder.")
+    parser.add_argument("--data_dir", required=True, help="Folder (or bucket prefix) holding chart/ and non_chart/.")
+    parser.add_argument("--output_dir", default=None, help="Where metrics and plots go (default: $BASE_DIR/evaluations/<model_type>_<run_id>).")
+    parser.add_argument("--threshold", type=float, default=None, help="Decision threshold (default: the one recorded with the model).")
+    parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+    return parser.parse_known_args(argv)
+
+
+def truth_of(uri: str, root: str) -> Optional[int]:
+    """The label a file's folder gives it (<root>/chart/... or <root>/non_chart/...), else None."""
+    relative = uri[len(root):].lstrip("/").split("/", 1)[0] if uri.startswith(root) else ""
+    return features.LABEL_IDS.get(relative)
+
+
+def run(argv: Optional[list[str]] = None) -> dict:
+    args, beam_args = parse_args(argv)
+    cli.setup_logging(args.debug)
+    from models import reports
+    from models.metrics import binary_metrics
+
+    model = label.load_model_info(args.model_dir, args.threshold)
+    root = args.data_dir.rstrip("/")
+    output_dir = args.output_dir or storage.join(cli.base_dir(), "evaluations", f"{model.model_type}_{model.run_id}")
+    predictions = storage.join(output_dir, PREDICTIONS)
+    label.run([*beam_args, "--model_dir", model.run_dir, "--input", root, "--output", predictions, "--threshold", str(model.threshold)]
+              + (["--debug"] if args.debug else []))
+    results, rejected = label.read_results(predictions)
+    scored = [(r, truth_of(r["uri"], root)) for r in results]
+    outside = [r["uri"] for r, truth in scored if truth is None]
+    scored = [(r, truth) for r, truth in scored if truth is not None]
+    labels = np.array([truth for _, truth in scored], dtype=int)
+    scores = np.array([r["score"] for r, _ in scored], dtype=float)
+    metrics = binary_metrics(labels, scores, model.threshold)
+    metrics.update({
+        "model_type": model.model_type, "run_id": model.run_id, "data_dir": root,
+        "rejected": {"count": len(rejected), "by_reason": _count(r["reason"] for r in rejected), "files": [{"uri": r["uri"], "reason": r["reason"]} for r in rejected]},
+        "outside_label_folders": outside,
+    })
+    wrong = sorted(((r, truth) for r, truth in scored if (r["score"] >= model.threshold) != bool(truth)),
+                   key=lambda rt: -abs(rt[0]["score"] - model.threshold))
+    metrics["misclassified"] = [{"uri": r["uri"], "true": features.LABEL_NAMES[t], "score": r["score"]} for r, t in wrong]
+    title = f"{model.model_type} {model.run_id} on {root}"
+    reports.write_json(storage.join(output_dir, "metrics.json"), metrics)
+    reports.plot_roc_pr(labels, scores, model.threshold, storage.join(output_dir, "roc_pr.png"), title)
+    reports.plot_confusion(metrics["confusion_matrix"]["matrix"], storage.join(output_dir, "confusion_matrix.png"), f"threshold {model.threshold:.2f}\n{title}")
+    reports.contact_sheet([(storage.read_bytes(r["uri"]), f"true {features.LABEL_NAMES[t]}\nscore {r['score']:.2f}") for r, t in wrong],
+                          storage.join(output_dir, "misclassified.png"), f"Misclassified ({len(wrong)} of {len(scored)}): {title}")
+    logging.info("Evaluated %d images (%d rejected): accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f -> %s",
+                 len(scored), len(rejected), metrics["accuracy"], metrics["f1"], metrics["roc_auc"], model.threshold, output_dir)
+    return metrics
+
+
+def _count(values) -> dict[str, int]:
+    return dict(sorted(collections.Counter(values).items()))
+
+
+if __name__ == "__main__":
+    cli.main(run)

@@ -1,0 +1,53 @@
+"""The evaluate command and the decision threshold."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.metrics import binary_metrics, choose_threshold
+from pipelines import evaluate
+from tests.conftest import image_bytes
+from transforms import features
+
+
+def test_evaluate_writes_metrics_plots_and_a_contact_sheet_of_mistakes(trained, tmp_path):
+    root = tmp_path / "eval"
+    for i in range(4):
+        for name in features.LABEL_NAMES:
+            (root / name).mkdir(parents=True, exist_ok=True)
+            (root / name / f"{name}_{i}.png").write_bytes(image_bytes(40 + i + 10 * (name == features.CHART), "PNG"))
+    (root / features.CHART / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    out = tmp_path / "report"
+    model_dir = os.path.join(trained["base"], "models", "demo", "latest")
+
+    metrics = evaluate.run(["--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", str(root), "--output_dir", str(out)])
+
+    written = json.loads((out / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(metrics))
+    assert written["counts"] == {features.CHART: 4, features.NON_CHART: 4} and written["count"] == 8
+    assert written["rejected"]["count"] == 1 and written["rejected"]["files"][0]["uri"].endswith("broken.png")
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "threshold"} <= set(written)
+    assert np.array(written["confusion_matrix"]["matrix"]).sum() == 8
+    assert len(written["misclassified"]) == round((1 - written["accuracy"]) * 8)
+    for plot in ("roc_pr.png", "confusion_matrix.png", "misclassified.png"):
+        assert Image.open(out / plot).size[0] > 200, plot
+
+
+@pytest.mark.parametrize("labels, scores, expected", [
+    ([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 0.5),  # clean separation anywhere in (0.2, 0.8): the middle nearest 0.5
+    ([0, 0, 1, 1], [0.01, 0.02, 0.03, 0.04], 0.025),  # scores squeezed low: the cut moves to where they separate
+    ([0, 0, 1, 1], [0.90, 0.92, 0.96, 0.98], 0.94),
+    ([1, 1, 1], [0.2, 0.4, 0.9], 0.5),  # one class only: nothing to choose
+])
+def test_threshold_is_chosen_on_held_out_scores(labels, scores, expected):
+    assert choose_threshold(np.array(labels), np.array(scores)) == pytest.approx(expected)
+
+
+def test_chosen_threshold_beats_the_default_when_scores_are_shifted():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    scores = np.clip(0.15 + 0.2 * labels + rng.normal(0, 0.05, 400), 0, 1)  # a model that never reaches 0.5
+    chosen = choose_threshold(labels, scores)
+    assert binary_metrics(labels, scores, chosen)["accuracy"] > 0.9 > binary_metrics(labels, scores, 0.5)["accuracy"]
