@@ -1,0 +1,184 @@
+"""Training throughput: is the tf.data input pipeline ahead of model.fit?
+
+    python -m benchmarks.train_throughput [--images 400] [--input_epochs 3] [--fit_epochs 4] [--skip_mobile] [--keep]
+
+Makes a demo ingest output once (`python -m pipelines.ingest --runner=DirectRunner`, a `demo` source
+of 400 images at image_size 128, in a subprocess), then, in this process, on its train split:
+
+  (a) the input pipeline alone: `models.data.make_dataset(train files, training=True)` iterated
+      `--input_epochs` times with the `demo` spec's batch size. Epoch 1 reads, gunzips and caches
+      the records; later epochs come from the in-memory cache, so they are reported separately.
+  (b) training: the shipped `demo` model (`models.spec.load_model_spec('configs/model_config.yaml',
+      'demo')`, `models.builder.build_model`) fitted `--fit_epochs` epochs on a fresh dataset
+      (no validation data); epoch 1 (tracing + filling the cache) is excluded from the figure.
+  (c) the `mobile` entry (MobileNetV3Small, frozen base) with weights null at 128 px, same way
+      (`--skip_mobile` leaves it out).
+
+Reports images/s and the ratio input/training (how far the input pipeline is ahead).
+Results: benchmarks/results/train_throughput.json.
+"""
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from benchmarks import _common as c
+
+NAME = "train_throughput"
+MODEL_CONFIG = "configs/model_config.yaml"
+
+
+def _ingest(tmp: str, images: int, image_size: int, seed: int) -> tuple[str, dict]:
+    config = os.path.join(tmp, "demo.yaml")
+    with open(config, "w") as f:
+        f.write(f"image_size: {image_size}\nsources:\n  - type: demo\n    size: {images}\n    seed: {seed}\n")
+    out = os.path.join(tmp, "ingest")
+    m = c.run_measured([c.PYTHON, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={out}"],
+                       os.path.join(tmp, "logs", "ingest.log"), env=c.bench_env({"BASE_DIR": tmp}))
+    c.check(m, "demo ingest")
+    return out, m.summary()
+
+
+def _input_epochs(make, epochs: int) -> list[dict]:
+    """Iterate a fresh dataset `epochs` times; per-epoch seconds and images."""
+    dataset = make()
+    out = []
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        n = 0
+        for _, labels in dataset:
+            n += int(labels.shape[0])
+        seconds = time.perf_counter() - t0
+        out.append({"epoch": epoch + 1, "images": n, "seconds": round(seconds, 4), "images_per_s": c.rate(n, seconds)})
+    return out
+
+
+def _fit(spec, make, image_shape, epochs: int, n_train: int) -> dict:
+    import keras
+
+    from models.builder import build_model
+
+    keras.utils.set_random_seed(0)
+    t0 = time.perf_counter()
+    model = build_model(spec, image_shape)
+    build_s = time.perf_counter() - t0
+    times: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self._t)
+
+    history = model.fit(make(), epochs=epochs, verbose=0, callbacks=[EpochTimer()]).history
+    later = times[1:]
+    return {
+        "model": spec.model_type, "base_model": spec.base_model, "weights": spec.weights, "batch_size": spec.batch_size,
+        "params": int(model.count_params()), "build_s": round(build_s, 2),
+        "epoch_seconds": [round(t, 4) for t in times],
+        "first_epoch_images_per_s": c.rate(n_train, times[0]),
+        "images_per_s": c.rate(n_train * len(later), sum(later)) if later else None,
+        "final_loss": round(float(history["loss"][-1]), 4),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=400, help="demo images to ingest")
+    parser.add_argument("--image_size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--input_epochs", type=int, default=3)
+    parser.add_argument("--fit_epochs", type=int, default=4, help="epochs per model.fit; the first is excluded")
+    parser.add_argument("--skip_mobile", action="store_true")
+    parser.add_argument("--data_dir", default=None, help="reuse an existing ingest output instead of making one")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+
+    env_info = c.environment()
+    tmp = tempfile.mkdtemp(prefix="bench_train_")
+    ingest_run = None
+    if args.data_dir:
+        data_dir = args.data_dir
+    else:
+        print(f"Ingesting {args.images} demo images at {args.image_size}px (subprocess) ...", flush=True)
+        data_dir, ingest_run = _ingest(tmp, args.images, args.image_size, args.seed)
+
+    import tensorflow as tf
+    import keras  # noqa: F401  (Keras 3 before tf.Transform, as pipelines/train.py does)
+    import tensorflow_transform as tft
+
+    from models.data import make_dataset, split_files
+    from models.spec import load_model_spec
+    from pipelines import storage
+    from transforms import features
+
+    feature_spec = tft.TFTransformOutput(storage.join(data_dir, features.TRANSFORM_DIR)).transformed_feature_spec()
+    image_shape = tuple(feature_spec[features.IMAGE_KEY].shape)
+    files = split_files(data_dir, features.TRAIN)
+    n_train = sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    demo = load_model_spec(MODEL_CONFIG, "demo")
+
+    def dataset_for(spec):
+        return lambda: make_dataset(files, feature_spec, spec.batch_size, training=True, seed=0)
+
+    print(f"(a) input pipeline: {args.input_epochs} epochs over {n_train} train images, batch {demo.batch_size} ...", flush=True)
+    epochs = _input_epochs(dataset_for(demo), args.input_epochs)
+    later = epochs[1:]
+    input_result = {
+        "batch_size": demo.batch_size, "epochs": epochs,
+        "first_epoch_images_per_s": epochs[0]["images_per_s"],
+        "later_epochs_images_per_s": c.rate(sum(e["images"] for e in later), sum(e["seconds"] for e in later)) if later else None,
+    }
+
+    print(f"(b) demo model: fit {args.fit_epochs} epochs ...", flush=True)
+    trainings = {"demo": _fit(demo, dataset_for(demo), image_shape, args.fit_epochs, n_train)}
+    if not args.skip_mobile:
+        mobile = dataclasses.replace(load_model_spec(MODEL_CONFIG, "mobile"), weights=None)
+        print(f"(c) mobile (MobileNetV3Small, weights null, {image_shape[0]}px): fit {args.fit_epochs} epochs ...", flush=True)
+        trainings["mobile"] = _fit(mobile, dataset_for(mobile), image_shape, args.fit_epochs, n_train)
+
+    ratios = {}
+    for name, t in trainings.items():
+        ratios[f"input_later_over_{name}_training"] = c.ratio(input_result["later_epochs_images_per_s"], t["images_per_s"])
+        ratios[f"input_first_over_{name}_training"] = c.ratio(input_result["first_epoch_images_per_s"], t["images_per_s"])
+
+    result = {
+        "benchmark": NAME,
+        "environment": env_info | {"tensorflow_threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                                                          "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}},
+        "loadavg_at_end": list(os.getloadavg()),
+        "settings": {"images_ingested": args.images, "train_images": n_train, "image_size": args.image_size, "seed": args.seed,
+                     "input_epochs": args.input_epochs, "fit_epochs": args.fit_epochs, "data_dir": args.data_dir or "temporary"},
+        "ingest_run": ingest_run,
+        "input_pipeline": input_result,
+        "training": trainings,
+        "ratios": ratios,
+    }
+    path = c.write_results(NAME, result)
+
+    print()
+    rows = [["(a) input pipeline, epoch 1 (read+gunzip+cache)", input_result["first_epoch_images_per_s"], "-"],
+            ["(a) input pipeline, later epochs (from cache)", input_result["later_epochs_images_per_s"], "-"]]
+    for label, name in (("(b) fit demo", "demo"), ("(c) fit mobile, weights null", "mobile")):
+        if name in trainings:
+            t = trainings[name]
+            rows.append([f"{label} (epochs 2..{args.fit_epochs})", t["images_per_s"], t["first_epoch_images_per_s"]])
+    print(c.table(["what", "images/s", "first epoch images/s"], rows,
+                  title=f"Training throughput: {n_train} train images at {image_shape[0]}px ({env_info['cpus_usable']} CPUs)"))
+    print()
+    print(c.table(["ratio", "value"], [[k, v] for k, v in ratios.items()]))
+    print(f"results: {path}")
+    if args.keep:
+        print(f"kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    c.finish(0)
