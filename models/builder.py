@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import inspect
 import os
-import socket
-import threading
 
 import keras
 
 from models.spec import BASE_MODELS, Backbone, ModelSpec, SpecError, build_optimizer, create
+from pipelines import storage
 
 # Layer names the trainer can look up with `model.get_layer(...)`.
 BACKBONE = "backbone"  # the base model (fine-tuning unfreezes it) or the custom layers stack
@@ -145,28 +144,11 @@ def _require_imagenet_weights(spec: ModelSpec, entry: Backbone, shape: tuple[int
     """Fail fast, instead of hanging in a download, when ImageNet weights cannot be had."""
     cached = _imagenet_cache_path(entry, shape)
     host = os.environ.get(WEIGHTS_HOST_ENV, DEFAULT_WEIGHTS_HOST)
-    if os.path.isfile(cached) or _reachable(host):
+    name, _, port = host.rpartition(":")
+    if os.path.isfile(cached) or storage.reachable(name, int(port), REACHABILITY_TIMEOUT_S):
         return
     raise SpecError(
         f"model '{spec.model_type}': weights: the ImageNet weights of {spec.base_model} are not cached "
         f"({cached}) and {host} cannot be reached. Use `weights: null` to train from scratch, or "
         f"`weights: /path/to/file.h5` to load a local weights file."
     )
-
-
-def _reachable(address: str, timeout: float = REACHABILITY_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to host:port opens within `timeout` seconds, name lookup included."""
-    host, _, port = address.rpartition(":")
-    opened: list[bool] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection((host, int(port)), timeout=timeout).close()
-            opened.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(opened)

@@ -3,6 +3,7 @@
 import os
 import posixpath
 import socket
+import threading
 from typing import BinaryIO
 
 import fsspec
@@ -68,10 +69,26 @@ def exists(uri: str) -> bool:
     return fs.exists(path)
 
 
+def reachable(host: str, port: int, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to host:port opens within `timeout` seconds, name lookup included
+    (the lookup has no timeout of its own, hence the thread)."""
+    opened: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            opened.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(opened)
+
+
 def require_reachable(host: str, port: int, what: str, alternatives: str, timeout: float = 3.0) -> None:
     """Fail within `timeout` seconds, naming `what` and the offline `alternatives`,
     when `host:port` cannot be reached (instead of letting a client retry for minutes)."""
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as err:
-        raise ConnectionError(f"{what} needs {host}:{port}, which is unreachable ({err}). {alternatives}") from err
+    if not reachable(host, port, timeout):
+        raise ConnectionError(f"{what} needs {host}:{port}, which is unreachable. {alternatives}")

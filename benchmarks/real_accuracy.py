@@ -1,0 +1,114 @@
+"""Real-image accuracy of a training recipe: how well a model sorts real scraped images.
+
+    python -m benchmarks.real_accuracy --model_type chart-cnn [--demo_size 3000] [--work_dir DIR]
+
+(a) trains on the demo generator alone; (b) on the demo generator plus the real sample's train
+split (configs/ingest_real.yaml's ratios). Both are scored on the same held-out real images:
+the real sample's test split (by content hash, as ingest splits it), through the evaluate
+command. Ingest outputs are cached in --work_dir between runs. Prints a table and writes
+benchmarks/results/real_accuracy.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL_SAMPLE = os.path.join(ROOT, "..", "shared", "data", "real_sample")
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "real_accuracy.json")
+
+
+def _python(args: list[str], env: dict) -> float:
+    """Run a Chart Sifter command in a fresh process; returns its wall time."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, check=True)
+    return time.monotonic() - started
+
+
+def _ingest(config: dict, out: str, env: dict) -> None:
+    if os.path.exists(os.path.join(out, "ingest_summary.json")):
+        return
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "..", os.path.basename(out) + ".yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    _python(["pipelines.ingest", "--runner=DirectRunner", f"--config={path}", f"--output_dir={out}"], env)
+
+
+def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, int]:
+    """Symlink the real sample's test-split images into folder/{chart,non_chart}."""
+    from pipelines.ingest import split_of
+    from transforms import features
+    from transforms.image import RejectedImage, prepare_image
+
+    counts = {}
+    for label in features.LABEL_NAMES:
+        os.makedirs(os.path.join(folder, label), exist_ok=True)
+        for name in sorted(os.listdir(os.path.join(REAL_SAMPLE, label))):
+            source = os.path.abspath(os.path.join(REAL_SAMPLE, label, name))
+            try:
+                content = prepare_image(open(source, "rb").read()).content_hash
+            except RejectedImage:
+                continue
+            if split_of(content, ratios) == features.SPLITS.index(features.TEST):
+                target = os.path.join(folder, label, name)
+                if not os.path.exists(target):
+                    os.symlink(source, target)
+                counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model_type", default="chart-cnn")
+    parser.add_argument("--config", default="configs/model_config.yaml")
+    parser.add_argument("--demo_size", type=int, default=3000)
+    parser.add_argument("--image_size", type=int, default=None, help="default: configs/ingest_real.yaml's")
+    parser.add_argument("--work_dir", default="/tmp/chart_sifter_real_accuracy")
+    parser.add_argument("--recipes", default="a,b")
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args()
+
+    real_config = yaml.safe_load(open(os.path.join(ROOT, "configs", "ingest_real.yaml")))
+    ratios = tuple(real_config["split"][s] for s in ("train", "val", "test"))
+    image_size = args.image_size or real_config["image_size"]
+    demo = {"type": "demo", "size": args.demo_size, "seed": 0}
+    real = {"type": "folder", "root": os.path.abspath(REAL_SAMPLE)}
+    configs = {
+        "a": {"image_size": image_size, "split": real_config["split"], "sources": [demo]},
+        "b": {"image_size": image_size, "split": real_config["split"], "sources": [real, demo]},
+    }
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    test_folder = os.path.join(args.work_dir, "real_test")
+    held_out = held_out_real(test_folder, ratios)
+    rows = []
+    for recipe in args.recipes.split(","):
+        data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{args.demo_size}_{image_size}")
+        _ingest(configs[recipe], data_dir, env)
+        base = os.path.join(args.work_dir, f"base_{recipe}")
+        env_run = dict(env, BASE_DIR=base)
+        train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir]
+        seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
+        model_dir = os.path.join(base, "models", args.model_type, "latest")
+        out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}")
+        _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", test_folder, "--output_dir", out], env_run)
+        metrics = json.load(open(os.path.join(out, "metrics.json")))
+        rows.append({"recipe": recipe, "model_type": args.model_type, "demo_size": args.demo_size, "image_size": image_size,
+                     "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
+                     "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
+                     "misclassified": metrics["misclassified"], "evaluation_dir": out})
+    print(f"\nReal held-out images: {held_out}")
+    print(f"{'recipe':<7}{'model':<14}{'accuracy':>9}{'F1':>8}{'AUC':>8}{'thr':>7}{'train s':>9}")
+    for r in rows:
+        print(f"{r['recipe']:<7}{r['model_type']:<14}{r['accuracy']:>9.3f}{r['f1']:>8.3f}{(r['roc_auc'] or 0):>8.3f}{r['threshold']:>7.2f}{r['train_command_seconds']:>9.0f}")
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
+        json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
