@@ -446,7 +446,7 @@ def _price_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) 
     text_size = between(rng, 9, 12.5)
     ticker, timeframe = pick(rng, dr.TICKERS), pick(rng, tuple(dr.TIMEFRAMES))
     box = _app_chrome(c, rng, theme, ticker, text_size)
-    style = weighted(rng, {"candles": 0.45, "hollow": 0.07, "ohlc": 0.16, "line": 0.17, "area": 0.15})
+    style = weighted(rng, {"candles": 0.45, "hollow": 0.07, "ohlc": 0.4 if theme.edge else 0.16, "line": 0.17, "area": 0.15})
     spacing = between(rng, 3, 14) if style in ("candles", "hollow", "ohlc") else between(rng, 1, 6)
     n = max(12, int((box[2] - box[0]) * 0.85 / (spacing * scale)))
     bars = dr.ohlcv(rng, n)
@@ -802,10 +802,11 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor=look[0])
     kind = weighted(rng, {"price": 0.4, "econ": 0.2, "equity": 0.2, "indicator": 0.2})
     n = randint(rng, 60, 1500)
-    dates = np.datetime64(f"{randint(rng, 1990, 2022)}-01-01") + np.arange(n) * np.timedelta64(pick(rng, (1, 1, 7, 30)), "D")
+    end = np.datetime64(dr.moment(rng).date())
+    dates = end - np.arange(n)[::-1] * np.timedelta64(pick(rng, (1, 1, 7, 30)), "D")
     close = dr.price_path(rng, n)
-    panes = 2 if kind in ("equity", "indicator") else 1
-    axes = fig.subplots(panes, 1, sharex=True, squeeze=False, height_ratios=[3, 1][:panes])[:, 0]
+    panes = {"price": 1, "econ": 1, "equity": 2, "indicator": randint(rng, 2, 3)}[kind]
+    axes = fig.subplots(panes, 1, sharex=True, squeeze=False, height_ratios=[3, 1, 1.5][:panes])[:, 0]
     colours = ["#%02x%02x%02x" % c for c in pick(rng, dr.PALETTES)]
     ax = axes[0]
     if kind == "econ":
@@ -831,7 +832,7 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
         if chance(rng, 0.3):
             _, upper, lower = dr.bollinger(close)
             ax.fill_between(dates, lower, upper, color=colours[-1], alpha=0.2, label="Bollinger")
-        ax.legend(loc=pick(rng, ("upper left", "best", "lower right")))
+        ax.legend(loc=pick(rng, ("upper left", "lower right", "lower left")))
         ax.set_title(
             pick(rng, (f"{pick(rng, dr.TICKERS)} Closing Price", f"{pick(rng, dr.COMPANIES)} stock price", "Price with moving averages"))
         )
@@ -841,6 +842,9 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
             axes[1].axhline(70, color="grey", linestyle="--", linewidth=0.8)
             axes[1].axhline(30, color="grey", linestyle="--", linewidth=0.8)
             axes[1].set_ylabel("RSI")
+        if panes == 3:  # pyalgotrade-style backtest plot: price, oscillator, portfolio
+            axes[2].plot(dates, dr.equity_curve(rng, n, start=1_000_000.0), color=colours[0], label="Portfolio")
+            axes[2].legend(loc="upper left")
     for axis in axes:
         _style_axes(axis, look)
     if chance(rng, 0.4):
@@ -864,7 +868,7 @@ def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor=look[0])
     n = randint(rng, 30, 160)
     bars = dr.ohlcv(rng, n)
-    index = pd.date_range(f"{randint(rng, 2005, 2024)}-01-01", periods=n, freq=pick(rng, ("D", "B", "h", "W")))
+    index = pd.date_range(end=dr.moment(rng).date(), periods=n, freq=pick(rng, ("D", "B", "h", "W")))
     frame = pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume}, index=index)
     with_volume = chance(rng, 0.6)
     axes = fig.subplots(2 if with_volume else 1, 1, sharex=True, squeeze=False, height_ratios=[3, 1][: 1 + with_volume])[:, 0]
@@ -1352,12 +1356,36 @@ def _meme(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
 
 
 def _illustration(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
-    """Clip-art style illustration: a cartoon character, sometimes with coins and sparkles."""
-    image = dr.cartoon(rng, size)
+    """Clip art: a cartoon character or an abstract pattern (spinner, rings, colour wheel), maybe with coins."""
+    image = dr.cartoon(rng, size) if chance(rng, 0.5) else _abstract(rng, size)
     for _ in range(randint(rng, 0, 6)):
         radius = int(min(size) * between(rng, 0.04, 0.09))
         disc = dr.shaded_disc((2 * radius, 2 * radius), (230, 180, 40))
         image.paste(disc, (randint(rng, 0, size[0] - 2 * radius), randint(rng, 0, size[1] - 2 * radius)), disc)
+    return image
+
+
+def _abstract(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """Flat geometric art: a ring of dots, concentric rings, a wheel of wedges or scattered shapes."""
+    w, h = size
+    image = Image.new("RGB", size, pick(rng, ((255, 255, 255), (200, 200, 200), (20, 20, 30), dr.random_colour(rng, (0.1, 0.4), (0.8, 1)))))
+    draw = ImageDraw.Draw(image)
+    cx, cy, r = w / 2, h / 2, min(w, h) * between(rng, 0.3, 0.45)
+    colour = dr.random_colour(rng)
+    pattern = pick(rng, ("dots", "rings", "wheel", "shapes"))
+    count = randint(rng, 6, 24)
+    for k in range(count):
+        angle = 2 * np.pi * k / count
+        if pattern == "dots":
+            dr.circle(draw, (cx + r * np.cos(angle), cy + r * np.sin(angle)), r * 0.18, fill=dr.mix(colour, (255, 255, 255), k / count))
+        elif pattern == "rings":
+            dr.circle(draw, (cx, cy), r * (1 - k / count), outline=dr.random_colour(rng), width=max(1, int(r / count / 2)))
+        elif pattern == "wheel":
+            hue = dr.random_colour(rng, (0.3, 0.7), (0.8, 1))
+            draw.pieslice((cx - r, cy - r, cx + r, cy + r), 360 * k / count, 360 * (k + 1) / count, fill=hue, outline=(255, 255, 255))
+        else:
+            x, y, s = between(rng, 0, w), between(rng, 0, h), min(w, h) * between(rng, 0.03, 0.15)
+            draw.regular_polygon((x, y, s), randint(rng, 3, 8), rotation=between(rng, 0, 90), fill=dr.random_colour(rng))
     return image
 
 
@@ -1599,7 +1627,12 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         return _receipt(rng, size, scale)
     if kind == "notebook":
         return _notebook(rng, size, scale)
-    paper = {"news": (255, 255, 255), "doc": pick(rng, ((255, 255, 255), (250, 250, 250), (30, 30, 30))), "book": (243, 234, 210)}[kind]
+    papers = {
+        "news": ((255, 255, 255), (250, 249, 245)),
+        "doc": ((255, 255, 255), (250, 250, 250), (30, 30, 30), (205, 205, 205), dr.random_colour(rng, (0.1, 0.5), (0.85, 1))),
+        "book": ((243, 234, 210), (250, 246, 235), (255, 255, 255)),
+    }
+    paper = pick(rng, papers[kind])
     c = Canvas(size, paper, scale)
     ink = dr.ink_on(paper)
     margin = c.w * between(rng, 0.06, 0.14)
@@ -1755,6 +1788,31 @@ def _notebook(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
     return c.image
 
 
+def _terminal_table(c: Canvas, rng: np.random.Generator, y: float, fnt: ImageFont.FreeTypeFont, text: RGB) -> None:
+    """A trading bot's live ticker table in a terminal: aligned columns, coloured changes and cells."""
+    up, down = pick(rng, dr.UP_DOWN)
+    price = 10 ** between(rng, -3, 4)
+    while y < c.h - fnt.size:
+        change = rng.normal(0, 2)
+        price *= 1 + change / 100
+        cells = (
+            f"{dr.moment(rng):%H:%M:%S}",
+            f"{price:>12.6f}",
+            f"{10 ** between(rng, 0, 5):>10.2f}",
+            f"{change:+6.2f}%",
+            pick(rng, ("BTC", "USDT", "ETH")),
+        )
+        x = c.px(8)
+        for k, cell in enumerate(cells):
+            colour = (up if change >= 0 else down) if k == 3 else text
+            if k == 3 and abs(change) > 2.5:
+                c.draw.rectangle((x, y, x + fnt.getlength(cell), y + fnt.size * 1.2), fill=colour)
+                colour = (0, 0, 0)
+            c.draw.text((x, y), cell, font=fnt, fill=colour)
+            x += fnt.getlength(cell) + fnt.getlength("  ")
+        y += fnt.size * 1.35
+
+
 def _terminal_log(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """Terminal output: timestamped, colour-coded bot logs or a JSON dump."""
     bg = pick(rng, ((0, 0, 0), (30, 30, 30), (40, 42, 54), (1, 36, 86), (12, 12, 12)))
@@ -1766,6 +1824,9 @@ def _terminal_log(rng: np.random.Generator, size: tuple[int, int], scale: float)
         _window_bar(c, (0, 0, c.w, c.px(26)), "bash — 120×40", dr.mix(bg, (255, 255, 255), 0.15), mac=True)
         y = c.px(34)
     text = pick(rng, ((204, 204, 204), (230, 230, 230), (0, 255, 0)))
+    if chance(rng, 0.35):
+        _terminal_table(c, rng, y, fnt, text)
+        return c.image
     while y < c.h - fnt.size:
         level = weighted(rng, {"INFO": 0.6, "WARN": 0.15, "ERROR": 0.1, "DEBUG": 0.15})
         stamp = f"{dr.moment(rng):%Y-%m-%d %H:%M:%S}"

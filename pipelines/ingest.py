@@ -7,7 +7,8 @@ split, tf.Transform-preprocessed TFRecords plus the transform graph.
 Data flow (each step is a labelled PTransform):
     Read<source>... -> Flatten -> Validate -> Deduplicate -> Split
       -> tf.Transform (analyse on train, apply to val/test) -> WriteTFRecords/<split>
-      -> WriteTransformFn;  rejects -> WriteDeadLetters;  counts -> WriteSummary
+      -> WriteTransformFn;  rejects -> WriteDeadLetters;  dropped copies -> WriteDuplicates;
+      counts -> WriteSummary
 """
 import dataclasses
 import functools
@@ -25,6 +26,7 @@ from pipelines.sources import RawImage, read_source
 from transforms import features
 
 REJECTED = "rejected"
+DUPLICATES = "duplicates"
 _METRICS = "chart_sifter.ingest"
 
 
@@ -96,10 +98,11 @@ def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
             beam.metrics.Metrics.counter(_METRICS, "rejected_label_conflict").inc()
             yield beam.pvalue.TaggedOutput(REJECTED, dead_letter(c.source, c.uri, "label_conflict", f"same picture, different labels: {others}", features.LABEL_NAMES[c.label]))
         return
-    if len(copies) > 1:
-        beam.metrics.Metrics.counter(_METRICS, "duplicates").inc(len(copies) - 1)
-        yield beam.pvalue.TaggedOutput("duplicates", len(copies) - 1)
-    yield copies[0]
+    kept = copies[0]
+    for dropped in copies[1:]:
+        beam.metrics.Metrics.counter(_METRICS, "duplicates").inc()
+        yield beam.pvalue.TaggedOutput(DUPLICATES, {"source": dropped.source, "uri": dropped.uri, "duplicate_of": kept.uri})
+    yield kept
 
 
 def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
@@ -164,7 +167,7 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> N
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
         | "GroupCopies" >> beam.GroupByKey()
-        | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, "duplicates", main="unique")
+        | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, DUPLICATES, main="unique")
     )
     splits = deduped.unique | "Split" >> beam.Partition(lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS))
 
@@ -188,17 +191,18 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> N
         _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(storage.join(output_dir, features.TRANSFORM_DIR))
 
     rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
-    _ = (
-        rejected
-        | "DeadLetterJson" >> beam.Map(lambda r: json.dumps(r, sort_keys=True))
-        | "WriteDeadLetters" >> beam.io.WriteToText(storage.join(output_dir, features.DEAD_LETTER_PREFIX), file_name_suffix=".jsonl")
-    )
+    for name, records, prefix in (("DeadLetters", rejected, features.DEAD_LETTER_PREFIX), ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX)):
+        _ = (
+            records
+            | f"{name}Json" >> beam.Map(json.dumps, sort_keys=True)
+            | f"Write{name}" >> beam.io.WriteToText(storage.join(output_dir, prefix), file_name_suffix=".jsonl")
+        )
     counted = [
         splits[i] | f"CountKey[{name}]" >> beam.Map(lambda e, name=name: ("counts", f"{name}/{features.LABEL_NAMES[e.label]}"))
         for i, name in enumerate(features.SPLITS)
     ] + [
         rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
-        deduped.duplicates | "CountKeyDuplicates" >> beam.FlatMap(lambda n: [("duplicates", "")] * n),
+        deduped[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
     ]
     _ = (
         counted

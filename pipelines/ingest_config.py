@@ -46,14 +46,10 @@ class SourceConfig:
     options: dict[str, Any]
 
     def label_for(self, value: Any) -> str:
-        """Map a source label value to chart / non_chart (unknown values pass through and are rejected later)."""
+        """Map a source label value to chart / non_chart (unmapped values pass through and are rejected later)."""
         label_map = self.options.get("label_map") or {}
-        for key in (value, str(value)):
-            if key in label_map:
-                return str(label_map[key])
-        if isinstance(value, (int, str)) and str(value).isdigit() and int(value) in label_map:
-            return str(label_map[int(value)])
-        return str(value)
+        candidates = (value, str(value)) + ((int(value),) if str(value).isdigit() else ())
+        return next((str(label_map[k]) for k in candidates if k in label_map), str(value))
 
 
 @dataclasses.dataclass(frozen=True)

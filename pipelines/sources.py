@@ -166,14 +166,14 @@ class ReadHuggingFace(beam.PTransform):
             label_column = source.options.get("label_column", features.LABEL_KEY)
             for row_number, row in enumerate(dataset):
                 image = row[image_column] or {}
-                uri = image.get("path") or f"{source.name}#shard{index}/row{row_number}"
                 label = source.label_for(row.get(label_column))
                 if image.get("bytes"):
+                    uri = f"{source.name}/{image.get('path') or f'shard{index}/row{row_number}'}"
                     yield RawImage(source.name, uri, label, image["bytes"])
                 elif image.get("path"):
-                    yield _read(source.name, uri, label)
+                    yield _read(source.name, image["path"], label)
                 else:
-                    yield RawImage(source.name, uri, label, error="empty_file", detail="row has no image bytes or path")
+                    yield RawImage(source.name, f"{source.name}/shard{index}/row{row_number}", label, error="empty_file", detail="row has no image bytes or path")
 
         logging.info("Hugging Face source %s: %d shard(s)", source.name, num_shards)
         return pbegin | "Shards" >> beam.Create(range(num_shards)) | "Spread" >> beam.Reshuffle() | "Rows" >> beam.FlatMap(read_shard)

@@ -142,6 +142,14 @@ def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
     assert all({"source", "uri", "reason", "detail", "label"} <= set(d) for d in letters)
 
 
+def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
+    folder = os.path.join(ingested["dir"], os.path.dirname(features.DUPLICATES_PREFIX))
+    dropped = [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]
+    pairs = sorted((os.path.basename(d["uri"]), os.path.basename(d["duplicate_of"])) for d in dropped)
+    # j0.png listed twice in the manifest (one copy kept); photo_0.jpg again in the hub parquet
+    assert pairs == [("img_6.png", "photo_0.jpg"), ("j0.png", "j0.png")]
+
+
 def test_summary_counts_rejects_and_duplicates(ingested):
     summary = ingested["summary"]
     with open(os.path.join(ingested["dir"], features.SUMMARY_FILE)) as f:

@@ -22,5 +22,6 @@ DEFAULT_IMAGE_SIZE = 224
 TRANSFORM_DIR = "transform"  # tf.Transform output (transform_fn/, transformed_metadata/)
 TFRECORD_DIR = "tfrecords"  # tfrecords/<split>/part-*.tfrecord.gz
 DEAD_LETTER_PREFIX = "dead_letter/rejected"  # JSONL, one object per rejected input
+DUPLICATES_PREFIX = "duplicates/dropped"  # JSONL, one object per copy dropped by deduplication
 SUMMARY_FILE = "ingest_summary.json"
 TFRECORD_SUFFIX = ".tfrecord.gz"
