@@ -2,6 +2,7 @@
 import logging
 import os
 import sys
+import time
 from typing import Callable
 
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -27,8 +28,23 @@ def base_dir() -> str:
 def setup_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     if not debug:
-        for noisy in ("absl", "apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google"):
+        for noisy in ("apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger("absl").setLevel(logging.ERROR)  # tf.Transform's format advice, once per dataset
+
+
+class Progress:
+    """A progress line every `every` items, per worker: long runs show they are moving."""
+
+    def __init__(self, what: str, every: int = 500):
+        self._what, self._every = what, every
+        self._count, self._started = 0, time.monotonic()
+
+    def tick(self) -> None:
+        self._count += 1
+        if self._count % self._every == 0:
+            rate = self._count / max(time.monotonic() - self._started, 1e-9)
+            logging.info("%s: %d in this worker (%.1f/s)", self._what, self._count, rate)
 
 
 def main(run: Callable[[list[str]], object]) -> None:

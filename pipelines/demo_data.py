@@ -549,14 +549,14 @@ def _draw_price(c: Canvas, rng: np.random.Generator, theme: ChartTheme, pane: Pa
     for _, series, colour in overlays:
         dr.polyline(d, pane, series, colour, c.px(pick(rng, (1, 1, 1.5, 2))))
     if chance(rng, 0.15):
-        _signals(c, rng, pane, bars, theme)
+        _signals(c, rng, pane, bars)
     for _ in range(weighted(rng, {0: 0.7, 1: 0.1, 2: 0.1, 3: 0.1})):
         level = float(np.quantile(bars.close, rng.random()))
         y = float(pane.ys(level))
         dr.dashed(d, (pane.x0, y), (pane.x1, y), pick(rng, theme.lines), width=c.px(1), dash=c.px(pick(rng, (3, 6, 10))), gap=c.px(3))
 
 
-def _signals(c: Canvas, rng: np.random.Generator, pane: Pane, bars: dr.Bars, theme: ChartTheme) -> None:
+def _signals(c: Canvas, rng: np.random.Generator, pane: Pane, bars: dr.Bars) -> None:
     """Buy/sell triangles under local lows and above local highs."""
     window = max(3, pane.n // 12)
     low_idx = [i for i in range(window, pane.n - window, window) if bars.low[i] == bars.low[i - window : i + window].min()]
@@ -1248,7 +1248,7 @@ def _spreadsheet_chrome(c: Canvas, rng: np.random.Generator) -> float:
 
 
 def _photo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
-    """A photo-like scene filling the canvas."""
+    """A photo-like scene filling the canvas (photos have no UI, so `scale` does not apply)."""
     return dr.photo(rng, size)
 
 

@@ -468,10 +468,10 @@ class Canvas:
         """The font `face` at design size `size`."""
         return font(face, self.px(size))
 
-    def text(self, xy: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans", anchor: str = "la", **kwargs) -> float:
+    def text(self, xy: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans", anchor: str = "la") -> float:
         """Draw one line of text; returns its width in pixels."""
         fnt = self.font(size, face)
-        self.draw.text(xy, text, font=fnt, fill=fill, anchor=anchor, **kwargs)
+        self.draw.text(xy, text, font=fnt, fill=fill, anchor=anchor)
         return fnt.getlength(text)
 
     def words(self, xy: tuple[float, float], text: str, fnt: ImageFont.FreeTypeFont, fill: RGB) -> float:
@@ -879,7 +879,7 @@ def _sky(rng: np.random.Generator, size: tuple[int, int], horizon: int) -> Image
         ),
     )
     sky = np.asarray(gradient((w, h), top, low, 0, max(1, horizon)), dtype=np.float32)
-    clouds = resize_field(fractal_noise(rng, (w, max(2, horizon // 3)), 5, randint(rng, 2, 5)), (w, max(1, horizon)))
+    clouds = resize_field(fractal_noise(rng, (max(2, w // 3), max(2, horizon)), 5, randint(rng, 2, 5)), (w, max(1, horizon)))
     cover = np.clip((clouds - between(rng, 0.45, 0.8)) * 2.5, 0, 0.85)[..., None]
     sky[:horizon] = sky[:horizon] * (1 - cover) + np.array(mix(low, (255, 255, 255), 0.7)) * cover
     return Image.fromarray(sky.astype(np.uint8))
@@ -888,7 +888,7 @@ def _sky(rng: np.random.Generator, size: tuple[int, int], horizon: int) -> Image
 def _ground(rng: np.random.Generator, size: tuple[int, int], stops: tuple[RGB, ...]) -> Image.Image:
     """Ground texture with perspective: stretched sideways, darker and coarser towards the viewer."""
     w, h = size
-    texture = resize_field(fractal_noise(rng, (w, max(2, h // 3)), 5, randint(rng, 8, 30)), (w, h))
+    texture = resize_field(fractal_noise(rng, (max(2, w // 3), h), 5, randint(rng, 8, 30)), (w, h))
     image = np.asarray(colour_map(np.clip(texture, 0, 1), stops), dtype=np.float32)
     shade = np.linspace(1.0, between(rng, 0.6, 0.9), h)[:, None, None]
     return Image.fromarray((image * shade).astype(np.uint8))
@@ -917,12 +917,11 @@ def _landscape(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
         colour = mix(mix(ground[0], (50, 60, 80), 0.5), haze, 0.65 - layer * 0.2)
         draw.polygon(list(zip(range(w), ridge)) + [(w, horizon + 1), (0, horizon + 1)], fill=colour)
     water = chance(rng, 0.3)
-    if water:  # mirroring the sky
-        water = image.crop((0, max(0, 2 * horizon - h), w, horizon)).transpose(Image.FLIP_TOP_BOTTOM).resize((w, h - horizon))
-        ripples = resize_field(0.8 + 0.2 * smooth_noise(rng, (w // 8 + 2, h - horizon), 30), (w, h - horizon))[..., None]
-        image.paste(
-            Image.fromarray((np.asarray(water, dtype=np.float32) * ripples * np.array([0.8, 0.9, 1.0])).astype(np.uint8)), (0, horizon)
-        )
+    if water:  # the sky's colour, darker towards the viewer, with horizontal ripples
+        depth = h - horizon
+        surface = np.asarray(gradient((w, depth), mix(haze, (30, 60, 100), 0.3), (15, 35, 60)), dtype=np.float32)
+        ripples = resize_field(smooth_noise(rng, (max(4, w // 16), depth), 80), (w, depth))[..., None]
+        image.paste(Image.fromarray((surface * (0.8 + 0.35 * ripples)).clip(0, 255).astype(np.uint8)), (0, horizon))
     else:
         image.paste(_ground(rng, (w, h - horizon), ground), (0, horizon))
     if chance(rng, 0.5):  # tree line

@@ -62,10 +62,14 @@ def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = ""
 class ValidateImage(beam.DoFn):
     """RawImage -> Example, or a dead letter (tagged `rejected`) with the reason."""
 
+    def setup(self):
+        self._progress = cli.Progress("images validated")
+
     def process(self, raw: RawImage) -> Iterator:
         from transforms.image import RejectedImage, prepare_image
 
         beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
+        self._progress.tick()
         if raw.error:
             yield self._reject(raw, raw.error, raw.detail)
             return

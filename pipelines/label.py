@@ -107,22 +107,18 @@ class ReadAndPrepare(beam.DoFn):
 class ToResult(beam.DoFn):
     """(ImageKey, PredictionResult) -> the JSONL result object; counts labels and logs progress."""
 
-    def __init__(self, model: ModelInfo, progress_every: int = 500):
+    def __init__(self, model: ModelInfo):
         self._model = model
-        self._every = progress_every
 
     def setup(self):
-        self._count, self._started = 0, time.monotonic()
+        self._progress = cli.Progress("images labelled")
 
     def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator[dict]:
         key, prediction = element
         score = float(prediction.inference)
         label = features.CHART if score >= self._model.threshold else features.NON_CHART
         beam.metrics.Metrics.counter(_METRICS, f"labelled_{label}").inc()
-        self._count += 1
-        if self._count % self._every == 0:
-            rate = self._count / max(time.monotonic() - self._started, 1e-9)
-            logging.info("labelled %d images in this worker (%.1f images/s)", self._count, rate)
+        self._progress.tick()
         yield {
             "uri": key.uri, "label": label, "score": round(score, 6), "model_type": self._model.model_type,
             "run_id": self._model.run_id, "sha256": key.sha256, "width": key.width, "height": key.height, "labeled_at": _now(),
