@@ -50,10 +50,10 @@ def load_spec(args: argparse.Namespace):
         print(MISSING_MODEL_TYPE, file=sys.stderr)
         raise SystemExit(2)
     spec = load_model_spec(args.config, args.model_type)
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     if args.weights is not None:
         overrides["weights"] = None if args.weights.lower() in ("null", "none") else args.weights
-    return dataclasses.replace(spec, **{k: v for k, v in overrides.items() if v is not None or k == "weights" and args.weights is not None})
+    return dataclasses.replace(spec, **overrides)
 
 
 def class_weights(spec, counts: dict) -> Optional[dict]:

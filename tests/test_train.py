@@ -96,3 +96,9 @@ def test_data_dir_without_ingest_output_says_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         train.run(["--model_type", "demo", "--data_dir", str(tmp_path)])
     assert "pipelines.ingest" in str(err.value)
+
+
+def test_command_line_overrides_reach_the_spec():
+    spec = train.load_spec(train.parse_args(["--model_type", "mobile", "--weights", "null", "--epochs", "3", "--batch_size", "8"]))
+    assert (spec.weights, spec.epochs, spec.batch_size, spec.base_model) == (None, 3, 8, "MobileNetV3Small")
+    assert train.load_spec(train.parse_args(["--model_type", "mobile"])).weights == "imagenet"
