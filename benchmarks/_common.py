@@ -150,6 +150,7 @@ class Measured:
     max_processes: int
     cpu_s: float  # user+sys of the tree: sampled per process (last sample), at least wait4's figure
     leftover_pids: list[int]  # descendants still alive after the launched process exited
+    processes: list[str]  # command lines of every process seen in the tree (first 160 chars)
     log_path: str
     started_epoch: float
     loadavg_before: float
@@ -181,11 +182,14 @@ def run_measured(argv: Sequence[str], log_path: str, env: Optional[dict] = None,
     peak = {"rss": 0, "pss": 0, "procs": 0}
     cpu_by_pid: dict[int, float] = {}
     seen: set[int] = set()
+    cmdlines: dict[int, str] = {}
 
     def sample() -> None:
         last_pss = 0.0
         while not stop.is_set():
             pids = _tree(proc.pid)
+            for p in set(pids) - seen:
+                cmdlines[p] = _cmdline(p)
             seen.update(pids)
             peak["rss"] = max(peak["rss"], sum(_rss_bytes(p) for p in pids))
             peak["procs"] = max(peak["procs"], len(pids))
@@ -222,8 +226,16 @@ def run_measured(argv: Sequence[str], log_path: str, env: Optional[dict] = None,
         peak_tree_rss_mb=peak["rss"] / 2**20, peak_tree_pss_mb=peak["pss"] / 2**20,
         max_single_rss_mb=usage.ru_maxrss / 1024, max_processes=peak["procs"],
         cpu_s=max(sampled_cpu, usage.ru_utime + usage.ru_stime), leftover_pids=leftovers,
-        log_path=log_path, started_epoch=started_epoch, loadavg_before=load_before,
+        processes=[cmdlines[p] for p in sorted(cmdlines)], log_path=log_path, started_epoch=started_epoch, loadavg_before=load_before,
     )
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:160]
+    except OSError:
+        return ""
 
 
 def _is_descendant_cmd(pid: int) -> bool:
@@ -331,3 +343,100 @@ def write_demo_folder_timed(root: str, size: int, seed: int) -> tuple[dict, floa
 
 def folder_bytes(root: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
+
+
+# ---------------------------------------------------------------- variants: 1-image start-up run, N-image runs
+
+def run_variants(variants: dict, one_input: str, n_input: str, n_images: int, repeats: int, tmp: str,
+                 describe, first_error) -> tuple[dict, dict]:
+    """Measure each variant: a 1-image start-up run, then `repeats` N-image runs interleaved
+    across variants (a, b, c, a, b, c, ...) so that background load hits them alike.
+
+    `variants`: name -> list of candidate `cmd(input_root, output) -> argv`; the first candidate is
+    the documented command, the next ones fallbacks tried only if a 1-image run fails.
+    `describe(name, measured, output, n)` -> extra fields of a run (outputs checked, phases, ...).
+    Returns ({name: result}, {name: failure of the documented command}).
+    """
+    logs = os.path.join(tmp, "logs")
+    chosen, ones, failures = {}, {}, {}
+    for name, candidates in variants.items():
+        for attempt, cmd in enumerate(candidates):
+            print(f"[{name}] 1-image start-up run{' (fallback entry: benchmarks._entry)' if attempt else ''} ...", flush=True)
+            out = os.path.join(tmp, f"{name}_1_{attempt}", "out")
+            m1 = run_measured(cmd(one_input, out), os.path.join(logs, f"{name}_1_{attempt}.log"))
+            if m1.returncode == 0 or attempt == len(candidates) - 1:
+                break
+            failures[name] = {"command": " ".join(m1.argv), "returncode": m1.returncode, "error": first_error(m1.log_path)}
+            print(f"[{name}] FAILED (rc {m1.returncode}): {failures[name]['error']}", flush=True)
+        check(m1, f"{name} (1 image)")
+        chosen[name], ones[name] = cmd, m1.summary() | describe(name, m1, out, 1)
+    full: dict[str, list] = {name: [] for name in variants}
+    for r in range(repeats):
+        for name, cmd in chosen.items():
+            print(f"[{name}] {n_images}-image run {r + 1}/{repeats} ...", flush=True)
+            out = os.path.join(tmp, f"{name}_n{r}", "out")
+            m = run_measured(cmd(n_input, out), os.path.join(logs, f"{name}_n{r}.log"))
+            check(m, f"{name} ({n_images} images)")
+            full[name].append(m.summary() | describe(name, m, out, n_images) | {"output": out})
+    results = {}
+    for name, runs in full.items():
+        one = ones[name]
+        t_n, t_1 = median([e["wall_s"] for e in runs]), one["wall_s"]
+        cpu_n = median([e["cpu_s"] for e in runs])
+        # Subtracting a start-up that is most of the run amplifies noise: report it, flagged.
+        steady = rate(n_images - 1, t_n - t_1) if t_n > t_1 else None
+        reliable = steady is not None and (t_n - t_1) >= 0.5 * t_1
+        results[name] = {
+            "command": " ".join(runs[0]["argv"]),
+            "one_image": one,
+            "runs": runs,
+            "median_wall_s": round(t_n, 3),
+            "startup_wall_s": round(t_1, 3),
+            "images_per_s_end_to_end": rate(n_images, t_n),
+            "images_per_s_excluding_startup": steady,
+            "excluding_startup_reliable": reliable,
+            "cpu_s_total": round(cpu_n, 1),
+            "cpu_ms_per_image_excluding_startup": round(1000 * (cpu_n - one["cpu_s"]) / (n_images - 1), 1),
+            "peak_tree_rss_mb": max(e["peak_tree_rss_mb"] for e in runs),
+            "peak_tree_pss_mb": max(e["peak_tree_pss_mb"] for e in runs),
+            "max_single_rss_mb": max(e["max_single_rss_mb"] for e in runs),
+            "max_processes": max(e["max_processes"] for e in runs),
+            "loadavg_before_runs": [round(e["loadavg_before"], 2) for e in runs],
+        }
+        leftovers = sorted({p for e in runs for p in e["leftover_pids"]})
+        if leftovers:
+            results[name]["leftover_worker_pids"] = leftovers
+    return results, failures
+
+
+def steady_cell(result: dict):
+    """The 'excluding start-up' figure for a table; starred where the work was under half the start-up."""
+    value = result["images_per_s_excluding_startup"]
+    if value is None or result["excluding_startup_reliable"]:
+        return value
+    return f"{value:,.1f}*"
+
+
+STEADY_FOOTNOTE = ("* start-up (the 1-image run) was over 2/3 of the N-image run, so its run-to-run noise swamps the "
+                   "difference: trust CPU ms/img instead")
+
+
+def first_error(log_path: str) -> str:
+    """The first Python exception line in a log (e.g. '_pickle.PicklingError: ...'), Beam's
+    quoted worker tracebacks included."""
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            line = line.replace("\\n", "\n ").replace("\\'", "'")
+            match = re.search(r"(?<![\w.])([A-Za-z_][\w.]*(?:Error|Exception)): (.*?)(?:\n|\" trace|$)", line)
+            if match:
+                return f"{match[1]}: {match[2][:300]}"
+    return "unknown (see log)"
+
+
+def read_marked_json(log_path: str, marker: str) -> dict:
+    """The JSON a worker printed on a line starting with `marker`."""
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            if line.startswith(marker):
+                return json.loads(line[len(marker):])
+    raise RuntimeError(f"no {marker} line in {log_path}")

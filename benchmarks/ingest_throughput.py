@@ -1,6 +1,6 @@
 """Ingest throughput: images/s of the Beam + tf.Transform ingest against a plain-Python loop.
 
-    python -m benchmarks.ingest_throughput [--images 300] [--image_size 128] [--repeats 2] [--keep]
+    python -m benchmarks.ingest_throughput [--images 300] [--image_size 128] [--repeats 2] [--no_profile] [--keep]
 
 Demo images are rendered ONCE into a temporary folder (rendering is not measured), then
 ingested as a `folder` source at image_size 128 by:
@@ -8,19 +8,24 @@ ingested as a `folder` source at image_size 128 by:
   (a) `python -m pipelines.ingest --runner=DirectRunner` (in-process FnApiRunner),
   (b) the same with `--direct_running_mode=multi_processing --direct_num_workers=2`,
   (c) a plain-Python baseline doing the same work in one process: read each file,
-      `transforms.image.prepare_image`, deduplicate by content hash, split with
-      `pipelines.ingest.split_of`, `transforms.preprocessing.decode_and_resize` (TF, batches of 64
-      like tf.Transform's desired_batch_size), serialise a tf.train.Example with the same features
-      (image float32 [S,S,3], label int64, sha256 bytes) and write GZIP TFRecords per split.
+      `transforms.image.prepare_image`, deduplicate by content hash, split by content hash as
+      `pipelines.ingest.split_of` does, `transforms.preprocessing.decode_and_resize` (TF, batches
+      of 64 like tf.Transform's desired_batch_size), serialise a tf.train.Example with the same
+      features (image float32 [S,S,3], label int64, sha256 bytes) and write GZIP TFRecords per split.
 
-Every run is a fresh subprocess (a process that ran a tf.Transform pipeline segfaults at exit), timed
-from launch to exit ("end-to-end"). Start-up is the end-to-end time of the same command on a
-1-image folder; "steady" images/s = (N - 1) / (t_N - t_1). The baseline also reports the time of
-its loop alone (measured inside it). A final check compares the baseline's records with the
-pipeline's (same keys, same pixels). Results: benchmarks/results/ingest_throughput.json.
+Every run is a fresh subprocess (a process that ran a tf.Transform pipeline segfaults at exit),
+timed from launch to exit ("end-to-end"). Start-up is the end-to-end time of the same command on a
+1-image folder; "excluding start-up" images/s = (N - 1) / (t_N - t_1). CPU time of the process
+tree is measured too: the marginal CPU ms per image, (cpu_N - cpu_1) / (N - 1), hardly moves
+when other work shares the machine, unlike wall-clock figures. The N-image runs of the variants
+are interleaved. A final check compares the baseline's records with the pipeline's (same keys,
+splits, labels and pixels). Then (unless --no_profile) the in-process pipeline runs once more under
+cProfile to show where its time goes. Results: benchmarks/results/ingest_throughput.json (profile:
+ingest_throughput_profile.prof/.txt beside it).
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +38,24 @@ from benchmarks import _common as c
 NAME = "ingest_throughput"
 LABELS = ("non_chart", "chart")
 
+def _default_split() -> tuple[float, float, float]:
+    """IngestConfig's default split (the benchmark's config has no `split:`); no Beam import."""
+    from pipelines.ingest_config import IngestConfig
+
+    return IngestConfig.split
+
+
+def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
+    """pipelines.ingest.split_of, copied so that the baseline does not import Beam (the final
+    check fails if the two ever disagree)."""
+    position = int(hashlib.sha256(content_hash.encode()).hexdigest()[:12], 16) / float(16**12)
+    edge = 0.0
+    for index, ratio in enumerate(ratios):
+        edge += ratio
+        if position < edge:
+            return index
+    return len(ratios) - 1
+
 
 def _config(path: str, root: str, image_size: int) -> str:
     with open(path, "w") as f:
@@ -43,30 +66,25 @@ def _config(path: str, root: str, image_size: int) -> str:
 def _one_train_image(src_root: str, dst_root: str) -> str:
     """Copy the first image that the default split sends to `train` (a 1-image run whose only
     image landed in val/test would analyse an empty train set)."""
-    from pipelines.ingest import split_of
-    from pipelines.ingest_config import IngestConfig
     from transforms.image import prepare_image
 
-    ratios = IngestConfig.split
     for label in LABELS:
         for path in sorted(glob.glob(os.path.join(src_root, label, "*"))):
             with open(path, "rb") as f:
                 data = f.read()
-            if split_of(prepare_image(data).content_hash, ratios) == 0:
+            if split_of(prepare_image(data).content_hash, _default_split()) == 0:
                 os.makedirs(os.path.join(dst_root, label), exist_ok=True)
                 shutil.copy(path, os.path.join(dst_root, label))
                 return path
     raise RuntimeError("no image of the demo folder goes to the train split")
 
 
-# ---------------------------------------------------------------- baseline (runs in a subprocess)
+# ---------------------------------------------------------------- workers (run in subprocesses)
 
 def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_size: int = 64) -> dict:
     t_start = time.perf_counter()
     import tensorflow as tf
 
-    from pipelines.ingest import split_of
-    from pipelines.ingest_config import IngestConfig
     from transforms import features
     from transforms.image import RejectedImage, prepare_image
     from transforms.preprocessing import decode_and_resize
@@ -81,6 +99,7 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
         writers[split] = tf.io.TFRecordWriter(os.path.join(folder, "part-00000-of-00001" + features.TFRECORD_SUFFIX), options="GZIP")
     files = [(p, label) for label in features.LABEL_NAMES for p in sorted(glob.glob(os.path.join(input_root, label, "*")))]
     seen: set[str] = set()
+    ratios = _default_split()
     counts = {split: 0 for split in features.SPLITS}
     rejected = duplicates = 0
     batch: list = []
@@ -92,6 +111,7 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
         t = time.perf_counter()
         for (prepared, label, split), px in zip(batch, pixels):
             example = tf.train.Example(features=tf.train.Features(feature={
+                # .tolist(): protobuf copies a Python list ~4x faster than a numpy array
                 features.IMAGE_KEY: tf.train.Feature(float_list=tf.train.FloatList(value=px.reshape(-1).tolist())),
                 features.LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
                 features.SHA256_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[prepared.sha256.encode()])),
@@ -118,7 +138,7 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
             duplicates += 1
             continue
         seen.add(prepared.content_hash)
-        split = features.SPLITS[split_of(prepared.content_hash, IngestConfig.split)]
+        split = features.SPLITS[split_of(prepared.content_hash, ratios)]
         batch.append((prepared, features.LABEL_IDS[label], split))
         if len(batch) == batch_size:
             flush()
@@ -132,7 +152,7 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
 
 
 def verify_worker(pipeline_dir: str, baseline_dir: str) -> dict:
-    """Same records (by sha256, per split), same labels, same pixels?"""
+    """Same records (by sha256), same split and label, same pixels?"""
     import numpy as np
     import tensorflow as tf
 
@@ -155,6 +175,60 @@ def verify_worker(pipeline_dir: str, baseline_dir: str) -> dict:
             "same_split_and_label": all(a[k][:2] == b[k][:2] for k in common), "max_abs_pixel_diff": max_diff}
 
 
+def profile_worker(argv: list[str], top: int = 40) -> dict:
+    """pipelines.ingest.run(argv) under cProfile (--profile): where the in-process pipeline's time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    t0 = time.perf_counter()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    from pipelines import ingest
+
+    t1 = time.perf_counter()
+    ingest.run(argv)
+    t2 = time.perf_counter()
+    profiler.disable()
+    os.makedirs(c.RESULTS_DIR, exist_ok=True)
+    profiler.dump_stats(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.prof"))
+    stats = pstats.Stats(profiler)
+
+    def of_name(path_part: str, name: str) -> float:
+        found = [v[3] for k, v in stats.stats.items() if path_part in k[0] and k[2] == name]
+        return round(max(found), 3) if found else 0.0
+
+    stats.calc_callees()
+
+    def callee_imports(path_part: str, name: str) -> float:
+        """Cumulative time of the imports done inside a function (deferred imports)."""
+        for k in stats.stats:
+            if path_part in k[0] and k[2] == name:
+                return round(sum(t[3] for callee, t in stats.all_callees.get(k, {}).items() if callee[2] == "_find_and_load"), 3)
+        return 0.0
+
+    breakdown = {
+        "import pipelines.ingest": round(t1 - t0, 3),
+        "run() total": of_name("pipelines/ingest.py", "run"),
+        "build_pipeline (graph construction)": of_name("pipelines/ingest.py", "build_pipeline"),
+        "  of which imports inside build_pipeline (tf.Transform, TensorFlow)": callee_imports("pipelines/ingest.py", "build_pipeline"),
+        "Pipeline.to_runner_api (graph serialisation)": of_name("apache_beam/pipeline.py", "to_runner_api"),
+        "runner: all bundles (process_bundle)": of_name("bundle_processor.py", "process_bundle"),
+        "  ValidateImage.process (prepare_image)": of_name("pipelines/ingest.py", "process"),
+        "  tf.Transform apply (decode+resize, _handle_batch)": of_name("tensorflow_transform/beam/impl.py", "_handle_batch"),
+        "  EncodeTransformedDataset (ExampleProtoCoder.encode)": of_name("example_proto_coder.py", "encode"),
+        "  WriteToTFRecord (gzip write_record)": of_name("apache_beam/io/tfrecordio.py", "write_record"),
+    }
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
+    with open(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.txt"), "w") as f:
+        f.write(text.getvalue())
+    stats.sort_stats("tottime")
+    own = [{"function": f"{k[0].split('site-packages/')[-1]}:{k[1]}({k[2]})", "calls": stats.stats[k][1], "own_s": round(stats.stats[k][2], 3)}
+           for k in stats.fcn_list[:top]]
+    return {"import_s": round(t1 - t0, 3), "run_s": round(t2 - t1, 3), "breakdown": breakdown, "by_own_time": own}
+
+
 # ---------------------------------------------------------------- driver
 
 def _ingest_cmd(config: str, out: str, extra: list[str], entry: bool = False) -> list[str]:
@@ -163,41 +237,18 @@ def _ingest_cmd(config: str, out: str, extra: list[str], entry: bool = False) ->
     return [*head, "--runner=DirectRunner", f"--config={config}", f"--output_dir={out}", *extra]
 
 
-def _baseline_cmd(root: str, out: str, image_size: int) -> list[str]:
-    return [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out, "--image_size", str(image_size)]
-
-
-def _first_error(log_path: str) -> str:
-    """The first Python exception line in a log (e.g. '_pickle.PicklingError: ...')."""
-    import re
-
-    with open(log_path, errors="replace") as f:
-        for line in f:
-            line = line.replace("\\n", "\n ").replace("\\'", "'")  # Beam quotes worker tracebacks
-            match = re.search(r"(?<![\w.])([A-Za-z_][\w.]*(?:Error|Exception)): (.*?)(?:\n|\" trace|$)", line)
-            if match:
-                return f"{match[1]}: {match[2][:300]}"
-    return "unknown (see log)"
-
-
-def _read_json_line(log_path: str, marker: str) -> dict:
-    with open(log_path, errors="replace") as f:
-        for line in f:
-            if line.startswith(marker):
-                return json.loads(line[len(marker):])
-    raise RuntimeError(f"no {marker} line in {log_path}")
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--image_size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=11, help="demo seed of the rendered folder")
-    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant (median reported)")
+    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
     parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers for (b)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
     parser.add_argument("--_baseline", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline (~40 s)")
     parser.add_argument("--_verify", nargs=2, metavar=("PIPELINE_OUT", "BASELINE_OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args._baseline:
@@ -206,90 +257,64 @@ def main(argv=None) -> dict:
     if args._verify:
         print("VERIFY_JSON " + json.dumps(verify_worker(*args._verify)))
         c.finish(0)
+    if args._profile is not None:
+        print("PROFILE_JSON " + json.dumps(profile_worker(args._profile)))
+        c.finish(0)
 
     env_info = c.environment()
     tmp = tempfile.mkdtemp(prefix="bench_ingest_")
-    logs = os.path.join(tmp, "logs")
     images, one = os.path.join(tmp, "images"), os.path.join(tmp, "one_image")
     print(f"Rendering {args.images} demo images (seed {args.seed}) into {images} ...", flush=True)
     counts, render_s = c.write_demo_folder_timed(images, args.images, args.seed)
     _one_train_image(images, one)
-    cfg_n, cfg_1 = _config(os.path.join(tmp, "n.yaml"), images, args.image_size), _config(os.path.join(tmp, "one.yaml"), one, args.image_size)
+    configs = {images: _config(os.path.join(tmp, "n.yaml"), images, args.image_size), one: _config(os.path.join(tmp, "one.yaml"), one, args.image_size)}
     mp = ["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"]
 
     # Each variant: the documented command first; a fallback only if that fails on the 1-image run.
     variants = {
-        "a_direct_in_process": [lambda cfg, root, out: _ingest_cmd(cfg, out, [])],
-        "b_direct_multi_processing": [lambda cfg, root, out: _ingest_cmd(cfg, out, mp),
-                                      lambda cfg, root, out: _ingest_cmd(cfg, out, mp, entry=True)],
-        "c_plain_python_baseline": [lambda cfg, root, out: _baseline_cmd(root, out, args.image_size)],
+        "a_direct_in_process": [lambda root, out: _ingest_cmd(configs[root], out, [])],
+        "b_direct_multi_processing": [lambda root, out: _ingest_cmd(configs[root], out, mp),
+                                      lambda root, out: _ingest_cmd(configs[root], out, mp, entry=True)],
+        "c_plain_python_baseline": [lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out, "--image_size", str(args.image_size)]],
     }
-    runs: dict[str, dict] = {}
-    failures: dict[str, dict] = {}
-    for name, candidates in variants.items():
-        is_pipeline = not name.startswith("c_")
-        for attempt, cmd in enumerate(candidates):
-            print(f"[{name}] 1-image start-up run{' (fallback entry: benchmarks._entry)' if attempt else ''} ...", flush=True)
-            m1 = c.run_measured(cmd(cfg_1, one, os.path.join(tmp, f"{name}_1_{attempt}")), os.path.join(logs, f"{name}_1_{attempt}.log"))
-            if m1.returncode == 0 or attempt == len(candidates) - 1:
-                break
-            error = _first_error(m1.log_path)
-            print(f"[{name}] FAILED (rc {m1.returncode}): {error}", flush=True)
-            failures[name] = {"command": " ".join(m1.argv), "returncode": m1.returncode, "error": error}
-        c.check(m1, f"{name} (1 image)")
-        full = []
-        for r in range(args.repeats):
-            out = os.path.join(tmp, f"{name}_n{r}")
-            print(f"[{name}] {args.images}-image run {r + 1}/{args.repeats} ...", flush=True)
-            m = c.run_measured(cmd(cfg_n, images, out), os.path.join(logs, f"{name}_n{r}.log"))
-            c.check(m, f"{name} ({args.images} images)")
-            entry = m.summary()
-            if is_pipeline:
-                with open(os.path.join(out, "ingest_summary.json")) as f:
-                    entry["written"] = json.load(f)["total_examples"]
-                entry["phases"] = c.phases(m, "Ingesting ", "Ingest summary")
-            else:
-                entry["baseline"] = _read_json_line(m.log_path, "BASELINE_JSON ")
-                entry["written"] = entry["baseline"]["written"]
-            full.append(entry)
-        walls = [e["wall_s"] for e in full]
-        t_n, t_1 = c.median(walls), m1.wall_s
-        runs[name] = {
-            "one_image": m1.summary() | ({"phases": c.phases(m1, "Ingesting ", "Ingest summary")} if is_pipeline else
-                                        {"baseline": _read_json_line(m1.log_path, "BASELINE_JSON ")}),
-            "command": " ".join(full[0]["argv"]),
-            "runs": full,
-            "median_wall_s": round(t_n, 3),
-            "startup_wall_s": round(t_1, 3),
-            "images_per_s_end_to_end": c.rate(args.images, t_n),
-            "images_per_s_excluding_startup": c.rate(args.images - 1, t_n - t_1),
-            "cpu_s_per_image": round(c.median([e["cpu_s"] for e in full]) / args.images, 4),
-            "peak_tree_rss_mb": max(e["peak_tree_rss_mb"] for e in full),
-            "peak_tree_pss_mb": max(e["peak_tree_pss_mb"] for e in full),
-            "written": full[0]["written"],
-        }
-        if not is_pipeline:
-            loops = [e["baseline"]["loop_s"] for e in full]
-            runs[name]["images_per_s_loop_only"] = c.rate(args.images, c.median(loops))
-        leftovers = sorted({p for e in full for p in e["leftover_pids"]})
-        if leftovers:
-            runs[name]["leftover_worker_pids"] = leftovers
+
+    def describe(name: str, m: c.Measured, out: str, n: int) -> dict:
+        if name.startswith("c_"):
+            baseline = c.read_marked_json(m.log_path, "BASELINE_JSON ")
+            return {"written": baseline["written"], "baseline": baseline}
+        with open(os.path.join(out, "ingest_summary.json")) as f:
+            written = json.load(f)["total_examples"]
+        if written != n:
+            raise RuntimeError(f"{name}: wrote {written} examples from {n} images; see {m.log_path}")
+        return {"written": written, "phases": c.phases(m, "Ingesting ", "Ingest summary")}
+
+    runs, failures = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe, c.first_error)
+    base = runs["c_plain_python_baseline"]
+    base["images_per_s_loop_only"] = c.rate(args.images, c.median([e["baseline"]["loop_s"] for e in base["runs"]]))
 
     print("Checking the baseline wrote what the pipeline wrote ...", flush=True)
-    mv = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_verify", os.path.join(tmp, "a_direct_in_process_n0"),
-                         os.path.join(tmp, "c_plain_python_baseline_n0")], os.path.join(logs, "verify.log"))
+    mv = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_verify", runs["a_direct_in_process"]["runs"][0]["output"],
+                         base["runs"][0]["output"]], os.path.join(tmp, "logs", "verify.log"))
     c.check(mv, "verify")
-    verify = _read_json_line(mv.log_path, "VERIFY_JSON ")
+    verify = c.read_marked_json(mv.log_path, "VERIFY_JSON ")
 
-    base = runs["c_plain_python_baseline"]
-    ratios = {
-        "a_over_c_end_to_end": c.ratio(runs["a_direct_in_process"]["images_per_s_end_to_end"], base["images_per_s_end_to_end"]),
-        "b_over_c_end_to_end": c.ratio(runs["b_direct_multi_processing"]["images_per_s_end_to_end"], base["images_per_s_end_to_end"]),
-        "a_over_c_excluding_startup": c.ratio(runs["a_direct_in_process"]["images_per_s_excluding_startup"], base["images_per_s_excluding_startup"]),
-        "b_over_c_excluding_startup": c.ratio(runs["b_direct_multi_processing"]["images_per_s_excluding_startup"], base["images_per_s_excluding_startup"]),
-        "a_over_c_loop_only": c.ratio(runs["a_direct_in_process"]["images_per_s_excluding_startup"], base.get("images_per_s_loop_only")),
-        "b_over_c_loop_only": c.ratio(runs["b_direct_multi_processing"]["images_per_s_excluding_startup"], base.get("images_per_s_loop_only")),
-    }
+    profile = None
+    if not args.no_profile:
+        print("Profiling the in-process pipeline (cProfile) ...", flush=True)
+        mprof = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_profile", "--runner=DirectRunner", f"--config={configs[images]}",
+                                f"--output_dir={os.path.join(tmp, 'profile_out')}"], os.path.join(tmp, "logs", "profile.log"))
+        c.check(mprof, "profile run")
+        profile = c.read_marked_json(mprof.log_path, "PROFILE_JSON ") | {
+            "wall_s": round(mprof.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
+            "files": [f"benchmarks/results/{NAME}_profile.prof", f"benchmarks/results/{NAME}_profile.txt"]}
+
+    ratios = {}
+    for name, short in (("a_direct_in_process", "a"), ("b_direct_multi_processing", "b")):
+        r = runs[name]
+        ratios[f"{short}_over_c_end_to_end"] = c.ratio(r["images_per_s_end_to_end"], base["images_per_s_end_to_end"])
+        ratios[f"{short}_over_c_excluding_startup"] = c.ratio(r["images_per_s_excluding_startup"], base["images_per_s_excluding_startup"])
+        ratios[f"{short}_excluding_startup_over_c_loop_only"] = c.ratio(r["images_per_s_excluding_startup"], base["images_per_s_loop_only"])
+        ratios[f"c_cpu_per_image_over_{short}"] = c.ratio(base["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
     result = {
         "benchmark": NAME,
         "environment": env_info,
@@ -300,25 +325,36 @@ def main(argv=None) -> dict:
         "variants": runs,
         "documented_command_failures": failures,
         "ratios": ratios,
+        "ratio_notes": "x_over_c = images/s of x / images/s of c (>1: x faster); x_excluding_startup_over_c_loop_only compares x's (N-1)/(t_N - t_1) with the baseline's own loop time; "
+                       "c_cpu_per_image_over_x = marginal CPU ms/img of c / that of x (>1: x uses less CPU per image).",
         "baseline_matches_pipeline": verify,
         "memory_method": "peak of summed RSS over the process tree, /proc polled every 0.2 s (PSS ~1 s); see benchmarks/_common.py",
+        "profile": profile,
     }
     path = c.write_results(NAME, result)
 
-    rows = []
-    for name, r in runs.items():
-        rows.append([name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], r["images_per_s_excluding_startup"],
-                     r.get("images_per_s_loop_only"), r["cpu_s_per_image"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"]])
+    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], c.steady_cell(r),
+             r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
+            for name, r in runs.items()]
     print()
     print(c.table(["variant", f"wall {args.images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", "img/s loop only",
-                   "cpu s/img", "peak RSS MB", "peak PSS MB"], rows,
+                   "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"], rows,
                   title=f"Ingest throughput: {args.images} demo images -> {args.image_size}px TFRecords "
-                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs)"))
+                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
+                        f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
+    if any(not r["excluding_startup_reliable"] for r in runs.values()):
+        print(c.STEADY_FOOTNOTE)
     print()
-    print(c.table(["ratio", "value"], [[k, v] for k, v in ratios.items()]))
+    print(c.table(["ratio (x/c, >1: x faster)", "value"], [[k, v] for k, v in ratios.items()]))
     print(f"\nbaseline vs pipeline output: {verify}")
     for name, failure in failures.items():
         print(f"NOTE {name}: the documented command failed ({failure['error']}); measured through benchmarks._entry instead")
+    for name, r in runs.items():
+        if r.get("leftover_worker_pids"):
+            print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
+    if profile:
+        print(f"\nProfile of the in-process pipeline (cProfile, {args.images} images): imports {profile['import_s']} s, run() {profile['run_s']} s")
+        print(c.table(["part", "cumulative s"], [[k, v] for k, v in profile["breakdown"].items()]))
     print(f"results: {path}")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Labelling throughput: the Beam RunInference pipeline against a plain-Python loop.
 
-    python -m benchmarks.label_throughput [--images 500] [--repeats 1] [--no_profile] [--keep]
+    python -m benchmarks.label_throughput [--images 500] [--repeats 2] [--model_dir DIR] [--no_profile] [--keep]
 
 Set-up (not measured): a folder of demo images rendered with seed 3 (training uses seed 0); a
 demo model trained quickly in subprocesses (a tiny demo ingest, then `python -m pipelines.train
@@ -16,7 +16,11 @@ PSS about once a second):
   (b) a plain-Python baseline: list the folder, read each file, `prepare_image`, batches of 64
       into the SavedModel's serving signature, results written as JSONL (same fields).
 
-Start-up is the same command on a 1-image folder; "steady" images/s = (N - 1) / (t_N - t_1).
+Start-up is the same command on a 1-image folder; "excluding start-up" images/s = (N - 1) / (t_N - t_1);
+"img/s stamps" = images labelled after the first batch / time from the first to the last result's
+`labeled_at` stamp (inside the run: no start-up, no final write). The marginal CPU ms per image of the
+process tree, (cpu_N - cpu_1) / (N - 1), is the figure that other load on the machine moves least.
+The N-image runs of the variants are interleaved.
 Then (unless --no_profile) the in-process pipeline runs once more under cProfile to show where
 its time goes. Results: benchmarks/results/label_throughput.json.
 """
@@ -28,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 
 from benchmarks import _common as c
 
@@ -36,24 +41,23 @@ NAME = "label_throughput"
 
 # ---------------------------------------------------------------- workers (run in subprocesses)
 
-def baseline_worker(input_root: str, output: str, model_dir: str, batch_size: int = 64) -> dict:
+def baseline_worker(input_root: str, output: str, run_dir: str, batch_size: int = 64) -> dict:
+    """Plain Python, no Beam: list, read, prepare_image, batches into the serving signature, JSONL."""
     t_start = time.perf_counter()
     import tensorflow as tf
 
-    from models import export
-    from pipelines import label, storage
     from transforms import features
     from transforms.image import RejectedImage, prepare_image
 
     t_import = time.perf_counter()
-    run_dir = export.resolve_model_dir(model_dir)
-    metadata = export.read_metadata(run_dir)
-    loaded = tf.saved_model.load(storage.join(run_dir, export.SAVED_MODEL_DIR))
+    with open(os.path.join(run_dir, "metadata.json")) as f:
+        metadata = json.load(f)
+    loaded = tf.saved_model.load(os.path.join(run_dir, "saved_model"))
     serve = loaded.signatures["serving_default"]
     t_loop = time.perf_counter()
     timings = {"list_s": 0.0, "read_s": 0.0, "prepare_s": 0.0, "inference_s": 0.0, "write_s": 0.0}
     t = time.perf_counter()
-    uris = storage.match(label.input_pattern(input_root))
+    uris = sorted(os.path.join(d, name) for d, _, files in os.walk(input_root) for name in files)
     timings["list_s"] = time.perf_counter() - t
     batch: list = []
     written = rejected = 0
@@ -63,23 +67,24 @@ def baseline_worker(input_root: str, output: str, model_dir: str, batch_size: in
     def flush() -> None:
         nonlocal written
         t = time.perf_counter()
-        scores = serve(**{export.SERVING_INPUT: tf.constant([data for _, data in batch], dtype=tf.string)})[export.SERVING_OUTPUT].numpy()
+        scores = serve(image_bytes=tf.constant([data for _, _, data in batch], dtype=tf.string))["score"].numpy()
         timings["inference_s"] += time.perf_counter() - t
         t = time.perf_counter()
-        for (prepared_key, _), score in zip(batch, scores):
-            uri, prepared = prepared_key
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for (uri, prepared, _), score in zip(batch, scores):
             score = float(score)
             out.write(json.dumps({
                 "uri": uri, "label": features.CHART if score >= metadata["threshold"] else features.NON_CHART, "score": round(score, 6),
                 "model_type": metadata["model_type"], "run_id": metadata["run_id"], "sha256": prepared.sha256,
-                "width": prepared.width, "height": prepared.height, "labeled_at": label._now()}, sort_keys=True) + "\n")
+                "width": prepared.width, "height": prepared.height, "labeled_at": now}, sort_keys=True) + "\n")
             written += 1
         timings["write_s"] += time.perf_counter() - t
         batch.clear()
 
     for uri in uris:
         t = time.perf_counter()
-        data = storage.read_bytes(uri)
+        with open(uri, "rb") as f:
+            data = f.read()
         timings["read_s"] += time.perf_counter() - t
         t = time.perf_counter()
         try:
@@ -89,7 +94,7 @@ def baseline_worker(input_root: str, output: str, model_dir: str, batch_size: in
             continue
         finally:
             timings["prepare_s"] += time.perf_counter() - t
-        batch.append(((uri, prepared), prepared.data))
+        batch.append((uri, prepared, prepared.data))
         if len(batch) == batch_size:
             flush()
     if batch:
@@ -101,8 +106,9 @@ def baseline_worker(input_root: str, output: str, model_dir: str, batch_size: in
 
 
 def profile_worker(argv: list[str], top: int = 40) -> dict:
-    """pipelines.label.run(argv) under cProfile (main thread); the top functions by cumulative
-    and by own time, plus wall time of the imports and of run()."""
+    """pipelines.label.run(argv) under cProfile (the in-process FnApiRunner runs bundles on the
+    main thread), plus the size of every batch RunInference hands to the model. Returns the wall
+    time of the imports and of run(), a breakdown of run() by stage, and the top functions."""
     import cProfile
     import io
     import pstats
@@ -110,9 +116,18 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
     t0 = time.perf_counter()
     profiler = cProfile.Profile()
     profiler.enable()
+    from models import inference
     from pipelines import label
 
     t1 = time.perf_counter()
+    batch_sizes: list[int] = []
+    original = inference.SavedModelHandler.run_inference
+
+    def counting_run_inference(self, batch, model, inference_args=None):
+        batch_sizes.append(len(batch))
+        return original(self, batch, model, inference_args)
+
+    inference.SavedModelHandler.run_inference = counting_run_inference  # this process only
     label.run(argv)
     t2 = time.perf_counter()
     profiler.disable()
@@ -120,20 +135,57 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
     os.makedirs(c.RESULTS_DIR, exist_ok=True)
     stats.dump_stats(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.prof"))
 
+    def short(func) -> str:
+        path = os.path.relpath(func[0], c.ROOT) if func[0].startswith(c.ROOT) else func[0]
+        return f"{path.split('site-packages/')[-1]}:{func[1]}({func[2]})"
+
     def rows(sort: str) -> list[dict]:
         stats.sort_stats(sort)
         out = []
         for func in stats.fcn_list[:top]:
-            cc, nc, tt, ct, _ = stats.stats[func]
-            out.append({"function": f"{os.path.relpath(func[0], c.ROOT) if func[0].startswith(c.ROOT) else func[0].split('site-packages/')[-1]}:{func[1]}({func[2]})",
-                        "calls": nc, "own_s": round(tt, 3), "cumulative_s": round(ct, 3)})
+            _, nc, tt, ct, _ = stats.stats[func]
+            out.append({"function": short(func), "calls": nc, "own_s": round(tt, 3), "cumulative_s": round(ct, 3)})
         return out
 
+    def cumulative(path_part: str, name: str) -> tuple[float, int]:
+        found = [(v[3], v[1]) for k, v in stats.stats.items() if path_part in k[0] and k[2] == name]
+        return (round(max(found)[0], 3), max(found)[1]) if found else (0.0, 0)
+
+    def of(function) -> tuple[float, int]:
+        code = function.__code__
+        v = stats.stats.get((code.co_filename, code.co_firstlineno, code.co_name))
+        return (round(v[3], 3), v[1]) if v else (0.0, 0)
+
+    from pipelines import storage
+    from transforms import image
+
+    parts = {
+        "run() total": of(label.run),
+        "build_pipeline (graph construction)": of(label.build_pipeline),
+        "runner: all bundles (process_bundle)": cumulative("bundle_processor.py", "process_bundle"),
+        "ReadAndPrepare.process (read + prepare_image)": of(label.ReadAndPrepare.process),
+        "  prepare_image": of(image.prepare_image),
+        "  storage.read_bytes": of(storage.read_bytes),
+        "SavedModelHandler.load_model": of(inference.SavedModelHandler.load_model),
+        "SavedModelHandler.run_inference (decode+resize+model)": of(original),
+        "ToResult.process": of(label.ToResult.process),
+        "BatchElements (buffering)": cumulative("apache_beam/transforms/util.py", "process"),
+        "cloudpickle dumps (pipeline/DoFn serialisation)": cumulative("cloudpickle_pickler.py", "dumps"),
+        "WriteToText finalize": cumulative("filebasedsink.py", "finalize_windowed_write"),
+    }
+    breakdown = {k: {"cumulative_s": v[0], "calls": v[1]} for k, v in parts.items()}
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
     with open(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.txt"), "w") as f:
         f.write(text.getvalue())
-    return {"import_s": round(t1 - t0, 3), "run_s": round(t2 - t1, 3), "by_cumulative": rows("cumulative"), "by_own_time": rows("tottime")}
+    histogram: dict[int, int] = {}
+    for size in batch_sizes:
+        histogram[size] = histogram.get(size, 0) + 1
+    return {"import_s": round(t1 - t0, 3), "run_s": round(t2 - t1, 3), "breakdown": breakdown,
+            "batches": len(batch_sizes), "images_in_batches": sum(batch_sizes),
+            "mean_batch_size": round(sum(batch_sizes) / max(len(batch_sizes), 1), 1),
+            "batch_sizes_in_order": batch_sizes, "batch_size_histogram": dict(sorted(histogram.items())),
+            "by_cumulative": rows("cumulative"), "by_own_time": rows("tottime")}
 
 
 # ---------------------------------------------------------------- driver
@@ -143,22 +195,36 @@ def _label_cmd(model_dir: str, input_root: str, output: str, extra: list[str], e
     return [*head, "--runner=DirectRunner", "--model_dir", model_dir, "--input", input_root, "--output", output, *extra]
 
 
-def _read_json_line(log_path: str, marker: str) -> dict:
-    with open(log_path, errors="replace") as f:
-        for line in f:
-            if line.startswith(marker):
-                return json.loads(line[len(marker):])
-    raise RuntimeError(f"no {marker} line in {log_path}")
-
-
 def _results(pattern: str) -> list[dict]:
-    return [json.loads(line) for path in sorted(glob.glob(pattern)) for line in open(path) if line.strip()]
+    out = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            out.extend(json.loads(line) for line in f if line.strip())
+    return out
 
 
-def _first_error(log_path: str) -> str:
-    from benchmarks.ingest_throughput import _first_error as first
+def _labelling_rate(results: list[dict]) -> dict:
+    """Steady-state images/s inside the run, from the results' `labeled_at` stamps: images labelled
+    after the first batch came out, over the time from the first stamp to the last (start-up,
+    model loading and the first batch's reading excluded; so is the final write of the files)."""
+    stamps = sorted(datetime.fromisoformat(r["labeled_at"].replace("Z", "+00:00")).timestamp() for r in results)
+    if len(stamps) < 2:
+        return {"labelling_span_s": None, "images_per_s_from_stamps": None}
+    first_batch = sum(1 for t in stamps if t <= stamps[0] + 0.005)  # one batch is stamped within a few ms
+    span = stamps[-1] - stamps[0]
+    return {"labelling_span_s": round(span, 3), "first_batch_images": first_batch,
+            "images_per_s_from_stamps": c.rate(len(stamps) - first_batch, span)}
 
-    return first(log_path)
+
+def _run_dir(model_dir: str) -> str:
+    """A run directory from a run directory or a `latest` file (models.export.resolve_model_dir
+    without importing TensorFlow here)."""
+    model_dir = model_dir.rstrip("/")
+    if os.path.exists(os.path.join(model_dir, "metadata.json")):
+        return model_dir
+    latest = model_dir if os.path.isfile(model_dir) else os.path.join(model_dir, "latest")
+    with open(latest) as f:
+        return os.path.join(os.path.dirname(latest), f.read().strip())
 
 
 def _train_model(tmp: str, images: int) -> str:
@@ -183,11 +249,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=3, help="demo seed of the folder to label (training uses 0)")
     parser.add_argument("--train_images", type=int, default=80, help="demo images of the tiny ingest the model trains on")
     parser.add_argument("--model_dir", default=None, help="reuse a trained model (run dir or `latest` file) instead of training one")
-    parser.add_argument("--repeats", type=int, default=1, help="N-image runs per variant (median reported)")
+    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline")
-    parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--_baseline", nargs=3, metavar=("ROOT", "OUT", "MODEL_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
+    parser.add_argument("--_baseline", nargs=3, metavar=("ROOT", "OUT", "RUN_DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -200,7 +266,6 @@ def main(argv=None) -> dict:
 
     env_info = c.environment()
     tmp = tempfile.mkdtemp(prefix="bench_label_")
-    logs = os.path.join(tmp, "logs")
     images, one = os.path.join(tmp, "images"), os.path.join(tmp, "one_image")
     print(f"Rendering {args.images} demo images (seed {args.seed}) into {images} ...", flush=True)
     counts, render_s = c.write_demo_folder_timed(images, args.images, args.seed)
@@ -213,70 +278,39 @@ def main(argv=None) -> dict:
         print(f"Training a demo model (tiny ingest of {args.train_images} images, 2 epochs; subprocesses) ...", flush=True)
         model_dir = _train_model(tmp, args.train_images)
     setup_s = time.perf_counter() - t_setup
+    run_dir = _run_dir(model_dir)
 
     mp = ["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"]
     variants = {
         "a_pipeline_in_process": [lambda root, out: _label_cmd(model_dir, root, out, [])],
         "a_pipeline_multi_processing": [lambda root, out: _label_cmd(model_dir, root, out, mp),
                                         lambda root, out: _label_cmd(model_dir, root, out, mp, entry=True)],
-        "b_plain_python_baseline": [lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out + "-baseline.jsonl", model_dir]],
+        "b_plain_python_baseline": [lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out + "-baseline.jsonl", run_dir]],
     }
-    runs: dict[str, dict] = {}
-    failures: dict[str, dict] = {}
-    outputs: dict[str, str] = {}
-    for name, candidates in variants.items():
-        is_pipeline = name.startswith("a_")
-        for attempt, cmd in enumerate(candidates):
-            print(f"[{name}] 1-image start-up run{' (fallback entry: benchmarks._entry)' if attempt else ''} ...", flush=True)
-            m1 = c.run_measured(cmd(one, os.path.join(tmp, f"{name}_1_{attempt}", "labels")), os.path.join(logs, f"{name}_1_{attempt}.log"))
-            if m1.returncode == 0 or attempt == len(candidates) - 1:
-                break
-            failures[name] = {"command": " ".join(m1.argv), "returncode": m1.returncode, "error": _first_error(m1.log_path)}
-            print(f"[{name}] FAILED (rc {m1.returncode}): {failures[name]['error']}", flush=True)
-        c.check(m1, f"{name} (1 image)")
-        full = []
-        for r in range(args.repeats):
-            prefix = os.path.join(tmp, f"{name}_n{r}", "labels")
-            print(f"[{name}] {args.images}-image run {r + 1}/{args.repeats} ...", flush=True)
-            m = c.run_measured(cmd(images, prefix), os.path.join(logs, f"{name}_n{r}.log"))
-            c.check(m, f"{name} ({args.images} images)")
-            entry = m.summary()
-            if is_pipeline:
-                entry["written"] = len(_results(prefix + "-*.jsonl"))
-                entry["dead_letters"] = len(_results(prefix + ".rejected-*.jsonl"))
-                entry["phases"] = c.phases(m, "Labelling ", "Label counters")
-                outputs.setdefault(name, prefix + "-*.jsonl")
-            else:
-                entry["baseline"] = _read_json_line(m.log_path, "BASELINE_JSON ")
-                entry["written"] = entry["baseline"]["written"]
-                outputs.setdefault(name, prefix + "-baseline.jsonl")
-            full.append(entry)
-        t_n, t_1 = c.median([e["wall_s"] for e in full]), m1.wall_s
-        runs[name] = {
-            "command": " ".join(full[0]["argv"]),
-            "one_image": m1.summary() | ({"phases": c.phases(m1, "Labelling ", "Label counters")} if is_pipeline else
-                                        {"baseline": _read_json_line(m1.log_path, "BASELINE_JSON ")}),
-            "runs": full,
-            "median_wall_s": round(t_n, 3),
-            "startup_wall_s": round(t_1, 3),
-            "images_per_s_end_to_end": c.rate(args.images, t_n),
-            "images_per_s_excluding_startup": c.rate(args.images - 1, t_n - t_1),
-            "cpu_s_per_image": round(c.median([e["cpu_s"] for e in full]) / args.images, 4),
-            "peak_tree_rss_mb": max(e["peak_tree_rss_mb"] for e in full),
-            "peak_tree_pss_mb": max(e["peak_tree_pss_mb"] for e in full),
-            "max_single_rss_mb": max(e["max_single_rss_mb"] for e in full),
-            "max_processes": max(e["max_processes"] for e in full),
-            "written": full[0]["written"],
-        }
-        if not is_pipeline:
-            runs[name]["images_per_s_loop_only"] = c.rate(args.images, c.median([e["baseline"]["loop_s"] for e in full]))
-        leftovers = sorted({p for e in full for p in e["leftover_pids"]})
-        if leftovers:
-            runs[name]["leftover_worker_pids"] = leftovers
+
+    def describe(name: str, m: c.Measured, out: str, n: int) -> dict:
+        if name.startswith("b_"):
+            baseline = c.read_marked_json(m.log_path, "BASELINE_JSON ")
+            results = _results(out + "-baseline.jsonl")
+            extra = {"baseline": baseline}
+        else:
+            results = _results(out + "-*.jsonl")
+            extra = {"dead_letters": len(_results(out + ".rejected-*.jsonl")), "phases": c.phases(m, "Labelling ", "Label counters")}
+        written = len(results)
+        extra |= _labelling_rate(results)
+        if written != n:
+            raise RuntimeError(f"{name}: {written} results for {n} images; see {m.log_path}")
+        return {"written": written, **extra}
+
+    runs, failures = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe, c.first_error)
+    baseline = runs["b_plain_python_baseline"]
+    baseline["images_per_s_loop_only"] = c.rate(args.images, c.median([e["baseline"]["loop_s"] for e in baseline["runs"]]))
+    for r in runs.values():
+        r["images_per_s_from_stamps"] = c.median([e["images_per_s_from_stamps"] for e in r["runs"]])
 
     # Do the pipeline and the baseline agree?
-    pipe = {r["uri"]: r for r in _results(outputs["a_pipeline_in_process"])}
-    base = {r["uri"]: r for r in _results(outputs["b_plain_python_baseline"])}
+    pipe = {r["uri"]: r for r in _results(runs["a_pipeline_in_process"]["runs"][0]["output"] + "-*.jsonl")}
+    base = {r["uri"]: r for r in _results(baseline["runs"][0]["output"] + "-baseline.jsonl")}
     common = set(pipe) & set(base)
     agreement = {"pipeline_results": len(pipe), "baseline_results": len(base), "same_uris": set(pipe) == set(base),
                  "same_labels": sum(pipe[u]["label"] == base[u]["label"] for u in common),
@@ -286,20 +320,24 @@ def main(argv=None) -> dict:
     if not args.no_profile:
         print("Profiling the in-process pipeline (cProfile) ...", flush=True)
         prefix = os.path.join(tmp, "profile", "labels")
-        mp_ = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_profile", "--runner=DirectRunner", "--model_dir", model_dir,
-                              "--input", images, "--output", prefix], os.path.join(logs, "profile.log"))
-        c.check(mp_, "profile run")
-        profile = _read_json_line(mp_.log_path, "PROFILE_JSON ") | {"wall_s": round(mp_.wall_s, 2),
-                                                                    "files": [f"benchmarks/results/{NAME}_profile.prof", f"benchmarks/results/{NAME}_profile.txt"]}
+        mprof = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_profile", "--runner=DirectRunner", "--model_dir", model_dir,
+                                "--input", images, "--output", prefix], os.path.join(tmp, "logs", "profile.log"))
+        c.check(mprof, "profile run")
+        profile = c.read_marked_json(mprof.log_path, "PROFILE_JSON ") | {
+            "wall_s": round(mprof.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
+            "files": [f"benchmarks/results/{NAME}_profile.prof", f"benchmarks/results/{NAME}_profile.txt"]}
 
-    baseline = runs["b_plain_python_baseline"]
     ratios = {}
     for name in ("a_pipeline_in_process", "a_pipeline_multi_processing"):
         short = name.replace("a_pipeline_", "")
-        ratios[f"{short}_over_baseline_end_to_end"] = c.ratio(runs[name]["images_per_s_end_to_end"], baseline["images_per_s_end_to_end"])
-        ratios[f"{short}_over_baseline_excluding_startup"] = c.ratio(runs[name]["images_per_s_excluding_startup"], baseline["images_per_s_excluding_startup"])
-        ratios[f"{short}_over_baseline_loop_only"] = c.ratio(runs[name]["images_per_s_excluding_startup"], baseline["images_per_s_loop_only"])
-        ratios[f"{short}_rss_over_baseline"] = c.ratio(runs[name]["peak_tree_rss_mb"], baseline["peak_tree_rss_mb"])
+        r = runs[name]
+        ratios[f"{short}_over_baseline_end_to_end"] = c.ratio(r["images_per_s_end_to_end"], baseline["images_per_s_end_to_end"])
+        ratios[f"{short}_over_baseline_excluding_startup"] = c.ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_excluding_startup"])
+        ratios[f"{short}_excluding_startup_over_baseline_loop_only"] = c.ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_loop_only"])
+        ratios[f"{short}_over_baseline_from_stamps"] = c.ratio(r["images_per_s_from_stamps"], baseline["images_per_s_from_stamps"])
+        ratios[f"baseline_cpu_per_image_over_{short}"] = c.ratio(baseline["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
+        ratios[f"{short}_peak_rss_over_baseline"] = c.ratio(r["peak_tree_rss_mb"], baseline["peak_tree_rss_mb"])
+        ratios[f"{short}_peak_pss_over_baseline"] = c.ratio(r["peak_tree_pss_mb"], baseline["peak_tree_pss_mb"])
     result = {
         "benchmark": NAME,
         "environment": env_info,
@@ -310,22 +348,31 @@ def main(argv=None) -> dict:
         "variants": runs,
         "documented_command_failures": failures,
         "ratios": ratios,
+        "ratio_notes": "x_over_baseline = images/s of x / images/s of the baseline (>1: pipeline faster); "
+                       "x_excluding_startup_over_baseline_loop_only compares x's (N-1)/(t_N - t_1) with the baseline's own loop time; "
+                       "baseline_cpu_per_image_over_x = marginal CPU ms/img of the baseline / that of x (>1: x uses less CPU per image); "
+                       "x_peak_rss/pss_over_baseline: memory ratios (>1: x uses more).",
         "pipeline_vs_baseline_results": agreement,
-        "memory_method": "peak of summed RSS over the process tree, /proc polled every 0.2 s (PSS ~1 s); max_single_rss_mb from wait4 ru_maxrss; see benchmarks/_common.py",
+        "memory_method": "peak of summed RSS over the process tree, /proc polled every 0.2 s (PSS ~1 s); "
+                         "max_single_rss_mb from wait4 ru_maxrss; see benchmarks/_common.py",
         "profile": profile,
     }
     path = c.write_results(NAME, result)
 
     print()
-    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], r["images_per_s_excluding_startup"],
-             r.get("images_per_s_loop_only"), r["cpu_s_per_image"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
+    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], c.steady_cell(r),
+             r["images_per_s_from_stamps"], r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"],
+             r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
             for name, r in runs.items()]
-    print(c.table(["variant", f"wall {args.images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", "img/s loop only",
-                   "cpu s/img", "peak RSS MB", "peak PSS MB", "procs"], rows,
+    print(c.table(["variant", f"wall {args.images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", "img/s stamps",
+                   "img/s loop only", "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"], rows,
                   title=f"Labelling throughput: {args.images} demo images, demo model, batch 64 "
-                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs)"))
+                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
+                        f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
+    if any(not r["excluding_startup_reliable"] for r in runs.values()):
+        print(c.STEADY_FOOTNOTE)
     print()
-    print(c.table(["ratio", "value"], [[k, v] for k, v in ratios.items()]))
+    print(c.table(["ratio (speed: >1 pipeline faster; memory: >1 pipeline bigger)", "value"], [[k, v] for k, v in ratios.items()]))
     print(f"\npipeline vs baseline results: {agreement}")
     for name, failure in failures.items():
         print(f"NOTE {name}: the documented command failed ({failure['error']}); measured through benchmarks._entry instead")
@@ -333,9 +380,9 @@ def main(argv=None) -> dict:
         if r.get("leftover_worker_pids"):
             print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
     if profile:
-        print(f"\nProfile (in-process pipeline, main thread): imports {profile['import_s']} s, run() {profile['run_s']} s; top by cumulative time:")
-        print(c.table(["function", "calls", "own s", "cumulative s"],
-                      [[p["function"][-90:], p["calls"], p["own_s"], p["cumulative_s"]] for p in profile["by_cumulative"][:25]]))
+        print(f"\nProfile of the in-process pipeline (cProfile, {args.images} images): imports {profile['import_s']} s, run() {profile['run_s']} s; "
+              f"{profile['batches']} model batches, mean size {profile['mean_batch_size']}")
+        print(c.table(["part of run()", "cumulative s", "calls"], [[k, v["cumulative_s"], v["calls"]] for k, v in profile["breakdown"].items()]))
     print(f"results: {path}")
     if args.keep:
         print(f"kept: {tmp}")

@@ -1,13 +1,15 @@
 """Training throughput: is the tf.data input pipeline ahead of model.fit?
 
-    python -m benchmarks.train_throughput [--images 400] [--input_epochs 3] [--fit_epochs 4] [--skip_mobile] [--keep]
+    python -m benchmarks.train_throughput [--images 400] [--input_epochs 3] [--input_repeats 3]
+        [--fit_epochs 6] [--skip_mobile] [--data_dir DIR] [--keep]
 
 Makes a demo ingest output once (`python -m pipelines.ingest --runner=DirectRunner`, a `demo` source
 of 400 images at image_size 128, in a subprocess), then, in this process, on its train split:
 
   (a) the input pipeline alone: `models.data.make_dataset(train files, training=True)` iterated
-      `--input_epochs` times with the `demo` spec's batch size. Epoch 1 reads, gunzips and caches
-      the records; later epochs come from the in-memory cache, so they are reported separately.
+      `--input_epochs` (3) epochs with the `demo` spec's batch size, on `--input_repeats` (3) fresh
+      datasets (median). Epoch 1 reads, gunzips and caches the records; later epochs come from the
+      in-memory cache, so they are reported separately.
   (b) training: the shipped `demo` model (`models.spec.load_model_spec('configs/model_config.yaml',
       'demo')`, `models.builder.build_model`) fitted `--fit_epochs` epochs on a fresh dataset
       (no validation data); epoch 1 (tracing + filling the cache) is excluded from the figure.

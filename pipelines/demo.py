@@ -8,7 +8,7 @@ from typing import Optional
 from pipelines import cli, ingest, label, storage, train
 
 DEMO_CONFIG = "configs/ingest_demo.yaml"
-DEMO_MODEL = "demo"
+DEMO_MODEL = "chart-cnn"  # the real-image recipe (benchmarks/real_accuracy.py)
 UNSEEN_SEED = 7  # the labelled folder is rendered from another seed than the training data
 UNSEEN_SIZE = 24
 

