@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 from PIL import ExifTags, Image, PngImagePlugin
 
+from tests import conftest
 from transforms import image
 from transforms.image import MIN_SIDE, RejectedImage, load_rgb, prepare_image
 from transforms.preprocessing import decode
@@ -29,7 +30,7 @@ from transforms.preprocessing import decode
 pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-REAL_SAMPLE = pathlib.Path("/work/shared/data/real_sample")
+REAL_SAMPLE = pathlib.Path(conftest.REAL_SAMPLE)  # ../shared beside the checkout
 RNG_SEED = 20240601
 WIDTH, HEIGHT = 48, 32  # deliberately not square and not a multiple of 16
 WHITE = (255, 255, 255)
