@@ -1,23 +1,12 @@
 """What every command shares: logging, the base directory, and a clean exit code."""
+import atexit
+import importlib
 import logging
 import os
 import sys
 import time
-from typing import Callable
-
-from apache_beam.options.pipeline_options import PipelineOptions
-
 BASE_DIR_ENV = "BASE_DIR"
 DEFAULT_BASE_DIR = "artifacts"
-
-
-class ChartSifterOptions(PipelineOptions):
-    """Options every Chart Sifter pipeline takes (Beam parses all option classes together,
-    so a flag shared by several pipelines is declared once, here)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
 
 
 def base_dir() -> str:
@@ -47,16 +36,19 @@ class Progress:
             logging.info("%s: %d in this worker (%.1f/s)", self._what, self._count, rate)
 
 
-def main(run: Callable[[list[str]], object]) -> None:
-    """Run a command and exit 0 on success, 1 on failure.
+def main(module: str) -> None:
+    """Run `<module>.run(sys.argv[1:])`; exit 0 on success, 1 on failure, 130 on Ctrl-C.
 
-    Any process that ran a tf.Transform pipeline segfaults while the interpreter
-    shuts down, after the work is done; `os._exit` skips that teardown so the
-    exit code tells the truth.
+    The module is imported by name rather than used as `__main__` (what `python -m` makes
+    it), so Beam workers in other processes can unpickle its DoFns and element types.
+    Any process that ran a tf.Transform pipeline segfaults while the interpreter shuts
+    down, after the work is done: after the exit handlers have run (they delete
+    TensorFlow's temporary files), `os._exit` skips that teardown so the exit code
+    tells the truth.
     """
     code = 0
     try:
-        run(sys.argv[1:])
+        importlib.import_module(module).run(sys.argv[1:])
     except SystemExit as err:
         code = err.code if isinstance(err.code, int) else 1
     except KeyboardInterrupt:
@@ -68,6 +60,12 @@ def main(run: Callable[[list[str]], object]) -> None:
     except Exception:
         logging.exception("Failed.")
         code = 1
+    exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Run the exit handlers, flush, and leave without the interpreter teardown."""
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

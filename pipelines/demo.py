@@ -43,4 +43,4 @@ def print_table(results: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    cli.main(run)
+    cli.main("pipelines.demo")

@@ -80,4 +80,4 @@ def _count(values) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    cli.main(run)
+    cli.main("pipelines.evaluate")

@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import cli, storage
+from pipelines.options import ChartSifterOptions, IngestOptions
 from pipelines.ingest_config import IngestConfig, load_config
 from pipelines.sources import RawImage, read_source
 from transforms import features
@@ -28,15 +29,6 @@ from transforms import features
 REJECTED = "rejected"
 DUPLICATES = "duplicates"
 _METRICS = "chart_sifter.ingest"
-
-
-class IngestOptions(PipelineOptions):
-    """Chart Sifter ingest options (any other Beam option passes through)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--config", default="configs/ingest.yaml", help="Ingest YAML config (sources, split, image_size).")
-        parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and the summary go. Default: $BASE_DIR/ingest (BASE_DIR defaults to artifacts/).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +223,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
     options = PipelineOptions(argv)
     ingest = options.view_as(IngestOptions)
-    cli.setup_logging(options.view_as(cli.ChartSifterOptions).debug)
+    cli.setup_logging(options.view_as(ChartSifterOptions).debug)
     config = load_config(ingest.config)
     output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
@@ -243,4 +235,4 @@ def run(argv: Optional[list[str]] = None) -> dict:
 
 
 if __name__ == "__main__":
-    cli.main(run)
+    cli.main("pipelines.ingest")

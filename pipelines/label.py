@@ -26,6 +26,7 @@ from apache_beam.coders import BooleanCoder
 from models import export
 from models.inference import SavedModelHandler
 from pipelines import cli, storage
+from pipelines.options import ChartSifterOptions, LabelOptions
 from transforms import features
 
 REJECTED = "rejected"
@@ -34,21 +35,6 @@ REJECTED = "rejected"
 DEAD_LETTER_INFIX = ".rejected"
 _METRICS = "chart_sifter.label"
 PUBSUB_PREFIX = "projects/"
-
-
-class LabelOptions(PipelineOptions):
-    """Chart Sifter labelling options (any other Beam option passes through)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--model_dir", help="A training run directory, a model_type's `latest` file, or the model_type folder.")
-        parser.add_argument("--input", help="A folder, a glob, a gs:// (any Beam filesystem) pattern, or a Pub/Sub subscription projects/P/subscriptions/S.")
-        parser.add_argument("--output", help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX.rejected-*.jsonl).")
-        parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the threshold recorded with the model).")
-        parser.add_argument("--sort_into", default=None, help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/.")
-        parser.add_argument("--poll_interval", type=float, default=5.0, help="Streaming over files: seconds between listings.")
-        parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
-        parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
 
 
 class ImageKey(NamedTuple):
@@ -248,7 +234,9 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
         uris
         | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare()).with_outputs(REJECTED, main="images")
     )
-    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, max_batch_size=opts.batch_size))
+    # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
+    # streaming runs label whatever has arrived.
+    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else opts.batch_size, max_batch_size=opts.batch_size))
     results = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model))
     for name, pcoll in (("Results", results), ("DeadLetters", prepared[REJECTED])):
         prefix = opts.output if name == "Results" else opts.output + DEAD_LETTER_INFIX
@@ -265,7 +253,7 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     """Parse options, build and run; streaming runs stop after --duration or on Ctrl-C."""
     options = PipelineOptions(argv)
     opts = options.view_as(LabelOptions)
-    cli.setup_logging(options.view_as(cli.ChartSifterOptions).debug)
+    cli.setup_logging(options.view_as(ChartSifterOptions).debug)
     missing = [f"--{name}" for name in ("model_dir", "input", "output") if not getattr(opts, name)]
     if missing:
         raise ValueError(f"python -m pipelines.label needs {' '.join(missing)} (see --help)")
@@ -310,4 +298,4 @@ def _log_counters(result) -> None:
 
 
 if __name__ == "__main__":
-    cli.main(run)
+    cli.main("pipelines.label")

@@ -53,7 +53,11 @@ def load_spec(args: argparse.Namespace):
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     if args.weights is not None:
         overrides["weights"] = None if args.weights.lower() in ("null", "none") else args.weights
-    return dataclasses.replace(spec, **overrides)
+    spec = dataclasses.replace(spec, **overrides)
+    if spec.base_model and spec.weights is None and not spec.trainable:
+        logging.warning("%s: a base model without pretrained weights and trainable: false stays random; "
+                        "only the head learns. Set trainable: true to train it from scratch.", spec.model_type)
+    return spec
 
 
 def class_weights(spec, counts: dict) -> Optional[dict]:
@@ -195,4 +199,4 @@ def write_reports(summary: dict, history: dict, test_labels, test_scores, base: 
 
 
 if __name__ == "__main__":
-    cli.main(run)
+    cli.main("pipelines.train")

@@ -40,9 +40,9 @@ def pytest_unconfigure(config):
     """A process that ran a tf.Transform pipeline segfaults at interpreter exit
     (rc 139) after the work is done: leave with pytest's own status instead."""
     if "tensorflow_transform.beam" in sys.modules and _EXIT in config.stash:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(config.stash[_EXIT])
+        from pipelines import cli
+
+        cli.exit_now(config.stash[_EXIT])
 
 
 _EXIT = pytest.StashKey[int]()

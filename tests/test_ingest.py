@@ -248,11 +248,13 @@ def test_bad_configs_name_the_problem(raw, fragment):
 
 
 def test_command_line_exits_zero_on_success_and_nonzero_on_failure(tmp_path):
-    """The tf.Transform exit-time segfault must not leak into the exit code."""
+    """The tf.Transform exit-time segfault must not leak into the exit code, and worker
+    processes (as on Dataflow) must be able to unpickle what `python -m` defines."""
     config = tmp_path / "demo.yaml"
     config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "demo", "size": 4, "seed": 1}]}))
     env = dict(os.environ, PYTHONPATH=ROOT)
-    ok = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={tmp_path / 'out'}"],
+    ok = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", "--direct_running_mode=multi_processing",
+                         "--direct_num_workers=2", f"--config={config}", f"--output_dir={tmp_path / 'out'}"],
                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert "Ingest summary" in ok.stderr and (tmp_path / "out" / features.SUMMARY_FILE).exists()

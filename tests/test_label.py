@@ -100,6 +100,22 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
     assert len([p for p in sorted_dir.rglob("*") if p.is_file()]) == len(copies)
 
 
+def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, tmp_path):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg", "c.gif"])
+    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--direct_running_mode=multi_processing",
+               "--direct_num_workers=2", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out" / "labels")]
+    env = dict(os.environ, PYTHONPATH=root)
+    ok = subprocess.run([*command, "--model_dir", model_dir], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert len(_results(str(tmp_path / "out" / "labels"))[0]) == 3
+    bad = subprocess.run([*command, "--model_dir", str(tmp_path)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "is not a trained model" in bad.stderr
+
+
 def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
     _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "lo"), "--threshold", "0")
