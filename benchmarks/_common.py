@@ -10,18 +10,22 @@ it costs ~13 ms for a TensorFlow process) splits shared pages between processes 
 fairer total. `max_single_rss_mb` is the kernel's ru_maxrss from wait4(): the largest single
 process among the launched one and the descendants it reaped (not a sum).
 """
+import argparse
 import dataclasses
 import datetime
 import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import traceback
 from importlib import metadata
-from typing import Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
@@ -247,9 +251,19 @@ def _is_descendant_cmd(pid: int) -> bool:
         return False
 
 
+class CommandFailed(RuntimeError):
+    """A measured command exited non-zero."""
+
+
 def check(m: Measured, what: str) -> None:
     if m.returncode != 0:
-        raise RuntimeError(f"{what} failed (rc {m.returncode}); log {m.log_path}:\n{m.log_tail()}")
+        raise CommandFailed(f"{what} exited with {m.returncode}\n  command: {' '.join(m.argv)}\n  log: {m.log_path}\n"
+                            f"--- last 30 lines (stdout and stderr) ---\n{m.log_tail()}")
+
+
+def ingest_cmd(config: str, output_dir: str, *extra: str) -> list[str]:
+    """The documented ingest command."""
+    return [PYTHON, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={output_dir}", *extra]
 
 
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
@@ -325,20 +339,55 @@ def write_results(name: str, result: dict) -> str:
 
 
 def finish(code: int = 0) -> None:
-    """Flush and leave without interpreter teardown (a process that touched tf.Transform can
-    segfault at exit after finishing correctly; see pipelines/cli.py)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Run the exit handlers, flush and leave without interpreter teardown (a process that
+    touched tf.Transform can segfault at exit after finishing correctly; see pipelines/cli.py)."""
+    from pipelines import cli
+
+    cli.exit_now(code)
 
 
-def write_demo_folder_timed(root: str, size: int, seed: int) -> tuple[dict, float]:
-    """Render demo images to `root` once (rendering is excluded from every measured figure)."""
+def render_demo_folder(prefix: str, size: int, seed: int) -> tuple[str, str, dict, float]:
+    """A new temporary folder and demo images rendered once into its images/ (rendering is
+    excluded from every measured figure): (folder, images folder, counts by label, seconds)."""
     from pipelines.demo_data import write_demo_folder
 
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    root = os.path.join(tmp, "images")
+    print(f"Rendering {size} demo images (seed {seed}) into {root} ...", flush=True)
     t0 = time.perf_counter()
     counts = write_demo_folder(root, size, seed=seed)
-    return counts, time.perf_counter() - t0
+    return tmp, root, counts, time.perf_counter() - t0
+
+
+def read_and_prepare(paths: Iterable[str], timings: dict) -> Iterator[tuple[str, Optional[object]]]:
+    """(path, transforms.image.prepare_image of its bytes, or None where rejected) for each file, for
+    the plain-Python baselines; the time spent goes to timings["read_s"] and timings["prepare_s"]."""
+    from transforms.image import RejectedImage, prepare_image
+
+    for path in paths:
+        t = time.perf_counter()
+        with open(path, "rb") as f:
+            data = f.read()
+        timings["read_s"] += time.perf_counter() - t
+        t = time.perf_counter()
+        try:
+            prepared = prepare_image(data)
+        except RejectedImage:
+            prepared = None
+        timings["prepare_s"] += time.perf_counter() - t
+        yield path, prepared
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of `size` items (the last may be shorter)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def folder_bytes(root: str) -> int:
@@ -347,32 +396,45 @@ def folder_bytes(root: str) -> int:
 
 # ---------------------------------------------------------------- variants: 1-image start-up run, N-image runs
 
-def run_variants(variants: dict, one_input: str, n_input: str, n_images: int, repeats: int, tmp: str,
-                 describe, first_error) -> tuple[dict, dict]:
+def variants_parser(name: str, doc: str, images: int, seed: int, seed_help: str) -> argparse.ArgumentParser:
+    """The options the ingest and labelling benchmarks share (and the hidden --_profile worker flag)."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=doc.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=images)
+    parser.add_argument("--seed", type=int, default=seed, help=seed_help)
+    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
+    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers of the multi_processing variant")
+    parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
+    parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_variant_args(parser: argparse.ArgumentParser, argv, profile_worker) -> argparse.Namespace:
+    """Parse; a `--_profile` worker subprocess (profile_run) does its work here and exits."""
+    args = parser.parse_args(argv)
+    if args._profile is not None:
+        worker_done("PROFILE_JSON ", profile_worker(args._profile))
+    return args
+
+
+def run_variants(variants: dict, one_input: str, n_input: str, n_images: int, repeats: int, tmp: str, describe) -> dict:
     """Measure each variant: a 1-image start-up run, then `repeats` N-image runs interleaved
     across variants (a, b, c, a, b, c, ...) so that background load hits them alike.
 
-    `variants`: name -> list of candidate `cmd(input_root, output) -> argv`; the first candidate is
-    the documented command, the next ones fallbacks tried only if a 1-image run fails.
+    `variants`: name -> `cmd(input_root, output) -> argv`; a run that fails raises CommandFailed.
     `describe(name, measured, output, n)` -> extra fields of a run (outputs checked, phases, ...).
-    Returns ({name: result}, {name: failure of the documented command}).
     """
     logs = os.path.join(tmp, "logs")
-    chosen, ones, failures = {}, {}, {}
-    for name, candidates in variants.items():
-        for attempt, cmd in enumerate(candidates):
-            print(f"[{name}] 1-image start-up run{' (fallback entry: benchmarks._entry)' if attempt else ''} ...", flush=True)
-            out = os.path.join(tmp, f"{name}_1_{attempt}", "out")
-            m1 = run_measured(cmd(one_input, out), os.path.join(logs, f"{name}_1_{attempt}.log"))
-            if m1.returncode == 0 or attempt == len(candidates) - 1:
-                break
-            failures[name] = {"command": " ".join(m1.argv), "returncode": m1.returncode, "error": first_error(m1.log_path)}
-            print(f"[{name}] FAILED (rc {m1.returncode}): {failures[name]['error']}", flush=True)
+    ones = {}
+    for name, cmd in variants.items():
+        print(f"[{name}] 1-image start-up run ...", flush=True)
+        out = os.path.join(tmp, f"{name}_1", "out")
+        m1 = run_measured(cmd(one_input, out), os.path.join(logs, f"{name}_1.log"))
         check(m1, f"{name} (1 image)")
-        chosen[name], ones[name] = cmd, m1.summary() | describe(name, m1, out, 1)
+        ones[name] = m1.summary() | describe(name, m1, out, 1)
     full: dict[str, list] = {name: [] for name in variants}
     for r in range(repeats):
-        for name, cmd in chosen.items():
+        for name, cmd in variants.items():
             print(f"[{name}] {n_images}-image run {r + 1}/{repeats} ...", flush=True)
             out = os.path.join(tmp, f"{name}_n{r}", "out")
             m = run_measured(cmd(n_input, out), os.path.join(logs, f"{name}_n{r}.log"))
@@ -406,7 +468,19 @@ def run_variants(variants: dict, one_input: str, n_input: str, n_images: int, re
         leftovers = sorted({p for e in runs for p in e["leftover_pids"]})
         if leftovers:
             results[name]["leftover_worker_pids"] = leftovers
-    return results, failures
+    return results
+
+
+def ratios_to_baseline(runs: dict, baseline: dict, shorts: dict, base: str) -> dict:
+    """Speed ratios of each variant (name -> short name in `shorts`) to the baseline variant."""
+    ratios = {}
+    for name, short in shorts.items():
+        r = runs[name]
+        ratios[f"{short}_over_{base}_end_to_end"] = ratio(r["images_per_s_end_to_end"], baseline["images_per_s_end_to_end"])
+        ratios[f"{short}_over_{base}_excluding_startup"] = ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_excluding_startup"])
+        ratios[f"{short}_excluding_startup_over_{base}_loop_only"] = ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_loop_only"])
+        ratios[f"{base}_cpu_per_image_over_{short}"] = ratio(baseline["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
+    return ratios
 
 
 def steady_cell(result: dict):
@@ -421,16 +495,30 @@ STEADY_FOOTNOTE = ("* start-up (the 1-image run) was over 2/3 of the N-image run
                    "difference: trust CPU ms/img instead")
 
 
-def first_error(log_path: str) -> str:
-    """The first Python exception line in a log (e.g. '_pickle.PicklingError: ...'), Beam's
-    quoted worker tracebacks included."""
-    with open(log_path, errors="replace") as f:
-        for line in f:
-            line = line.replace("\\n", "\n ").replace("\\'", "'")
-            match = re.search(r"(?<![\w.])([A-Za-z_][\w.]*(?:Error|Exception)): (.*?)(?:\n|\" trace|$)", line)
-            if match:
-                return f"{match[1]}: {match[2][:300]}"
-    return "unknown (see log)"
+def print_variants(runs: dict, title: str, n_images: int, repeats: int, env_info: dict, extra: Sequence[tuple[str, str]] = ()) -> None:
+    """The variants' table (`extra`: (header, result key) columns after 'img/s excl start-up'),
+    its footnote and a note for any worker process left alive."""
+    headers = ["variant", f"wall {n_images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", *(h for h, _ in extra),
+               "img/s loop only", "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"]
+    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], steady_cell(r), *(r[k] for _, k in extra),
+             r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
+            for name, r in runs.items()]
+    print()
+    print(table(headers, rows, title=f"{title} (median of {repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
+                                     f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
+    if any(not r["excluding_startup_reliable"] for r in runs.values()):
+        print(STEADY_FOOTNOTE)
+    for name, r in runs.items():
+        if r.get("leftover_worker_pids"):
+            print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
+
+
+# ---------------------------------------------------------------- subprocess workers, profiles, main
+
+def worker_done(marker: str, result: dict) -> None:
+    """End a worker subprocess: its result as JSON on a line starting with `marker` (read_marked_json)."""
+    print(marker + json.dumps(result))
+    finish(0)
 
 
 def read_marked_json(log_path: str, marker: str) -> dict:
@@ -440,3 +528,49 @@ def read_marked_json(log_path: str, marker: str) -> dict:
             if line.startswith(marker):
                 return json.loads(line[len(marker):])
     raise RuntimeError(f"no {marker} line in {log_path}")
+
+
+def write_profile(profiler, name: str) -> None:
+    """benchmarks/results/<name>_profile.prof, and .txt: the top 80 functions by cumulative time."""
+    import io
+    import pstats
+
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    profiler.dump_stats(os.path.join(RESULTS_DIR, f"{name}_profile.prof"))
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
+    with open(os.path.join(RESULTS_DIR, f"{name}_profile.txt"), "w") as f:
+        f.write(text.getvalue())
+
+
+def profile_run(name: str, pipeline_args: Sequence[str], tmp: str) -> dict:
+    """`python -m benchmarks.<name> --_profile <pipeline args>` (the pipeline's run() under cProfile)."""
+    print("Profiling the in-process pipeline (cProfile) ...", flush=True)
+    m = run_measured([PYTHON, "-m", f"benchmarks.{name}", "--_profile", "--runner=DirectRunner", *pipeline_args],
+                     os.path.join(tmp, "logs", "profile.log"))
+    check(m, "profile run")
+    return read_marked_json(m.log_path, "PROFILE_JSON ") | {
+        "wall_s": round(m.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
+        "files": [f"benchmarks/results/{name}_profile.prof", f"benchmarks/results/{name}_profile.txt"]}
+
+
+def done(path: str, tmp: str, keep: bool) -> None:
+    """Say where the results are; remove the temporary folder unless `keep`."""
+    print(f"results: {path}")
+    if keep:
+        print(f"kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_main(main) -> None:
+    """`main(sys.argv[1:])`, then exit: 0, or 1 with what failed (a command: its output's tail)."""
+    try:
+        main(sys.argv[1:])
+    except CommandFailed as err:
+        print(f"\nBENCHMARK FAILED: {err}", file=sys.stderr)
+        finish(1)
+    except Exception:
+        traceback.print_exc()
+        finish(1)
+    finish(0)

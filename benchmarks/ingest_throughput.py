@@ -29,8 +29,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
-import tempfile
 import time
 
 from benchmarks import _common as c
@@ -85,8 +83,8 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
     t_start = time.perf_counter()
     import tensorflow as tf
 
+    import transforms.image  # noqa: F401  (c.read_and_prepare's import, done before the loop is timed)
     from transforms import features
-    from transforms.image import RejectedImage, prepare_image
     from transforms.preprocessing import decode_and_resize
 
     resize = tf.function(lambda b: decode_and_resize(b, image_size), input_signature=[tf.TensorSpec([None], tf.string)])
@@ -97,14 +95,25 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
         folder = os.path.join(output_dir, features.TFRECORD_DIR, split)
         os.makedirs(folder, exist_ok=True)
         writers[split] = tf.io.TFRecordWriter(os.path.join(folder, "part-00000-of-00001" + features.TFRECORD_SUFFIX), options="GZIP")
-    files = [(p, label) for label in features.LABEL_NAMES for p in sorted(glob.glob(os.path.join(input_root, label, "*")))]
+    label_of = {p: label for label in features.LABEL_NAMES for p in sorted(glob.glob(os.path.join(input_root, label, "*")))}
     seen: set[str] = set()
     ratios = _default_split()
     counts = {split: 0 for split in features.SPLITS}
     rejected = duplicates = 0
-    batch: list = []
 
-    def flush() -> None:
+    def kept():
+        """(prepared, label id, split) of each valid image, first copies only."""
+        nonlocal rejected, duplicates
+        for path, prepared in c.read_and_prepare(label_of, timings):
+            if prepared is None:
+                rejected += 1
+            elif prepared.content_hash in seen:
+                duplicates += 1
+            else:
+                seen.add(prepared.content_hash)
+                yield prepared, features.LABEL_IDS[label_of[path]], features.SPLITS[split_of(prepared.content_hash, ratios)]
+
+    def write(batch: list) -> None:
         t = time.perf_counter()
         pixels = resize(tf.constant([p.data for p, _, _ in batch])).numpy()
         timings["decode_resize_s"] += time.perf_counter() - t
@@ -119,35 +128,13 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
             writers[split].write(example.SerializeToString())
             counts[split] += 1
         timings["serialize_write_s"] += time.perf_counter() - t
-        batch.clear()
 
-    for path, label in files:
-        t = time.perf_counter()
-        with open(path, "rb") as f:
-            data = f.read()
-        timings["read_s"] += time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            prepared = prepare_image(data)
-        except RejectedImage:
-            rejected += 1
-            continue
-        finally:
-            timings["prepare_s"] += time.perf_counter() - t
-        if prepared.content_hash in seen:
-            duplicates += 1
-            continue
-        seen.add(prepared.content_hash)
-        split = features.SPLITS[split_of(prepared.content_hash, ratios)]
-        batch.append((prepared, features.LABEL_IDS[label], split))
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
+    for batch in c.batches(kept(), batch_size):
+        write(batch)
     for w in writers.values():
         w.close()
     t_end = time.perf_counter()
-    return {"images": len(files), "written": sum(counts.values()), "counts": counts, "rejected": rejected, "duplicates": duplicates,
+    return {"images": len(label_of), "written": sum(counts.values()), "counts": counts, "rejected": rejected, "duplicates": duplicates,
             "startup_s": round(t_loop - t_start, 3), "loop_s": round(t_end - t_loop, 3), **{k: round(v, 3) for k, v in timings.items()}}
 
 
@@ -178,7 +165,6 @@ def verify_worker(pipeline_dir: str, baseline_dir: str) -> dict:
 def profile_worker(argv: list[str], top: int = 40) -> dict:
     """pipelines.ingest.run(argv) under cProfile (--profile): where the in-process pipeline's time goes."""
     import cProfile
-    import io
     import pstats
 
     t0 = time.perf_counter()
@@ -190,8 +176,7 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
     ingest.run(argv)
     t2 = time.perf_counter()
     profiler.disable()
-    os.makedirs(c.RESULTS_DIR, exist_ok=True)
-    profiler.dump_stats(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.prof"))
+    c.write_profile(profiler, NAME)
     stats = pstats.Stats(profiler)
 
     def of_name(path_part: str, name: str) -> float:
@@ -219,10 +204,6 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
         "  EncodeTransformedDataset (ExampleProtoCoder.encode)": of_name("example_proto_coder.py", "encode"),
         "  WriteToTFRecord (gzip write_record)": of_name("apache_beam/io/tfrecordio.py", "write_record"),
     }
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
-    with open(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.txt"), "w") as f:
-        f.write(text.getvalue())
     stats.sort_stats("tottime")
     own = [{"function": f"{k[0].split('site-packages/')[-1]}:{k[1]}({k[2]})", "calls": stats.stats[k][1], "own_s": round(stats.stats[k][2], 3)}
            for k in stats.fcn_list[:top]]
@@ -231,51 +212,27 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
 
 # ---------------------------------------------------------------- driver
 
-def _ingest_cmd(config: str, out: str, extra: list[str], entry: bool = False) -> list[str]:
-    """`python -m pipelines.ingest ...`, or (entry=True) the same run() through benchmarks._entry."""
-    head = [c.PYTHON, "-m", "benchmarks._entry", "pipelines.ingest"] if entry else [c.PYTHON, "-m", "pipelines.ingest"]
-    return [*head, "--runner=DirectRunner", f"--config={config}", f"--output_dir={out}", *extra]
-
-
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=300)
+    parser = c.variants_parser(NAME, __doc__, images=300, seed=11, seed_help="demo seed of the rendered folder")
     parser.add_argument("--image_size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=11, help="demo seed of the rendered folder")
-    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
-    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers for (b)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
     parser.add_argument("--_baseline", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline (~40 s)")
     parser.add_argument("--_verify", nargs=2, metavar=("PIPELINE_OUT", "BASELINE_OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
+    args = c.parse_variant_args(parser, argv, profile_worker)
     if args._baseline:
-        print("BASELINE_JSON " + json.dumps(baseline_worker(*args._baseline, args.image_size)))
-        c.finish(0)
+        c.worker_done("BASELINE_JSON ", baseline_worker(*args._baseline, args.image_size))
     if args._verify:
-        print("VERIFY_JSON " + json.dumps(verify_worker(*args._verify)))
-        c.finish(0)
-    if args._profile is not None:
-        print("PROFILE_JSON " + json.dumps(profile_worker(args._profile)))
-        c.finish(0)
+        c.worker_done("VERIFY_JSON ", verify_worker(*args._verify))
 
     env_info = c.environment()
-    tmp = tempfile.mkdtemp(prefix="bench_ingest_")
-    images, one = os.path.join(tmp, "images"), os.path.join(tmp, "one_image")
-    print(f"Rendering {args.images} demo images (seed {args.seed}) into {images} ...", flush=True)
-    counts, render_s = c.write_demo_folder_timed(images, args.images, args.seed)
+    tmp, images, counts, render_s = c.render_demo_folder("bench_ingest_", args.images, args.seed)
+    one = os.path.join(tmp, "one_image")
     _one_train_image(images, one)
     configs = {images: _config(os.path.join(tmp, "n.yaml"), images, args.image_size), one: _config(os.path.join(tmp, "one.yaml"), one, args.image_size)}
     mp = ["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"]
-
-    # Each variant: the documented command first; a fallback only if that fails on the 1-image run.
     variants = {
-        "a_direct_in_process": [lambda root, out: _ingest_cmd(configs[root], out, [])],
-        "b_direct_multi_processing": [lambda root, out: _ingest_cmd(configs[root], out, mp),
-                                      lambda root, out: _ingest_cmd(configs[root], out, mp, entry=True)],
-        "c_plain_python_baseline": [lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out, "--image_size", str(args.image_size)]],
+        "a_direct_in_process": lambda root, out: c.ingest_cmd(configs[root], out),
+        "b_direct_multi_processing": lambda root, out: c.ingest_cmd(configs[root], out, *mp),
+        "c_plain_python_baseline": lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out, "--image_size", str(args.image_size)],
     }
 
     def describe(name: str, m: c.Measured, out: str, n: int) -> dict:
@@ -288,7 +245,7 @@ def main(argv=None) -> dict:
             raise RuntimeError(f"{name}: wrote {written} examples from {n} images; see {m.log_path}")
         return {"written": written, "phases": c.phases(m, "Ingesting ", "Ingest summary")}
 
-    runs, failures = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe, c.first_error)
+    runs = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe)
     base = runs["c_plain_python_baseline"]
     base["images_per_s_loop_only"] = c.rate(args.images, c.median([e["baseline"]["loop_s"] for e in base["runs"]]))
 
@@ -300,21 +257,9 @@ def main(argv=None) -> dict:
 
     profile = None
     if not args.no_profile:
-        print("Profiling the in-process pipeline (cProfile) ...", flush=True)
-        mprof = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_profile", "--runner=DirectRunner", f"--config={configs[images]}",
-                                f"--output_dir={os.path.join(tmp, 'profile_out')}"], os.path.join(tmp, "logs", "profile.log"))
-        c.check(mprof, "profile run")
-        profile = c.read_marked_json(mprof.log_path, "PROFILE_JSON ") | {
-            "wall_s": round(mprof.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
-            "files": [f"benchmarks/results/{NAME}_profile.prof", f"benchmarks/results/{NAME}_profile.txt"]}
+        profile = c.profile_run(NAME, [f"--config={configs[images]}", f"--output_dir={os.path.join(tmp, 'profile_out')}"], tmp)
 
-    ratios = {}
-    for name, short in (("a_direct_in_process", "a"), ("b_direct_multi_processing", "b")):
-        r = runs[name]
-        ratios[f"{short}_over_c_end_to_end"] = c.ratio(r["images_per_s_end_to_end"], base["images_per_s_end_to_end"])
-        ratios[f"{short}_over_c_excluding_startup"] = c.ratio(r["images_per_s_excluding_startup"], base["images_per_s_excluding_startup"])
-        ratios[f"{short}_excluding_startup_over_c_loop_only"] = c.ratio(r["images_per_s_excluding_startup"], base["images_per_s_loop_only"])
-        ratios[f"c_cpu_per_image_over_{short}"] = c.ratio(base["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
+    ratios = c.ratios_to_baseline(runs, base, {"a_direct_in_process": "a", "b_direct_multi_processing": "b"}, "c")
     result = {
         "benchmark": NAME,
         "environment": env_info,
@@ -323,7 +268,6 @@ def main(argv=None) -> dict:
                      "workers_b": args.workers, "labels": counts, "input_mb": round(c.folder_bytes(images) / 2**20, 1),
                      "render_s_excluded": round(render_s, 2), "runner": "DirectRunner"},
         "variants": runs,
-        "documented_command_failures": failures,
         "ratios": ratios,
         "ratio_notes": "x_over_c = images/s of x / images/s of c (>1: x faster); x_excluding_startup_over_c_loop_only compares x's (N-1)/(t_N - t_1) with the baseline's own loop time; "
                        "c_cpu_per_image_over_x = marginal CPU ms/img of c / that of x (>1: x uses less CPU per image).",
@@ -333,36 +277,16 @@ def main(argv=None) -> dict:
     }
     path = c.write_results(NAME, result)
 
-    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], c.steady_cell(r),
-             r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
-            for name, r in runs.items()]
-    print()
-    print(c.table(["variant", f"wall {args.images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", "img/s loop only",
-                   "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"], rows,
-                  title=f"Ingest throughput: {args.images} demo images -> {args.image_size}px TFRecords "
-                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
-                        f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
-    if any(not r["excluding_startup_reliable"] for r in runs.values()):
-        print(c.STEADY_FOOTNOTE)
+    c.print_variants(runs, f"Ingest throughput: {args.images} demo images -> {args.image_size}px TFRecords", args.images, args.repeats, env_info)
     print()
     print(c.table(["ratio (x/c, >1: x faster)", "value"], [[k, v] for k, v in ratios.items()]))
     print(f"\nbaseline vs pipeline output: {verify}")
-    for name, failure in failures.items():
-        print(f"NOTE {name}: the documented command failed ({failure['error']}); measured through benchmarks._entry instead")
-    for name, r in runs.items():
-        if r.get("leftover_worker_pids"):
-            print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
     if profile:
         print(f"\nProfile of the in-process pipeline (cProfile, {args.images} images): imports {profile['import_s']} s, run() {profile['run_s']} s")
         print(c.table(["part", "cumulative s"], [[k, v] for k, v in profile["breakdown"].items()]))
-    print(f"results: {path}")
-    if not args.keep:
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print(f"kept: {tmp}")
+    c.done(path, tmp, args.keep)
     return result
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
-    c.finish(0)
+    c.run_main(main)

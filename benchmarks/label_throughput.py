@@ -29,8 +29,6 @@ import glob
 import json
 import os
 import shutil
-import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 
@@ -46,8 +44,8 @@ def baseline_worker(input_root: str, output: str, run_dir: str, batch_size: int 
     t_start = time.perf_counter()
     import tensorflow as tf
 
+    import transforms.image  # noqa: F401  (c.read_and_prepare's import, done before the loop is timed)
     from transforms import features
-    from transforms.image import RejectedImage, prepare_image
 
     t_import = time.perf_counter()
     with open(os.path.join(run_dir, "metadata.json")) as f:
@@ -59,19 +57,26 @@ def baseline_worker(input_root: str, output: str, run_dir: str, batch_size: int 
     t = time.perf_counter()
     uris = sorted(os.path.join(d, name) for d, _, files in os.walk(input_root) for name in files)
     timings["list_s"] = time.perf_counter() - t
-    batch: list = []
     written = rejected = 0
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     out = open(output, "w")
 
-    def flush() -> None:
+    def valid():
+        nonlocal rejected
+        for uri, prepared in c.read_and_prepare(uris, timings):
+            if prepared is None:
+                rejected += 1
+            else:
+                yield uri, prepared
+
+    def label(batch: list) -> None:
         nonlocal written
         t = time.perf_counter()
-        scores = serve(image_bytes=tf.constant([data for _, _, data in batch], dtype=tf.string))["score"].numpy()
+        scores = serve(image_bytes=tf.constant([prepared.data for _, prepared in batch], dtype=tf.string))["score"].numpy()
         timings["inference_s"] += time.perf_counter() - t
         t = time.perf_counter()
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        for (uri, prepared, _), score in zip(batch, scores):
+        for (uri, prepared), score in zip(batch, scores):
             score = float(score)
             out.write(json.dumps({
                 "uri": uri, "label": features.CHART if score >= metadata["threshold"] else features.NON_CHART, "score": round(score, 6),
@@ -79,26 +84,9 @@ def baseline_worker(input_root: str, output: str, run_dir: str, batch_size: int 
                 "width": prepared.width, "height": prepared.height, "labeled_at": now}, sort_keys=True) + "\n")
             written += 1
         timings["write_s"] += time.perf_counter() - t
-        batch.clear()
 
-    for uri in uris:
-        t = time.perf_counter()
-        with open(uri, "rb") as f:
-            data = f.read()
-        timings["read_s"] += time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            prepared = prepare_image(data)
-        except RejectedImage:
-            rejected += 1
-            continue
-        finally:
-            timings["prepare_s"] += time.perf_counter() - t
-        batch.append((uri, prepared, prepared.data))
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
+    for batch in c.batches(valid(), batch_size):
+        label(batch)
     out.close()
     t_end = time.perf_counter()
     return {"images": len(uris), "written": written, "rejected": rejected, "import_s": round(t_import - t_start, 3),
@@ -110,7 +98,6 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
     main thread), plus the size of every batch RunInference hands to the model. Returns the wall
     time of the imports and of run(), a breakdown of run() by stage, and the top functions."""
     import cProfile
-    import io
     import pstats
 
     t0 = time.perf_counter()
@@ -131,9 +118,8 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
     label.run(argv)
     t2 = time.perf_counter()
     profiler.disable()
+    c.write_profile(profiler, NAME)
     stats = pstats.Stats(profiler)
-    os.makedirs(c.RESULTS_DIR, exist_ok=True)
-    stats.dump_stats(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.prof"))
 
     def short(func) -> str:
         path = os.path.relpath(func[0], c.ROOT) if func[0].startswith(c.ROOT) else func[0]
@@ -174,10 +160,6 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
         "WriteToText finalize": cumulative("filebasedsink.py", "finalize_windowed_write"),
     }
     breakdown = {k: {"cumulative_s": v[0], "calls": v[1]} for k, v in parts.items()}
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
-    with open(os.path.join(c.RESULTS_DIR, f"{NAME}_profile.txt"), "w") as f:
-        f.write(text.getvalue())
     histogram: dict[int, int] = {}
     for size in batch_sizes:
         histogram[size] = histogram.get(size, 0) + 1
@@ -190,9 +172,8 @@ def profile_worker(argv: list[str], top: int = 40) -> dict:
 
 # ---------------------------------------------------------------- driver
 
-def _label_cmd(model_dir: str, input_root: str, output: str, extra: list[str], entry: bool = False) -> list[str]:
-    head = [c.PYTHON, "-m", "benchmarks._entry", "pipelines.label"] if entry else [c.PYTHON, "-m", "pipelines.label"]
-    return [*head, "--runner=DirectRunner", "--model_dir", model_dir, "--input", input_root, "--output", output, *extra]
+def _label_cmd(model_dir: str, input_root: str, output: str, *extra: str) -> list[str]:
+    return [c.PYTHON, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", model_dir, "--input", input_root, "--output", output, *extra]
 
 
 def _results(pattern: str) -> list[dict]:
@@ -234,8 +215,7 @@ def _train_model(tmp: str, images: int) -> str:
     with open(config, "w") as f:
         f.write(f"image_size: 128\nsplit: {{train: 0.7, val: 0.15, test: 0.15}}\nsources:\n  - type: demo\n    size: {images}\n    seed: 0\n")
     ingest_out = os.path.join(base, "ingest")
-    m = c.run_measured([c.PYTHON, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={ingest_out}"],
-                       os.path.join(tmp, "logs", "setup_ingest.log"), env=env)
+    m = c.run_measured(c.ingest_cmd(config, ingest_out), os.path.join(tmp, "logs", "setup_ingest.log"), env=env)
     c.check(m, "tiny ingest")
     m = c.run_measured([c.PYTHON, "-m", "pipelines.train", "--model_type", "demo", "--data_dir", ingest_out, "--epochs", "2"],
                        os.path.join(tmp, "logs", "setup_train.log"), env=env)
@@ -244,31 +224,17 @@ def _train_model(tmp: str, images: int) -> str:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=3, help="demo seed of the folder to label (training uses 0)")
+    parser = c.variants_parser(NAME, __doc__, images=500, seed=3, seed_help="demo seed of the folder to label (training uses 0)")
     parser.add_argument("--train_images", type=int, default=80, help="demo images of the tiny ingest the model trains on")
     parser.add_argument("--model_dir", default=None, help="reuse a trained model (run dir or `latest` file) instead of training one")
-    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
     parser.add_argument("--_baseline", nargs=3, metavar=("ROOT", "OUT", "RUN_DIR"), help=argparse.SUPPRESS)
-    parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
+    args = c.parse_variant_args(parser, argv, profile_worker)
     if args._baseline:
-        print("BASELINE_JSON " + json.dumps(baseline_worker(*args._baseline)))
-        c.finish(0)
-    if args._profile is not None:
-        print("PROFILE_JSON " + json.dumps(profile_worker(args._profile)))
-        c.finish(0)
+        c.worker_done("BASELINE_JSON ", baseline_worker(*args._baseline))
 
     env_info = c.environment()
-    tmp = tempfile.mkdtemp(prefix="bench_label_")
-    images, one = os.path.join(tmp, "images"), os.path.join(tmp, "one_image")
-    print(f"Rendering {args.images} demo images (seed {args.seed}) into {images} ...", flush=True)
-    counts, render_s = c.write_demo_folder_timed(images, args.images, args.seed)
+    tmp, images, counts, render_s = c.render_demo_folder("bench_label_", args.images, args.seed)
+    one = os.path.join(tmp, "one_image")
     first = sorted(glob.glob(os.path.join(images, "chart", "*")))[0]
     os.makedirs(os.path.join(one, "chart"))
     shutil.copy(first, os.path.join(one, "chart"))
@@ -282,10 +248,9 @@ def main(argv=None) -> dict:
 
     mp = ["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"]
     variants = {
-        "a_pipeline_in_process": [lambda root, out: _label_cmd(model_dir, root, out, [])],
-        "a_pipeline_multi_processing": [lambda root, out: _label_cmd(model_dir, root, out, mp),
-                                        lambda root, out: _label_cmd(model_dir, root, out, mp, entry=True)],
-        "b_plain_python_baseline": [lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out + "-baseline.jsonl", run_dir]],
+        "a_pipeline_in_process": lambda root, out: _label_cmd(model_dir, root, out),
+        "a_pipeline_multi_processing": lambda root, out: _label_cmd(model_dir, root, out, *mp),
+        "b_plain_python_baseline": lambda root, out: [c.PYTHON, "-m", f"benchmarks.{NAME}", "--_baseline", root, out + "-baseline.jsonl", run_dir],
     }
 
     def describe(name: str, m: c.Measured, out: str, n: int) -> dict:
@@ -302,7 +267,7 @@ def main(argv=None) -> dict:
             raise RuntimeError(f"{name}: {written} results for {n} images; see {m.log_path}")
         return {"written": written, **extra}
 
-    runs, failures = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe, c.first_error)
+    runs = c.run_variants(variants, one, images, args.images, args.repeats, tmp, describe)
     baseline = runs["b_plain_python_baseline"]
     baseline["images_per_s_loop_only"] = c.rate(args.images, c.median([e["baseline"]["loop_s"] for e in baseline["runs"]]))
     for r in runs.values():
@@ -318,24 +283,13 @@ def main(argv=None) -> dict:
 
     profile = None
     if not args.no_profile:
-        print("Profiling the in-process pipeline (cProfile) ...", flush=True)
-        prefix = os.path.join(tmp, "profile", "labels")
-        mprof = c.run_measured([c.PYTHON, "-m", f"benchmarks.{NAME}", "--_profile", "--runner=DirectRunner", "--model_dir", model_dir,
-                                "--input", images, "--output", prefix], os.path.join(tmp, "logs", "profile.log"))
-        c.check(mprof, "profile run")
-        profile = c.read_marked_json(mprof.log_path, "PROFILE_JSON ") | {
-            "wall_s": round(mprof.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
-            "files": [f"benchmarks/results/{NAME}_profile.prof", f"benchmarks/results/{NAME}_profile.txt"]}
+        profile = c.profile_run(NAME, ["--model_dir", model_dir, "--input", images, "--output", os.path.join(tmp, "profile", "labels")], tmp)
 
-    ratios = {}
-    for name in ("a_pipeline_in_process", "a_pipeline_multi_processing"):
-        short = name.replace("a_pipeline_", "")
+    shorts = {"a_pipeline_in_process": "in_process", "a_pipeline_multi_processing": "multi_processing"}
+    ratios = c.ratios_to_baseline(runs, baseline, shorts, "baseline")
+    for name, short in shorts.items():
         r = runs[name]
-        ratios[f"{short}_over_baseline_end_to_end"] = c.ratio(r["images_per_s_end_to_end"], baseline["images_per_s_end_to_end"])
-        ratios[f"{short}_over_baseline_excluding_startup"] = c.ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_excluding_startup"])
-        ratios[f"{short}_excluding_startup_over_baseline_loop_only"] = c.ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_loop_only"])
         ratios[f"{short}_over_baseline_from_stamps"] = c.ratio(r["images_per_s_from_stamps"], baseline["images_per_s_from_stamps"])
-        ratios[f"baseline_cpu_per_image_over_{short}"] = c.ratio(baseline["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
         ratios[f"{short}_peak_rss_over_baseline"] = c.ratio(r["peak_tree_rss_mb"], baseline["peak_tree_rss_mb"])
         ratios[f"{short}_peak_pss_over_baseline"] = c.ratio(r["peak_tree_pss_mb"], baseline["peak_tree_pss_mb"])
     result = {
@@ -346,7 +300,6 @@ def main(argv=None) -> dict:
                      "render_s_excluded": round(render_s, 2), "model_setup_s_excluded": round(setup_s, 1), "repeats": args.repeats,
                      "workers": args.workers, "batch_size": 64, "model": "demo (2 epochs on a tiny demo ingest)", "runner": "DirectRunner"},
         "variants": runs,
-        "documented_command_failures": failures,
         "ratios": ratios,
         "ratio_notes": "x_over_baseline = images/s of x / images/s of the baseline (>1: pipeline faster); "
                        "x_excluding_startup_over_baseline_loop_only compares x's (N-1)/(t_N - t_1) with the baseline's own loop time; "
@@ -359,38 +312,18 @@ def main(argv=None) -> dict:
     }
     path = c.write_results(NAME, result)
 
-    print()
-    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], c.steady_cell(r),
-             r["images_per_s_from_stamps"], r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"],
-             r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
-            for name, r in runs.items()]
-    print(c.table(["variant", f"wall {args.images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", "img/s stamps",
-                   "img/s loop only", "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"], rows,
-                  title=f"Labelling throughput: {args.images} demo images, demo model, batch 64 "
-                        f"(median of {args.repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
-                        f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
-    if any(not r["excluding_startup_reliable"] for r in runs.values()):
-        print(c.STEADY_FOOTNOTE)
+    c.print_variants(runs, f"Labelling throughput: {args.images} demo images, demo model, batch 64", args.images, args.repeats, env_info,
+                     extra=[("img/s stamps", "images_per_s_from_stamps")])
     print()
     print(c.table(["ratio (speed: >1 pipeline faster; memory: >1 pipeline bigger)", "value"], [[k, v] for k, v in ratios.items()]))
     print(f"\npipeline vs baseline results: {agreement}")
-    for name, failure in failures.items():
-        print(f"NOTE {name}: the documented command failed ({failure['error']}); measured through benchmarks._entry instead")
-    for name, r in runs.items():
-        if r.get("leftover_worker_pids"):
-            print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
     if profile:
         print(f"\nProfile of the in-process pipeline (cProfile, {args.images} images): imports {profile['import_s']} s, run() {profile['run_s']} s; "
               f"{profile['batches']} model batches, mean size {profile['mean_batch_size']}")
         print(c.table(["part of run()", "cumulative s", "calls"], [[k, v["cumulative_s"], v["calls"]] for k, v in profile["breakdown"].items()]))
-    print(f"results: {path}")
-    if args.keep:
-        print(f"kept: {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    c.done(path, tmp, args.keep)
     return result
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
-    c.finish(0)
+    c.run_main(main)

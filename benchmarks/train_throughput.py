@@ -22,8 +22,6 @@ Results: benchmarks/results/train_throughput.json.
 import argparse
 import dataclasses
 import os
-import shutil
-import sys
 import tempfile
 import time
 
@@ -38,8 +36,7 @@ def _ingest(tmp: str, images: int, image_size: int, seed: int) -> tuple[str, dic
     with open(config, "w") as f:
         f.write(f"image_size: {image_size}\nsources:\n  - type: demo\n    size: {images}\n    seed: {seed}\n")
     out = os.path.join(tmp, "ingest")
-    m = c.run_measured([c.PYTHON, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={out}"],
-                       os.path.join(tmp, "logs", "ingest.log"), env=c.bench_env({"BASE_DIR": tmp}))
+    m = c.run_measured(c.ingest_cmd(config, out), os.path.join(tmp, "logs", "ingest.log"), env=c.bench_env({"BASE_DIR": tmp}))
     c.check(m, "demo ingest")
     return out, m.summary()
 
@@ -201,14 +198,9 @@ def main(argv=None) -> dict:
                   title=f"Training throughput: {n_train} train images at {image_shape[0]}px ({env_info['cpus_usable']} CPUs)"))
     print()
     print(c.table(["ratio", "value"], [[k, v] for k, v in ratios.items()]))
-    print(f"results: {path}")
-    if args.keep:
-        print(f"kept: {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    c.done(path, tmp, args.keep)
     return result
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
-    c.finish(0)
+    c.run_main(main)

@@ -58,22 +58,22 @@ class ReadFolder(beam.PTransform):
         )
 
 
-def _manifest_entries(source: SourceConfig) -> Iterator[tuple[str, str, Optional[str]]]:
-    """(uri, label, error) per manifest line; relative image paths resolve against the manifest's folder."""
+def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
+    """One record per manifest line: the image still to read (empty `data`), or the line's error.
+    Relative image paths resolve against the manifest's folder."""
     path = source.options["path"]
     base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
     for number, line in enumerate(storage.read_bytes(path).decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
         try:
             entry = json.loads(line)
             image, label = entry["image"], entry["label"]
         except (ValueError, KeyError, TypeError) as err:
-            yield where, "", f"bad_manifest_line: {type(err).__name__}: {err}"
+            yield RawImage(source.name, f"{path}:{number}", "", error="bad_manifest_line", detail=f"{type(err).__name__}: {err}")
             continue
         uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
-        yield uri, source.label_for(label), None
+        yield RawImage(source.name, uri, source.label_for(label))
 
 
 class ReadJsonl(beam.PTransform):
@@ -84,21 +84,12 @@ class ReadJsonl(beam.PTransform):
         self._source = source
 
     def expand(self, pbegin):
-        source = self._source
-
-        def read(entry: tuple[str, str, Optional[str]]) -> RawImage:
-            uri, label, error = entry
-            if error:
-                reason, detail = error.split(": ", 1)
-                return RawImage(source.name, uri, label, error=reason, detail=detail)
-            return _read(source.name, uri, label)
-
         return (
             pbegin
-            | "Manifest" >> beam.Create([source])
+            | "Manifest" >> beam.Create([self._source])
             | "Lines" >> beam.FlatMap(_manifest_entries)
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.Map(read)
+            | "Read" >> beam.Map(lambda entry: entry if entry.error else _read(entry.source, entry.uri, entry.label))
         )
 
 
