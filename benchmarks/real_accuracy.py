@@ -41,7 +41,7 @@ def _ingest(config: dict, out: str, env: dict) -> None:
 
 def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, int]:
     """Symlink the real sample's test-split images into folder/{chart,non_chart}."""
-    from pipelines.ingest import split_of
+    from pipelines.ingest_config import split_of
     from transforms import features
     from transforms.image import RejectedImage, prepare_image
 

@@ -12,7 +12,6 @@ Data flow (each step is a labelled PTransform):
 """
 import dataclasses
 import functools
-import hashlib
 import json
 import logging
 from typing import Iterable, Iterator, Optional
@@ -22,7 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import cli, storage
 from pipelines.options import ChartSifterOptions, IngestOptions
-from pipelines.ingest_config import IngestConfig, load_config
+from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
 from transforms import features
 
@@ -99,17 +98,6 @@ def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
         beam.metrics.Metrics.counter(_METRICS, "duplicates").inc()
         yield beam.pvalue.TaggedOutput(DUPLICATES, {"source": dropped.source, "uri": dropped.uri, "duplicate_of": kept.uri})
     yield kept
-
-
-def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
-    """Deterministic split index from the content hash (stable across runs and sources)."""
-    position = int(hashlib.sha256(content_hash.encode()).hexdigest()[:12], 16) / float(16**12)
-    edge = 0.0
-    for index, ratio in enumerate(ratios):
-        edge += ratio
-        if position < edge:
-            return index
-    return len(ratios) - 1
 
 
 class WriteSummary(beam.DoFn):

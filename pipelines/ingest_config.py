@@ -19,6 +19,7 @@ sources:
 ```
 """
 import dataclasses
+import hashlib
 from typing import Any
 
 import yaml
@@ -57,6 +58,17 @@ class IngestConfig:
     sources: tuple[SourceConfig, ...]
     image_size: int = features.DEFAULT_IMAGE_SIZE
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test
+
+
+def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
+    """Deterministic split index from the content hash (stable across runs and sources)."""
+    position = int(hashlib.sha256(content_hash.encode()).hexdigest()[:12], 16) / float(16**12)
+    edge = 0.0
+    for index, ratio in enumerate(ratios):
+        edge += ratio
+        if position < edge:
+            return index
+    return len(ratios) - 1
 
 
 def _source(entry: Any, index: int, where: str) -> SourceConfig:

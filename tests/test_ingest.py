@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipelines import ingest
-from pipelines.ingest_config import ConfigError, parse_config
+from pipelines.ingest_config import ConfigError, parse_config, split_of
 from pipelines.sources import ReadHuggingFace
 from tests.conftest import image_bytes
 from transforms import features
@@ -216,8 +216,8 @@ def test_splits_are_stable_whatever_the_source_order(ingested, sources, tmp_path
 def test_split_of_is_deterministic_and_follows_the_ratios():
     ratios = (0.7, 0.2, 0.1)
     hashes = [f"{i:064x}" for i in range(4000)]
-    assignments = [ingest.split_of(h, ratios) for h in hashes]
-    assert assignments == [ingest.split_of(h, ratios) for h in hashes]
+    assignments = [split_of(h, ratios) for h in hashes]
+    assert assignments == [split_of(h, ratios) for h in hashes]
     shares = np.bincount(assignments, minlength=3) / len(hashes)
     np.testing.assert_allclose(shares, ratios, atol=0.03)
 
