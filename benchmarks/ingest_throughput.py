@@ -8,8 +8,8 @@ ingested as a `folder` source at image_size 128 by:
   (a) `python -m pipelines.ingest --runner=DirectRunner` (in-process FnApiRunner),
   (b) the same with `--direct_running_mode=multi_processing --direct_num_workers=2`,
   (c) a plain-Python baseline doing the same work in one process: read each file,
-      `transforms.image.prepare_image`, deduplicate by content hash, split by content hash as
-      `pipelines.ingest.split_of` does, `transforms.preprocessing.decode_and_resize` (TF, batches
+      `transforms.image.prepare_image`, deduplicate by content hash, split by content hash
+      with `pipelines.ingest_config.split_of`, `transforms.preprocessing.decode_and_resize` (TF, batches
       of 64 like tf.Transform's desired_batch_size), serialise a tf.train.Example with the same
       features (image float32 [S,S,3], label int64, sha256 bytes) and write GZIP TFRecords per split.
 
@@ -25,34 +25,17 @@ ingest_throughput_profile.prof/.txt beside it).
 """
 import argparse
 import glob
-import hashlib
 import json
 import os
 import shutil
 import time
 
 from benchmarks import _common as c
+from pipelines.ingest_config import IngestConfig, split_of  # no Beam import
 
 NAME = "ingest_throughput"
 LABELS = ("non_chart", "chart")
-
-def _default_split() -> tuple[float, float, float]:
-    """IngestConfig's default split (the benchmark's config has no `split:`); no Beam import."""
-    from pipelines.ingest_config import IngestConfig
-
-    return IngestConfig.split
-
-
-def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
-    """pipelines.ingest.split_of, copied so that the baseline does not import Beam (the final
-    check fails if the two ever disagree)."""
-    position = int(hashlib.sha256(content_hash.encode()).hexdigest()[:12], 16) / float(16**12)
-    edge = 0.0
-    for index, ratio in enumerate(ratios):
-        edge += ratio
-        if position < edge:
-            return index
-    return len(ratios) - 1
+SPLIT = IngestConfig.split  # the default: the benchmark's configs have no `split:`
 
 
 def _config(path: str, root: str, image_size: int) -> str:
@@ -70,7 +53,7 @@ def _one_train_image(src_root: str, dst_root: str) -> str:
         for path in sorted(glob.glob(os.path.join(src_root, label, "*"))):
             with open(path, "rb") as f:
                 data = f.read()
-            if split_of(prepare_image(data).content_hash, _default_split()) == 0:
+            if split_of(prepare_image(data).content_hash, SPLIT) == 0:
                 os.makedirs(os.path.join(dst_root, label), exist_ok=True)
                 shutil.copy(path, os.path.join(dst_root, label))
                 return path
@@ -97,7 +80,6 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
         writers[split] = tf.io.TFRecordWriter(os.path.join(folder, "part-00000-of-00001" + features.TFRECORD_SUFFIX), options="GZIP")
     label_of = {p: label for label in features.LABEL_NAMES for p in sorted(glob.glob(os.path.join(input_root, label, "*")))}
     seen: set[str] = set()
-    ratios = _default_split()
     counts = {split: 0 for split in features.SPLITS}
     rejected = duplicates = 0
 
@@ -111,7 +93,7 @@ def baseline_worker(input_root: str, output_dir: str, image_size: int, batch_siz
                 duplicates += 1
             else:
                 seen.add(prepared.content_hash)
-                yield prepared, features.LABEL_IDS[label_of[path]], features.SPLITS[split_of(prepared.content_hash, ratios)]
+                yield prepared, features.LABEL_IDS[label_of[path]], features.SPLITS[split_of(prepared.content_hash, SPLIT)]
 
     def write(batch: list) -> None:
         t = time.perf_counter()
