@@ -10,6 +10,7 @@ taking --model_dir accepts the run directory, the `latest` file, or the
 model_type folder that holds it.
 """
 import json
+import posixpath
 from typing import Any
 
 import tensorflow as tf
@@ -70,10 +71,9 @@ def resolve_model_dir(model_dir: str) -> str:
     model_dir = model_dir.rstrip("/")
     if storage.exists(storage.join(model_dir, METADATA_FILE)):
         return model_dir
-    latest = model_dir if model_dir.endswith("/" + LATEST_FILE) or model_dir == LATEST_FILE else storage.join(model_dir, LATEST_FILE)
+    latest = model_dir if posixpath.basename(model_dir) == LATEST_FILE else storage.join(model_dir, LATEST_FILE)
     if storage.exists(latest):
-        run_id = storage.read_bytes(latest).decode().strip()
-        run_dir = storage.join(latest.rsplit("/", 1)[0] if "/" in latest else ".", run_id)
+        run_dir = storage.join(posixpath.dirname(latest) or ".", storage.read_bytes(latest).decode().strip())
         if storage.exists(storage.join(run_dir, METADATA_FILE)):
             return run_dir
     raise FileNotFoundError(

@@ -1,7 +1,6 @@
 """Plots and JSON/Markdown reports: training curves, ROC/PR curves, confusion
 matrices, run summaries and the per-folder leaderboard."""
 import json
-import os
 from typing import Optional, Sequence
 
 import matplotlib
