@@ -3,7 +3,7 @@
     python -m benchmarks.real_accuracy --model_type chart-cnn [--demo_size 3000] [--work_dir DIR]
 
 (a) trains on the demo generator alone; (b) on the demo generator plus the real sample's train
-split (configs/ingest_real.yaml's ratios). Both are scored on the same held-out real images:
+split (configs/ingest_real.yaml's ratios and real-sample weight). Both are scored on the same held-out real images:
 the real sample's test split (by content hash, as ingest splits it), through the evaluate
 command. Ingest outputs are cached in --work_dir between runs. Prints a table and writes
 benchmarks/results/real_accuracy.json.
@@ -77,7 +77,8 @@ def main() -> None:
     ratios = tuple(real_config["split"][s] for s in ("train", "val", "test"))
     image_size = args.image_size or real_config["image_size"]
     demo = {"type": "demo", "size": args.demo_size, "seed": 0}
-    real = {"type": "folder", "root": os.path.abspath(REAL_SAMPLE)}
+    real_weight = next(s.get("weight", 1.0) for s in real_config["sources"] if s["type"] == "folder")
+    real = {"type": "folder", "root": os.path.abspath(REAL_SAMPLE), "weight": real_weight}
     configs = {
         "a": {"image_size": image_size, "split": real_config["split"], "sources": [demo]},
         "b": {"image_size": image_size, "split": real_config["split"], "sources": [real, demo]},
@@ -87,7 +88,7 @@ def main() -> None:
     held_out = held_out_real(test_folder, ratios)
     rows = []
     for recipe in args.recipes.split(","):
-        data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{args.demo_size}_{image_size}")
+        data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{args.demo_size}_{image_size}" + (f"_w{real_weight:g}" if recipe == "b" else ""))
         _ingest(configs[recipe], data_dir, env)
         base = os.path.join(args.work_dir, f"base_{recipe}")
         env_run = dict(env, BASE_DIR=base)
@@ -98,6 +99,7 @@ def main() -> None:
         _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", test_folder, "--output_dir", out], env_run)
         metrics = json.load(open(os.path.join(out, "metrics.json")))
         rows.append({"recipe": recipe, "model_type": args.model_type, "demo_size": args.demo_size, "image_size": image_size,
+                     "real_weight": real_weight if recipe == "b" else None,
                      "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
                      "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
                      "misclassified": metrics["misclassified"], "evaluation_dir": out})

@@ -48,7 +48,7 @@ def _input_epochs(make, epochs: int) -> list[dict]:
     for epoch in range(epochs):
         t0 = time.perf_counter()
         n = 0
-        for _, labels in dataset:
+        for _, labels, _ in dataset:
             n += int(labels.shape[0])
         seconds = time.perf_counter() - t0
         out.append({"epoch": epoch + 1, "images": n, "seconds": round(seconds, 4), "images_per_s": c.rate(n, seconds)})

@@ -1,4 +1,6 @@
 """tf.data input pipelines straight from ingest's TFRecords."""
+from typing import Optional
+
 import tensorflow as tf
 
 from pipelines import storage
@@ -12,14 +14,23 @@ def split_files(data_dir: str, split: str) -> list[str]:
     return storage.match(storage.join(data_dir, features.TFRECORD_DIR, split, f"*{features.TFRECORD_SUFFIX}"))
 
 
-def make_dataset(files: list[str], feature_spec: dict, batch_size: int, training: bool, seed: int = 0, cache: bool = True) -> tf.data.Dataset:
-    """(pixels float32 [B,S,S,3] 0..255, label float32 [B]) batches.
+def make_dataset(files: list[str], feature_spec: dict, batch_size: int, training: bool, seed: int = 0,
+                 cache: bool = True, class_weights: Optional[dict[int, float]] = None) -> tf.data.Dataset:
+    """(pixels float32 [B,S,S,3] 0..255, label float32 [B], sample weight float32 [B]) batches.
 
-    Parallel interleaved reads, in-memory cache of the records, shuffle
-    (training only), batch, vectorised parse, prefetch: the input pipeline
-    stays ahead of the model.
+    The sample weight is the record's source weight times its label's class weight
+    (Keras takes one or the other, not both). Parallel interleaved reads, in-memory
+    cache of the records, shuffle (training only), batch, vectorised parse, prefetch:
+    the input pipeline stays ahead of the model.
     """
-    spec = {k: feature_spec[k] for k in (features.IMAGE_KEY, features.LABEL_KEY)}
+    spec = {k: feature_spec[k] for k in (features.IMAGE_KEY, features.LABEL_KEY, features.WEIGHT_KEY) if k in feature_spec}
+    per_label = tf.constant([(class_weights or {}).get(i, 1.0) for i in range(len(features.LABEL_NAMES))], tf.float32)
+
+    def to_xyw(parsed: dict) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        label = parsed[features.LABEL_KEY]
+        weight = parsed.get(features.WEIGHT_KEY, tf.ones_like(label, tf.float32))  # ingest outputs before `weight`
+        return parsed[features.IMAGE_KEY], tf.cast(label, tf.float32), weight * tf.gather(per_label, label)
+
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=AUTOTUNE)
     if cache:
         dataset = dataset.cache()
@@ -27,10 +38,6 @@ def make_dataset(files: list[str], feature_spec: dict, batch_size: int, training
         dataset = dataset.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
     return (
         dataset.batch(batch_size)
-        .map(lambda records: _to_xy(tf.io.parse_example(records, spec)), num_parallel_calls=AUTOTUNE)
+        .map(lambda records: to_xyw(tf.io.parse_example(records, spec)), num_parallel_calls=AUTOTUNE)
         .prefetch(AUTOTUNE)
     )
-
-
-def _to_xy(parsed: dict) -> tuple[tf.Tensor, tf.Tensor]:
-    return parsed[features.IMAGE_KEY], tf.cast(parsed[features.LABEL_KEY], tf.float32)

@@ -6,8 +6,8 @@ from sklearn import metrics as skm
 from transforms import features
 
 
-def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The decision threshold that maximises accuracy on held-out data.
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The decision threshold that maximises (sample-weighted) accuracy on held-out data.
 
     Ties (a range of equally good thresholds) resolve to the middle of the best
     range nearest 0.5, so a clean separation does not end up on a knife's edge.
@@ -18,7 +18,8 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
         return 0.5
     cuts = np.unique(np.concatenate([[0.0, 1.0], scores]))
     candidates = (cuts[:-1] + cuts[1:]) / 2.0  # midpoints between distinct scores
-    accuracy = np.array([np.mean((scores >= t) == labels) for t in candidates])
+    weights = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=float)
+    accuracy = np.array([np.average((scores >= t) == labels, weights=weights) for t in candidates])
     best = candidates[accuracy >= accuracy.max() - 1e-12]
     return float(best[np.argmin(np.abs(best - 0.5))])
 

@@ -40,9 +40,11 @@ class Example:
     image: bytes  # model-ready encoded bytes (see transforms.image)
     sha256: str
     content_hash: str
+    weight: float = 1.0  # the source's weight from the ingest config
 
     def raw_features(self) -> dict:
-        return {features.IMAGE_KEY: self.image, features.LABEL_KEY: self.label, features.SHA256_KEY: self.sha256.encode()}
+        return {features.IMAGE_KEY: self.image, features.LABEL_KEY: self.label,
+                features.SHA256_KEY: self.sha256.encode(), features.WEIGHT_KEY: self.weight}
 
 
 def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = "") -> dict:
@@ -51,7 +53,10 @@ def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = ""
 
 
 class ValidateImage(beam.DoFn):
-    """RawImage -> Example, or a dead letter (tagged `rejected`) with the reason."""
+    """RawImage -> Example (weighted by its source), or a dead letter (tagged `rejected`) with the reason."""
+
+    def __init__(self, source_weights: dict[str, float]):
+        self._source_weights = source_weights
 
     def setup(self):
         self._progress = cli.Progress("images validated")
@@ -72,7 +77,8 @@ class ValidateImage(beam.DoFn):
         except RejectedImage as err:
             yield self._reject(raw, err.reason, err.detail)
             return
-        yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.data, prepared.sha256, prepared.content_hash)
+        yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.data, prepared.sha256,
+                      prepared.content_hash, self._source_weights[raw.source])
 
     @staticmethod
     def _reject(raw: RawImage, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
@@ -146,7 +152,7 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> N
     from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
 
     raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s) for i, s in enumerate(config.sources)]
-    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage()).with_outputs(REJECTED, main="valid")
+    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage({s.name: s.weight for s in config.sources})).with_outputs(REJECTED, main="valid")
     deduped = (
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))

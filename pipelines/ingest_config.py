@@ -17,6 +17,9 @@ sources:
     size: 300
     seed: 0
 ```
+Every source also takes `weight` (default 1.0): how much each of its images counts in
+training (a sample weight) and in choosing the model on val (val loss, threshold), e.g. to
+make a small set of real images count for more than a large generated one.
 """
 import dataclasses
 import hashlib
@@ -29,10 +32,10 @@ from transforms import features
 SOURCE_TYPES = ("huggingface", "folder", "jsonl", "demo")
 _REQUIRED = {"huggingface": (), "folder": ("root",), "jsonl": ("path",), "demo": ("size",)}
 _ALLOWED = {
-    "huggingface": {"type", "name", "data_files", "split", "label_map", "image_column", "label_column", "revision"},
-    "folder": {"type", "root", "label_map"},
-    "jsonl": {"type", "path", "label_map"},
-    "demo": {"type", "size", "seed"},
+    "huggingface": {"type", "name", "data_files", "split", "label_map", "image_column", "label_column", "revision", "weight"},
+    "folder": {"type", "root", "label_map", "weight"},
+    "jsonl": {"type", "path", "label_map", "weight"},
+    "demo": {"type", "size", "seed", "weight"},
 }
 
 
@@ -45,6 +48,11 @@ class SourceConfig:
     type: str
     name: str  # a readable id used in dead letters and summaries
     options: dict[str, Any]
+
+    @property
+    def weight(self) -> float:
+        """The sample weight of this source's images (`weight:`, default 1.0)."""
+        return float(self.options.get("weight", 1.0))
 
     def label_for(self, value: Any) -> str:
         """Map a source label value to chart / non_chart (unmapped values pass through and are rejected later)."""
@@ -87,6 +95,9 @@ def _source(entry: Any, index: int, where: str) -> SourceConfig:
     bad = {k: v for k, v in label_map.items() if v not in features.LABEL_NAMES}
     if bad:
         raise ConfigError(f"{where}: sources[{index}] label_map values must be {list(features.LABEL_NAMES)}, got {bad}")
+    weight = entry.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+        raise ConfigError(f"{where}: sources[{index}] ({kind}) weight must be a number above 0, got {weight!r}")
     name = entry.get("name") or entry.get("root") or entry.get("path") or entry.get("data_files") or kind
     if kind == "demo":
         name = f"demo(seed={entry.get('seed', 0)})"
@@ -108,6 +119,10 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     if not 32 <= image_size <= 1024:
         raise ConfigError(f"{where}: image_size must be between 32 and 1024, got {image_size}")
     sources = tuple(_source(e, i, where) for i, e in enumerate(raw["sources"]))
+    names = [s.name for s in sources]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)")
     return IngestConfig(sources=sources, image_size=image_size, split=ratios)
 
 

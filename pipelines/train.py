@@ -61,7 +61,7 @@ def load_spec(args: argparse.Namespace):
 
 
 def class_weights(spec, counts: dict) -> Optional[dict]:
-    """Keras class_weight from the spec: null, 'balanced' (from the train counts), or explicit per label."""
+    """Per-label weights from the spec: null, 'balanced' (from the train counts), or explicit per label."""
     if not spec.class_weights:
         return None
     if spec.class_weights == "balanced":
@@ -82,29 +82,34 @@ def callbacks(spec, run_dir: str) -> list:
     return result
 
 
-def fit(model, spec, train_ds, val_ds, weights: Optional[dict], run_dir: str) -> dict:
-    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged history."""
+def fit(model, spec, train_ds, val_ds, run_dir: str) -> dict:
+    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged history.
+
+    Class and source weights come with the data as sample weights (see models.data).
+    """
     from models.builder import start_fine_tuning
 
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, class_weight=weights,
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs,
                         callbacks=callbacks(spec, run_dir), verbose=2).history
     if spec.fine_tune and spec.base_model:
         done = len(history["loss"])
         start_fine_tuning(model, spec)
         more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + spec.fine_tune.epochs,
-                         class_weight=weights, callbacks=callbacks(spec, run_dir), verbose=2).history
+                         callbacks=callbacks(spec, run_dir), verbose=2).history
         history = {k: history.get(k, []) + more.get(k, []) for k in history}
     return history
 
 
-def scores_and_labels(model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    scores, labels = [], []
-    for pixels, label in dataset:
+def scores_labels_weights(model, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's chart scores over `dataset`, with each image's label and sample weight."""
+    scores, labels, weights = [], [], []
+    for pixels, label, weight in dataset:
         scores.append(model(pixels, training=False).numpy().reshape(-1))
         labels.append(label.numpy())
+        weights.append(weight.numpy())
     if not scores:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(scores), np.concatenate(labels).astype(int)
+        return np.zeros(0), np.zeros(0, int), np.zeros(0)
+    return np.concatenate(scores), np.concatenate(labels).astype(int), np.concatenate(weights)
 
 
 def run(argv: Optional[list[str]] = None) -> dict:
@@ -131,7 +136,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     feature_spec = transform_output.transformed_feature_spec()
     ingest_summary = reports.read_json(storage.join(data_dir, features.SUMMARY_FILE))
     files = {split: split_files(data_dir, split) for split in features.SPLITS}
-    datasets = {split: make_dataset(files[split], feature_spec, spec.batch_size, training=split == features.TRAIN, seed=args.seed) for split in features.SPLITS}
+    weights = {features.TRAIN: class_weights(spec, ingest_summary["counts"][features.TRAIN])}  # val, test: source weights only
+    datasets = {split: make_dataset(files[split], feature_spec, spec.batch_size, training=split == features.TRAIN, seed=args.seed,
+                                    class_weights=weights.get(split)) for split in features.SPLITS}
 
     model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
     run_id = new_run_id()
@@ -141,19 +148,19 @@ def run(argv: Optional[list[str]] = None) -> dict:
     n_train = sum(ingest_summary["counts"][features.TRAIN].values())
     logging.info("Training %s (run %s) on %d images from %s", spec.model_type, run_id, n_train, data_dir)
     started = time.monotonic()
-    history = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], class_weights(spec, ingest_summary["counts"][features.TRAIN]), run_dir)
+    history = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], run_dir)
     train_seconds = time.monotonic() - started
 
-    val_scores, val_labels = scores_and_labels(model, datasets[features.VAL])
-    threshold = choose_threshold(val_labels, val_scores)
-    test_scores, test_labels = scores_and_labels(model, datasets[features.TEST])
+    val_scores, val_labels, val_weights = scores_labels_weights(model, datasets[features.VAL])
+    threshold = choose_threshold(val_labels, val_scores, val_weights)
+    test_scores, test_labels, _ = scores_labels_weights(model, datasets[features.TEST])
     test_metrics = binary_metrics(test_labels, test_scores, threshold)
 
     model.save(storage.join(run_dir, spec.file_name))
     export.export_saved_model(model, transform_output, run_dir)
     export.write_metadata(run_dir, {
         "run_id": run_id, "model_type": spec.model_type, "positive_label": features.CHART, "label_names": list(features.LABEL_NAMES),
-        "score": "probability that the image is a chart", "threshold": threshold, "threshold_source": "chosen on the val split (max accuracy)",
+        "score": "probability that the image is a chart", "threshold": threshold, "threshold_source": "chosen on the val split (max source-weighted accuracy)",
         "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]), "keras_file": spec.file_name,
         "serving_signature": {"input": export.SERVING_INPUT, "output": export.SERVING_OUTPUT},
         "data": {"data_dir": data_dir, "sources": ingest_summary.get("sources"), "counts": ingest_summary["counts"]},

@@ -45,6 +45,13 @@ def test_threshold_is_chosen_on_held_out_scores(labels, scores, expected):
     assert choose_threshold(np.array(labels), np.array(scores)) == pytest.approx(expected)
 
 
+def test_threshold_follows_the_sample_weights():
+    labels, scores = np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.8, 0.9])
+    assert choose_threshold(labels, scores) == pytest.approx(0.25)  # two cuts tie at 3 of 4; 0.25 is nearer 0.5
+    # A heavy non-chart at 0.8 (a real image weighted 5, say) is worth more than the chart at 0.4.
+    assert choose_threshold(labels, scores, np.array([1.0, 1.0, 5.0, 1.0])) == pytest.approx(0.85)
+
+
 def test_chosen_threshold_beats_the_default_when_scores_are_shifted():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 400)

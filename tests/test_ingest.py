@@ -93,14 +93,15 @@ def sources(tmp_path_factory) -> dict:
         "split": {"train": 0.6, "val": 0.2, "test": 0.2},
         "sources": [
             {"type": "folder", "root": str(folder)},
-            {"type": "jsonl", "path": str(manifest_path), "label_map": {"charts": "chart"}},
+            {"type": "jsonl", "path": str(manifest_path), "label_map": {"charts": "chart"}, "weight": 3},
             {"type": "huggingface", "data_files": parquet, "label_map": {0: "chart", 1: "non_chart"}},
             {"type": "demo", "size": 6, "seed": 3},
         ],
     }
     config_path = root / "ingest.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    return {"root": str(root), "config": str(config_path), "raw": config, "folder": str(folder), "parquet": parquet}
+    return {"root": str(root), "config": str(config_path), "raw": config, "folder": str(folder), "parquet": parquet,
+            "jsonl_images": jsonl_images}
 
 
 def _ingest(config_path: str, output_dir: str) -> dict:
@@ -184,6 +185,15 @@ def test_tfrecords_hold_every_example_once_with_the_transformed_schema(ingested,
         assert hashlib.sha256(make()).hexdigest().encode() in seen, name
 
 
+def test_records_carry_their_source_weight(ingested, sources):
+    import hashlib
+
+    jsonl = {hashlib.sha256(data).hexdigest().encode() for data in sources["jsonl_images"].values()}
+    weights = {r[features.SHA256_KEY]: r[features.WEIGHT_KEY] for split in features.SPLITS for r in _records(ingested["dir"], split)}
+    assert {sha: weights[sha] for sha in jsonl} == {sha: 3.0 for sha in jsonl}  # the jsonl source's weight: 3
+    assert {w for sha, w in weights.items() if sha not in jsonl} == {1.0}  # every other source: the default
+
+
 def test_transform_graph_reproduces_the_records(ingested, sources):
     """The saved transform_fn applied to raw bytes gives exactly the pixels in the TFRecords."""
     import hashlib
@@ -240,6 +250,9 @@ def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
     ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
     ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
     ({"sources": []}, "non-empty 'sources'"),
+    ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a number above 0"),
+    ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a number above 0"),
+    ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
 ])
 def test_bad_configs_name_the_problem(raw, fragment):
     with pytest.raises(ConfigError, match=None) as err:

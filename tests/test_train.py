@@ -78,6 +78,20 @@ def test_class_weights_follow_the_spec():
     assert train.class_weights(dataclasses.replace(spec, class_weights=None), counts) is None
 
 
+def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
+    import tensorflow_transform as tft
+
+    from models.data import make_dataset, split_files
+
+    feature_spec = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR)).transformed_feature_spec()
+    per_label = {features.LABEL_IDS[features.CHART]: 0.5, features.LABEL_IDS[features.NON_CHART]: 2.0}
+    dataset = make_dataset(split_files(demo_ingest, features.TRAIN), feature_spec, 8, training=True, class_weights=per_label)
+    batches = [(y.numpy(), w.numpy()) for _, y, w in dataset]
+    labels, weights = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    assert set(labels) == {0.0, 1.0}
+    np.testing.assert_array_equal(weights, [per_label[int(y)] for y in labels])  # demo source weight 1 x class weight
+
+
 def test_missing_model_type_prints_the_documented_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.run([])

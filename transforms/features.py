@@ -4,6 +4,7 @@
 IMAGE_KEY = "image"  # encoded image bytes that tf.io.decode_image decodes faithfully
 LABEL_KEY = "label"  # int64: 1 = chart (the positive class), 0 = non_chart
 SHA256_KEY = "sha256"  # hex sha256 of the original file bytes (provenance)
+WEIGHT_KEY = "weight"  # float: the source's weight (ingest config), a sample weight in training
 
 # Labels: `chart` is the positive class everywhere; the score is the chart probability.
 CHART = "chart"

@@ -47,6 +47,7 @@ def preprocessing_fn(inputs: dict, image_size: int = features.DEFAULT_IMAGE_SIZE
         features.IMAGE_KEY: decode_and_resize(inputs[features.IMAGE_KEY], image_size),
         features.LABEL_KEY: inputs[features.LABEL_KEY],
         features.SHA256_KEY: inputs[features.SHA256_KEY],
+        features.WEIGHT_KEY: inputs[features.WEIGHT_KEY],
     }
 
 
@@ -54,4 +55,5 @@ RAW_FEATURE_SPEC = {
     features.IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
     features.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
     features.SHA256_KEY: tf.io.FixedLenFeature([], tf.string),
+    features.WEIGHT_KEY: tf.io.FixedLenFeature([], tf.float32),
 }
