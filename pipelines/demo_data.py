@@ -868,7 +868,7 @@ def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     look = _MPL_LOOKS["dark" if base in ("mike", "nightclouds") else pick(rng, ("classic", "grid", "seaborn", "ggplot", "fivethirtyeight"))]
     dpi = 100 * scale * between(rng, 0.8, 1.2)
     fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor=look[0])
-    n = randint(rng, 30, 160)
+    n = randint(rng, 3, 20) if chance(rng, 0.25) else randint(rng, 30, 160)  # a handful of wide candles, or a run
     bars = dr.ohlcv(rng, n)
     index = pd.date_range(end=dr.moment(rng).date(), periods=n, freq=pick(rng, ("D", "B", "h", "W")))
     frame = pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume}, index=index)
@@ -1407,6 +1407,63 @@ def _window_bar(c: Canvas, box: tuple[float, float, float, float], title: str, c
         c.text((x1 - c.px(22 + 42 * k), cy), glyph, 12, ink, anchor="mm")
 
 
+def _app_window(c: Canvas, rng: np.random.Generator, bar: RGB) -> tuple[float, float, float, float]:
+    """A desktop tool around the scene: title and menu bars, a side panel of controls, tabs.
+
+    Returns the box left for the scene (tab page). Both classes get this frame, so a
+    chart inside a home-made analysis tool is still a chart and a form is not.
+    """
+    pal = _ui_palette(rng)
+    pal["bg"] = c.image.getpixel((0, 0))
+    pal.update(text=dr.ink_on(pal["bg"]), panel=dr.mix(pal["bg"], dr.ink_on(pal["bg"]), 0.06))
+    pal.update(muted=dr.mix(pal["text"], pal["bg"], 0.45), border=dr.mix(pal["text"], pal["bg"], 0.7), input=pal["panel"])
+    _window_bar(c, (0, 0, c.w, c.px(30)), pick(rng, ("Stock price forecast tool", "Backtester", "Crypto Analyzer",
+                                                     "Portfolio Manager", "Trading Bot v2")), bar, chance(rng, 0.3))
+    x = c.px(12)
+    for item in ("File", "Edit", "View", "Data", "Help")[: randint(rng, 2, 5)]:
+        x += c.text((x, c.px(44)), item, 12, pal["text"], anchor="lm") + c.px(22)
+    side = c.w * between(rng, 0.2, 0.32)
+    left = chance(rng, 0.75)
+    x0, x1 = (c.px(10), side) if left else (c.w - side, c.w - c.px(10))
+    y, size = c.px(64), between(rng, 11, 13)
+    while y < c.h - c.px(60):
+        heading = pick(rng, ("Choose ticker:", "Indicator setup:", "Date range:", "Parameters", "Strategy", "Symbols"))
+        c.draw.rounded_rectangle((x0, y, x1, y + c.px(20)), radius=c.px(5), fill=dr.mix(pal["accent"], pal["bg"], 0.5))
+        c.text((x0 + c.px(8), y + c.px(10)), heading, size, dr.ink_on(dr.mix(pal["accent"], pal["bg"], 0.5)), anchor="lm")
+        y += c.px(26)
+        if chance(rng, 0.5):  # a list box with one row selected
+            rows = randint(rng, 3, 7)
+            c.draw.rectangle((x0, y, x1, y + c.px(18) * rows + c.px(4)), fill=pal["input"], outline=pal["border"])
+            chosen = randint(rng, 0, rows - 1)
+            for k in range(rows):
+                top = y + c.px(2) + c.px(18) * k
+                if k == chosen:
+                    c.draw.rectangle((x0 + c.px(2), top, x1 - c.px(2), top + c.px(18)), fill=pal["accent"])
+                c.text((x0 + c.px(6), top + c.px(9)), pick(rng, dr.TICKERS), size, dr.ink_on(pal["accent"]) if k == chosen else pal["text"], anchor="lm")
+            y += c.px(18) * rows + c.px(14)
+        else:  # labelled inputs and check boxes
+            for _ in range(randint(rng, 1, 3)):
+                c.text((x0, y + c.px(8)), dr.words(rng, randint(rng, 1, 3)).capitalize() + ":", size, pal["text"], anchor="lm")
+                _field(c, pal, (x0, y + c.px(18), x1, y + c.px(40)), pick(rng, (f"{dr.moment(rng):%Y. %m. %d.}", str(randint(rng, 5, 200)), "Close")), size, False)
+                y += c.px(48)
+            for _ in range(randint(rng, 0, 2)):
+                c.draw.rectangle((x0, y, x0 + c.px(13), y + c.px(13)), outline=pal["muted"], fill=pal["input"])
+                c.text((x0 + c.px(20), y + c.px(7)), pick(rng, ("Today", "Tomorrow", "Log scale", "Show volume", "Live")), size, pal["text"], anchor="lm")
+                y += c.px(22)
+            y += c.px(8)
+    if chance(rng, 0.7):
+        _button(c, (x0, c.h - c.px(44), x1, c.h - c.px(16)), pick(rng, ("Calculate", "Run", "Start", "Update")), pal["accent"], 12)
+    page_x0, page_x1 = (side + c.px(12), c.w - c.px(6)) if left else (c.px(6), c.w - side - c.px(12))
+    tab_y = c.px(60)
+    x = page_x0
+    for k, tab in enumerate(pick(rng, (("Indicator settings", "Histogram", "Chart"), ("Overview", "Results", "Log"), ("Data", "Plot")))):
+        width = c.font(12).getlength(tab) + c.px(20)
+        c.draw.rectangle((x, tab_y, x + width, tab_y + c.px(22)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"])
+        c.text((x + width / 2, tab_y + c.px(11)), tab, 12, pal["text"], anchor="mm")
+        x += width
+    return page_x0, tab_y + c.px(30), page_x1, c.h - c.px(8)
+
+
 def _ui(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """App and desktop screens without charts: dialogs, sign-in, wallets, order forms, dashboards."""
     pal = _ui_palette(rng)
@@ -1940,7 +1997,8 @@ def _canvas(rng: np.random.Generator) -> tuple[tuple[int, int], float]:
 def _framed(rng: np.random.Generator, scene: Scene, size: tuple[int, int], scale: float) -> Image.Image:
     """Render `scene`, sometimes inside a window, browser, phone status bars or a plain margin."""
     w, h = size
-    frame = weighted(rng, {"none": 0.55, "window": 0.12, "browser": 0.12, "phone": 0.06 if h > 1.3 * w else 0.0, "margin": 0.15})
+    frame = weighted(rng, {"none": 0.5, "window": 0.1, "browser": 0.12, "app": 0.1 if w > 560 else 0.0,
+                           "phone": 0.06 if h > 1.3 * w else 0.0, "margin": 0.13})
     if frame == "none":
         return scene(rng, size, scale)
     c = Canvas(size, pick(rng, ((255, 255, 255), (240, 240, 240), (32, 33, 36), (0, 0, 0), (200, 200, 200))), scale)
@@ -1954,6 +2012,8 @@ def _framed(rng: np.random.Generator, scene: Scene, size: tuple[int, int], scale
         c.draw.rectangle((0, c.px(34), w, c.px(74)), fill=dr.mix(bar, (255, 255, 255), 0.5))
         c.draw.rounded_rectangle((c.px(90), c.px(41), w - c.px(60), c.px(67)), radius=c.px(13), fill=dr.mix(bar, (255, 255, 255), 0.8))
         c.text((c.px(110), c.px(54)), "https://" + pick(rng, _URLS), 12.5, (60, 60, 60), anchor="lm")
+    elif frame == "app":
+        inner = _app_window(c, rng, bar)
     elif frame == "phone":
         inner = (0, c.px(30), w, h - c.px(22))
         ink = dr.ink_on(c.image.getpixel((0, 0)))
