@@ -2,13 +2,14 @@
 
     python -m benchmarks.real_accuracy --model_type chart-cnn [--demo_size 3000] [--work_dir DIR]
 
-(a) trains on the demo generator alone; (b) on the demo generator plus the real sample's train
-split (configs/ingest_real.yaml's ratios and real-sample weight). Both are scored on the same held-out real images:
+(a) trains on the demo generator alone (--demo_size images); (b) on configs/ingest_real.yaml as
+shipped: the demo generator plus the real sample's train split, the real images weighted. Both are scored on the same held-out real images:
 the real sample's test split (by content hash, as ingest splits it), through the evaluate
 command. Ingest outputs are cached in --work_dir between runs. Prints a table and writes
 benchmarks/results/real_accuracy.json.
 """
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -39,6 +40,14 @@ def _ingest(config: dict, out: str, env: dict) -> None:
     _python(["pipelines.ingest", "--runner=DirectRunner", f"--config={path}", f"--output_dir={out}"], env)
 
 
+def _cache_key(config: dict) -> str:
+    """Ingest outputs are reused only for the same config and the same generator and preprocessing code."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for path in ("pipelines/demo_data.py", "pipelines/demo_render.py", "transforms/image.py", "transforms/preprocessing.py"):
+        digest.update(open(os.path.join(ROOT, path), "rb").read())
+    return digest.hexdigest()[:12]
+
+
 def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, int]:
     """Symlink the real sample's test-split images into folder/{chart,non_chart}."""
     from pipelines.ingest_config import split_of
@@ -66,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model_type", default="chart-cnn")
     parser.add_argument("--config", default="configs/model_config.yaml")
-    parser.add_argument("--demo_size", type=int, default=3000)
+    parser.add_argument("--demo_size", type=int, default=3000, help="demo images for (a); (b) uses ingest_real.yaml's")
     parser.add_argument("--image_size", type=int, default=None, help="default: configs/ingest_real.yaml's")
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_real_accuracy")
     parser.add_argument("--recipes", default="a,b")
@@ -76,19 +85,19 @@ def main() -> None:
     real_config = yaml.safe_load(open(os.path.join(ROOT, "configs", "ingest_real.yaml")))
     ratios = tuple(real_config["split"][s] for s in ("train", "val", "test"))
     image_size = args.image_size or real_config["image_size"]
-    demo = {"type": "demo", "size": args.demo_size, "seed": 0}
-    real_weight = next(s.get("weight", 1.0) for s in real_config["sources"] if s["type"] == "folder")
-    real = {"type": "folder", "root": os.path.abspath(REAL_SAMPLE), "weight": real_weight}
+    # (b) is configs/ingest_real.yaml as shipped (its demo size and real-sample weight); (a) its demo alone.
+    sources_b = [dict(s, root=os.path.abspath(REAL_SAMPLE)) if s["type"] == "folder" else s for s in real_config["sources"]]
+    demo = next(s for s in sources_b if s["type"] == "demo")
     configs = {
-        "a": {"image_size": image_size, "split": real_config["split"], "sources": [demo]},
-        "b": {"image_size": image_size, "split": real_config["split"], "sources": [real, demo]},
+        "a": {"image_size": image_size, "split": real_config["split"], "sources": [dict(demo, size=args.demo_size)]},
+        "b": {"image_size": image_size, "split": real_config["split"], "sources": sources_b},
     }
     env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
     test_folder = os.path.join(args.work_dir, "real_test")
     held_out = held_out_real(test_folder, ratios)
     rows = []
     for recipe in args.recipes.split(","):
-        data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{args.demo_size}_{image_size}" + (f"_w{real_weight:g}" if recipe == "b" else ""))
+        data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{_cache_key(configs[recipe])}")
         _ingest(configs[recipe], data_dir, env)
         base = os.path.join(args.work_dir, f"base_{recipe}")
         env_run = dict(env, BASE_DIR=base)
@@ -98,8 +107,7 @@ def main() -> None:
         out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}")
         _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", test_folder, "--output_dir", out], env_run)
         metrics = json.load(open(os.path.join(out, "metrics.json")))
-        rows.append({"recipe": recipe, "model_type": args.model_type, "demo_size": args.demo_size, "image_size": image_size,
-                     "real_weight": real_weight if recipe == "b" else None,
+        rows.append({"recipe": recipe, "model_type": args.model_type, "ingest_config": configs[recipe],
                      "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
                      "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
                      "misclassified": metrics["misclassified"], "evaluation_dir": out})

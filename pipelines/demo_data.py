@@ -552,6 +552,8 @@ def _draw_price(c: Canvas, rng: np.random.Generator, theme: ChartTheme, pane: Pa
         dr.polyline(d, pane, series, colour, c.px(pick(rng, (1, 1, 1.5, 2))))
     if chance(rng, 0.15):
         _signals(c, rng, pane, bars)
+    if chance(rng, 0.15):
+        _trade_panel(c, rng, pane, bars.close, theme)
     for _ in range(weighted(rng, {0: 0.7, 1: 0.1, 2: 0.1, 3: 0.1})):
         level = float(np.quantile(bars.close, rng.random()))
         y = float(pane.ys(level))
@@ -566,6 +568,29 @@ def _signals(c: Canvas, rng: np.random.Generator, pane: Pane, bars: dr.Bars) -> 
     size = c.px(between(rng, 3.5, 6))
     dr.markers(c.draw, pane, np.array(low_idx, dtype=int), bars.low[low_idx], dr.UP_DOWN[0][0], size, pointing_up=True)
     dr.markers(c.draw, pane, np.array(high_idx, dtype=int), bars.high[high_idx], dr.UP_DOWN[0][1], size, pointing_up=False)
+
+
+def _trade_panel(c: Canvas, rng: np.random.Generator, pane: Pane, close: np.ndarray, theme: ChartTheme) -> None:
+    """A Pine-script style info box of trade-plan text over the chart, with price-label bubbles."""
+    entry = float(close[-1])
+    lines = [f"{pick(rng, dr.TICKERS)} | {pick(rng, ('Zone-Pyramid', 'Breakout', 'Mean reversion', 'Signal'))}", "=" * 22,
+             f"ENTRY: {entry:.2f}", f"STOP LOSS: {entry * between(rng, 0.97, 1.03):.2f}", f"RISK: ${randint(rng, 50, 500)} (1.5%)",
+             "TARGETS:"] + [f"T{k + 1} (1:{k + 1}): {entry * between(rng, 0.95, 1.05):.2f}" for k in range(randint(rng, 1, 4))]
+    fnt = c.font(between(rng, 8, 14), "mono")
+    width = max(fnt.getlength(line) for line in lines) + c.px(16)
+    height = len(lines) * fnt.size * 1.4 + c.px(12)
+    x0 = pane.x0 + (pane.x1 - pane.x0 - width) * between(rng, 0.1, 0.9)
+    y0 = pane.y0 + max(0.0, (pane.y1 - pane.y0 - height)) * between(rng, 0.0, 1.0)
+    fill = pick(rng, ((33, 33, 33), (20, 24, 34), (250, 250, 250), dr.mix(theme.plot, theme.text, 0.1)))
+    c.draw.rectangle((x0, y0, x0 + width, y0 + height), fill=fill, outline=dr.mix(fill, dr.ink_on(fill), 0.3))
+    for k, line in enumerate(lines):
+        c.draw.text((x0 + c.px(8), y0 + c.px(6) + k * fnt.size * 1.4), line, font=fnt, fill=dr.ink_on(fill))
+    bubble = pick(rng, ((245, 124, 0), (255, 152, 0), (41, 98, 255), (233, 30, 99)))
+    for _ in range(randint(rng, 0, 5)):
+        i = randint(rng, pane.n // 2, pane.n - 1)
+        bx, by = float(pane.xs(i)), float(pane.ys(float(close[i])))
+        c.draw.rounded_rectangle((bx, by - c.px(24), bx + c.px(52), by - c.px(4)), radius=c.px(3), fill=bubble)
+        c.text((bx + c.px(4), by - c.px(14)), f"{float(close[i]):.1f}", 8, dr.ink_on(bubble), anchor="lm")
 
 
 def _position_box(c: Canvas, rng: np.random.Generator, pane: Pane, close: np.ndarray, theme: ChartTheme) -> None:
@@ -834,6 +859,13 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
         if chance(rng, 0.3):
             _, upper, lower = dr.bollinger(close)
             ax.fill_between(dates, lower, upper, color=colours[-1], alpha=0.2, label="Bollinger")
+        if chance(rng, 0.25):  # support/resistance levels through turning points, as S/R scripts plot them
+            turns = np.sort(rng.choice(np.arange(1, n - 1), size=randint(rng, 6, 24), replace=False))
+            peaks = close[turns] >= np.median(close)
+            ax.scatter(dates[turns], close[turns], c=np.where(peaks, "green", "red"), s=30, zorder=3)
+            ax.plot(dates[turns], close[turns], color="grey", linestyle=":", linewidth=1)
+            for level in rng.choice(close[turns], size=randint(rng, 2, min(8, len(turns))), replace=False):
+                ax.axhline(level, color="black", linewidth=1.2)
         ax.legend(loc=pick(rng, ("upper left", "lower right", "lower left")))
         ax.set_title(
             pick(rng, (f"{pick(rng, dr.TICKERS)} Closing Price", f"{pick(rng, dr.COMPANIES)} stock price", "Price with moving averages"))
@@ -1911,6 +1943,42 @@ def _terminal_log(rng: np.random.Generator, size: tuple[int, int], scale: float)
     return c.image
 
 
+def _grid(rng: np.random.Generator, size: tuple[int, int], scale: float, cells: tuple[Scene, ...]) -> Image.Image:
+    """Small multiples: a screener or gallery page, filter rows over a grid of cells of one class."""
+    pal = _ui_palette(rng)
+    c = Canvas(size, pal["bg"], scale)
+    top = 0
+    if chance(rng, 0.6):  # screener filters: labels with drop-downs
+        y = c.px(8)
+        for _ in range(randint(rng, 1, 4)):
+            x = c.px(8)
+            while x < c.w - c.px(200):
+                x += c.text((x, y + c.px(11)), dr.words(rng, randint(rng, 1, 3)).capitalize(), 11, pal["text"], anchor="lm") + c.px(6)
+                _field(c, pal, (x, y, x + c.px(100), y + c.px(22)), pick(rng, ("Any", "Price above SMA50", "Over 1M")), 11, False)
+                x += c.px(116)
+            y += c.px(28)
+        top = y + c.px(6)
+    gap = c.px(pick(rng, (2, 6, 12)))
+    cols = max(1, min(randint(rng, 2, 4), int(c.w // 240)))
+    rows = max(1, min(randint(rng, 1, 4), int((c.h - top) // 170)))
+    cell_w, cell_h = (c.w - gap * (cols + 1)) / cols, (c.h - top - gap * (rows + 1)) / rows
+    for i in range(rows):
+        for j in range(cols):
+            cell = pick(rng, cells)(rng, (int(cell_w), int(cell_h)), scale * between(rng, 0.6, 0.9))
+            c.image.paste(cell, (int(gap + j * (cell_w + gap)), int(top + gap + i * (cell_h + gap))))
+    return c.image
+
+
+def _chart_grid(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
+    """A screener page of small price charts (finviz, TradingView watchlists)."""
+    return _grid(rng, size, scale, (_price_chart, _price_chart, _series_chart))
+
+
+def _gallery(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
+    """The same page layout filled with photos, logos, tweets and app screens."""
+    return _grid(rng, size, scale, (_photo, _logo, _tweet, _ui, _table))
+
+
 # ======================================================================================
 # Shared by both classes: canvas, frame, wear, encoding
 # ======================================================================================
@@ -1921,6 +1989,7 @@ CHART_SCENES: dict[str, tuple[float, Scene]] = {
     "matplotlib": (0.09, _matplotlib_chart),
     "mplfinance": (0.05, _mplfinance_chart),
     "terminal": (0.05, _terminal_chart),
+    "grid": (0.04, _chart_grid),
 }
 NON_CHART_SCENES: dict[str, tuple[float, Scene]] = {
     "photo": (0.2, _photo),
@@ -1932,6 +2001,7 @@ NON_CHART_SCENES: dict[str, tuple[float, Scene]] = {
     "logo": (0.09, _logo),
     "meme": (0.06, _meme),
     "illustration": (0.05, _illustration),
+    "gallery": (0.04, _gallery),
 }
 SCENES = {CHART: CHART_SCENES, NON_CHART: NON_CHART_SCENES}
 
