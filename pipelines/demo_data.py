@@ -13,7 +13,8 @@ same bytes. Each image goes through the same five steps:
    (wide screenshots, landscape, square, portrait, phone);
 3. **scene** - a recipe drawn from the class's weighted table (`CHART_SCENES` /
    `NON_CHART_SCENES`), optionally wrapped in a screen frame (window title bar, browser bar,
-   phone status bar, plain margin) shared by both classes;
+   phone status bar, plain margin, or a home-made desktop tool with a side panel of controls and
+   tabs) shared by both classes;
 4. **wear** - rescaling, blur, sensor-like noise, an earlier JPEG pass, greyscale: same odds
    for both classes;
 5. **encoding** - PNG (RGB or opaque RGBA) or JPEG (quality 60-95, baseline or progressive),
@@ -22,13 +23,14 @@ same bytes. Each image goes through the same five steps:
 So file format, size, frame and artefacts carry no label information; only the content does.
 
 Charts are financial/economic time series that dominate the image: candles, OHLC bars, line and
-area prices with volume/RSI/MACD panes, moving averages, Bollinger bands, signals and levels, in
-platform looks (TradingView, Binance, MetaTrader, Yahoo, Bloomberg) and plotting-library looks
-(matplotlib, seaborn, ggplot, plotly, Excel, FRED), plus equity curves, macro series, terminal
-charts, and real matplotlib / mplfinance renders. Prices are geometric Brownian motion with
-regime changes (`demo_render.price_path`). Non-charts are what a finance feed also shows:
+area prices with volume/RSI/MACD panes, moving averages, Bollinger bands, signals, levels and
+Pine-style trade-plan boxes, in platform looks (TradingView, Binance, MetaTrader, Yahoo,
+Bloomberg) and plotting-library looks (matplotlib, seaborn, ggplot, plotly, Excel, FRED), plus
+equity curves, macro series, support/resistance plots, terminal charts, screener grids of small
+charts, and real matplotlib / mplfinance renders (from a handful of wide candles to hundreds).
+Prices are geometric Brownian motion with regime changes (`demo_render.price_path`). Non-charts are what a finance feed also shows:
 tweets, chats, tables and order books, photo-like scenes, logos, memes, app/desktop UI screens,
-documents, receipts, code and terminal logs. Pie/bar charts of non-time-series data belong to
+documents, receipts, code and terminal logs, and galleries of them laid out like screener grids. Pie/bar charts of non-time-series data belong to
 neither class and are never drawn.
 
 Pillow does almost all drawing (`pipelines/demo_render.py`); matplotlib (Agg, object-oriented
