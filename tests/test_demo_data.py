@@ -77,6 +77,16 @@ def test_png_and_jpeg_and_varied_sizes_in_each_class(batch, decoded, label):
     assert max(aspects) >= 1.5 * min(aspects)
 
 
+@pytest.mark.parametrize("label, scene", [(label, name) for label, table in demo_data.SCENES.items() for name in table])
+def test_every_scene_draws_at_every_canvas_shape(label, scene):
+    """Each recipe, on small, wide and tall canvases and several seeds (rare branches included)."""
+    draw = demo_data.SCENES[label][scene][1]
+    for seed, size in enumerate([(260, 180), (1300, 700), (520, 980)] * 3):
+        pixels = np.asarray(draw(np.random.default_rng([seed, 7]), size, 1.0).convert("RGB"))
+        assert pixels.shape[:2] == size[::-1], (scene, seed)
+        assert pixels.std() > 3, (scene, seed, "a blank picture")
+
+
 def test_negative_seed_or_index_is_refused():
     with pytest.raises(ValueError, match="non-negative"):
         render_demo_image(-1, 0)
