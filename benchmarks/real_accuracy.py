@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_real_accuracy")
     parser.add_argument("--recipes", default="a,b")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="the trainer's --seed")
     args = parser.parse_args()
 
     real_config = yaml.safe_load(open(os.path.join(ROOT, "configs", "ingest_real.yaml")))
@@ -126,13 +127,13 @@ def main() -> None:
         _ingest(configs[recipe], data_dir, env)
         base = os.path.join(args.work_dir, f"base_{recipe}")
         env_run = dict(env, BASE_DIR=base)
-        train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir]
+        train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
         seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
         model_dir = os.path.join(base, "models", args.model_type, "latest")
-        out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}")
+        out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}_seed{args.seed}")
         metrics = _evaluate(model_dir, test_folder, out, env_run)
         jpeg = _evaluate(model_dir, jpeg_folder, out + "_jpeg80", env_run)
-        rows.append({"recipe": recipe, "model_type": args.model_type, "ingest_config": configs[recipe],
+        rows.append({"recipe": recipe, "model_type": args.model_type, "seed": args.seed, "ingest_config": configs[recipe],
                      "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
                      "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
                      "accuracy_all_jpeg80": jpeg["accuracy"], "f1_all_jpeg80": jpeg["f1"],
