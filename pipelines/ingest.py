@@ -87,12 +87,13 @@ class ValidateImage(beam.DoFn):
 
 
 def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
-    """Deduplicate one group of identical pictures: keep the first by (source, uri).
+    """Deduplicate one group of identical pictures: keep the copy from the heaviest source
+    (ingest config `weight`), then the first by (source, uri).
 
     Copies with different labels are all dead-lettered (`label_conflict`): which
     one is right is for a person to decide, not for a coin toss.
     """
-    copies = sorted(copies, key=lambda e: (e.source, e.uri))
+    copies = sorted(copies, key=lambda e: (-e.weight, e.source, e.uri))
     if len({c.label for c in copies}) > 1:
         others = ", ".join(f"{c.uri}={features.LABEL_NAMES[c.label]}" for c in copies)
         for c in copies:

@@ -86,6 +86,7 @@ def sources(tmp_path_factory) -> dict:
     hub_rows = [(image_bytes(300 + i, "PNG"), i % 2) for i in range(6)]
     hub_rows.append((image_bytes(100, "JPEG"), 1))  # the same picture as folder non_chart/photo_0.jpg
     hub_rows.append((image_bytes(101, "JPEG"), 0))  # photo_1.jpg again, but labelled chart: a conflict
+    hub_rows.append((image_bytes(202, "PNG"), 0))  # the jsonl's j2.png again: the heavier jsonl copy is kept
     parquet = _hub_parquet(str(root / "hub" / "data" / "train-00000-of-00001.parquet"), hub_rows)
 
     config = {
@@ -147,8 +148,8 @@ def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
     folder = os.path.join(ingested["dir"], os.path.dirname(features.DUPLICATES_PREFIX))
     dropped = [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]
     pairs = sorted((os.path.basename(d["uri"]), os.path.basename(d["duplicate_of"])) for d in dropped)
-    # j0.png listed twice in the manifest (one copy kept); photo_0.jpg again in the hub parquet
-    assert pairs == [("img_6.png", "photo_0.jpg"), ("j0.png", "j0.png")]
+    # j0.png listed twice in the manifest (one copy kept); photo_0.jpg and j2.png again in the hub parquet
+    assert pairs == [("img_6.png", "photo_0.jpg"), ("img_8.png", "j2.png"), ("j0.png", "j0.png")]
 
 
 def test_summary_counts_rejects_and_duplicates(ingested):
@@ -159,8 +160,8 @@ def test_summary_counts_rejects_and_duplicates(ingested):
         "bad_manifest_line": 1, "empty_file": 1, "label_conflict": 2, "not_an_image": 1,
         "too_small": 1, "truncated": 1, "unknown_label": 1, "unreadable": 1,
     }
-    # j0.png listed twice in the manifest; photo_0.jpg again in the hub parquet.
-    assert summary["duplicates"] == 2
+    # j0.png listed twice in the manifest; photo_0.jpg and j2.png again in the hub parquet.
+    assert summary["duplicates"] == 3
     # folder: 10 good charts + 3 of 4 photos (photo_1 conflicts); jsonl: j0, j1, j2; hub: 6 + 0; demo: 6
     assert summary["total_examples"] == 13 + 3 + 6 + 6
     assert set(summary["counts"]) == set(features.SPLITS)
