@@ -28,9 +28,10 @@ Pine-style trade-plan boxes, in platform looks (TradingView, Binance, MetaTrader
 Bloomberg) and plotting-library looks (matplotlib, seaborn, ggplot, plotly, Excel, FRED), plus
 equity curves, macro series, support/resistance plots, terminal charts, screener grids of small
 charts, and real matplotlib / mplfinance renders (from a handful of wide candles to hundreds).
-Prices are geometric Brownian motion with regime changes (`demo_render.price_path`). Non-charts are what a finance feed also shows:
-tweets, chats, tables and order books, photo-like scenes, logos, memes, app/desktop UI screens,
-documents, receipts, code and terminal logs, and galleries of them laid out like screener grids. Pie/bar charts of non-time-series data belong to
+Prices are geometric Brownian motion with regime changes (`demo_render.price_path`).
+Non-charts are what a finance feed also shows: tweets, chats, tables and order books, photo-like
+scenes, logos, memes, app/desktop UI screens, documents, receipts, code and terminal logs, and
+galleries of them laid out like screener grids. Pie/bar charts of non-time-series data belong to
 neither class and are never drawn.
 
 Pillow does almost all drawing (`pipelines/demo_render.py`); matplotlib (Agg, object-oriented
