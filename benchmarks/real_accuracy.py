@@ -1,6 +1,6 @@
 """Real-image accuracy of a training recipe: how well a model sorts real scraped images.
 
-    python -m benchmarks.real_accuracy --model_type chart-cnn [--demo_size 3000] [--work_dir DIR]
+    python -m benchmarks.real_accuracy --model_type chart-cnn [--demo_size 3000] [--seeds 0,1,2] [--work_dir DIR]
 
 (a) trains on the demo generator alone (--demo_size images); (b) on configs/ingest_real.yaml as
 shipped: the demo generator plus the real sample's train split, the real images weighted. Both
@@ -94,6 +94,24 @@ def _evaluate(model_dir: str, folder: str, out: str, env: dict) -> dict:
     return json.load(open(os.path.join(out, "metrics.json")))
 
 
+def _train_and_score(args, recipe: str, seed: int, config: dict, data_dir: str, test_folder: str, jpeg_folder: str,
+                     held_out: dict, env: dict) -> dict:
+    """Train one model on data_dir, then score it on the held-out real images, as they are and as JPEG q80."""
+    base = os.path.join(args.work_dir, f"base_{recipe}")
+    env_run = dict(env, BASE_DIR=base)
+    train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(seed)]
+    seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
+    model_dir = os.path.join(base, "models", args.model_type, "latest")
+    out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}_seed{seed}")
+    metrics = _evaluate(model_dir, test_folder, out, env_run)
+    jpeg = _evaluate(model_dir, jpeg_folder, out + "_jpeg80", env_run)
+    return {"recipe": recipe, "model_type": args.model_type, "seed": seed, "ingest_config": config,
+            "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
+            "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
+            "accuracy_all_jpeg80": jpeg["accuracy"], "f1_all_jpeg80": jpeg["f1"],
+            "misclassified": metrics["misclassified"], "evaluation_dir": out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model_type", default="chart-cnn")
@@ -103,7 +121,7 @@ def main() -> None:
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_real_accuracy")
     parser.add_argument("--recipes", default="a,b")
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0, help="the trainer's --seed")
+    parser.add_argument("--seeds", default="0", help="the trainer's --seed, one run per seed: 0,1,2")
     args = parser.parse_args()
 
     real_config = yaml.safe_load(open(os.path.join(ROOT, "configs", "ingest_real.yaml")))
@@ -125,23 +143,12 @@ def main() -> None:
     for recipe in args.recipes.split(","):
         data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{_cache_key(configs[recipe])}")
         _ingest(configs[recipe], data_dir, env)
-        base = os.path.join(args.work_dir, f"base_{recipe}")
-        env_run = dict(env, BASE_DIR=base)
-        train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
-        seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
-        model_dir = os.path.join(base, "models", args.model_type, "latest")
-        out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}_seed{args.seed}")
-        metrics = _evaluate(model_dir, test_folder, out, env_run)
-        jpeg = _evaluate(model_dir, jpeg_folder, out + "_jpeg80", env_run)
-        rows.append({"recipe": recipe, "model_type": args.model_type, "seed": args.seed, "ingest_config": configs[recipe],
-                     "train_command_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"],
-                     "roc_auc": metrics["roc_auc"], "threshold": metrics["threshold"], "held_out": held_out,
-                     "accuracy_all_jpeg80": jpeg["accuracy"], "f1_all_jpeg80": jpeg["f1"],
-                     "misclassified": metrics["misclassified"], "evaluation_dir": out})
+        for seed in (int(s) for s in args.seeds.split(",")):
+            rows.append(_train_and_score(args, recipe, seed, configs[recipe], data_dir, test_folder, jpeg_folder, held_out, env))
     print(f"\nReal held-out images: {held_out}")
-    print(f"{'recipe':<7}{'model':<14}{'accuracy':>9}{'F1':>8}{'AUC':>8}{'thr':>7}{'train s':>9}{'acc, all JPEG q80':>19}")
+    print(f"{'recipe':<7}{'model':<14}{'seed':>5}{'accuracy':>9}{'F1':>8}{'AUC':>8}{'thr':>7}{'train s':>9}{'acc, all JPEG q80':>19}")
     for r in rows:
-        print(f"{r['recipe']:<7}{r['model_type']:<14}{r['accuracy']:>9.3f}{r['f1']:>8.3f}{(r['roc_auc'] or 0):>8.3f}"
+        print(f"{r['recipe']:<7}{r['model_type']:<14}{r['seed']:>5}{r['accuracy']:>9.3f}{r['f1']:>8.3f}{(r['roc_auc'] or 0):>8.3f}"
               f"{r['threshold']:>7.2f}{r['train_command_seconds']:>9.0f}{r['accuracy_all_jpeg80']:>19.3f}")
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:

@@ -71,9 +71,14 @@ def class_weights(spec, counts: dict) -> Optional[dict]:
 
 
 def callbacks(spec, run_dir: str) -> list:
+    """History log, early stopping and the best-epoch checkpoint. With `optimizer_args: {use_ema: true}`
+    validation, early stopping and the checkpoint all see the averaged (EMA) weights, so the kept model is
+    the best averaged one rather than the raw weights of its epoch."""
     import keras
 
     result = [keras.callbacks.CSVLogger(storage.join(run_dir, "history.csv"))]
+    if spec.optimizer_args.get("use_ema"):
+        result.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # before the callbacks that read weights
     if spec.early_stopping:
         result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
     if spec.checkpoint:

@@ -92,6 +92,31 @@ def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
     np.testing.assert_array_equal(weights, [per_label[int(y)] for y in labels])  # demo source weight 1 x class weight
 
 
+def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_keeps(demo_ingest, tmp_path):
+    """optimizer_args {use_ema: true}: validation (and so early stopping and the checkpoint) sees the
+    EMA weights, and those are the weights the trained model ends with."""
+    import dataclasses
+
+    import keras
+    import tensorflow_transform as tft
+
+    from models.builder import build_model
+    from models.data import make_dataset, split_files
+    from models.spec import load_model_spec
+
+    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo"), epochs=2, early_stopping=None, checkpoint=False,
+                               optimizer_args={"use_ema": True, "ema_momentum": 0.5})
+    feature_spec = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR)).transformed_feature_spec()
+    keras.utils.set_random_seed(0)
+    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), feature_spec, 8, training=split == features.TRAIN)
+                        for split in (features.TRAIN, features.VAL))
+    model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
+    history = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
+    assert model.optimizer.use_ema
+    kept = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]
+    np.testing.assert_allclose(kept, history["val_loss"][-1], rtol=1e-4)
+
+
 def test_missing_model_type_prints_the_documented_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.run([])
