@@ -10,7 +10,6 @@ it costs ~13 ms for a TensorFlow process) splits shared pages between processes 
 fairer total. `max_single_rss_mb` is the kernel's ru_maxrss from wait4(): the largest single
 process among the launched one and the descendants it reaped (not a sum).
 """
-import argparse
 import dataclasses
 import datetime
 import json
@@ -20,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -346,38 +344,6 @@ def finish(code: int = 0) -> None:
     cli.exit_now(code)
 
 
-def render_demo_folder(prefix: str, size: int, seed: int) -> tuple[str, str, dict, float]:
-    """A new temporary folder and demo images rendered once into its images/ (rendering is
-    excluded from every measured figure): (folder, images folder, counts by label, seconds)."""
-    from pipelines.demo_data import write_demo_folder
-
-    tmp = tempfile.mkdtemp(prefix=prefix)
-    root = os.path.join(tmp, "images")
-    print(f"Rendering {size} demo images (seed {seed}) into {root} ...", flush=True)
-    t0 = time.perf_counter()
-    counts = write_demo_folder(root, size, seed=seed)
-    return tmp, root, counts, time.perf_counter() - t0
-
-
-def read_and_prepare(paths: Iterable[str], timings: dict) -> Iterator[tuple[str, Optional[object]]]:
-    """(path, transforms.image.prepare_image of its bytes, or None where rejected) for each file, for
-    the plain-Python baselines; the time spent goes to timings["read_s"] and timings["prepare_s"]."""
-    from transforms.image import RejectedImage, prepare_image
-
-    for path in paths:
-        t = time.perf_counter()
-        with open(path, "rb") as f:
-            data = f.read()
-        timings["read_s"] += time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            prepared = prepare_image(data)
-        except RejectedImage:
-            prepared = None
-        timings["prepare_s"] += time.perf_counter() - t
-        yield path, prepared
-
-
 def batches(items: Iterable, size: int) -> Iterator[list]:
     """Lists of `size` items (the last may be shorter)."""
     batch = []
@@ -390,130 +356,7 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def folder_bytes(root: str) -> int:
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
-
-
-# ---------------------------------------------------------------- variants: 1-image start-up run, N-image runs
-
-def variants_parser(name: str, doc: str, images: int, seed: int, seed_help: str) -> argparse.ArgumentParser:
-    """The options the ingest and labelling benchmarks share (and the hidden --_profile worker flag)."""
-    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=doc.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=images)
-    parser.add_argument("--seed", type=int, default=seed, help=seed_help)
-    parser.add_argument("--repeats", type=int, default=2, help="N-image runs per variant, interleaved (median reported)")
-    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers of the multi_processing variant")
-    parser.add_argument("--no_profile", action="store_true", help="skip the cProfile run of the in-process pipeline")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
-    parser.add_argument("--_profile", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    return parser
-
-
-def parse_variant_args(parser: argparse.ArgumentParser, argv, profile_worker) -> argparse.Namespace:
-    """Parse; a `--_profile` worker subprocess (profile_run) does its work here and exits."""
-    args = parser.parse_args(argv)
-    if args._profile is not None:
-        worker_done("PROFILE_JSON ", profile_worker(args._profile))
-    return args
-
-
-def run_variants(variants: dict, one_input: str, n_input: str, n_images: int, repeats: int, tmp: str, describe) -> dict:
-    """Measure each variant: a 1-image start-up run, then `repeats` N-image runs interleaved
-    across variants (a, b, c, a, b, c, ...) so that background load hits them alike.
-
-    `variants`: name -> `cmd(input_root, output) -> argv`; a run that fails raises CommandFailed.
-    `describe(name, measured, output, n)` -> extra fields of a run (outputs checked, phases, ...).
-    """
-    logs = os.path.join(tmp, "logs")
-    ones = {}
-    for name, cmd in variants.items():
-        print(f"[{name}] 1-image start-up run ...", flush=True)
-        out = os.path.join(tmp, f"{name}_1", "out")
-        m1 = run_measured(cmd(one_input, out), os.path.join(logs, f"{name}_1.log"))
-        check(m1, f"{name} (1 image)")
-        ones[name] = m1.summary() | describe(name, m1, out, 1)
-    full: dict[str, list] = {name: [] for name in variants}
-    for r in range(repeats):
-        for name, cmd in variants.items():
-            print(f"[{name}] {n_images}-image run {r + 1}/{repeats} ...", flush=True)
-            out = os.path.join(tmp, f"{name}_n{r}", "out")
-            m = run_measured(cmd(n_input, out), os.path.join(logs, f"{name}_n{r}.log"))
-            check(m, f"{name} ({n_images} images)")
-            full[name].append(m.summary() | describe(name, m, out, n_images) | {"output": out})
-    results = {}
-    for name, runs in full.items():
-        one = ones[name]
-        t_n, t_1 = median([e["wall_s"] for e in runs]), one["wall_s"]
-        cpu_n = median([e["cpu_s"] for e in runs])
-        # Subtracting a start-up that is most of the run amplifies noise: report it, flagged.
-        steady = rate(n_images - 1, t_n - t_1) if t_n > t_1 else None
-        reliable = steady is not None and (t_n - t_1) >= 0.5 * t_1
-        results[name] = {
-            "command": " ".join(runs[0]["argv"]),
-            "one_image": one,
-            "runs": runs,
-            "median_wall_s": round(t_n, 3),
-            "startup_wall_s": round(t_1, 3),
-            "images_per_s_end_to_end": rate(n_images, t_n),
-            "images_per_s_excluding_startup": steady,
-            "excluding_startup_reliable": reliable,
-            "cpu_s_total": round(cpu_n, 1),
-            "cpu_ms_per_image_excluding_startup": round(1000 * (cpu_n - one["cpu_s"]) / (n_images - 1), 1),
-            "peak_tree_rss_mb": max(e["peak_tree_rss_mb"] for e in runs),
-            "peak_tree_pss_mb": max(e["peak_tree_pss_mb"] for e in runs),
-            "max_single_rss_mb": max(e["max_single_rss_mb"] for e in runs),
-            "max_processes": max(e["max_processes"] for e in runs),
-            "loadavg_before_runs": [round(e["loadavg_before"], 2) for e in runs],
-        }
-        leftovers = sorted({p for e in runs for p in e["leftover_pids"]})
-        if leftovers:
-            results[name]["leftover_worker_pids"] = leftovers
-    return results
-
-
-def ratios_to_baseline(runs: dict, baseline: dict, shorts: dict, base: str) -> dict:
-    """Speed ratios of each variant (name -> short name in `shorts`) to the baseline variant."""
-    ratios = {}
-    for name, short in shorts.items():
-        r = runs[name]
-        ratios[f"{short}_over_{base}_end_to_end"] = ratio(r["images_per_s_end_to_end"], baseline["images_per_s_end_to_end"])
-        ratios[f"{short}_over_{base}_excluding_startup"] = ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_excluding_startup"])
-        ratios[f"{short}_excluding_startup_over_{base}_loop_only"] = ratio(r["images_per_s_excluding_startup"], baseline["images_per_s_loop_only"])
-        ratios[f"{base}_cpu_per_image_over_{short}"] = ratio(baseline["cpu_ms_per_image_excluding_startup"], r["cpu_ms_per_image_excluding_startup"])
-    return ratios
-
-
-def steady_cell(result: dict):
-    """The 'excluding start-up' figure for a table; starred where the work was under half the start-up."""
-    value = result["images_per_s_excluding_startup"]
-    if value is None or result["excluding_startup_reliable"]:
-        return value
-    return f"{value:,.1f}*"
-
-
-STEADY_FOOTNOTE = ("* start-up (the 1-image run) was over 2/3 of the N-image run, so its run-to-run noise swamps the "
-                   "difference: trust CPU ms/img instead")
-
-
-def print_variants(runs: dict, title: str, n_images: int, repeats: int, env_info: dict, extra: Sequence[tuple[str, str]] = ()) -> None:
-    """The variants' table (`extra`: (header, result key) columns after 'img/s excl start-up'),
-    its footnote and a note for any worker process left alive."""
-    headers = ["variant", f"wall {n_images} img s", "wall 1 img s", "img/s e2e", "img/s excl start-up", *(h for h, _ in extra),
-               "img/s loop only", "CPU ms/img marginal", "peak RSS MB", "peak PSS MB", "procs"]
-    rows = [[name, r["median_wall_s"], r["startup_wall_s"], r["images_per_s_end_to_end"], steady_cell(r), *(r[k] for _, k in extra),
-             r.get("images_per_s_loop_only"), r["cpu_ms_per_image_excluding_startup"], r["peak_tree_rss_mb"], r["peak_tree_pss_mb"], r["max_processes"]]
-            for name, r in runs.items()]
-    print()
-    print(table(headers, rows, title=f"{title} (median of {repeats}; start-up = 1-image run; {env_info['cpus_usable']} CPUs, "
-                                     f"load avg {env_info['loadavg_at_start'][0]:.1f} at start)"))
-    if any(not r["excluding_startup_reliable"] for r in runs.values()):
-        print(STEADY_FOOTNOTE)
-    for name, r in runs.items():
-        if r.get("leftover_worker_pids"):
-            print(f"NOTE {name}: worker processes still alive after exit: {r['leftover_worker_pids']}")
-
-
-# ---------------------------------------------------------------- subprocess workers, profiles, main
+# ---------------------------------------------------------------- subprocess workers, main
 
 def worker_done(marker: str, result: dict) -> None:
     """End a worker subprocess: its result as JSON on a line starting with `marker` (read_marked_json)."""
@@ -528,30 +371,6 @@ def read_marked_json(log_path: str, marker: str) -> dict:
             if line.startswith(marker):
                 return json.loads(line[len(marker):])
     raise RuntimeError(f"no {marker} line in {log_path}")
-
-
-def write_profile(profiler, name: str) -> None:
-    """benchmarks/results/<name>_profile.prof, and .txt: the top 80 functions by cumulative time."""
-    import io
-    import pstats
-
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    profiler.dump_stats(os.path.join(RESULTS_DIR, f"{name}_profile.prof"))
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(80)
-    with open(os.path.join(RESULTS_DIR, f"{name}_profile.txt"), "w") as f:
-        f.write(text.getvalue())
-
-
-def profile_run(name: str, pipeline_args: Sequence[str], tmp: str) -> dict:
-    """`python -m benchmarks.<name> --_profile <pipeline args>` (the pipeline's run() under cProfile)."""
-    print("Profiling the in-process pipeline (cProfile) ...", flush=True)
-    m = run_measured([PYTHON, "-m", f"benchmarks.{name}", "--_profile", "--runner=DirectRunner", *pipeline_args],
-                     os.path.join(tmp, "logs", "profile.log"))
-    check(m, "profile run")
-    return read_marked_json(m.log_path, "PROFILE_JSON ") | {
-        "wall_s": round(m.wall_s, 2), "note": "times under cProfile (inflated, compare shares not absolute values)",
-        "files": [f"benchmarks/results/{name}_profile.prof", f"benchmarks/results/{name}_profile.txt"]}
 
 
 def done(path: str, tmp: str, keep: bool) -> None:

@@ -12,7 +12,6 @@ benchmarks/results/real_accuracy.json.
 """
 import argparse
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -55,7 +54,7 @@ def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, 
     """Symlink the real sample's test-split images into folder/{chart,non_chart}."""
     from pipelines.ingest_config import split_of
     from transforms import features
-    from transforms.image import RejectedImage, prepare_image
+    from transforms.image import RejectedImage, content_hash, load_rgb
 
     counts = {}
     for label in features.LABEL_NAMES:
@@ -63,7 +62,7 @@ def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, 
         for name in sorted(os.listdir(os.path.join(REAL_SAMPLE, label))):
             source = os.path.abspath(os.path.join(REAL_SAMPLE, label, name))
             try:
-                content = prepare_image(open(source, "rb").read()).content_hash
+                content = content_hash(load_rgb(open(source, "rb").read()))
             except RejectedImage:
                 continue
             if split_of(content, ratios) == features.SPLITS.index(features.TEST):
@@ -77,16 +76,13 @@ def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, 
 def as_jpeg(folder: str, out: str, quality: int = 80) -> None:
     """folder/{chart,non_chart} with every image re-encoded as JPEG, as platforms re-encode uploads:
     a model that keyed on PNG vs JPEG would lose accuracy here."""
-    from PIL import Image
-
     from transforms import features
-    from transforms.image import prepare_image
+    from transforms.image import load_rgb
 
     for label in features.LABEL_NAMES:
         os.makedirs(os.path.join(out, label), exist_ok=True)
         for name in sorted(os.listdir(os.path.join(folder, label))):
-            prepared = prepare_image(open(os.path.join(folder, label, name), "rb").read()).data
-            Image.open(io.BytesIO(prepared)).convert("RGB").save(os.path.join(out, label, name + ".jpg"), quality=quality)
+            load_rgb(open(os.path.join(folder, label, name), "rb").read()).save(os.path.join(out, label, name + ".jpg"), quality=quality)
 
 
 def _evaluate(model_dir: str, folder: str, out: str, env: dict) -> dict:

@@ -1,6 +1,6 @@
 """Run every benchmark in sequence, each in its own process (`make bench`).
 
-    python -m benchmarks.run_all [--only ingest_throughput,label_throughput]
+    python -m benchmarks.run_all [--only fast_path,train_throughput]
 
 Each benchmark prints its table and writes benchmarks/results/<name>.json; this runner adds
 benchmarks/results/run_all.json (exit code and wall time of each) and exits non-zero if any failed.
@@ -13,7 +13,7 @@ import time
 
 from benchmarks import _common as c
 
-BENCHMARKS = ("ingest_throughput", "train_throughput", "label_throughput")
+BENCHMARKS = ("fast_path", "train_throughput")
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,7 @@ Results: benchmarks/results/train_throughput.json.
 """
 import argparse
 import dataclasses
+import importlib
 import os
 import tempfile
 import time
@@ -133,7 +134,7 @@ def main(argv=None) -> dict:
         data_dir, ingest_run = _ingest(tmp, args.images, args.image_size, args.seed)
 
     import tensorflow as tf
-    import keras  # noqa: F401  (Keras 3 before tf.Transform, as pipelines/train.py does)
+    importlib.import_module("keras")  # Keras 3 before tf.Transform, as pipelines/train.py does
     import tensorflow_transform as tft
 
     from models.data import make_dataset, split_files
@@ -141,14 +142,14 @@ def main(argv=None) -> dict:
     from pipelines import storage
     from transforms import features
 
-    feature_spec = tft.TFTransformOutput(storage.join(data_dir, features.TRANSFORM_DIR)).transformed_feature_spec()
-    image_shape = tuple(feature_spec[features.IMAGE_KEY].shape)
+    transform_output = tft.TFTransformOutput(storage.join(data_dir, features.TRANSFORM_DIR))
+    image_shape = tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape)
     files = split_files(data_dir, features.TRAIN)
     n_train = sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
     demo = load_model_spec(MODEL_CONFIG, "demo")
 
     def dataset_for(spec):
-        return lambda: make_dataset(files, feature_spec, spec.batch_size, training=True, seed=0)
+        return lambda: make_dataset(files, transform_output, spec.batch_size, training=True, seed=0)
 
     print(f"(a) input pipeline: {args.input_repeats} x {args.input_epochs} epochs over {n_train} train images, batch {demo.batch_size} ...", flush=True)
     passes = [_input_epochs(dataset_for(demo), args.input_epochs) for _ in range(args.input_repeats)]

@@ -1,4 +1,4 @@
-"""tf.data input pipelines straight from ingest's TFRecords."""
+"""tf.data input pipelines from ingest's TFRecords, through the saved tf.Transform graph."""
 from typing import Optional
 
 import tensorflow as tf
@@ -14,22 +14,26 @@ def split_files(data_dir: str, split: str) -> list[str]:
     return storage.match(storage.join(data_dir, features.TFRECORD_DIR, split, f"*{features.TFRECORD_SUFFIX}"))
 
 
-def make_dataset(files: list[str], feature_spec: dict, batch_size: int, training: bool, seed: int = 0,
+def make_dataset(files: list[str], transform_output, batch_size: int, training: bool, seed: int = 0,
                  cache: bool = True, class_weights: Optional[dict[int, float]] = None) -> tf.data.Dataset:
     """(pixels float32 [B,S,S,3] 0..255, label float32 [B], sample weight float32 [B]) batches.
 
-    The sample weight is the record's source weight times its label's class weight
-    (Keras takes one or the other, not both). Parallel interleaved reads, in-memory
-    cache of the records, shuffle (training only), batch, vectorised parse, prefetch:
-    the input pipeline stays ahead of the model.
+    Records hold the raw features (compact RGB bytes); the tf.Transform graph the exported
+    model carries turns them into model input here too. The sample weight is the record's
+    source weight times its label's class weight (Keras takes one or the other, not both).
+    Parallel interleaved reads, in-memory cache of the records, shuffle (training only),
+    batch, vectorised parse and transform, prefetch: the input pipeline stays ahead of the model.
     """
-    spec = {k: feature_spec[k] for k in (features.IMAGE_KEY, features.LABEL_KEY, features.WEIGHT_KEY) if k in feature_spec}
+    spec = transform_output.raw_feature_spec()
+    spec.pop(features.SHA256_KEY, None)  # provenance only
+    transform = transform_output.transform_features_layer()
     per_label = tf.constant([(class_weights or {}).get(i, 1.0) for i in range(len(features.LABEL_NAMES))], tf.float32)
 
     def to_xyw(parsed: dict) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        label = parsed[features.LABEL_KEY]
-        weight = parsed.get(features.WEIGHT_KEY, tf.ones_like(label, tf.float32))  # ingest outputs before `weight`
-        return parsed[features.IMAGE_KEY], tf.cast(label, tf.float32), weight * tf.gather(per_label, label)
+        transformed = transform(parsed)
+        label = transformed[features.LABEL_KEY]
+        weight = transformed[features.WEIGHT_KEY] * tf.gather(per_label, label)
+        return transformed[features.IMAGE_KEY], tf.cast(label, tf.float32), weight
 
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=AUTOTUNE)
     if cache:

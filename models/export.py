@@ -1,9 +1,11 @@
-"""The exported model: a SavedModel that takes raw encoded image bytes.
+"""The exported model: a SavedModel that takes the prepared pixels of a batch of images.
 
 Layout of a run directory (`$BASE_DIR/models/<model_type>/<run_id>/`):
     <file_name>.keras     the Keras 3 model (input: transformed pixels)
-    saved_model/          serving_default(image_bytes: string[N]) -> {score: float32[N]}
-                          = tf.Transform graph (decode + resize) then the model
+    saved_model/          serving_default(rgb_pixels: string[N]) -> {score: float32[N]}
+                          each input: the raw RGB bytes (S*S*3, row order) of
+                          transforms.image.prepare(file, S).pixels; the tf.Transform
+                          graph turns them into the model's input, then the model
     metadata.json         label convention, threshold, image size, provenance
 `$BASE_DIR/models/<model_type>/latest` holds the newest run_id; every command
 taking --model_dir accepts the run directory, the `latest` file, or the
@@ -21,7 +23,7 @@ from transforms import features
 SAVED_MODEL_DIR = "saved_model"
 METADATA_FILE = "metadata.json"
 LATEST_FILE = "latest"
-SERVING_INPUT = "image_bytes"
+SERVING_INPUT = "rgb_pixels"
 SERVING_OUTPUT = "score"
 
 
@@ -37,8 +39,8 @@ class ServingModule(tf.Module):
         self.model_variables = [v.value for v in model.variables]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=SERVING_INPUT)])
-    def serve(self, image_bytes: tf.Tensor) -> dict:
-        pixels = self.transform_layer({features.IMAGE_KEY: image_bytes})[features.IMAGE_KEY]
+    def serve(self, rgb_pixels: tf.Tensor) -> dict:
+        pixels = self.transform_layer({features.IMAGE_KEY: rgb_pixels})[features.IMAGE_KEY]
         scores = self.model(pixels, training=False)
         return {SERVING_OUTPUT: tf.reshape(tf.cast(scores, tf.float32), [-1])}
 

@@ -2,7 +2,7 @@
 
 Beam's built-in TensorFlow handlers load `.keras` files; Keras 3 refuses to load
 a SavedModel, so this small handler loads it with `tf.saved_model.load` and calls
-the serving signature on a batch of model-ready image bytes. One model per worker
+the serving signature on a batch of prepared pixels (raw RGB bytes, see models.export). One model per worker
 process (Beam shares it between threads); TensorFlow is imported on the worker.
 """
 from typing import Any, Iterable, Optional, Sequence
@@ -14,7 +14,7 @@ from pipelines import storage
 
 
 class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
-    """bytes (encoded image) -> PredictionResult(example, chart probability)."""
+    """bytes (an image's prepared RGB pixels) -> PredictionResult(example, chart probability)."""
 
     def __init__(self, run_dir: str, min_batch_size: int = 1, max_batch_size: int = 64):
         # No max_batch_duration_secs: its stateful real-time batching would push streaming file

@@ -5,16 +5,16 @@ split, tf.Transform-preprocessed TFRecords plus the transform graph.
         [--output_dir DIR] [--debug] [any Beam option, e.g. --runner=DataflowRunner ...]
 
 Data flow (each step is a labelled PTransform):
-    Read<source>... -> Flatten -> Validate -> Deduplicate -> Split
-      -> tf.Transform (analyse on train, apply to val/test) -> WriteTFRecords/<split>
-      -> WriteTransformFn;  rejects -> WriteDeadLetters;  dropped copies -> WriteDuplicates;
-      counts -> WriteSummary
+    Read<source>... -> Flatten -> Validate (decode once, resize) -> Deduplicate -> Split
+      -> Encode/WriteTFRecords/<split> (raw RGB pixels: 3 bytes a pixel)
+      -> tf.Transform: AnalyzeTrain -> WriteTransformFn (the trainer and the exported model apply it);
+      rejects -> WriteDeadLetters;  dropped copies -> WriteDuplicates;  counts -> WriteSummary
 """
 import dataclasses
 import functools
 import json
 import logging
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Union
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -23,7 +23,9 @@ from pipelines import cli, storage
 from pipelines.options import ChartSifterOptions, IngestOptions
 from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
+from pipelines.threaded import ThreadPoolDoFn
 from transforms import features
+from transforms.image import PreparedImage, RejectedImage, prepare
 
 REJECTED = "rejected"
 DUPLICATES = "duplicates"
@@ -37,7 +39,7 @@ class Example:
     source: str
     uri: str
     label: int
-    image: bytes  # model-ready encoded bytes (see transforms.image)
+    image: bytes  # the model's input pixels as raw RGB bytes (transforms.image.prepare)
     sha256: str
     content_hash: str
     weight: float = 1.0  # the source's weight from the ingest config
@@ -52,33 +54,43 @@ def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = ""
     return {"source": source, "uri": uri, "label": label, "reason": reason, "detail": detail}
 
 
-class ValidateImage(beam.DoFn):
-    """RawImage -> Example (weighted by its source), or a dead letter (tagged `rejected`) with the reason."""
+class ValidateImage(ThreadPoolDoFn):
+    """RawImage -> Example (weighted by its source), or a dead letter (tagged `rejected`) with the reason.
 
-    def __init__(self, source_weights: dict[str, float]):
+    Decoding runs on a thread per core (see pipelines.threaded), once per image, by
+    `transforms.image.prepare`: the function labelling and serving prepare images with.
+    """
+
+    def __init__(self, source_weights: dict[str, float], image_size: int, threads: int = 0):
+        super().__init__(threads)
         self._source_weights = source_weights
+        self._image_size = image_size
 
     def setup(self):
+        super().setup()
         self._progress = cli.Progress("images validated")
 
-    def process(self, raw: RawImage) -> Iterator:
-        from transforms.image import RejectedImage, prepare_image
+    def work(self, raw: RawImage) -> Union[PreparedImage, RejectedImage, None]:
+        """The prepared image, why it was rejected, or None where the record is already an error."""
+        if raw.error or raw.label not in features.LABEL_IDS:
+            return None
+        try:
+            return prepare(raw.data, self._image_size, with_content_hash=True)
+        except RejectedImage as err:
+            return err
 
+    def emit(self, raw: RawImage, prepared) -> Iterator:
         beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
         self._progress.tick()
         if raw.error:
             yield self._reject(raw, raw.error, raw.detail)
-            return
-        if raw.label not in features.LABEL_IDS:
+        elif raw.label not in features.LABEL_IDS:
             yield self._reject(raw, "unknown_label", f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
-            return
-        try:
-            prepared = prepare_image(raw.data)
-        except RejectedImage as err:
-            yield self._reject(raw, err.reason, err.detail)
-            return
-        yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.data, prepared.sha256,
-                      prepared.content_hash, self._source_weights[raw.source])
+        elif isinstance(prepared, RejectedImage):
+            yield self._reject(raw, prepared.reason, prepared.detail)
+        else:
+            yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.pixels.tobytes(), prepared.sha256,
+                          prepared.content_hash, self._source_weights[raw.source])
 
     @staticmethod
     def _reject(raw: RawImage, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
@@ -147,13 +159,14 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
 
 def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
+    import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
     from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
 
     raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s) for i, s in enumerate(config.sources)]
-    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage({s.name: s.weight for s in config.sources})).with_outputs(REJECTED, main="valid")
+    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage({s.name: s.weight for s in config.sources}, config.image_size)).with_outputs(REJECTED, main="valid")
     deduped = (
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
@@ -163,23 +176,23 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> N
     splits = deduped.unique | "Split" >> beam.Partition(lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS))
 
     raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
+    encode = tft.coders.ExampleProtoCoder(raw_metadata.schema)
+    for i, name in enumerate(features.SPLITS):
+        _ = (
+            splits[i]
+            | f"Encode[{name}]" >> beam.Map(lambda e: encode.encode(e.raw_features()))
+            | f"WriteTFRecords[{name}]" >> beam.io.WriteToTFRecord(
+                storage.join(output_dir, features.TFRECORD_DIR, name, "part"),
+                file_name_suffix=features.TFRECORD_SUFFIX,
+                compression_type=beam.io.filesystem.CompressionTypes.GZIP)
+        )
     with tft_beam.Context(temp_dir=storage.join(output_dir, "tmp"), desired_batch_size=64):
-        raw_splits = {name: splits[i] | f"RawFeatures[{name}]" >> beam.Map(Example.raw_features) for i, name in enumerate(features.SPLITS)}
+        train_features = splits[features.SPLITS.index(features.TRAIN)] | "RawFeatures[train]" >> beam.Map(Example.raw_features)
         transform = functools.partial(preprocessing_fn, image_size=config.image_size)
-        transformed_train, transform_fn = (raw_splits[features.TRAIN], raw_metadata) | "AnalyzeAndTransform" >> tft_beam.AnalyzeAndTransformDataset(transform)
-        transformed = {features.TRAIN: transformed_train}
-        for name in (features.VAL, features.TEST):
-            transformed[name] = ((raw_splits[name], raw_metadata), transform_fn) | f"Transform[{name}]" >> tft_beam.TransformDataset()
-        for name, dataset in transformed.items():
-            _ = (
-                dataset
-                | f"Encode[{name}]" >> tft_beam.EncodeTransformedDataset()
-                | f"WriteTFRecords[{name}]" >> beam.io.WriteToTFRecord(
-                    storage.join(output_dir, features.TFRECORD_DIR, name, "part"),
-                    file_name_suffix=features.TFRECORD_SUFFIX,
-                    compression_type=beam.io.filesystem.CompressionTypes.GZIP)
-            )
-        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(storage.join(output_dir, features.TRANSFORM_DIR))
+        transform_fn = (train_features, raw_metadata) | "AnalyzeTrain" >> tft_beam.AnalyzeDataset(transform)
+        transform_dir = storage.join(output_dir, features.TRANSFORM_DIR)
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
+        _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p)
 
     rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
     for name, records, prefix in (("DeadLetters", rejected, features.DEAD_LETTER_PREFIX), ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX)):

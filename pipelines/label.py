@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
@@ -27,7 +27,9 @@ from models import export
 from models.inference import SavedModelHandler
 from pipelines import cli, storage
 from pipelines.options import ChartSifterOptions, LabelOptions
+from pipelines.threaded import ThreadPoolDoFn
 from transforms import features
+from transforms.image import PreparedImage, RejectedImage, prepare
 
 REJECTED = "rejected"
 # Dead letters go to PREFIX.rejected-*.jsonl: a name that `PREFIX-*` globs never match
@@ -52,6 +54,7 @@ class ModelInfo:
     model_type: str
     run_id: str
     threshold: float
+    image_size: int
 
 
 def input_pattern(source: str) -> str:
@@ -70,24 +73,34 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class ReadAndPrepare(beam.DoFn):
-    """uri -> (ImageKey, model-ready bytes), or a dead letter. Reading and decoding run here, on the workers."""
+class ReadAndPrepare(ThreadPoolDoFn):
+    """uri -> (ImageKey, the model's input pixels as raw RGB bytes), or a dead letter.
 
-    def process(self, uri: str) -> Iterator:
-        from transforms.image import RejectedImage, prepare_image
+    Reading, decoding and resizing run on a thread per core (see pipelines.threaded); each file is
+    decoded once, by `transforms.image.prepare`, the function ingest prepares training images with.
+    """
 
-        beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
+    def __init__(self, image_size: int, threads: int = 0):
+        super().__init__(threads)
+        self._image_size = image_size
+
+    def work(self, uri: str) -> Union[PreparedImage, tuple[str, str]]:
+        """The prepared image, or (reason, detail) of why not."""
         try:
             data = storage.read_bytes(uri)
         except Exception as err:  # any filesystem's error
-            yield _reject(uri, "unreadable", f"{type(err).__name__}: {err}")
-            return
+            return "unreadable", f"{type(err).__name__}: {err}"
         try:
-            prepared = prepare_image(data)
+            return prepare(data, self._image_size)
         except RejectedImage as err:
-            yield _reject(uri, err.reason, err.detail)
-            return
-        yield ImageKey(uri, prepared.sha256, prepared.width, prepared.height), prepared.data
+            return err.reason, err.detail
+
+    def emit(self, uri: str, prepared) -> Iterator:
+        beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
+        if isinstance(prepared, PreparedImage):
+            yield ImageKey(uri, prepared.sha256, prepared.width, prepared.height), prepared.pixels.tobytes()
+        else:
+            yield _reject(uri, *prepared)
 
 
 class ToResult(beam.DoFn):
@@ -199,7 +212,8 @@ def already_labelled(output: str) -> set[str]:
 def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
     run_dir = export.resolve_model_dir(model_dir)
     metadata = export.read_metadata(run_dir)
-    return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold)
+    return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold,
+                     metadata["image_size"])
 
 
 def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
@@ -232,7 +246,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
         )
     prepared = (
         uris
-        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare()).with_outputs(REJECTED, main="images")
+        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, opts.decode_threads)).with_outputs(REJECTED, main="images")
     )
     # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
     # streaming runs label whatever has arrived.

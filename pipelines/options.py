@@ -37,3 +37,4 @@ class LabelOptions(PipelineOptions):
         parser.add_argument("--poll_interval", type=float, default=5.0, help="Streaming over files: seconds between listings.")
         parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
         parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
+        parser.add_argument("--decode_threads", type=int, default=0, help="Threads reading and decoding images in each worker (default 0: one per core).")

@@ -142,7 +142,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     ingest_summary = reports.read_json(storage.join(data_dir, features.SUMMARY_FILE))
     files = {split: split_files(data_dir, split) for split in features.SPLITS}
     weights = {features.TRAIN: class_weights(spec, ingest_summary["counts"][features.TRAIN])}  # val, test: source weights only
-    datasets = {split: make_dataset(files[split], feature_spec, spec.batch_size, training=split == features.TRAIN, seed=args.seed,
+    datasets = {split: make_dataset(files[split], transform_output, spec.batch_size, training=split == features.TRAIN, seed=args.seed,
                                     class_weights=weights.get(split)) for split in features.SPLITS}
 
     model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))

@@ -47,10 +47,11 @@ def _results(prefix: str) -> tuple[list[dict], list[dict]]:
 def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
     import tensorflow as tf
 
-    from transforms.image import prepare_image
+    from transforms.image import prepare
 
     serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
-    return serving(**{export.SERVING_INPUT: tf.constant([prepare_image(b).data for b in blobs])})[export.SERVING_OUTPUT].numpy()
+    size = export.read_metadata(run_dir)["image_size"]
+    return serving(**{export.SERVING_INPUT: tf.constant([prepare(b, size).pixels.tobytes() for b in blobs])})[export.SERVING_OUTPUT].numpy()
 
 
 @pytest.fixture(scope="module")

@@ -45,25 +45,30 @@ def test_a_training_run_writes_every_output(trained):
     assert run_id in open(os.path.join(base, "reports", "leaderboard.md")).read()
 
 
-def test_exported_model_scores_raw_bytes_like_the_keras_model_on_ingested_pixels(trained, real_sample):
-    """Serving (raw bytes -> transform graph -> model) equals the Keras model on the ingest path's pixels."""
+def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, real_sample):
+    """Serving (pixels -> transform graph -> model) equals the Keras model on the same pixels."""
     import keras
     import tensorflow as tf
-    import tensorflow_transform as tft
 
-    from transforms.image import prepare_image
+    from transforms.image import prepare
 
     run_dir = trained["summary"]["model_dir"]
     model = keras.models.load_model(os.path.join(run_dir, "demo_classifier.keras"))
     serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
-    transform = tft.TFTransformOutput(os.path.join(trained["data_dir"], features.TRANSFORM_DIR))
     files = sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:3] + sorted(glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:3]
-    prepared = [prepare_image(open(f, "rb").read()).data for f in files]
-    pixels = transform.transform_raw_features({features.IMAGE_KEY: tf.constant(prepared)})[features.IMAGE_KEY]
-    expected = model.predict(pixels, verbose=0).reshape(-1)
-    served = serving(**{export.SERVING_INPUT: tf.constant(prepared)})[export.SERVING_OUTPUT].numpy()
+    pixels = np.stack([prepare(open(f, "rb").read(), 32).pixels for f in files])
+    expected = model.predict(pixels.astype(np.float32), verbose=0).reshape(-1)
+    served = serving(**{export.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[export.SERVING_OUTPUT].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
     assert expected.std() > 0  # different pictures, different scores: the comparison means something
+
+
+def test_serving_refuses_pixels_of_another_size(trained):
+    import tensorflow as tf
+
+    serving = tf.saved_model.load(os.path.join(trained["summary"]["model_dir"], export.SAVED_MODEL_DIR)).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        serving(**{export.SERVING_INPUT: tf.constant([bytes(64 * 64 * 3)])})  # a 64 px image for a 32 px model
 
 
 def test_class_weights_follow_the_spec():
@@ -83,9 +88,9 @@ def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
 
     from models.data import make_dataset, split_files
 
-    feature_spec = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR)).transformed_feature_spec()
+    transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
     per_label = {features.LABEL_IDS[features.CHART]: 0.5, features.LABEL_IDS[features.NON_CHART]: 2.0}
-    dataset = make_dataset(split_files(demo_ingest, features.TRAIN), feature_spec, 8, training=True, class_weights=per_label)
+    dataset = make_dataset(split_files(demo_ingest, features.TRAIN), transform_output, 8, training=True, class_weights=per_label)
     batches = [(y.numpy(), w.numpy()) for _, y, w in dataset]
     labels, weights = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
     assert set(labels) == {0.0, 1.0}
@@ -106,11 +111,11 @@ def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_
 
     spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo"), epochs=2, early_stopping=None, checkpoint=False,
                                optimizer_args={"use_ema": True, "ema_momentum": 0.5})
-    feature_spec = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR)).transformed_feature_spec()
+    transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
     keras.utils.set_random_seed(0)
-    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), feature_spec, 8, training=split == features.TRAIN)
+    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
                         for split in (features.TRAIN, features.VAL))
-    model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
+    model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
     history = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
     assert model.optimizer.use_ema
     kept = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]

@@ -1,54 +1,15 @@
-"""Validate one image file and turn it into model-ready bytes.
+"""Validate one image file and turn it into the pixels the model sees: the preprocessing, defined once.
 
-Shared by the ingest and the labelling pipelines (it runs inside Beam DoFns on workers), so it
-uses only Pillow and numpy: no TensorFlow here.
+Runs inside Beam DoFns on workers and in the REST server, so it uses only Pillow and numpy (no
+TensorFlow). `prepare(data, image_size)` is the only path from file bytes to model input: ingest
+stores its pixels in the TFRecords, labelling, evaluation and serving feed them to the model, so
+every path gives the model identical tensors for the same file. Each file is decoded once.
 
-Model-ready bytes
------------------
-The model's serving graph decodes with ``transforms.preprocessing.decode``: JPEG (and MPO) with
-``tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE")``, everything else with
-``tf.io.decode_image(data, channels=3, expand_animations=False)``. For every accepted input,
-``prepare_image(data).data`` decodes that way to exactly the pixels of ``load_rgb(data)``, the
-canonical Pillow decode: first frame, EXIF orientation applied, alpha flattened onto white,
-8-bit RGB. The original bytes are kept only where TF's decode is bit-exact; all of them have
-no EXIF orientation other than 1 (TF ignores EXIF):
-
-- an 8-bit PNG (grey, RGB, grey+alpha or RGBA) with no tRNS chunk, no animation, an alpha
-  channel (if any) that is fully opaque, and intact chunk CRCs (libpng refuses a bad IDAT CRC
-  that Pillow ignores);
-- a JPEG or MPO (multi-picture JPEG: Pillow's first frame and TF's decode are both its first
-  picture, which starts at byte 0) in Pillow mode RGB or L (not CMYK/YCCK), Huffman-coded DCT
-  (SOF0-SOF2: baseline, extended sequential, progressive), whose scans deliver every DCT
-  coefficient of every component at full precision.
-
-Everything else is re-encoded as PNG (``compress_level=PNG_COMPRESS_LEVEL``) from the canonical
-RGB image.
-
-Why those JPEG conditions (Pillow 12.3 bundles libjpeg-turbo 3.1, TF 2.21 libjpeg-turbo 2.1):
-the two agree, pixel for pixel, on every subsampling, quality, scan script and corrupt but
-complete entropy-coded data tried, and on all 74 upright RGB/grey JPEGs of the real_sample
-set. But 3.1 decodes lossless JPEG (SOF3), which TF refuses; and where a progressive JPEG's
-scans leave coefficients unsent (a download cut short and closed with an EOI marker, say),
-libjpeg estimates them by block smoothing, and with 4:2:0 chroma the two versions' estimates
-differ (by up to 8 levels). Arithmetic-coded JPEG (SOF9/SOF10, rare) is re-encoded unchecked.
-``tf.io.decode_image`` alone would not do: it decodes JPEG with the fast IDCT, so most pixels
-differ from Pillow's by a few levels.
-
-Pixel-mode conversions: 16-bit grey keeps the high byte (``v >> 8``), as Pillow does for
-16-bit RGB(A) PNGs, so one picture gets the same pixels at either bit depth; 32-bit integer
-("I") is clipped to 0..65535 first; float ("F") is read as 0.0-1.0 intensity (clipped, NaN as
-0); CMYK, YCbCr and LAB use Pillow's conversions; ICC profiles are ignored, as TF ignores them.
-
-Rejections raise ``RejectedImage(reason, detail)``; ``REASONS`` lists every reason code:
-
-- ``empty_file``: zero bytes.
-- ``not_an_image``: not recognisable as one of ``SUPPORTED_FORMATS`` (includes a header cut short).
-- ``decompression_bomb``: the header claims more than ``MAX_PIXELS`` pixels (checked before
-  decoding; Pillow's own DecompressionBombWarning/Error map here too).
-- ``too_small``: a side shorter than ``MIN_SIDE``.
-- ``too_large``: a side longer than ``MAX_SIDE``.
-- ``truncated``: the pixel data cannot be fully decoded (cut short or corrupt).
-- ``unsupported_mode``: a Pillow pixel mode with no defined conversion to RGB.
+The canonical decode (`load_rgb`): first frame, EXIF orientation applied, alpha flattened onto
+white, 8-bit RGB (16-bit grey keeps the high byte, float grey is read as 0-1). The image is then
+squashed to `image_size` x `image_size` with Pillow's antialiased bilinear filter (after a box
+reduction to within `REDUCING_GAP` of the target, which is what makes it fast on 1-2 MP images).
+Rejections raise `RejectedImage(reason, detail)`; `REASONS` lists every reason code.
 """
 
 from __future__ import annotations
@@ -56,8 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import re
-import zlib
+from typing import Optional
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
@@ -65,19 +25,19 @@ from PIL import ExifTags, Image, ImageOps
 MAX_PIXELS = 50_000_000  # width*height above this is treated as a decompression bomb
 MIN_SIDE = 16  # px; thumbnails and tracking pixels below this carry no usable content
 MAX_SIDE = 20_000  # px; longer sides are banners/strips the model cannot use at 224 px
-PNG_COMPRESS_LEVEL = 1  # zlib level for re-encoded PNGs: fast, still lossless
+REDUCING_GAP = 2.0  # Pillow resize: box-reduce first while the image is over 2x the target
 # Pillow plugins allowed to parse input (fewer parsers, smaller attack surface); the JPEG
 # plugin also opens multi-picture JPEGs, whose format Pillow names "MPO".
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 WHITE = (255, 255, 255)  # background that transparent pixels are flattened onto
 
-EMPTY_FILE = "empty_file"
-NOT_AN_IMAGE = "not_an_image"
-DECOMPRESSION_BOMB = "decompression_bomb"
-TOO_SMALL = "too_small"
-TOO_LARGE = "too_large"
-TRUNCATED = "truncated"
-UNSUPPORTED_MODE = "unsupported_mode"
+EMPTY_FILE = "empty_file"  # zero bytes
+NOT_AN_IMAGE = "not_an_image"  # not one of SUPPORTED_FORMATS (includes a header cut short)
+DECOMPRESSION_BOMB = "decompression_bomb"  # header claims more than MAX_PIXELS (checked before decoding)
+TOO_SMALL = "too_small"  # a side shorter than MIN_SIDE
+TOO_LARGE = "too_large"  # a side longer than MAX_SIDE
+TRUNCATED = "truncated"  # the pixel data cannot be fully decoded (cut short or corrupt)
+UNSUPPORTED_MODE = "unsupported_mode"  # a Pillow pixel mode with no defined conversion to RGB
 REASONS: tuple[str, ...] = (
     EMPTY_FILE,
     NOT_AN_IMAGE,
@@ -91,16 +51,6 @@ REASONS: tuple[str, ...] = (
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa"})
 _DEEP_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # >8-bit grey
 _CONVERTIBLE_MODES = frozenset({"RGB", "L", "1", "P", "RGBX", "CMYK", "YCbCr", "LAB"})
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MODEL_READY_PNG_COLOUR_TYPES = frozenset({0, 2, 4, 6})  # grey, RGB, grey+alpha, RGBA
-_MODEL_READY_JPEG_MODES = frozenset({"RGB", "L"})
-_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # less DHT, JPG, DAC
-_MODEL_READY_JPEG_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2})  # Huffman-coded DCT
-_JPEG_EOI = 0xD9
-_JPEG_SOS = 0xDA
-# A marker: 0xFF then a code that is not a stuffed 0x00, a restart marker RSTn or a 0xFF fill
-# byte. Searching for it also skips the entropy-coded data that follows each SOS segment.
-_JPEG_MARKER = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
 
 
 class RejectedImage(ValueError):
@@ -116,67 +66,62 @@ class RejectedImage(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class PreparedImage:
-    """A validated image and its model-ready bytes (see the module docstring)."""
+    """A validated image: the model's input pixels plus what identifies the file."""
 
-    data: bytes  # model-ready encoded bytes
-    width: int  # of the upright (EXIF-applied) image
+    pixels: np.ndarray  # uint8 [image_size, image_size, 3]: exactly what the model sees
+    width: int  # of the upright (EXIF-applied) original
     height: int
     format: str  # original format as Pillow names it ("PNG", "JPEG", "GIF", ...)
     sha256: str  # hex sha256 of the original file bytes
-    content_hash: str  # hex sha256 of size + upright RGB pixels (see content_hash())
-    reencoded: bool  # True when data != original bytes
+    content_hash: Optional[str]  # see content_hash(); None unless asked for
 
 
-@dataclasses.dataclass(frozen=True)
-class _Decoded:
-    rgb: Image.Image
-    format: str
-    original_is_model_ready: bool
+def prepare(data: bytes, image_size: int, with_content_hash: bool = False) -> PreparedImage:
+    """Validate and decode ``data`` once, and resize it for the model; raises RejectedImage.
 
-
-def prepare_image(data: bytes) -> PreparedImage:
-    """Validate ``data`` and return model-ready bytes plus metadata; raises RejectedImage."""
-    decoded = _decode(data)
-    rgb = decoded.rgb
-    keep = decoded.original_is_model_ready
+    ``with_content_hash`` adds the full-resolution pixel hash ingest deduplicates and splits by
+    (it costs a copy of the decoded image, so labelling leaves it out).
+    """
+    img, fmt = _decode(data)
+    rgb = _to_rgb(img)
     return PreparedImage(
-        data=data if keep else _encode_png(rgb),
+        pixels=resize(rgb, image_size),
         width=rgb.width,
         height=rgb.height,
-        format=decoded.format,
+        format=fmt,
         sha256=hashlib.sha256(data).hexdigest(),
-        content_hash=content_hash(rgb),
-        reencoded=not keep,
+        content_hash=content_hash(rgb) if with_content_hash else None,
     )
 
 
+def resize(rgb: Image.Image, image_size: int) -> np.ndarray:
+    """Squash an RGB image to a square (nothing cropped) with an antialiased bilinear filter,
+    so thin chart lines survive downscaling; uint8 [image_size, image_size, 3]."""
+    size = (image_size, image_size)
+    return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
+
+
 def load_rgb(data: bytes) -> Image.Image:
-    """The canonical decode: upright, first frame, alpha flattened on white, 8-bit RGB."""
-    return _decode(data).rgb
+    """The canonical decode at full size: upright, first frame, alpha flattened on white, 8-bit RGB."""
+    return _to_rgb(_decode(data)[0])
 
 
 def content_hash(rgb: Image.Image) -> str:
-    """Hex sha256 of b"<width>x<height>:" followed by the RGB pixel bytes in row order.
-
-    The pixel bytes are those of ``np.asarray(rgb)`` (or of the TF-decoded tensor), so
-    one picture hashes the same whatever container or metadata it came in.
-    """
+    """Hex sha256 of b"<width>x<height>:" followed by the RGB pixel bytes in row order, so one
+    picture hashes the same whatever container or metadata it came in."""
     digest = hashlib.sha256(b"%dx%d:" % rgb.size)
     digest.update(rgb.tobytes())
     return digest.hexdigest()
 
 
-def _decode(data: bytes) -> _Decoded:
+def _decode(data: bytes) -> tuple[Image.Image, str]:
+    """The first frame, fully decoded and upright, and the format Pillow names it by."""
     if not data:
         raise RejectedImage(EMPTY_FILE, "0 bytes")
     img = _open(data)
     _check_size(*img.size)
     _load_pixels(img)
-    upright = _upright(img)
-    original_is_model_ready = upright is img and (
-        _is_model_ready_png(img, data) or _is_model_ready_jpeg(img, data)
-    )
-    return _Decoded(_to_rgb(upright), str(img.format), original_is_model_ready)
+    return _upright(img), str(img.format)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -222,78 +167,9 @@ def _upright(img: Image.Image) -> Image.Image:
     return img
 
 
-def _is_model_ready_png(img: Image.Image, data: bytes) -> bool:
-    """Whether TF's decode of the original (unrotated) bytes equals the canonical pixels."""
-    return (
-        img.format == "PNG"
-        and data[12:16] == b"IHDR"
-        and data[24] == 8  # bit depth
-        and data[25] in _MODEL_READY_PNG_COLOUR_TYPES
-        and "transparency" not in img.info
-        and not getattr(img, "is_animated", False)
-        and (img.mode not in _ALPHA_MODES or _is_opaque(img))
-        and _png_chunks_intact(data)
-    )
-
-
-def _is_model_ready_jpeg(img: Image.Image, data: bytes) -> bool:
-    """Whether TF's decode of the original (unrotated) bytes equals the canonical pixels."""
-    return (
-        img.format in ("JPEG", "MPO")
-        and img.mode in _MODEL_READY_JPEG_MODES
-        and _jpeg_is_complete_huffman_dct(data)
-    )
-
-
-def _jpeg_is_complete_huffman_dct(data: bytes) -> bool:
-    """Whether the first picture (up to EOI) has one SOF0-2 frame and scans that deliver all 64
-    coefficients of every component at full precision (successive approximation bit Al 0)."""
-    components: set[int] | None = None
-    delivered: set[tuple[int, int]] = set()  # (component id, coefficient index)
-    pos = 2  # after SOI
-    try:
-        while match := _JPEG_MARKER.search(data, pos):
-            marker, pos = match[1][0], match.end()
-            if marker == _JPEG_EOI:
-                break
-            length = int.from_bytes(data[pos : pos + 2], "big")
-            body = data[pos + 2 : pos + length]
-            if marker in _JPEG_SOF_MARKERS:
-                if marker not in _MODEL_READY_JPEG_SOF_MARKERS or components is not None:
-                    return False
-                components = set(body[6 : 6 + 3 * body[5] : 3])
-            elif marker == _JPEG_SOS:
-                count = body[0]
-                first, last, approximation = body[1 + 2 * count : 4 + 2 * count]  # Ss Se Ah|Al
-                if approximation & 0x0F == 0:
-                    for component in body[1 : 1 + 2 * count : 2]:
-                        delivered.update((component, k) for k in range(first, last + 1))
-            pos += length
-    except (IndexError, ValueError):  # a segment cut short
-        return False
-    return components is not None and delivered == {(c, k) for c in components for k in range(64)}
-
-
 def _is_opaque(img: Image.Image) -> bool:
     """Whether every pixel of an image with an "A" band is fully opaque."""
     return img.getchannel("A").getextrema()[0] == 255
-
-
-def _png_chunks_intact(data: bytes) -> bool:
-    """Whether every chunk up to IEND is complete and has a correct CRC."""
-    view = memoryview(data)
-    pos = len(_PNG_SIGNATURE)
-    while pos + 12 <= len(data):
-        length = int.from_bytes(view[pos : pos + 4], "big")
-        end = pos + 8 + length
-        if end + 4 > len(data):
-            return False
-        if zlib.crc32(view[pos + 4 : end]) != int.from_bytes(view[end : end + 4], "big"):
-            return False
-        if view[pos + 4 : pos + 8] == b"IEND":
-            return True
-        pos = end + 4
-    return False
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -301,7 +177,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in _DEEP_GREY_MODES:
         return _deep_grey_to_rgb(img)
     if img.mode in _ALPHA_MODES or "transparency" in img.info:
-        rgba = img.convert("RGBA")
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")  # convert() would copy an RGBA image
         return rgba.convert("RGB") if _is_opaque(rgba) else _on_white(rgba, mask=rgba)
     if img.mode == "RGB":
         return img
@@ -330,10 +206,3 @@ def _on_white(img: Image.Image, mask: Image.Image) -> Image.Image:
     background = Image.new("RGB", img.size, WHITE)
     background.paste(img, mask=mask)
     return background
-
-
-def _encode_png(rgb: Image.Image) -> bytes:
-    """Lossless, metadata-free PNG of ``rgb``."""
-    buffer = io.BytesIO()
-    rgb.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, icc_profile=None, transparency=None)
-    return buffer.getvalue()
