@@ -34,7 +34,7 @@ class LabelOptions(PipelineOptions):
         parser.add_argument("--output", help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX.rejected-*.jsonl).")
         parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the threshold recorded with the model).")
         parser.add_argument("--sort_into", default=None, help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/.")
-        parser.add_argument("--poll_interval", type=float, default=5.0, help="Streaming over files: seconds between listings.")
+        parser.add_argument("--poll_interval", type=float, default=1.0, help="Streaming over files: seconds between listings (each is one list call on a bucket).")
         parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
         parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
         parser.add_argument("--decode_threads", type=int, default=0, help="Threads reading and decoding images in each worker (default 0: one per core).")

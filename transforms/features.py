@@ -1,7 +1,7 @@
 """Feature keys, labels, splits and sizes: every other module imports these names."""
 
 # Raw features (what ingest validates and hands to tf.Transform).
-IMAGE_KEY = "image"  # encoded image bytes that tf.io.decode_image decodes faithfully
+IMAGE_KEY = "image"  # raw RGB bytes (S*S*3, row order) of transforms.image.prepare: the model's input
 LABEL_KEY = "label"  # int64: 1 = chart (the positive class), 0 = non_chart
 SHA256_KEY = "sha256"  # hex sha256 of the original file bytes (provenance)
 WEIGHT_KEY = "weight"  # float: the source's weight (ingest config), a sample weight in training
