@@ -70,14 +70,18 @@ class ValidateImage(ThreadPoolDoFn):
         super().setup()
         self._progress = cli.Progress("images validated")
 
-    def work(self, raw: RawImage) -> Union[PreparedImage, RejectedImage, None]:
-        """The prepared image, why it was rejected, or None where the record is already an error."""
+    def work(self, raw: RawImage) -> Union[PreparedImage, tuple[str, str], None]:
+        """The prepared image, (reason, detail) of why not, or None where the record is already an error."""
         if raw.error or raw.label not in features.LABEL_IDS:
             return None
         try:
-            return prepare(raw.data, self._image_size, with_content_hash=True)
+            data = storage.read_bytes(raw.uri) if raw.data is None else raw.data
+        except Exception as err:  # any filesystem's error
+            return "unreadable", f"{type(err).__name__}: {err}"
+        try:
+            return prepare(data, self._image_size, with_content_hash=True)
         except RejectedImage as err:
-            return err
+            return err.reason, err.detail
 
     def emit(self, raw: RawImage, prepared) -> Iterator:
         beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
@@ -86,8 +90,8 @@ class ValidateImage(ThreadPoolDoFn):
             yield self._reject(raw, raw.error, raw.detail)
         elif raw.label not in features.LABEL_IDS:
             yield self._reject(raw, "unknown_label", f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
-        elif isinstance(prepared, RejectedImage):
-            yield self._reject(raw, prepared.reason, prepared.detail)
+        elif not isinstance(prepared, PreparedImage):
+            yield self._reject(raw, *prepared)
         else:
             yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.pixels.tobytes(), prepared.sha256,
                           prepared.content_hash, self._source_weights[raw.source])

@@ -1,9 +1,9 @@
 """Read labelled images from every supported source as `RawImage` records.
 
-Each source is a PTransform rooted at the pipeline. Reads happen on the workers
-(listing first, then a Reshuffle so reads spread out). A file that cannot be read
-becomes a `RawImage` with `error` set, so validation can dead-letter it: nothing
-is dropped silently.
+Each source is a PTransform rooted at the pipeline. Files are listed first, then a
+Reshuffle spreads them out; their bytes are read by validation, on its decode threads
+(`data` is None until then). A record that cannot become an image carries `error`, so
+validation can dead-letter it: nothing is dropped silently.
 """
 import dataclasses
 import json
@@ -26,16 +26,9 @@ class RawImage:
     source: str
     uri: str
     label: str  # as mapped by the source config; validated later
-    data: bytes = b""
-    error: Optional[str] = None  # reason code when the bytes could not be read
+    data: Optional[bytes] = None  # None: read `uri` when validating
+    error: Optional[str] = None  # reason code when the record cannot become an image
     detail: str = ""
-
-
-def _read(source: str, uri: str, label: str) -> RawImage:
-    try:
-        return RawImage(source, uri, label, storage.read_bytes(uri))
-    except Exception as err:  # any filesystem's error: dead-letter it with the reason
-        return RawImage(source, uri, label, error="unreadable", detail=f"{type(err).__name__}: {err}")
 
 
 class ReadFolder(beam.PTransform):
@@ -54,12 +47,12 @@ class ReadFolder(beam.PTransform):
             | "Patterns" >> beam.Create(patterns)
             | "List" >> beam.FlatMap(lambda pl: ((uri, pl[1]) for uri in storage.match(pl[0])))
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.MapTuple(lambda uri, label: _read(name, uri, label))
+            | "Record" >> beam.MapTuple(lambda uri, label: RawImage(name, uri, label))
         )
 
 
 def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
-    """One record per manifest line: the image still to read (empty `data`), or the line's error.
+    """One record per manifest line: the image still to read, or the line's error.
     Relative image paths resolve against the manifest's folder."""
     path = source.options["path"]
     base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
@@ -89,7 +82,6 @@ class ReadJsonl(beam.PTransform):
             | "Manifest" >> beam.Create([self._source])
             | "Lines" >> beam.FlatMap(_manifest_entries)
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.Map(lambda entry: entry if entry.error else _read(entry.source, entry.uri, entry.label))
         )
 
 
@@ -162,7 +154,7 @@ class ReadHuggingFace(beam.PTransform):
                     uri = f"{source.name}/{image.get('path') or f'shard{index}/row{row_number}'}"
                     yield RawImage(source.name, uri, label, image["bytes"])
                 elif image.get("path"):
-                    yield _read(source.name, image["path"], label)
+                    yield RawImage(source.name, image["path"], label)
                 else:
                     yield RawImage(source.name, f"{source.name}/shard{index}/row{row_number}", label, error="empty_file", detail="row has no image bytes or path")
 
