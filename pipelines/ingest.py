@@ -19,8 +19,8 @@ from typing import Iterable, Iterator, Optional, Union
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import cli, storage
-from pipelines.options import ChartSifterOptions, IngestOptions
+from pipelines import cli, inputs, storage
+from pipelines.options import IngestOptions
 from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn
@@ -61,10 +61,11 @@ class ValidateImage(ThreadPoolDoFn):
     `transforms.image.prepare`: the function labelling and serving prepare images with.
     """
 
-    def __init__(self, source_weights: dict[str, float], image_size: int, threads: int = 0):
+    def __init__(self, source_weights: dict[str, float], image_size: int, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, threads: int = 0):
         super().__init__(threads)
         self._source_weights = source_weights
         self._image_size = image_size
+        self._max_bytes = int(max_file_mb * 1024 * 1024)
 
     def setup(self):
         super().setup()
@@ -75,12 +76,9 @@ class ValidateImage(ThreadPoolDoFn):
         if raw.error or raw.label not in features.LABEL_IDS:
             return None
         try:
-            data = storage.read_bytes(raw.uri) if raw.data is None else raw.data
-        except Exception as err:  # any filesystem's error
-            return "unreadable", f"{type(err).__name__}: {err}"
-        try:
+            data = inputs.read_bounded(raw.uri, self._max_bytes) if raw.data is None else raw.data
             return prepare(data, self._image_size, with_content_hash=True)
-        except RejectedImage as err:
+        except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
 
     def emit(self, raw: RawImage, prepared) -> Iterator:
@@ -161,7 +159,8 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
     }
 
 
-def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> None:
+def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
+                   allow_outside_root: bool = False) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
@@ -169,8 +168,9 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str) -> N
 
     from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
 
-    raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s) for i, s in enumerate(config.sources)]
-    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage({s.name: s.weight for s in config.sources}, config.image_size)).with_outputs(REJECTED, main="valid")
+    raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root) for i, s in enumerate(config.sources)]
+    weights = {s.name: s.weight for s in config.sources}
+    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(REJECTED, main="valid")
     deduped = (
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
@@ -235,12 +235,12 @@ def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
     options = PipelineOptions(argv)
     ingest = options.view_as(IngestOptions)
-    cli.setup_logging(options.view_as(ChartSifterOptions).debug)
+    cli.setup_logging(ingest.debug)
     config = load_config(ingest.config)
     output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
     with beam.Pipeline(options=options) as p:
-        build_pipeline(p, config, output_dir)
+        build_pipeline(p, config, output_dir, ingest.max_file_mb, ingest.allow_outside_root)
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)
     return summary

@@ -11,6 +11,7 @@ Unreadable or undecodable images go to PREFIX.rejected-*.jsonl with the reason.
 import dataclasses
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -25,8 +26,8 @@ from apache_beam.coders import BooleanCoder
 
 from models import export
 from models.inference import SavedModelHandler
-from pipelines import cli, storage
-from pipelines.options import ChartSifterOptions, LabelOptions
+from pipelines import cli, inputs, storage
+from pipelines.options import LabelOptions
 from pipelines.threaded import ThreadPoolDoFn
 from transforms import features
 from transforms.image import PreparedImage, RejectedImage, prepare
@@ -80,27 +81,26 @@ class ReadAndPrepare(ThreadPoolDoFn):
     decoded once, by `transforms.image.prepare`, the function ingest prepares training images with.
     """
 
-    def __init__(self, image_size: int, threads: int = 0):
+    def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB):
         super().__init__(threads)
         self._image_size = image_size
+        self._max_bytes = int(max_file_mb * 1024 * 1024)
 
-    def work(self, uri: str) -> Union[PreparedImage, tuple[str, str]]:
+    def work(self, listed: inputs.Listed) -> Union[PreparedImage, tuple[str, str]]:
         """The prepared image, or (reason, detail) of why not."""
+        if listed.error:
+            return listed.error, listed.detail
         try:
-            data = storage.read_bytes(uri)
-        except Exception as err:  # any filesystem's error
-            return "unreadable", f"{type(err).__name__}: {err}"
-        try:
-            return prepare(data, self._image_size)
-        except RejectedImage as err:
+            return prepare(inputs.read_bounded(listed.uri, self._max_bytes), self._image_size)
+        except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
 
-    def emit(self, uri: str, prepared) -> Iterator:
+    def emit(self, listed: inputs.Listed, prepared) -> Iterator:
         beam.metrics.Metrics.counter(_METRICS, "images_read").inc()
         if isinstance(prepared, PreparedImage):
-            yield ImageKey(uri, prepared.sha256, prepared.width, prepared.height), prepared.pixels.tobytes()
+            yield ImageKey(listed.uri, prepared.sha256, prepared.width, prepared.height), prepared.pixels.tobytes()
         else:
-            yield _reject(uri, *prepared)
+            yield _reject(listed.uri, *prepared)
 
 
 class ToResult(beam.DoFn):
@@ -216,6 +216,19 @@ def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
                      metadata["image_size"])
 
 
+def check_options(opts: LabelOptions, streaming: bool) -> None:
+    """Refuse, before any work, what cannot run: missing flags, values out of range, a batch input with no files."""
+    missing = [f"--{name}" for name in ("model_dir", "input", "output") if not getattr(opts, name)]
+    if missing:
+        raise ValueError(f"python -m pipelines.label needs {' '.join(missing)} (see --help)")
+    for name, value, low in (("duration", opts.duration, 0), ("poll_interval", opts.poll_interval, 0), ("max_file_mb", opts.max_file_mb, 0),
+                             ("batch_size", opts.batch_size, 0), ("decode_threads", opts.decode_threads, -1)):
+        if value is not None and not (math.isfinite(value) and value > low):
+            raise ValueError(f"--{name} must be a number above {low}, got {value}")
+    if not streaming and not opts.input.startswith(PUBSUB_PREFIX) and next(inputs.list_files(input_pattern(opts.input)), None) is None:
+        raise ValueError(f"--input {opts.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)")
+
+
 def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
     """Builds the labelling graph on `p`; returns the results PCollection."""
     if opts.input.startswith(PUBSUB_PREFIX):
@@ -223,6 +236,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
             p
             | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=opts.input, with_attributes=True)
             | "ImageUris" >> beam.FlatMap(uris_from_message)
+            | "ToListed" >> beam.Map(inputs.Listed)
         )
     elif streaming:
         from apache_beam.io import fileio
@@ -236,17 +250,18 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
             | "KeyByPath" >> beam.Map(lambda m: (m.path, None))
             | "FirstSeen" >> beam.ParDo(FirstSeen())
             | "NotYetLabelled" >> beam.Filter(lambda uri: uri not in done)
+            | "ToListed" >> beam.Map(inputs.Listed)
         )
     else:
         uris = (
             p
             | "Pattern" >> beam.Create([input_pattern(opts.input)])
-            | "Match" >> beam.FlatMap(storage.match)
+            | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=opts.allow_outside_root)
             | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
         )
     prepared = (
         uris
-        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, opts.decode_threads)).with_outputs(REJECTED, main="images")
+        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, opts.decode_threads, opts.max_file_mb)).with_outputs(REJECTED, main="images")
     )
     # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
     # streaming runs label whatever has arrived.
@@ -267,11 +282,9 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     """Parse options, build and run; streaming runs stop after --duration or on Ctrl-C."""
     options = PipelineOptions(argv)
     opts = options.view_as(LabelOptions)
-    cli.setup_logging(options.view_as(ChartSifterOptions).debug)
-    missing = [f"--{name}" for name in ("model_dir", "input", "output") if not getattr(opts, name)]
-    if missing:
-        raise ValueError(f"python -m pipelines.label needs {' '.join(missing)} (see --help)")
+    cli.setup_logging(opts.debug)
     streaming = options.view_as(StandardOptions).streaming
+    check_options(opts, streaming)
     model = load_model_info(opts.model_dir, opts.threshold)
     logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, model.model_type, model.run_id, model.threshold, opts.output)
     p = beam.Pipeline(options=options)

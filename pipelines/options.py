@@ -6,6 +6,8 @@ every subclass in one parser, so each class must be defined exactly once per pro
 """
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.inputs import DEFAULT_MAX_FILE_MB
+
 
 class ChartSifterOptions(PipelineOptions):
     """Options every Chart Sifter pipeline takes (a flag shared by pipelines is declared once)."""
@@ -13,9 +15,11 @@ class ChartSifterOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+        parser.add_argument("--max_file_mb", type=float, default=DEFAULT_MAX_FILE_MB, help="Input files larger than this are dead-lettered (file_too_large), never read whole.")
+        parser.add_argument("--allow_outside_root", action="store_true", help="Read symlinks that point outside the input folder (default: dead-lettered, outside_root).")
 
 
-class IngestOptions(PipelineOptions):
+class IngestOptions(ChartSifterOptions):
     """Chart Sifter ingest options (any other Beam option passes through)."""
 
     @classmethod
@@ -24,7 +28,7 @@ class IngestOptions(PipelineOptions):
         parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and the summary go. Default: $BASE_DIR/ingest (BASE_DIR defaults to artifacts/).")
 
 
-class LabelOptions(PipelineOptions):
+class LabelOptions(ChartSifterOptions):
     """Chart Sifter labelling options (any other Beam option passes through)."""
 
     @classmethod

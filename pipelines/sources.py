@@ -15,6 +15,7 @@ from typing import Iterator, Optional
 import apache_beam as beam
 
 from pipelines import storage
+from pipelines.inputs import list_files
 from pipelines.ingest_config import SourceConfig
 from transforms import features
 
@@ -34,20 +35,28 @@ class RawImage:
 class ReadFolder(beam.PTransform):
     """`<root>/chart/*` and `<root>/non_chart/*` on any filesystem."""
 
-    def __init__(self, source: SourceConfig):
+    def __init__(self, source: SourceConfig, allow_outside_root: bool = False):
         super().__init__()
         self._source = source
+        self._allow_outside_root = allow_outside_root
+        root = source.options["root"].rstrip("/")
+        self._patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
+        if not any(next(list_files(pattern, root), None) for pattern, _ in self._patterns):
+            raise ValueError(f"folder source {source.name!r}: no files in {root}/{features.CHART}/ or {root}/{features.NON_CHART}/ "
+                             "(a folder source holds one subfolder per label)")
 
     def expand(self, pbegin):
-        root = self._source.options["root"].rstrip("/")
-        name = self._source.name
-        patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
+        name, root, allow = self._source.name, self._source.options["root"].rstrip("/"), self._allow_outside_root
+
+        def records(pattern: str, label: str) -> Iterator[RawImage]:
+            for listed in list_files(pattern, root, allow):
+                yield RawImage(name, listed.uri, label, error=listed.error, detail=listed.detail)
+
         return (
             pbegin
-            | "Patterns" >> beam.Create(patterns)
-            | "List" >> beam.FlatMap(lambda pl: ((uri, pl[1]) for uri in storage.match(pl[0])))
+            | "Patterns" >> beam.Create(self._patterns)
+            | "List" >> beam.FlatMapTuple(records)
             | "Spread" >> beam.Reshuffle()
-            | "Record" >> beam.MapTuple(lambda uri, label: RawImage(name, uri, label))
         )
 
 
@@ -165,6 +174,8 @@ class ReadHuggingFace(beam.PTransform):
 READERS = {"huggingface": ReadHuggingFace, "folder": ReadFolder, "jsonl": ReadJsonl, "demo": ReadDemo}
 
 
-def read_source(source: SourceConfig) -> beam.PTransform:
+def read_source(source: SourceConfig, allow_outside_root: bool = False) -> beam.PTransform:
     """The PTransform that reads one configured source."""
+    if source.type == "folder":
+        return ReadFolder(source, allow_outside_root)
     return READERS[source.type](source)

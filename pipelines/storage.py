@@ -36,12 +36,16 @@ def match(pattern: str) -> list[str]:
                   for p in fs.glob(pattern))
 
 
+def open_read(uri: str) -> BinaryIO:
+    """A binary reader, never decompressing."""
+    if _beam_handles(uri):
+        return FileSystems.open(uri, compression_type="uncompressed")
+    return fsspec.open(uri, "rb").open()
+
+
 def read_bytes(uri: str) -> bytes:
     """The whole content of one file."""
-    if _beam_handles(uri):
-        with FileSystems.open(uri, compression_type="uncompressed") as f:
-            return f.read()
-    with fsspec.open(uri, "rb") as f:
+    with open_read(uri) as f:
         return f.read()
 
 

@@ -144,6 +144,34 @@ def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
     assert all({"source", "uri", "reason", "detail", "label"} <= set(d) for d in letters)
 
 
+def test_odd_files_in_a_folder_source_are_dead_lettered_not_fatal(tmp_path):
+    root = tmp_path / "folder"
+    _write(str(root / features.CHART / "ok.png"), image_bytes(1, "PNG"))
+    with open(os.path.join(os.fsencode(root / features.CHART), b"caf\xe9.png"), "wb") as f:
+        f.write(image_bytes(2, "PNG"))
+    os.makedirs(root / features.NON_CHART)
+    os.symlink(tmp_path / "missing.png", root / features.NON_CHART / "broken.png")
+    _write(str(tmp_path / "elsewhere.png"), image_bytes(3, "PNG"))
+    os.symlink(tmp_path / "elsewhere.png", root / features.NON_CHART / "escape.png")
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "folder", "root": str(root)}]}))
+
+    summary = _ingest(str(config), str(tmp_path / "out"))
+
+    assert summary["total_examples"] == 1
+    assert summary["rejected"] == {"bad_file_name": 1, "broken_symlink": 1, "outside_root": 1}
+    assert {d["reason"] for d in _dead_letters(str(tmp_path / "out"))} == {"bad_file_name", "broken_symlink", "outside_root"}
+
+
+def test_a_folder_source_without_files_is_an_error(tmp_path):
+    (tmp_path / "folder" / "charts").mkdir(parents=True)  # the wrong subfolder name
+    (tmp_path / "folder" / "charts" / "a.png").write_bytes(image_bytes(1))
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"sources": [{"type": "folder", "root": str(tmp_path / "folder")}]}))
+    with pytest.raises(ValueError, match="one subfolder per label"):
+        _ingest(str(config), str(tmp_path / "out"))
+
+
 def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
     folder = os.path.join(ingested["dir"], os.path.dirname(features.DUPLICATES_PREFIX))
     dropped = [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]

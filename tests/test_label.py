@@ -101,6 +101,39 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
     assert len([p for p in sorted_dir.rglob("*") if p.is_file()]) == len(copies)
 
 
+def test_odd_files_are_dead_lettered_and_every_listed_file_is_accounted_for(model_dir, tmp_path):
+    """A non-UTF-8 name, a broken symlink, a symlink out of the folder, a FIFO and an oversized file
+    each become a dead letter with its reason; the good images are still labelled."""
+    inbox = tmp_path / "inbox"
+    _write_folder(str(inbox), ["a.png", "b.jpg"])
+    with open(os.path.join(os.fsencode(inbox), b"caf\xe9.png"), "wb") as f:  # Latin-1 name: not UTF-8
+        f.write(MIXED["c.gif"]())
+    os.symlink(tmp_path / "missing.png", inbox / "broken.png")
+    (tmp_path / "secret.png").write_bytes(MIXED["d.webp"]())
+    os.symlink(tmp_path / "secret.png", inbox / "escape.png")
+    os.mkfifo(inbox / "pipe.png")
+    (inbox / "huge.png").write_bytes(b"\0" * (2 * 1024 * 1024))
+    output = str(tmp_path / "out" / "labels")
+
+    _label("--model_dir", model_dir, "--input", str(inbox), "--output", output, "--max_file_mb", "1")
+    results, rejected = _results(output)
+
+    assert sorted(os.path.basename(r["uri"]) for r in results) == ["a.png", "b.jpg"]
+    assert {os.path.basename(r["uri"]): r["reason"] for r in rejected} == {
+        "caf\\xe9.png": "bad_file_name", "broken.png": "broken_symlink", "escape.png": "outside_root",
+        "pipe.png": "not_a_file", "huge.png": "file_too_large",
+    }
+    assert len(results) + len(rejected) == len(os.listdir(inbox))  # listed = results + dead letters
+
+
+def test_an_input_that_matches_nothing_is_an_error(model_dir, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="matches no files"):
+        _label("--model_dir", model_dir, "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out"))
+    with pytest.raises(ValueError, match="--poll_interval must be a number above 0"):
+        _label("--model_dir", model_dir, "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out"), "--streaming", "--poll_interval", "0")
+
+
 def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, tmp_path):
     import subprocess
     import sys

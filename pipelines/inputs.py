@@ -1,0 +1,110 @@
+"""Listing and reading input files so that no odd file can stop a job or vanish from it.
+
+Every listed path comes back as a `Listed` record: a file to read, or the reason it cannot be one
+(a dead letter). Local listings see what Beam's match hides or chokes on: names that are not
+UTF-8 (Beam's string coder fails on them), broken symlinks (Beam drops them), symlinks out of the
+input root, and FIFOs or devices (reading one could hang). Object stores have none of these, so
+remote patterns go through Beam's FileSystems unchanged. Reads are bounded by a size cap.
+"""
+import glob
+import os
+import stat
+from typing import Iterator, NamedTuple, Optional
+
+from pipelines import storage
+
+BAD_FILE_NAME = "bad_file_name"  # the path is not valid UTF-8; rename the file
+BROKEN_SYMLINK = "broken_symlink"  # a symlink whose target does not exist
+OUTSIDE_ROOT = "outside_root"  # a symlink out of the input folder (allow with --allow_outside_root)
+NOT_A_FILE = "not_a_file"  # a FIFO, socket or device: never read
+FILE_TOO_LARGE = "file_too_large"  # over the size cap (--max_file_mb)
+UNREADABLE = "unreadable"  # the filesystem refused the read (permissions, vanished, network)
+REASONS = (BAD_FILE_NAME, BROKEN_SYMLINK, OUTSIDE_ROOT, NOT_A_FILE, FILE_TOO_LARGE, UNREADABLE)
+DEFAULT_MAX_FILE_MB = 64.0
+
+
+class Listed(NamedTuple):
+    """A listed path: `error` is None for a file to read, else a reason code from REASONS."""
+
+    uri: str
+    error: Optional[str] = None
+    detail: str = ""
+
+
+class ReadError(OSError):
+    """A file that cannot be read; `reason` is a code from REASONS."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+def list_files(pattern: str, root: Optional[str] = None, allow_outside_root: bool = False) -> Iterator[Listed]:
+    """Every file matching `pattern`, sorted; `root` (default: the pattern's fixed prefix) bounds symlinks."""
+    if "://" in pattern:
+        yield from (Listed(uri) for uri in storage.match(pattern))
+        return
+    root = os.path.realpath(root if root is not None else _fixed_prefix(pattern))
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        listed = _check(path, root, allow_outside_root)
+        if listed is not None:
+            yield listed
+
+
+def read_bounded(uri: str, max_bytes: int) -> bytes:
+    """The file's bytes, reading at most `max_bytes` + 1; raises ReadError with the reason."""
+    try:
+        if "://" in uri:
+            with storage.open_read(uri) as f:
+                data = f.read(max_bytes + 1)
+        else:
+            data = _read_local(uri, max_bytes)
+    except ReadError:
+        raise
+    except Exception as err:  # any filesystem's error
+        raise ReadError(UNREADABLE, f"{type(err).__name__}: {err}") from err
+    if len(data) > max_bytes:
+        raise ReadError(FILE_TOO_LARGE, f"over {max_bytes} bytes (--max_file_mb)")
+    return data
+
+
+def _read_local(path: str, max_bytes: int) -> bytes:
+    """Open without blocking (a FIFO swapped in after listing must not hang) and read a regular file only."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReadError(NOT_A_FILE, "not a regular file")
+        return f.read(max_bytes + 1)
+
+
+def _check(path: str, root: str, allow_outside_root: bool) -> Optional[Listed]:
+    """The Listed record for one local path; None for folders (they are not inputs)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        return Listed(shown, BAD_FILE_NAME, f"file name is not UTF-8 ({shown}); rename it")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return Listed(path, BROKEN_SYMLINK, f"symlink to missing {os.readlink(path)}")
+        return Listed(path, UNREADABLE, "vanished while listing")
+    except OSError as err:
+        return Listed(path, UNREADABLE, f"{type(err).__name__}: {err}")
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return Listed(path, NOT_A_FILE, "a FIFO, socket or device, not a regular file")
+    real = os.path.realpath(path)
+    if not allow_outside_root and os.path.commonpath([real, root]) != root:
+        return Listed(path, OUTSIDE_ROOT, f"symlink to {real}, outside {root} (--allow_outside_root reads it)")
+    return Listed(path)
+
+
+def _fixed_prefix(pattern: str) -> str:
+    """The folder part of a glob before its first wildcard."""
+    head = pattern
+    while glob.has_magic(head):
+        head = os.path.dirname(head)
+    return head if os.path.isdir(head) else os.path.dirname(head) or "."

@@ -1,0 +1,77 @@
+"""Listing and reading inputs: every odd file becomes a record with a reason, none stops a job."""
+import os
+import threading
+
+import pytest
+
+from pipelines import inputs
+from tests.conftest import image_bytes
+
+
+@pytest.fixture
+def odd_folder(tmp_path):
+    """A folder with one file of each odd kind, and a file outside it."""
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "ok.png").write_bytes(image_bytes(1))
+    (root / "sub").mkdir()
+    (root / "sub" / "nested.png").write_bytes(image_bytes(2))
+    with open(os.path.join(os.fsencode(root), b"bad\xffname.png"), "wb") as f:
+        f.write(image_bytes(3))
+    os.symlink(tmp_path / "missing.png", root / "broken.png")
+    (tmp_path / "outside.png").write_bytes(image_bytes(4))
+    os.symlink(tmp_path / "outside.png", root / "escape.png")
+    os.symlink(root / "ok.png", root / "inside_link.png")
+    os.mkfifo(root / "pipe.png")
+    return root
+
+
+def _by_name(listed):
+    return {os.path.basename(entry.uri): entry for entry in listed}
+
+
+def test_every_odd_file_is_listed_with_its_reason(odd_folder):
+    listed = _by_name(inputs.list_files(os.path.join(odd_folder, "**")))
+    assert {name: entry.error for name, entry in listed.items()} == {
+        "ok.png": None, "nested.png": None, "inside_link.png": None,
+        "bad\\xffname.png": inputs.BAD_FILE_NAME, "broken.png": inputs.BROKEN_SYMLINK,
+        "escape.png": inputs.OUTSIDE_ROOT, "pipe.png": inputs.NOT_A_FILE,
+    }
+    for entry in listed.values():
+        entry.uri.encode("utf-8")  # every record survives Beam's UTF-8 string coder
+        assert entry.error is None or entry.detail
+
+
+def test_symlinks_out_of_the_root_are_read_only_when_allowed(odd_folder):
+    listed = _by_name(inputs.list_files(os.path.join(odd_folder, "*.png"), allow_outside_root=True))
+    assert listed["escape.png"].error is None
+    assert inputs.read_bounded(listed["escape.png"].uri, 10**6) == image_bytes(4)
+
+
+def test_reads_are_capped_and_never_read_more_than_cap_plus_one(tmp_path):
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 1000)
+    assert inputs.read_bounded(str(path), 1000) == b"x" * 1000
+    with pytest.raises(inputs.ReadError) as caught:
+        inputs.read_bounded(str(path), 999)
+    assert caught.value.reason == inputs.FILE_TOO_LARGE
+
+
+def test_a_fifo_is_refused_without_blocking(odd_folder):
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_reason(lambda: inputs.read_bounded(str(odd_folder / "pipe.png"), 100))), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert outcome == [inputs.NOT_A_FILE]
+
+
+def test_a_file_that_vanished_after_listing_is_unreadable(tmp_path):
+    assert _reason(lambda: inputs.read_bounded(str(tmp_path / "gone.png"), 100)) == inputs.UNREADABLE
+
+
+def _reason(read) -> str:
+    try:
+        read()
+    except inputs.ReadError as err:
+        return err.reason
+    return "read"
