@@ -23,6 +23,7 @@ make a small set of real images count for more than a large generated one.
 """
 import dataclasses
 import hashlib
+import math
 from typing import Any
 
 import yaml
@@ -96,8 +97,11 @@ def _source(entry: Any, index: int, where: str) -> SourceConfig:
     if bad:
         raise ConfigError(f"{where}: sources[{index}] label_map values must be {list(features.LABEL_NAMES)}, got {bad}")
     weight = entry.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-        raise ConfigError(f"{where}: sources[{index}] ({kind}) weight must be a number above 0, got {weight!r}")
+    if not _is_number(weight) or not 0 < weight < math.inf:
+        raise ConfigError(f"{where}: sources[{index}] ({kind}) weight must be a finite number above 0, got {weight!r}")
+    for key in ("size", "seed"):  # the demo generator's
+        if kind == "demo" and key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], int) or entry[key] < (key == "size")):
+            raise ConfigError(f"{where}: sources[{index}] (demo) {key} must be an integer {'above 0' if key == 'size' else '>= 0'}, got {entry[key]!r}")
     name = entry.get("name") or entry.get("root") or entry.get("path") or entry.get("data_files") or kind
     if kind == "demo":
         name = f"demo(seed={entry.get('seed', 0)})"
@@ -112,18 +116,23 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: sources, image_size, split")
     split = raw.get("split") or {}
-    ratios = tuple(float(split.get(s, d)) for s, d in zip(features.SPLITS, IngestConfig.split))
-    if any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
-        raise ConfigError(f"{where}: split ratios must be >= 0, train > 0, and sum to 1; got {dict(zip(features.SPLITS, ratios))}")
-    image_size = int(raw.get("image_size", features.DEFAULT_IMAGE_SIZE))
-    if not 32 <= image_size <= 1024:
-        raise ConfigError(f"{where}: image_size must be between 32 and 1024, got {image_size}")
+    ratios = tuple(split.get(s, d) for s, d in zip(features.SPLITS, IngestConfig.split))
+    if not all(_is_number(r) and 0 <= r <= 1 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
+        raise ConfigError(f"{where}: split ratios must be numbers >= 0, train > 0, and sum to 1; got {dict(zip(features.SPLITS, ratios))}")
+    image_size = raw.get("image_size", features.DEFAULT_IMAGE_SIZE)
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 32 <= image_size <= 1024:
+        raise ConfigError(f"{where}: image_size must be an integer between 32 and 1024, got {image_size!r}")
     sources = tuple(_source(e, i, where) for i, e in enumerate(raw["sources"]))
     names = [s.name for s in sources]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)")
-    return IngestConfig(sources=sources, image_size=image_size, split=ratios)
+    return IngestConfig(sources=sources, image_size=image_size, split=tuple(float(r) for r in ratios))
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, not NaN)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def load_config(path: str) -> IngestConfig:

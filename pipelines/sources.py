@@ -65,17 +65,29 @@ def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
     Relative image paths resolve against the manifest's folder."""
     path = source.options["path"]
     base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
-    for number, line in enumerate(storage.read_bytes(path).decode("utf-8").splitlines(), start=1):
+    for number, line in enumerate(storage.read_bytes(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
-            image, label = entry["image"], entry["label"]
+            image, label = _manifest_line(line)
         except (ValueError, KeyError, TypeError) as err:
             yield RawImage(source.name, f"{path}:{number}", "", error="bad_manifest_line", detail=f"{type(err).__name__}: {err}")
             continue
         uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
         yield RawImage(source.name, uri, source.label_for(label))
+
+
+def _manifest_line(line: bytes) -> tuple[str, object]:
+    """(image, label) of one manifest line; ValueError/KeyError/TypeError say what is wrong with it."""
+    entry = json.loads(line.decode("utf-8"))
+    if not isinstance(entry, dict):
+        raise TypeError(f"a line must be a JSON object, got {type(entry).__name__}")
+    image, label = entry["image"], entry["label"]
+    if not isinstance(image, str) or not image.strip():
+        raise TypeError(f'"image" must be a path or URI string, got {image!r}')
+    if isinstance(label, bool) or not isinstance(label, (str, int)):
+        raise TypeError(f'"label" must be a string or an integer, got {label!r}')
+    return image, label
 
 
 class ReadJsonl(beam.PTransform):

@@ -9,6 +9,7 @@ evaluate (threshold on val, metrics on test) -> export -> reports.
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 import time
 import uuid
@@ -22,6 +23,8 @@ from transforms import features
 
 DEFAULT_MODEL_CONFIG = "configs/model_config.yaml"
 MISSING_MODEL_TYPE = "Error: The --model_type argument is required for the train subcommand."
+MODEL_TYPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name: never '..', '/abs' or 'a/b'
+
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -49,6 +52,9 @@ def load_spec(args: argparse.Namespace):
     if not args.model_type:
         print(MISSING_MODEL_TYPE, file=sys.stderr)
         raise SystemExit(2)
+    if not MODEL_TYPE_NAME.fullmatch(args.model_type):
+        raise ValueError(f"--model_type {args.model_type!r} must be a plain name (letters, digits, '.', '_', '-'): "
+                         "it names the folder $BASE_DIR/models/<model_type>/")
     spec = load_model_spec(args.config, args.model_type)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     if args.weights is not None:

@@ -81,7 +81,9 @@ def sources(tmp_path_factory) -> dict:
         {"image": "img/j1.png", "label": "cat"},  # unknown label (and same picture as a valid one)
     ]
     manifest_path = root / "manifest.jsonl"
-    manifest_path.write_text("\n".join(json.dumps(m) for m in manifest) + "\n{not json\n")
+    wrong_types = [{"image": 123, "label": "chart"}, {"image": None, "label": "chart"}, {"image": "img/j0.png", "label": ["chart"]}, [1, 2]]
+    manifest_path.write_bytes(("\n".join(json.dumps(m) for m in manifest) + "\n{not json\n"
+                               + "\n".join(json.dumps(m) for m in wrong_types) + "\n").encode() + b'{"image": "caf\xe9.png", "label": "chart"}\n')
 
     hub_rows = [(image_bytes(300 + i, "PNG"), i % 2) for i in range(6)]
     hub_rows.append((image_bytes(100, "JPEG"), 1))  # the same picture as folder non_chart/photo_0.jpg
@@ -137,7 +139,7 @@ def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
     for name, (_, reason) in BAD_FILES.items():
         assert by_uri[name] == reason, (name, letters)
     assert by_uri["missing.png"] == "unreadable"
-    assert any(d["reason"] == "bad_manifest_line" and d["uri"].endswith(":7") for d in letters)
+    assert sorted(int(d["uri"].rsplit(":", 1)[1]) for d in letters if d["reason"] == "bad_manifest_line") == [7, 8, 9, 10, 11, 12]
     assert any(d["reason"] == "unknown_label" and d["label"] == "cat" for d in letters)
     conflict = [d for d in letters if d["reason"] == "label_conflict"]
     assert sorted(os.path.basename(d["uri"]) for d in conflict) == ["img_7.png", "photo_1.jpg"]
@@ -185,7 +187,7 @@ def test_summary_counts_rejects_and_duplicates(ingested):
     with open(os.path.join(ingested["dir"], features.SUMMARY_FILE)) as f:
         assert json.load(f) == summary
     assert summary["rejected"] == {
-        "bad_manifest_line": 1, "empty_file": 1, "label_conflict": 2, "not_an_image": 1,
+        "bad_manifest_line": 6, "empty_file": 1, "label_conflict": 2, "not_an_image": 1,
         "too_small": 1, "truncated": 1, "unknown_label": 1, "unreadable": 1,
     }
     # j0.png listed twice in the manifest; photo_0.jpg and j2.png again in the hub parquet.
@@ -279,8 +281,15 @@ def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
     ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
     ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
     ({"sources": []}, "non-empty 'sources'"),
-    ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a number above 0"),
-    ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a number above 0"),
+    ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a finite number above 0"),
+    ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a finite number above 0"),
+    ({"sources": [{"type": "folder", "root": "x", "weight": float("inf")}]}, "weight must be a finite number above 0"),
+    ({"sources": [{"type": "folder", "root": "x", "weight": float("nan")}]}, "weight must be a finite number above 0"),
+    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": float("nan"), "val": 0.5, "test": 0.5}}, "split ratios must be numbers"),
+    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 1.5, "val": -0.5, "test": 0}}, "split ratios must be numbers"),
+    ({"sources": [{"type": "demo", "size": 3}], "image_size": -64}, "image_size must be an integer"),
+    ({"sources": [{"type": "demo", "size": 3}], "image_size": "big"}, "image_size must be an integer"),
+    ({"sources": [{"type": "demo", "size": -5}]}, "size must be an integer above 0"),
     ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
 ])
 def test_bad_configs_name_the_problem(raw, fragment):

@@ -129,6 +129,12 @@ def test_missing_model_type_prints_the_documented_error(capsys):
     assert train.MISSING_MODEL_TYPE in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("model_type", ["../escape", "/abs/path", "a/b", ".hidden"])
+def test_model_type_cannot_name_a_folder_outside_base_dir(model_type):
+    with pytest.raises(ValueError, match="must be a plain name"):
+        train.run(["--model_type", model_type])
+
+
 def test_unknown_model_type_lists_the_available_ones():
     with pytest.raises(SpecError) as err:
         train.run(["--model_type", "no-such-model"])
