@@ -58,8 +58,31 @@ def write_metadata(run_dir: str, metadata: dict) -> None:
         f.write(json.dumps(metadata, indent=2, sort_keys=True).encode())
 
 
+METADATA_KEYS = ("model_type", "run_id", "threshold", "image_size")  # what labelling and serving rely on
+
+
 def read_metadata(run_dir: str) -> dict:
     return json.loads(storage.read_bytes(storage.join(run_dir, METADATA_FILE)))
+
+
+def check_run_dir(run_dir: str) -> dict:
+    """The run's metadata, after checking that it and the SavedModel are whole (at launch, not on the
+    workers); raises ValueError naming what is wrong."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    try:
+        metadata = read_metadata(run_dir)
+    except ValueError as err:
+        raise ValueError(f"{run_dir}/{METADATA_FILE} is not valid JSON ({err}); retrain or restore the run directory") from err
+    missing = [k for k in METADATA_KEYS if k not in metadata]
+    if missing:
+        raise ValueError(f"{run_dir}/{METADATA_FILE} lacks {missing}; retrain or restore the run directory")
+    graph = storage.join(run_dir, SAVED_MODEL_DIR, "saved_model.pb")
+    try:
+        saved_model_pb2.SavedModel().ParseFromString(storage.read_bytes(graph))
+    except Exception as err:  # missing (any filesystem's error) or not a SavedModel (protobuf's DecodeError)
+        raise ValueError(f"{graph} is missing or corrupt ({type(err).__name__}: {err}); retrain or restore the run directory") from err
+    return metadata
 
 
 def point_latest(model_type_dir: str, run_id: str) -> None:

@@ -211,7 +211,7 @@ def already_labelled(output: str) -> set[str]:
 
 def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
     run_dir = export.resolve_model_dir(model_dir)
-    metadata = export.read_metadata(run_dir)
+    metadata = export.check_run_dir(run_dir)
     return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold,
                      metadata["image_size"])
 

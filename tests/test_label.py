@@ -150,6 +150,27 @@ def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, 
     assert bad.returncode == 1 and "is not a trained model" in bad.stderr
 
 
+@pytest.mark.parametrize("damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing"])
+def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_path, damage):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained["summary"]["model_dir"], run_dir)
+    metadata, graph = run_dir / export.METADATA_FILE, run_dir / export.SAVED_MODEL_DIR / "saved_model.pb"
+    if damage == "metadata_not_json":
+        metadata.write_text("{truncated")
+    elif damage == "metadata_without_image_size":
+        metadata.write_text(json.dumps({k: v for k, v in json.loads(metadata.read_text()).items() if k != "image_size"}))
+    elif damage == "saved_model_corrupt":
+        graph.write_bytes(graph.read_bytes()[:100] + b"\xff" * 50)
+    else:
+        graph.unlink()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(MIXED["a.png"]())
+    with pytest.raises(ValueError, match="metadata.json|saved_model.pb"):
+        _label("--model_dir", str(run_dir), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"))
+
+
 def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
     _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "lo"), "--threshold", "0")
