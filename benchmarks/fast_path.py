@@ -5,8 +5,9 @@
 
 Set-up (cached in --cache_dir, not measured): `--images` files made from the real images in
 /work/shared/data/real_{sample,train} (chart/ and non_chart/ kept): copies of each file, images
-under 1 MP upscaled (LANCZOS) to 1-2 MP, over 2.5 MP scaled down to 2.5 MP, ~15% of PNGs re-encoded
-as JPEG q90, so the mix is ~70% PNG, ~25% JPEG, a few GIF/WebP, mostly 1-2 MP (recorded in the JSON);
+under 1 MP upscaled (LANCZOS) to 1-2 MP, larger ones scaled into 1-2.5 MP (first copies of 1-2.5 MP files
+kept as they are), ~15% of PNGs re-encoded as JPEG q90 (via load_rgb), so the mix is ~70% PNG, ~25% JPEG,
+a few GIF/WebP, mostly 1-2 MP (recorded in the JSON);
 a --big set of hard links to it for the memory check; a throwaway chart-cnn model (1 epoch on 60 demo images).
 
 Measured, each a fresh subprocess timed launch to exit with _common.run_measured (peak tree RSS/PSS):
@@ -32,6 +33,7 @@ import io
 import json
 import multiprocessing
 import os
+import pathlib
 import random
 import shutil
 import struct
@@ -39,6 +41,7 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Optional
 
 from benchmarks import _common as c
 
@@ -154,7 +157,7 @@ def big_set(cache_dir: str, images: str, n: int, big: int) -> str:
 
 def trained_model(cache_dir: str, logs: str) -> str:
     """Run dir of a throwaway chart-cnn (demo ingest of 60 images, 1 epoch), cached by the code it depends on."""
-    digest = hashlib.sha256(b"".join(open(os.path.join(c.ROOT, p), "rb").read() for p in MODEL_FILES)).hexdigest()[:10]
+    digest = hashlib.sha256(b"".join(pathlib.Path(c.ROOT, p).read_bytes() for p in MODEL_FILES)).hexdigest()[:10]
     base = os.path.join(cache_dir, f"model-{digest}")
     latest = os.path.join(base, "models", "chart-cnn", "latest")
     if not os.path.exists(latest):
@@ -306,11 +309,12 @@ def stamp(record: dict) -> float:
     return datetime.fromisoformat(record["labeled_at"].replace("Z", "+00:00")).timestamp()
 
 
-def steady_rate(results: list[dict]):
-    """Images labelled after the first batch / time from the first to the last `labeled_at` stamp."""
+def steady_rate(results: list[dict], gap_s: float = 0.05):
+    """Images labelled after the first batch / time from the first to the last `labeled_at` stamp
+    (a batch's stamps lie ms apart, so a gap over `gap_s` ends the first batch); None for one batch."""
     stamps = sorted(stamp(r) for r in results)
-    first_batch = sum(t <= stamps[0] + 0.005 for t in stamps) if stamps else 0
-    return c.rate(len(stamps) - first_batch, stamps[-1] - stamps[0]) if len(stamps) > 1 else None
+    first_batch = next((i for i in range(1, len(stamps)) if stamps[i] - stamps[i - 1] > gap_s), None)
+    return c.rate(len(stamps) - first_batch, stamps[-1] - stamps[0]) if first_batch else None
 
 
 class Bench:
@@ -319,11 +323,11 @@ class Bench:
     def __init__(self, tmp: str, keep: bool):
         self.tmp, self.keep, self.runs = tmp, keep, {}
 
-    def measure(self, name: str, argv: list, n: int, **extra) -> c.Measured:
+    def measure(self, name: str, argv: list, n: int) -> c.Measured:
         print(f"[{name}] {n} images ...", flush=True)
         m = c.run_measured(argv, os.path.join(self.tmp, "logs", f"{name}.log"), timeout_s=1800)
         c.check(m, name)
-        self.runs[name] = m.summary() | {"images": n, "images_per_s_end_to_end": c.rate(n, m.wall_s)} | extra
+        self.runs[name] = m.summary() | {"images": n, "images_per_s_end_to_end": c.rate(n, m.wall_s)}
         return m
 
     def worker(self, name: str, n: int, kind: str, *args: str) -> dict:
@@ -378,6 +382,8 @@ class Bench:
             drop(src)
             time.sleep(max(0.0, interval - (time.time() - t)))
         runner.join()
+        if "m" not in box:
+            raise RuntimeError(f"the streaming run did not complete; see {self.tmp}/logs/streaming.log")
         c.check(box["m"], "streaming")
         done = labelled()
         latencies = [done[name] - t for name, t in drops.items() if name != first and name in done]
@@ -394,26 +400,48 @@ def target(value, goal: float, below: bool = False) -> list:
     return [value, ("< " if below else ">= ") + str(goal), "PASS" if ok else "MISS"]
 
 
+def judge(r: dict, modes: list[str], big: Optional[int]) -> tuple[str, dict, dict]:
+    """(the fastest labelling mode end to end, the ratios, the targets as [value, goal, verdict])."""
+    e2e = lambda name: r[name]["images_per_s_end_to_end"]
+    work = lambda name: r[name]["images_per_s_work"]
+    fastest = max(modes, key=e2e)
+    judged = list(dict.fromkeys(["label_default", fastest]))
+    ratios = {"label_default_over_keras_loop": c.ratio(e2e("label_default"), e2e("keras_loop")),
+              f"{fastest}_over_keras_loop": c.ratio(e2e(fastest), e2e("keras_loop")),
+              **{f"{m}_steady_over_{recipe}_ceiling": c.ratio(work(m), work(f"ceiling_{recipe}_{cores()}proc")) for m in judged for recipe in CEILINGS},
+              "ingest_pipeline_over_plain_loop": c.ratio(e2e("ingest_pipeline"), e2e("ingest_plain_loop"))}
+    targets = {"label_default / keras_loop (end to end)": target(ratios["label_default_over_keras_loop"], 2.0),
+               **{f"{m} steady / {what} ceiling": target(ratios[f"{m}_steady_over_{recipe}_ceiling"], 0.75) for m in judged for recipe, what in CEILINGS.items()},
+               "ingest_pipeline / plain loop (end to end)": target(ratios["ingest_pipeline_over_plain_loop"], 1.5),
+               (f"peak RSS MB, label_default on {big} images" if big else "peak RSS MB, label_default on the --big set"):
+                   target(r["label_big"]["peak_tree_rss_mb"], 2048, below=True) if big else [None, "< 2048", "skipped"],
+               "streaming median latency s": target(r["streaming"]["median_latency_s"], 2.0, below=True)}
+    return fastest, ratios, targets
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", type=int, default=2000, help="size of the realistic set (cached per size)")
+    p.add_argument("--big", type=int, default=10000, help="size of the memory-check set (hard links to the set)")
+    p.add_argument("--cache_dir", default=os.path.expanduser("~/.cache/chart_sifter_bench"), help="image sets and the model, built once")
+    p.add_argument("--skip_big", action="store_true", help="skip labelling the --big set")
+    p.add_argument("--modes", default=",".join(LABEL_MODES), help="labelling modes to run (label_default always), of: " + ", ".join(LABEL_MODES))
+    p.add_argument("--model_batches", type=int, default=20, help="timed batches of the model-only run")
+    p.add_argument("--stream_images", type=int, default=10, help="images dropped into the watched folder")
+    p.add_argument("--stream_duration", type=float, default=40, help="--duration of the streaming run")
+    p.add_argument("--stream_interval", type=float, default=2.0, help="seconds between drops")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
+    p.add_argument("--_worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return p
+
+
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=2000, help="size of the realistic set (cached per size)")
-    parser.add_argument("--big", type=int, default=10000, help="size of the memory-check set (hard links to the set)")
-    parser.add_argument("--cache_dir", default=os.path.expanduser("~/.cache/chart_sifter_bench"), help="image sets and the model, built once")
-    parser.add_argument("--skip_big", action="store_true", help="skip labelling the --big set")
-    parser.add_argument("--modes", default=",".join(LABEL_MODES), help="labelling modes to run, of: " + ", ".join(LABEL_MODES))
-    parser.add_argument("--model_batches", type=int, default=20, help="timed batches of the model-only run")
-    parser.add_argument("--stream_images", type=int, default=10)
-    parser.add_argument("--stream_duration", type=float, default=40)
-    parser.add_argument("--stream_interval", type=float, default=2.0)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, outputs)")
-    parser.add_argument("--_worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args._worker:
         c.worker_done("WORKER_JSON ", WORKERS[args._worker[0]](*args._worker[1:]))
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if "label_default" not in modes or set(modes) - set(LABEL_MODES):
-        parser.error(f"--modes must include label_default and be among {list(LABEL_MODES)}")
-
+    modes = list(dict.fromkeys(["label_default", *(m.strip() for m in args.modes.split(",") if m.strip())]))
+    if set(modes) - set(LABEL_MODES):
+        parser().error(f"--modes: unknown {sorted(set(modes) - set(LABEL_MODES))}")
     env_info = c.environment()
     os.makedirs(args.cache_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="bench_fast_path_")
@@ -427,8 +455,10 @@ def main(argv=None) -> dict:
 
     b = Bench(tmp, args.keep)
     b.worker("keras_loop", n, "keras", images, run_dir, os.path.join(tmp, "keras_loop.jsonl"))
+    if len(read_jsonl(os.path.join(tmp, "keras_loop.jsonl"))) != n:
+        raise RuntimeError(f"keras_loop: not {n} results in {tmp}/keras_loop.jsonl")
     for recipe in CEILINGS:
-        for procs in (1, cores()):
+        for procs in dict.fromkeys((1, cores())):
             b.worker(f"ceiling_{recipe}_{procs}proc", n, "decode", recipe, str(procs), images)
     b.worker("model_only", BATCH * args.model_batches, "model", run_dir, str(args.model_batches))
     for mode in modes:
@@ -436,49 +466,39 @@ def main(argv=None) -> dict:
     config = os.path.join(tmp, "ingest.yaml")
     with open(config, "w") as f:
         f.write(f"image_size: {SIZE}\nsplit: {json.dumps(SPLIT)}\nsources:\n  - type: folder\n    root: {images}\n")
-    b.measure("ingest_pipeline", c.ingest_cmd(config, os.path.join(tmp, "ingest_pipeline")), n)
+    m = b.measure("ingest_pipeline", c.ingest_cmd(config, os.path.join(tmp, "ingest_pipeline")), n)
+    b.runs["ingest_pipeline"]["phases"] = c.phases(m, "Ingesting ", "Ingest summary")
     b.worker("ingest_plain_loop", n, "ingest", images, os.path.join(tmp, "ingest_plain_loop"))
     records = {name: count_records(os.path.join(tmp, name)) for name in ("ingest_pipeline", "ingest_plain_loop")}
     if big:
         b.label("label_big", run_dir, big, args.big)
     stream = b.streaming(run_dir, images, args.stream_images, args.stream_duration, args.stream_interval)
 
-    r = b.runs
-    e2e = lambda name: r[name]["images_per_s_end_to_end"]
-    work = lambda name: r[name]["images_per_s_work"]
-    fastest = max(modes, key=e2e)
-    judged = list(dict.fromkeys(["label_default", fastest]))
-    ratios = {"label_default_over_keras_loop": c.ratio(e2e("label_default"), e2e("keras_loop")),
-              f"{fastest}_over_keras_loop": c.ratio(e2e(fastest), e2e("keras_loop")),
-              **{f"{m}_steady_over_{recipe}_ceiling": c.ratio(work(m), work(f"ceiling_{recipe}_{cores()}proc")) for m in judged for recipe in CEILINGS},
-              "ingest_pipeline_over_plain_loop": c.ratio(e2e("ingest_pipeline"), e2e("ingest_plain_loop"))}
-    targets = {"label_default / keras_loop (end to end)": target(ratios["label_default_over_keras_loop"], 2.0),
-               **{f"{m} steady / {what} ceiling": target(ratios[f"{m}_steady_over_{recipe}_ceiling"], 0.75) for m in judged for recipe, what in CEILINGS.items()},
-               "ingest_pipeline / plain loop (end to end)": target(ratios["ingest_pipeline_over_plain_loop"], 1.5),
-               f"peak RSS MB, label_default on {args.big}": target(r["label_big"]["peak_tree_rss_mb"], 2048, below=True) if big else [None, "< 2048", "skipped"],
-               "streaming median latency s": target(stream["median_latency_s"], 2.0, below=True)}
+    fastest, ratios, targets = judge(b.runs, modes, None if args.skip_big else args.big)
     result = {"benchmark": NAME, "environment": env_info, "loadavg_at_end": list(os.getloadavg()),
               "settings": {"images": n, "big": None if args.skip_big else args.big, "image_size": SIZE, "batch_size": BATCH, "cores": cores(),
                            "cache_dir": args.cache_dir, "set": images, "set_mix": mix, "model_run_dir": run_dir, "setup_s_excluded": round(setup_s, 1),
-                           "modes": {m: LABEL_MODES[m] for m in modes}, "streaming": {"images": args.stream_images, "duration_s": args.stream_duration,
-                                                                                       "interval_s": args.stream_interval, "poll_interval_s": 1}},
-              "runs": r, "ingest_records_per_split": records, "ingest_same_records_per_split": records["ingest_pipeline"] == records["ingest_plain_loop"],
+                           "modes": {m: LABEL_MODES[m] for m in modes},
+                           "streaming": {"images": args.stream_images, "duration_s": args.stream_duration, "interval_s": args.stream_interval, "poll_interval_s": 1}},
+              "runs": b.runs, "ingest_records_per_split": records, "ingest_same_records_per_split": records["ingest_pipeline"] == records["ingest_plain_loop"],
               "fastest_label_mode": fastest, "ratios": ratios, "targets": {k: dict(zip(("value", "goal", "verdict"), v)) for k, v in targets.items()},
               "notes": "img/s work: keras loop = its loop after imports and model load; ceilings = the map after pool start; model_only = timed batches; "
                        "label = images after the first batch / first-to-last labeled_at stamp; ingest = plain loop after imports."}
     path = c.write_results(NAME, result)
 
     rows = [[name, v["images"], v["wall_s"], v["images_per_s_end_to_end"], v.get("images_per_s_work"), v["peak_tree_rss_mb"], v["peak_tree_pss_mb"],
-             v["max_processes"]] for name, v in r.items() if name != "streaming"]
+             v["max_processes"]] for name, v in b.runs.items() if name != "streaming"]
     print()
     print(c.table(["run", "images", "wall s", "img/s e2e", "img/s work/steady", "peak RSS MB", "peak PSS MB", "procs"], rows,
                   title=f"Fast path: {n} images ({mix['formats']}, median {mix['megapixels']['median']} MP) -> {SIZE} px; "
-                        f"{cores()} CPUs, load {env_info['loadavg_at_start'][0]:.1f} at start"))
-    print(f"ingest records per split: {records}  ({'same' if result['ingest_same_records_per_split'] else 'DIFFERENT'})")
+                        f"{cores()} CPUs, load {env_info['loadavg_at_start'][0]:.1f} at start, {os.getloadavg()[0]:.1f} at end"))
+    print(f"ingest records per split: {records} ({'same' if result['ingest_same_records_per_split'] else 'DIFFERENT'})")
     print(f"streaming: {stream['labelled']}/{stream['dropped']} labelled, latency median {stream['median_latency_s']} s, max {stream['max_latency_s']} s "
           f"(first file labelled {stream['first_file_labelled_after_launch_s']} s after launch)")
     print()
     print(c.table(["target", "value", "goal", "verdict"], [[k, *v] for k, v in targets.items()]))
+    if n < 1000:
+        print(f"(only {n} images: start-up dominates the end-to-end figures, and so the end-to-end ratios)")
     c.done(path, tmp, args.keep)
     return result
 

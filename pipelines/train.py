@@ -76,39 +76,48 @@ def class_weights(spec, counts: dict) -> Optional[dict]:
     return {features.LABEL_IDS[label]: float(w) for label, w in spec.class_weights.items()}
 
 
-def callbacks(spec, run_dir: str) -> list:
+def callbacks(spec, run_dir: str, checkpoint=None) -> list:
     """History log, early stopping and the best-epoch checkpoint. With `optimizer_args: {use_ema: true}`
     validation, early stopping and the checkpoint all see the averaged (EMA) weights, so the kept model is
-    the best averaged one rather than the raw weights of its epoch."""
+    the best averaged one rather than the raw weights of its epoch. A later phase passes the first phase's
+    `checkpoint` (it remembers the best so far) and appends to the same history.csv."""
     import keras
 
-    result = [keras.callbacks.CSVLogger(storage.join(run_dir, "history.csv"))]
+    history_csv = storage.join(run_dir, "history.csv")
+    result = [keras.callbacks.CSVLogger(history_csv, append=checkpoint is not None)]
     if spec.optimizer_args.get("use_ema"):
         result.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # before the callbacks that read weights
     if spec.early_stopping:
         result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
     if spec.checkpoint:
         monitor = (spec.early_stopping or {}).get("monitor", "val_loss")
-        result.append(keras.callbacks.ModelCheckpoint(storage.join(run_dir, "best.keras"), monitor=monitor, save_best_only=True))
+        result.append(checkpoint or keras.callbacks.ModelCheckpoint(storage.join(run_dir, "best.keras"), monitor=monitor, save_best_only=True))
     return result
 
 
-def fit(model, spec, train_ds, val_ds, run_dir: str) -> dict:
-    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged history.
+def fit(model, spec, train_ds, val_ds, run_dir: str) -> tuple[dict, int]:
+    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged
+    history and the 0-based epoch whose weights the model ends with (the one exported).
 
     Class and source weights come with the data as sample weights (see models.data).
     """
+    import keras
+
     from models.builder import start_fine_tuning
 
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs,
-                        callbacks=callbacks(spec, run_dir), verbose=2).history
+    phase = callbacks(spec, run_dir)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=phase, verbose=2).history
     if spec.fine_tune and spec.base_model:
         done = len(history["loss"])
         start_fine_tuning(model, spec)
+        checkpoint = next((c for c in phase if isinstance(c, keras.callbacks.ModelCheckpoint)), None)
+        phase = callbacks(spec, run_dir, checkpoint)
         more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + spec.fine_tune.epochs,
-                         callbacks=callbacks(spec, run_dir), verbose=2).history
+                         callbacks=phase, verbose=2).history
         history = {k: history.get(k, []) + more.get(k, []) for k in history}
-    return history
+    stopper = next((c for c in phase if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    restored = stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None
+    return history, (stopper.best_epoch if restored else len(history["loss"]) - 1)
 
 
 def scores_labels_weights(model, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,7 +168,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     n_train = sum(ingest_summary["counts"][features.TRAIN].values())
     logging.info("Training %s (run %s) on %d images from %s", spec.model_type, run_id, n_train, data_dir)
     started = time.monotonic()
-    history = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], run_dir)
+    history, kept_epoch = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], run_dir)
     train_seconds = time.monotonic() - started
 
     val_scores, val_labels, val_weights = scores_labels_weights(model, datasets[features.VAL])
@@ -180,7 +189,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     export.point_latest(model_type_dir, run_id)
 
     epochs_run = len(history["loss"])
-    best = int(np.argmax(history["val_accuracy"])) if history.get("val_accuracy") else epochs_run - 1
+    best = kept_epoch  # the epoch whose weights were exported (early stopping's best by its monitor, or the last)
     summary = {
         "run_id": run_id, "model_type": spec.model_type,
         "final_training_accuracy": history["accuracy"][-1], "final_validation_accuracy": history["val_accuracy"][-1],

@@ -116,7 +116,7 @@ def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_
     train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
                         for split in (features.TRAIN, features.VAL))
     model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
-    history = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
+    history, _ = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
     assert model.optimizer.use_ema
     kept = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]
     np.testing.assert_allclose(kept, history["val_loss"][-1], rtol=1e-4)
@@ -152,3 +152,34 @@ def test_command_line_overrides_reach_the_spec():
     spec = train.load_spec(train.parse_args(["--model_type", "mobile", "--weights", "null", "--epochs", "3", "--batch_size", "8"]))
     assert (spec.weights, spec.epochs, spec.batch_size, spec.base_model) == (None, 3, 8, "MobileNetV3Small")
     assert train.load_spec(train.parse_args(["--model_type", "mobile"])).weights == "imagenet"
+
+
+def test_fine_tuning_keeps_one_history_one_best_and_reports_the_exported_epoch(demo_ingest, tmp_path):
+    """Phase 2 appends to history.csv and shares phase 1's best checkpoint; fit reports the epoch whose
+    weights the model ends with (early stopping's best by val_loss), and the model scores as that epoch did."""
+    import csv
+    import dataclasses
+
+    import keras
+    import tensorflow_transform as tft
+
+    from models.builder import build_model
+    from models.data import make_dataset, split_files
+    from models.spec import FineTune, load_model_spec
+
+    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "mobile"), weights=None, epochs=2, checkpoint=True,
+                               early_stopping={"monitor": "val_loss", "patience": 5, "restore_best_weights": True},
+                               fine_tune=FineTune(epochs=2, learning_rate=1e-4, unfreeze_from=-10))
+    transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
+    keras.utils.set_random_seed(0)
+    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
+                        for split in (features.TRAIN, features.VAL))
+    model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
+    history, kept = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
+
+    rows = list(csv.DictReader(open(tmp_path / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    assert kept in (2, 3) and history["val_loss"][kept] == min(history["val_loss"][2:])
+    np.testing.assert_allclose(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"], history["val_loss"][kept], rtol=1e-4)
+    best = keras.models.load_model(tmp_path / "best.keras")
+    np.testing.assert_allclose(best.evaluate(val_ds, verbose=0, return_dict=True)["loss"], min(history["val_loss"]), rtol=1e-4)
