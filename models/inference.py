@@ -13,6 +13,16 @@ from models import export
 from pipelines import storage
 
 
+class InferenceError(str):
+    """Why the model refused one image (stands in for its score)."""
+
+
+def _scores(model: Any, batch: Sequence[bytes]):
+    import tensorflow as tf
+
+    return model(**{export.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[export.SERVING_OUTPUT].numpy()
+
+
 class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
     """bytes (an image's prepared RGB pixels) -> PredictionResult(example, chart probability)."""
 
@@ -28,10 +38,23 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
         return tf.saved_model.load(self._saved_model).signatures["serving_default"]
 
     def run_inference(self, batch: Sequence[bytes], model: Any, inference_args: Optional[dict] = None) -> Iterable[PredictionResult]:
+        """Scores for the batch; if the model refuses it, each image alone, so one bad input costs only itself
+        (its PredictionResult then holds an InferenceError instead of a score)."""
         import tensorflow as tf
 
-        scores = model(**{export.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[export.SERVING_OUTPUT].numpy()
-        return [PredictionResult(example, float(score)) for example, score in zip(batch, scores)]
+        try:
+            return [PredictionResult(x, float(s)) for x, s in zip(batch, _scores(model, batch))]
+        except tf.errors.OpError:
+            return [self._alone(x, model) for x in batch]
+
+    @staticmethod
+    def _alone(example: bytes, model: Any) -> PredictionResult:
+        import tensorflow as tf
+
+        try:
+            return PredictionResult(example, float(_scores(model, [example])[0]))
+        except tf.errors.OpError as err:
+            return PredictionResult(example, InferenceError(f"{type(err).__name__}: {err.message.splitlines()[0]}"))
 
     def get_num_bytes(self, batch: Sequence[bytes]) -> int:
         return sum(len(b) for b in batch)

@@ -9,6 +9,7 @@ Streaming:  MatchContinuously | ReadFromPubSub -> FirstSeen -> Read -> Prepare
 Unreadable or undecodable images go to PREFIX.rejected-*.jsonl with the reason.
 """
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -25,7 +26,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.coders import BooleanCoder
 
 from models import export
-from models.inference import SavedModelHandler
+from models.inference import InferenceError, SavedModelHandler
 from pipelines import cli, inputs, storage
 from pipelines.options import LabelOptions
 from pipelines.threaded import ThreadPoolDoFn
@@ -65,9 +66,14 @@ def input_pattern(source: str) -> str:
     return source
 
 
-def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
+def _dead_letter(uri: str, reason: str, detail: str) -> dict:
+    """One dead-letter record (a JSONL line of PREFIX.rejected-*.jsonl), counted."""
     beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
-    return beam.pvalue.TaggedOutput(REJECTED, {"uri": uri, "reason": reason, "detail": detail, "rejected_at": _now()})
+    return {"uri": uri, "reason": reason, "detail": detail, "rejected_at": _now()}
+
+
+def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(REJECTED, _dead_letter(uri, reason, detail))
 
 
 def _now() -> str:
@@ -112,8 +118,11 @@ class ToResult(beam.DoFn):
     def setup(self):
         self._progress = cli.Progress("images labelled")
 
-    def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator[dict]:
+    def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator:
         key, prediction = element
+        if isinstance(prediction.inference, InferenceError):
+            yield _reject(key.uri, "model_error", prediction.inference)
+            return
         score = float(prediction.inference)
         label = features.CHART if score >= self._model.threshold else features.NON_CHART
         beam.metrics.Metrics.counter(_METRICS, f"labelled_{label}").inc()
@@ -125,19 +134,32 @@ class ToResult(beam.DoFn):
 
 
 class CopyInto(beam.DoFn):
-    """--sort_into: copy each image to DIR/<label>/<sha256 prefix>_<name>; an existing copy is left alone."""
+    """--sort_into: copy each image to DIR/<label>/<sha256 prefix>_<name>; an existing copy is left alone.
 
-    def __init__(self, root: str):
+    Only the bytes that were labelled are copied (a file changed since is a dead letter,
+    `changed_since_labelled`), through a temporary name so a half-written copy never shows;
+    a copy that fails is a dead letter (`sort_failed`), not a failed job.
+    """
+
+    def __init__(self, root: str, max_file_mb: float):
         self._root = root
+        self._max_bytes = int(max_file_mb * 1024 * 1024)
 
-    def process(self, result: dict) -> Iterator[str]:
+    def process(self, result: dict) -> Iterator:
         name = f"{result['sha256'][:12]}_{os.path.basename(result['uri'].rstrip('/')) or 'image'}"
         target = storage.join(self._root, result["label"], name)
-        if not storage.exists(target):
-            with storage.open_write(target) as f:
-                f.write(storage.read_bytes(result["uri"]))
-            beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
-        yield target
+        try:
+            if storage.exists(target):
+                return
+            data = inputs.read_bounded(result["uri"], self._max_bytes)
+            if hashlib.sha256(data).hexdigest() != result["sha256"]:
+                yield _dead_letter(result["uri"], "changed_since_labelled", f"not copied to {target}: the file changed after it was labelled")
+                return
+            storage.write_atomically(target, data)
+        except Exception as err:  # any filesystem's error
+            yield _dead_letter(result["uri"], "sort_failed", f"copy to {target} failed: {type(err).__name__}: {err}")
+            return
+        beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
 
 
 class FirstSeen(beam.DoFn):
@@ -266,15 +288,18 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
     # streaming runs label whatever has arrived.
     handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else opts.batch_size, max_batch_size=opts.batch_size))
-    results = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model))
-    for name, pcoll in (("Results", results), ("DeadLetters", prepared[REJECTED])):
+    scored = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
+    results = scored.results
+    rejected = [prepared[REJECTED], scored[REJECTED]]
+    if opts.sort_into:
+        rejected.append(results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb)))
+    rejected = rejected | "AllRejected" >> beam.Flatten()
+    for name, pcoll in (("Results", results), ("DeadLetters", rejected)):
         prefix = opts.output if name == "Results" else opts.output + DEAD_LETTER_INFIX
         if streaming:
             _ = pcoll | f"Write{name}" >> beam.ParDo(WriteBundleFiles(prefix))
         else:
             _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
-    if opts.sort_into:
-        _ = results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into))
     return results
 
 

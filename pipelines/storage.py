@@ -4,6 +4,7 @@ import os
 import posixpath
 import socket
 import threading
+import uuid
 from typing import BinaryIO
 
 import fsspec
@@ -56,6 +57,20 @@ def open_write(uri: str) -> BinaryIO:
             os.makedirs(os.path.dirname(os.path.abspath(uri)), exist_ok=True)
         return FileSystems.create(uri)
     return fsspec.open(uri, "wb").open()
+
+
+def write_atomically(uri: str, data: bytes) -> None:
+    """Write `data` so that readers see all of it or nothing: a temporary name then a rename on
+    local disks; object stores make an upload visible only once it is complete."""
+    if "://" in uri:
+        with open_write(uri) as f:
+            f.write(data)
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(uri)), exist_ok=True)
+    temporary = f"{uri}.{uuid.uuid4().hex}.part"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    os.replace(temporary, uri)
 
 
 def makedirs(uri: str) -> None:
