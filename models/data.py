@@ -1,4 +1,5 @@
 """tf.data input pipelines from ingest's TFRecords, through the saved tf.Transform graph."""
+import json
 from typing import Optional
 
 import tensorflow as tf
@@ -10,8 +11,13 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 
 def split_files(data_dir: str, split: str) -> list[str]:
-    """The TFRecord shards ingest wrote for `split`."""
-    return storage.match(storage.join(data_dir, features.TFRECORD_DIR, split, f"*{features.TFRECORD_SUFFIX}"))
+    """The TFRecord shards the last complete ingest run into `data_dir` wrote for `split` (its manifest)."""
+    manifest = storage.join(data_dir, features.MANIFEST_FILE)
+    if not storage.exists(manifest):
+        raise FileNotFoundError(f"{data_dir} has no {features.MANIFEST_FILE}: its ingest run did not finish (or predates manifests). "
+                                "Run ingest again into it.")
+    shards = json.loads(storage.read_bytes(manifest))["tfrecords"][split]
+    return [storage.join(data_dir, shard) for shard in shards]
 
 
 def make_dataset(files: list[str], transform_output, batch_size: int, training: bool, seed: int = 0,

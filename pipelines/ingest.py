@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import json
 import logging
+import posixpath
 from typing import Iterable, Iterator, Optional, Union
 
 import apache_beam as beam
@@ -135,8 +136,14 @@ class WriteSummary(beam.DoFn):
         yield summary
 
 
+PER_SOURCE = ("listed", "examples", "rejected", "duplicates")  # listed = examples + rejected + duplicates
+
+
 def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: IngestConfig) -> dict:
+    """The summary from counted (kind, key) pairs: ("counts", "split/label"), (REJECTED, reason),
+    (DUPLICATES, ""), and ("source:<what>", source name) for each of PER_SOURCE."""
     counts = {split: {label: 0 for label in features.LABEL_NAMES} for split in features.SPLITS}
+    per_source = {s.name: dict.fromkeys(PER_SOURCE, 0) for s in config.sources}
     rejected: dict[str, int] = {}
     duplicates = 0
     for (kind, key), n in counted:
@@ -145,9 +152,12 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
             counts[split][label] = n
         elif kind == REJECTED:
             rejected[key] = n
-        else:
+        elif kind == DUPLICATES:
             duplicates = n
+        else:
+            per_source[key][kind.split(":", 1)[1]] = n
     return {
+        "per_source": per_source,
         "counts": counts,
         "rejected": dict(sorted(rejected.items())),
         "duplicates": duplicates,
@@ -170,7 +180,8 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
 
     raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root) for i, s in enumerate(config.sources)]
     weights = {s.name: s.weight for s in config.sources}
-    validated = raw | "Flatten" >> beam.Flatten() | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(REJECTED, main="valid")
+    listed = raw | "Flatten" >> beam.Flatten()
+    validated = listed | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(REJECTED, main="valid")
     deduped = (
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
@@ -181,8 +192,9 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
 
     raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
     encode = tft.coders.ExampleProtoCoder(raw_metadata.schema)
+    written = {}  # step name -> its written files (or outputs), for the manifest written last
     for i, name in enumerate(features.SPLITS):
-        _ = (
+        written[name] = (
             splits[i]
             | f"Encode[{name}]" >> beam.Map(lambda e: encode.encode(e.raw_features()))
             | f"WriteTFRecords[{name}]" >> beam.io.WriteToTFRecord(
@@ -195,12 +207,12 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
         transform = functools.partial(preprocessing_fn, image_size=config.image_size)
         transform_fn = (train_features, raw_metadata) | "AnalyzeTrain" >> tft_beam.AnalyzeDataset(transform)
         transform_dir = storage.join(output_dir, features.TRANSFORM_DIR)
-        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
-        _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p)
+        written["TransformFn"] = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
+        written["RawMetadata"] = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p)
 
     rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
     for name, records, prefix in (("DeadLetters", rejected, features.DEAD_LETTER_PREFIX), ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX)):
-        _ = (
+        written[name] = (
             records
             | f"{name}Json" >> beam.Map(json.dumps, sort_keys=True)
             | f"Write{name}" >> beam.io.WriteToText(storage.join(output_dir, prefix), file_name_suffix=".jsonl")
@@ -211,14 +223,31 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
     ] + [
         rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
         deduped[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
+    ] + [
+        records | f"CountKeySource[{what}]" >> beam.Map(lambda r, what=what: (f"source:{what}", r.source if what in ("listed", "examples") else r["source"]))
+        for what, records in zip(PER_SOURCE, (listed, deduped.unique, rejected, deduped[DUPLICATES]))
     ]
-    _ = (
+    written["Summary"] = (
         counted
         | "FlattenCounts" >> beam.Flatten()
         | "Count" >> beam.combiners.Count.PerElement()
         | "Gather" >> beam.combiners.ToList()
         | "WriteSummary" >> beam.ParDo(WriteSummary(storage.join(output_dir, features.SUMMARY_FILE), config))
     )
+    _ = (
+        p
+        | "ManifestSeed" >> beam.Create([output_dir])
+        | "WriteManifest" >> beam.Map(write_manifest, **{name: beam.pvalue.AsList(files) for name, files in written.items()})
+    )
+
+
+def write_manifest(output_dir: str, **written: list) -> None:
+    """Last step: `_SUCCESS` lists the TFRecord shards this run wrote (JSON); readers take only those, so
+    shards left by an earlier run into the same folder are never mixed in. Its side inputs make it wait
+    for every other write."""
+    shards = {split: sorted(posixpath.relpath(f, output_dir) for f in written[split]) for split in features.SPLITS}
+    with storage.open_write(storage.join(output_dir, features.MANIFEST_FILE)) as f:
+        f.write(json.dumps({"tfrecords": shards}, indent=2, sort_keys=True).encode())
 
 
 def log_summary(summary: dict) -> None:

@@ -122,8 +122,10 @@ def _records(output_dir: str, split: str) -> list[dict]:
     import tensorflow as tf
     import tensorflow_transform as tft
 
+    from models.data import split_files
+
     spec = tft.TFTransformOutput(os.path.join(output_dir, features.TRANSFORM_DIR)).raw_feature_spec()
-    files = tf.io.gfile.glob(os.path.join(output_dir, features.TFRECORD_DIR, split, f"*{features.TFRECORD_SUFFIX}"))
+    files = split_files(output_dir, split)
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda r: tf.io.parse_single_example(r, spec))
     return list(dataset.as_numpy_iterator())
 
@@ -182,7 +184,7 @@ def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
     assert pairs == [("img_6.png", "photo_0.jpg"), ("img_8.png", "j2.png"), ("j0.png", "j0.png")]
 
 
-def test_summary_counts_rejects_and_duplicates(ingested):
+def test_summary_counts_rejects_and_duplicates(ingested, sources):
     summary = ingested["summary"]
     with open(os.path.join(ingested["dir"], features.SUMMARY_FILE)) as f:
         assert json.load(f) == summary
@@ -192,6 +194,13 @@ def test_summary_counts_rejects_and_duplicates(ingested):
     }
     # j0.png listed twice in the manifest; photo_0.jpg and j2.png again in the hub parquet.
     assert summary["duplicates"] == 3
+    per_source = summary["per_source"]
+    assert set(per_source) == {s.name for s in parse_config(sources["raw"]).sources}
+    for name, n in per_source.items():  # nothing vanishes: every record read is kept, rejected or a dropped copy
+        assert n["listed"] == n["examples"] + n["rejected"] + n["duplicates"], name
+    assert sum(n["examples"] for n in per_source.values()) == summary["total_examples"]
+    assert sum(n["rejected"] for n in per_source.values()) == summary["total_rejected"]
+    assert per_source[sources["folder"]]["listed"] == len(GOOD_FORMATS) + 4 + len(BAD_FILES)
     # folder: 10 good charts + 3 of 4 photos (photo_1 conflicts); jsonl: j0, j1, j2; hub: 6 + 0; demo: 6
     assert summary["total_examples"] == 13 + 3 + 6 + 6
     assert set(summary["counts"]) == set(features.SPLITS)
@@ -241,6 +250,23 @@ def test_records_hold_the_prepared_pixels_and_the_transform_gives_them_to_the_mo
         assert stored == prepare(data, 64).pixels.tobytes(), name
         model_input = output.transform_raw_features({features.IMAGE_KEY: tf.constant([stored])})[features.IMAGE_KEY]
         np.testing.assert_array_equal(model_input[0].numpy(), prepare(data, 64).pixels.astype(np.float32))
+
+
+def test_readers_take_only_the_shards_the_last_run_listed(ingested, tmp_path):
+    import shutil
+
+    from models.data import split_files
+
+    out = tmp_path / "out"
+    shutil.copytree(ingested["dir"], out)
+    listed = split_files(str(out), features.TRAIN)
+    assert listed and all(os.path.exists(f) for f in listed)
+    stale = out / features.TFRECORD_DIR / features.TRAIN / f"part-00009-of-00010{features.TFRECORD_SUFFIX}"
+    shutil.copy(listed[0], stale)  # left behind by an earlier run into the same folder
+    assert split_files(str(out), features.TRAIN) == listed
+    os.remove(out / features.MANIFEST_FILE)  # a run that did not finish
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        split_files(str(out), features.TRAIN)
 
 
 def test_splits_are_stable_whatever_the_source_order(ingested, sources, tmp_path):

@@ -25,4 +25,5 @@ TFRECORD_DIR = "tfrecords"  # tfrecords/<split>/part-*.tfrecord.gz
 DEAD_LETTER_PREFIX = "dead_letter/rejected"  # JSONL, one object per rejected input
 DUPLICATES_PREFIX = "duplicates/dropped"  # JSONL, one object per copy dropped by deduplication
 SUMMARY_FILE = "ingest_summary.json"
+MANIFEST_FILE = "_SUCCESS"  # written last: JSON {"tfrecords": {split: [shard paths relative to the output dir]}}
 TFRECORD_SUFFIX = ".tfrecord.gz"
