@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from models import export
-from pipelines import ingest, label
+from pipelines import ingest, inputs, label
 from transforms import features
 
 SIZE = 32  # the `trained` fixture's demo model
@@ -64,6 +64,7 @@ def test_labelling_feeds_the_model_exactly_the_pixels_ingest_stored(real_files, 
         prepared = (
             p
             | beam.Create(sorted(real_files["files"]))
+            | beam.Map(inputs.Listed)
             | beam.ParDo(label.ReadAndPrepare(SIZE)).with_outputs(label.REJECTED, main="images")
         )
         assert_that(prepared.images | beam.MapTuple(lambda key, pixels: (key.uri, pixels)), equal_to(stored))
