@@ -37,6 +37,7 @@ REJECTED = "rejected"
 # Dead letters go to PREFIX.rejected-*.jsonl: a name that `PREFIX-*` globs never match
 # (Beam's WriteToText deletes files matching its own PREFIX-*-of-N glob before finalizing).
 DEAD_LETTER_INFIX = ".rejected"
+SUMMARY_SUFFIX = ".summary.json"  # batch runs: PREFIX.summary.json
 _METRICS = "chart_sifter.label"
 PUBSUB_PREFIX = "projects/"
 
@@ -217,6 +218,21 @@ def uris_from_message(message) -> Iterator[str]:
         beam.metrics.Metrics.counter(_METRICS, "pubsub_empty_messages").inc()
 
 
+def write_run_summary(counted: list[tuple[tuple[str, str], int]], path: str, input_: str, model: ModelInfo) -> dict:
+    """PREFIX.summary.json of a batch run: what was listed and what became of it
+    (listed = labelled + rejected; `not_sorted` counts labelled images whose --sort_into copy failed)."""
+    summary = {"input": input_, "listed": 0, "labelled": dict.fromkeys(features.LABEL_NAMES, 0), "rejected": {}, "not_sorted": {},
+               "model_type": model.model_type, "run_id": model.run_id, "threshold": model.threshold, "finished_at": _now()}
+    for (kind, key), n in sorted(counted):
+        if kind == "listed":
+            summary["listed"] = n
+        else:
+            summary[kind][key] = n
+    with storage.open_write(path) as f:
+        f.write(json.dumps(summary, indent=2, sort_keys=True).encode())
+    return summary
+
+
 def _read_jsonl(pattern: str) -> list[dict]:
     return [json.loads(line) for path in storage.match(pattern) for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
 
@@ -290,11 +306,17 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else opts.batch_size, max_batch_size=opts.batch_size))
     scored = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
     results = scored.results
-    rejected = [prepared[REJECTED], scored[REJECTED]]
-    if opts.sort_into:
-        rejected.append(results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb)))
-    rejected = rejected | "AllRejected" >> beam.Flatten()
-    for name, pcoll in (("Results", results), ("DeadLetters", rejected)):
+    rejected = (prepared[REJECTED], scored[REJECTED]) | "Rejected" >> beam.Flatten()
+    unsorted = [results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))] if opts.sort_into else []
+    dead_letters = [rejected, *unsorted] | "DeadLetters" >> beam.Flatten()
+    if not streaming:
+        counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
+                   results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"])),
+                   rejected | "CountRejected" >> beam.Map(lambda r: ("rejected", r["reason"])),
+                   *[u | "CountUnsorted" >> beam.Map(lambda r: ("not_sorted", r["reason"])) for u in unsorted]]
+        _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
+             | "WriteSummary" >> beam.Map(write_run_summary, opts.output + SUMMARY_SUFFIX, opts.input, model))
+    for name, pcoll in (("Results", results), ("DeadLetters", dead_letters)):
         prefix = opts.output if name == "Results" else opts.output + DEAD_LETTER_INFIX
         if streaming:
             _ = pcoll | f"Write{name}" >> beam.ParDo(WriteBundleFiles(prefix))

@@ -124,6 +124,9 @@ def test_odd_files_are_dead_lettered_and_every_listed_file_is_accounted_for(mode
         "pipe.png": "not_a_file", "huge.png": "file_too_large",
     }
     assert len(results) + len(rejected) == len(os.listdir(inbox))  # listed = results + dead letters
+    summary = json.load(open(output + label.SUMMARY_SUFFIX))
+    assert summary["listed"] == len(os.listdir(inbox)) == sum(summary["labelled"].values()) + sum(summary["rejected"].values())
+    assert summary["rejected"] == {"bad_file_name": 1, "broken_symlink": 1, "file_too_large": 1, "not_a_file": 1, "outside_root": 1}
 
 
 def test_an_input_that_matches_nothing_is_an_error(model_dir, tmp_path):
