@@ -39,6 +39,16 @@ class ReadError(OSError):
         self.reason, self.detail = reason, detail
 
 
+def named(path: str) -> Listed:
+    """A path as a Listed record: a file to read, or `bad_file_name` when it is not UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        return Listed(shown, BAD_FILE_NAME, f"file name is not UTF-8 ({shown}); rename it")
+    return Listed(path)
+
+
 def list_files(pattern: str, root: Optional[str] = None, allow_outside_root: bool = False) -> Iterator[Listed]:
     """Every file matching `pattern`, sorted; `root` (default: the pattern's fixed prefix) bounds symlinks."""
     if "://" in pattern:
@@ -79,11 +89,8 @@ def _read_local(path: str, max_bytes: int) -> bytes:
 
 def _check(path: str, root: str, allow_outside_root: bool) -> Optional[Listed]:
     """The Listed record for one local path; None for folders (they are not inputs)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-        return Listed(shown, BAD_FILE_NAME, f"file name is not UTF-8 ({shown}); rename it")
+    if named(path).error:
+        return named(path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

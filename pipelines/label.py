@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import Iterator, NamedTuple, Optional, Union
 
@@ -23,7 +22,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
-from apache_beam.coders import BooleanCoder
+from apache_beam.coders import StrUtf8Coder
 
 from models import export
 from models.inference import InferenceError, SavedModelHandler
@@ -38,6 +37,7 @@ REJECTED = "rejected"
 # (Beam's WriteToText deletes files matching its own PREFIX-*-of-N glob before finalizing).
 DEAD_LETTER_INFIX = ".rejected"
 SUMMARY_SUFFIX = ".summary.json"  # batch runs: PREFIX.summary.json
+MAX_MESSAGE_BYTES = 64 * 1024  # a Pub/Sub payload naming one image is far smaller
 _METRICS = "chart_sifter.label"
 PUBSUB_PREFIX = "projects/"
 
@@ -163,59 +163,82 @@ class CopyInto(beam.DoFn):
         beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
 
 
-class FirstSeen(beam.DoFn):
-    """Streaming dedupe keyed by URI: each file is labelled once per run."""
+class NewVersions(beam.DoFn):
+    """Streaming over files, keyed by path: a file is labelled when first seen and again when its
+    (size, mtime) changes, so a file still being written when listed is labelled once complete and an
+    overwritten file is relabelled."""
 
-    SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
+    VERSION = ReadModifyWriteStateSpec("version", StrUtf8Coder())
 
-    def process(self, element: tuple[str, object], seen=beam.DoFn.StateParam(SEEN)) -> Iterator[str]:
-        if not seen.read():
-            seen.write(True)
-            yield element[0]
+    def process(self, element: tuple[str, tuple[inputs.Listed, str]], version=beam.DoFn.StateParam(VERSION)) -> Iterator[inputs.Listed]:
+        listed, current = element[1]
+        if version.read() != current:
+            version.write(current)
+            yield listed
 
 
 class WriteBundleFiles(beam.DoFn):
-    """Streaming sink: each bundle's lines land in a new PREFIX-<utc>-<id>.jsonl within seconds
-    (works on every filesystem, object stores included, where appending is impossible)."""
+    """Streaming sink: each bundle's lines land in PREFIX-<key>.jsonl within seconds (works on every
+    filesystem, object stores included, where appending is impossible). The name is a hash of the
+    bundle's (uri, sha256 or reason) keys, so a retried bundle rewrites its file instead of adding one."""
 
     def __init__(self, prefix: str):
         self._prefix = prefix
 
     def start_bundle(self):
-        self._lines = []
+        self._records = []
 
     def process(self, record: dict) -> None:
-        self._lines.append(json.dumps(record, sort_keys=True))
+        self._records.append(record)
 
     def finish_bundle(self):
-        if self._lines:
-            path = f"{self._prefix}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.jsonl"
-            with storage.open_write(path) as f:
-                f.write(("\n".join(self._lines) + "\n").encode())
-            self._lines = []
+        if self._records:
+            keys = sorted(f"{r['uri']}\0{r.get('sha256') or r.get('reason')}" for r in self._records)
+            path = f"{self._prefix}-{hashlib.sha256(chr(1).join(keys).encode()).hexdigest()[:20]}.jsonl"
+            storage.write_atomically(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._records).encode())
+            self._records = []
 
 
-def uris_from_message(message) -> Iterator[str]:
-    """A Pub/Sub message -> image URI: a GCS notification (attributes bucketId/objectId, JSON
-    payload) or a plain URI payload. Non-finalize notifications (deletes, metadata) are skipped."""
+def uris_from_message(message, allowed_prefixes: tuple[str, ...] = ()) -> Iterator[inputs.Listed]:
+    """A Pub/Sub message -> the image to label, or a dead letter (`bad_message`, `not_allowed`).
+
+    A GCS notification (attributes bucketId/objectId, or a JSON payload with bucket/name) names its
+    object; other events (deletes, metadata) are skipped. A plain URI payload is read only under an
+    --allowed_prefix; with prefixes given, notifications must fall under them too. So a message can
+    never make a worker read local files, other buckets or http URLs the operator did not allow.
+    """
+    where = f"pubsub:{getattr(message, 'message_id', None) or 'message'}"
     attributes = dict(message.attributes or {})
     if attributes.get("eventType") and attributes["eventType"] != "OBJECT_FINALIZE":
         beam.metrics.Metrics.counter(_METRICS, "pubsub_ignored_events").inc()
         return
-    if attributes.get("bucketId") and attributes.get("objectId"):
-        yield f"gs://{attributes['bucketId']}/{attributes['objectId']}"
+    data = message.data or b""
+    if len(data) > MAX_MESSAGE_BYTES:
+        yield inputs.Listed(where, "bad_message", f"payload of {len(data)} bytes (over {MAX_MESSAGE_BYTES})")
         return
-    payload = message.data.decode("utf-8", errors="replace").strip()
+    payload = data.decode("utf-8", errors="replace").strip()
+    uri, notified = _uri_in(attributes, payload)
+    if not uri:
+        yield inputs.Listed(where, "bad_message", f"neither a GCS notification nor a URI: {payload[:200]!r}")
+    elif "/../" in f"{uri}/" or not (any(uri.startswith(p) for p in allowed_prefixes) or (notified and not allowed_prefixes)):
+        yield inputs.Listed(uri, "not_allowed", f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)")
+    else:
+        yield inputs.Listed(uri)
+
+
+def _uri_in(attributes: dict, payload: str) -> tuple[Optional[str], bool]:
+    """(the URI a message names, whether it came from a GCS notification)."""
+    if attributes.get("bucketId") and attributes.get("objectId"):
+        return f"gs://{attributes['bucketId']}/{attributes['objectId']}", True
     try:
         body = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond reason
         body = None
-    if isinstance(body, dict) and body.get("bucket") and body.get("name"):
-        yield f"gs://{body['bucket']}/{body['name']}"
-    elif payload:
-        yield payload
-    else:
-        beam.metrics.Metrics.counter(_METRICS, "pubsub_empty_messages").inc()
+    if isinstance(body, dict):
+        if isinstance(body.get("bucket"), str) and isinstance(body.get("name"), str) and body["bucket"] and body["name"]:
+            return f"gs://{body['bucket']}/{body['name']}", True
+        return None, False
+    return (payload, False) if payload and body is None and "\n" not in payload else (None, False)
 
 
 def write_run_summary(counted: list[tuple[tuple[str, str], int]], path: str, input_: str, model: ModelInfo) -> dict:
@@ -234,7 +257,15 @@ def write_run_summary(counted: list[tuple[tuple[str, str], int]], path: str, inp
 
 
 def _read_jsonl(pattern: str) -> list[dict]:
-    return [json.loads(line) for path in storage.match(pattern) for line in storage.read_bytes(path).decode().splitlines() if line.strip()]
+    """Every record in the files matching `pattern`; a line cut short (a writer killed mid-line) is skipped."""
+    records = []
+    for path in storage.match(pattern):
+        for line in filter(str.strip, storage.read_bytes(path).decode("utf-8", errors="replace").splitlines()):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                logging.warning("Skipping a line that is not JSON in %s: %.80s", path, line)
+    return records
 
 
 def read_results(output: str) -> tuple[list[dict], list[dict]]:
@@ -263,8 +294,22 @@ def check_options(opts: LabelOptions, streaming: bool) -> None:
                              ("batch_size", opts.batch_size, 0), ("decode_threads", opts.decode_threads, -1)):
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
-    if not streaming and not opts.input.startswith(PUBSUB_PREFIX) and next(inputs.list_files(input_pattern(opts.input)), None) is None:
+    if opts.input.startswith(PUBSUB_PREFIX):
+        return
+    if not streaming and next(inputs.list_files(input_pattern(opts.input)), None) is None:
         raise ValueError(f"--input {opts.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)")
+    watched = input_pattern(opts.input).split("*", 1)[0]
+    for name, path in (("output", opts.output), ("sort_into", opts.sort_into)):
+        if path and _inside(path, watched):
+            raise ValueError(f"--{name} {path} is inside --input {opts.input}: its files would be read as input; put it elsewhere")
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether `path` (a file prefix or folder) lies under `folder`, on local paths and URIs alike."""
+    if "://" in path or "://" in folder:
+        return path.rstrip("/").startswith(folder.rstrip("/") + "/")
+    folder = os.path.realpath(folder)
+    return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
 def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
@@ -273,8 +318,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
         uris = (
             p
             | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=opts.input, with_attributes=True)
-            | "ImageUris" >> beam.FlatMap(uris_from_message)
-            | "ToListed" >> beam.Map(inputs.Listed)
+            | "ImageUris" >> beam.FlatMap(uris_from_message, tuple(opts.allowed_prefix or ()))
         )
     elif streaming:
         from apache_beam.io import fileio
@@ -285,10 +329,9 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
         uris = (
             p
             | "WatchFiles" >> fileio.MatchContinuously(input_pattern(opts.input), interval=opts.poll_interval, has_deduplication=False, stop_timestamp=stop)
-            | "KeyByPath" >> beam.Map(lambda m: (m.path, None))
-            | "FirstSeen" >> beam.ParDo(FirstSeen())
-            | "NotYetLabelled" >> beam.Filter(lambda uri: uri not in done)
-            | "ToListed" >> beam.Map(inputs.Listed)
+            | "KeyByPath" >> beam.Map(lambda m: (inputs.named(m.path).uri, (inputs.named(m.path), f"{m.size_in_bytes}:{m.last_updated_in_seconds}")))
+            | "NewVersions" >> beam.ParDo(NewVersions())
+            | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
         )
     else:
         uris = (
@@ -345,7 +388,10 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     except KeyboardInterrupt:
         logging.info("Stopping (Ctrl-C): every result labelled so far is already written.")
         result.cancel()
+        raise  # exit code 130
     _log_counters(result)
+    if str(result.state) == "FAILED":  # a streaming run cancelled after --duration can have failed before
+        raise RuntimeError("the labelling pipeline failed; see the errors above")
     return result
 
 

@@ -41,4 +41,5 @@ class LabelOptions(ChartSifterOptions):
         parser.add_argument("--poll_interval", type=float, default=1.0, help="Streaming over files: seconds between listings (each is one list call on a bucket).")
         parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
         parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
+        parser.add_argument("--allowed_prefix", action="append", default=None, help="Pub/Sub: read image URIs only under this prefix (repeatable, e.g. gs://bucket/uploads/). Default: GCS notifications' own objects; plain URI payloads need one.")
         parser.add_argument("--decode_threads", type=int, default=0, help="Threads reading and decoding images in each worker (default 0: one per core).")

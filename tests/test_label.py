@@ -1,5 +1,6 @@
 """The labelling pipeline on the real Beam runners: batch over folders and gs://,
 streaming over a watched folder and over the Pub/Sub emulator."""
+import glob
 import hashlib
 import io
 import json
@@ -213,14 +214,51 @@ def test_streaming_over_a_folder_labels_new_files_once_and_resumes(model_dir, tm
     dropped = time.monotonic()
     _wait_for(lambda: len(_results(output)[0]) == 3, 30, "the files dropped later")
     latency = time.monotonic() - dropped
+    (inbox / "b.jpg").write_bytes(MIXED["e.bmp"]())  # overwritten while watched: labelled again
+    _wait_for(lambda: len(_results(output)[0]) == 4, 30, "the overwritten file")
     run.join(timeout=90)
     assert not run.is_alive(), "--duration did not stop the streaming run"
     assert latency < 10, f"results took {latency:.1f}s to appear"
-    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "d.webp"]
+    results = _results(output)[0]
+    assert sorted(os.path.basename(r["uri"]) for r in results) == ["a.png", "b.jpg", "b.jpg", "d.webp"]
+    assert {r["sha256"] for r in results if r["uri"].endswith("b.jpg")} == {hashlib.sha256(d).hexdigest() for d in (MIXED["b.jpg"](), MIXED["e.bmp"]())}
 
+    with open(sorted(glob.glob(output + "-*.jsonl"))[0], "a") as f:
+        f.write('{"uri": "cut sho')  # a writer killed mid-line must not break a restart
     _write_folder(str(inbox), ["e.bmp"])  # a restart labels only what the output does not hold yet
     _label(*args, "--duration", "5")
-    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "d.webp", "e.bmp"]
+    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "b.jpg", "d.webp", "e.bmp"]
+
+
+def test_outputs_inside_the_watched_folder_are_refused(model_dir, tmp_path):
+    _write_folder(str(tmp_path / "inbox"), ["a.png"])
+    for flag, value in (("--output", tmp_path / "inbox" / "labels"), ("--sort_into", tmp_path / "inbox" / "sorted")):
+        args = {"--output": str(tmp_path / "out"), flag: str(value)}
+        with pytest.raises(ValueError, match="is inside --input"):
+            _label("--model_dir", model_dir, "--input", str(tmp_path / "inbox"), "--streaming", "--duration", "1", *[x for kv in args.items() for x in kv])
+
+
+@pytest.mark.parametrize("data, attributes, allowed, expected", [
+    (b"{}", {"bucketId": "uploads", "objectId": "a/b.png", "eventType": "OBJECT_FINALIZE"}, (), ("gs://uploads/a/b.png", None)),
+    (b'{"bucket": "uploads", "name": "c.png"}', {}, (), ("gs://uploads/c.png", None)),
+    (b"{}", {"bucketId": "uploads", "objectId": "a.png", "eventType": "OBJECT_DELETE"}, (), None),
+    (b"gs://uploads/d.png", {}, (), ("gs://uploads/d.png", "not_allowed")),
+    (b"gs://uploads/d.png", {}, ("gs://uploads/",), ("gs://uploads/d.png", None)),
+    (b"gs://other/d.png", {}, ("gs://uploads/",), ("gs://other/d.png", "not_allowed")),
+    (b"gs://uploads/../other/d.png", {}, ("gs://uploads/",), ("gs://uploads/../other/d.png", "not_allowed")),
+    (b"/etc/passwd", {}, ("gs://uploads/",), ("/etc/passwd", "not_allowed")),
+    (b"http://127.0.0.1/x.png", {}, ("gs://uploads/",), ("http://127.0.0.1/x.png", "not_allowed")),
+    (b"{}", {"bucketId": "other", "objectId": "a.png"}, ("gs://uploads/",), ("gs://other/a.png", "not_allowed")),
+    (b'{"bucket": 5}', {}, (), ("pubsub:m1", "bad_message")),
+    (b"", {}, (), ("pubsub:m1", "bad_message")),
+    (b"[" * 100_000, {}, (), ("pubsub:m1", "bad_message")),
+    (b'{"name": "' + b"x" * 70_000 + b'"}', {}, (), ("pubsub:m1", "bad_message")),
+])
+def test_a_message_names_an_allowed_image_or_becomes_a_dead_letter(data, attributes, allowed, expected):
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+
+    got = list(label.uris_from_message(PubsubMessage(data, attributes, message_id="m1"), allowed))
+    assert [(g.uri, g.error) for g in got] == ([expected] if expected else [])
 
 
 def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_dir, pubsub_emulator, gcs_emulator, gcs_bucket, tmp_path):
@@ -232,7 +270,8 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_di
     local = tmp_path / "b.jpg"
     local.write_bytes(MIXED["b.jpg"]())
     output = str(tmp_path / "out" / "labels")
-    options = PipelineOptions(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription, "--output", output])
+    options = PipelineOptions(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription, "--output", output,
+                               "--allowed_prefix", f"{gcs_bucket}/drop/", "--allowed_prefix", str(tmp_path) + os.sep])
     opts = options.view_as(label.LabelOptions)
     p = beam.Pipeline(options=options)
     label.build_pipeline(p, opts, streaming=True, model=label.load_model_info(model_dir, None))
