@@ -294,6 +294,7 @@ def check_options(opts: LabelOptions, streaming: bool) -> None:
                              ("batch_size", opts.batch_size, 0), ("decode_threads", opts.decode_threads, -1)):
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
+    storage.check_writable(opts.output, "--output")
     if opts.input.startswith(PUBSUB_PREFIX):
         return
     if not streaming and next(inputs.list_files(input_pattern(opts.input)), None) is None:

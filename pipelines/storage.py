@@ -73,6 +73,24 @@ def write_atomically(uri: str, data: bytes) -> None:
     os.replace(temporary, uri)
 
 
+def delete(uri: str) -> None:
+    if _beam_handles(uri):
+        FileSystems.delete([uri])
+    else:
+        fsspec.get_fs_token_paths(uri)[0].rm(uri)
+
+
+def check_writable(prefix: str, flag: str) -> None:
+    """Fail at launch, naming `flag`, when files cannot be written under `prefix` (rather than on the workers)."""
+    probe = f"{prefix}.write-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        with open_write(probe) as f:
+            f.write(b"")
+        delete(probe)
+    except Exception as err:  # any filesystem's error
+        raise ValueError(f"{flag} {prefix}: cannot write there ({type(err).__name__}: {err})") from err
+
+
 def makedirs(uri: str) -> None:
     """Create a folder (a no-op on object stores, where folders are implied)."""
     if "://" not in uri:

@@ -230,6 +230,14 @@ def test_streaming_over_a_folder_labels_new_files_once_and_resumes(model_dir, tm
     assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "b.jpg", "d.webp", "e.bmp"]
 
 
+def test_an_unwritable_output_fails_at_launch(model_dir, tmp_path):
+    _write_folder(str(tmp_path / "inbox"), ["a.png"])
+    (tmp_path / "file").write_text("not a folder")
+    for streaming in ([], ["--streaming", "--duration", "1"]):
+        with pytest.raises(ValueError, match="--output .* cannot write there"):
+            _label("--model_dir", model_dir, "--input", str(tmp_path / "inbox"), "--output", str(tmp_path / "file" / "labels"), *streaming)
+
+
 def test_outputs_inside_the_watched_folder_are_refused(model_dir, tmp_path):
     _write_folder(str(tmp_path / "inbox"), ["a.png"])
     for flag, value in (("--output", tmp_path / "inbox" / "labels"), ("--sort_into", tmp_path / "inbox" / "sorted")):
