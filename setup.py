@@ -32,6 +32,7 @@ REQUIRED = [
 DEV = [
     "pytest==9.2.0",
     "pytest-xdist==3.8.0",
+    "hypothesis==6.170.17",  # property tests of image validation
     # Local GCS stand-in for tests (the real service is unreachable offline).
     "gcp-storage-emulator==2026.7.19",
 ]

@@ -55,7 +55,7 @@ def list_files(pattern: str, root: Optional[str] = None, allow_outside_root: boo
         yield from (Listed(uri) for uri in storage.match(pattern))
         return
     root = os.path.realpath(root if root is not None else _fixed_prefix(pattern))
-    for path in sorted(glob.glob(pattern, recursive=True)):
+    for path in sorted(glob.glob(pattern, recursive=True, include_hidden=True)):  # hidden files too: nothing skipped unseen
         listed = _check(path, root, allow_outside_root)
         if listed is not None:
             yield listed
