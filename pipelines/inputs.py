@@ -55,10 +55,28 @@ def list_files(pattern: str, root: Optional[str] = None, allow_outside_root: boo
         yield from (Listed(uri) for uri in storage.match(pattern))
         return
     root = os.path.realpath(root if root is not None else _fixed_prefix(pattern))
-    for path in sorted(glob.glob(pattern, recursive=True, include_hidden=True)):  # hidden files too: nothing skipped unseen
-        listed = _check(path, root, allow_outside_root)
+    if pattern.endswith(f"{os.sep}**") and not glob.has_magic(pattern[:-3]):
+        paths = _walk(pattern[:-3])
+    else:
+        paths = glob.glob(pattern, recursive=True, include_hidden=True)  # hidden files too: nothing skipped unseen
+    for path in sorted(paths, key=lambda p: p if isinstance(p, str) else p.uri):
+        listed = path if isinstance(path, Listed) else _check(path, root, allow_outside_root)
         if listed is not None:
             yield listed
+
+
+def _walk(folder: str) -> Iterator:
+    """Every path under `folder` (hidden ones too), and a Listed `unreadable` for each subfolder that
+    cannot be listed (glob would skip it without a word). Symlinked folders are not followed (a link
+    loop would never end): each is a `not_a_file` record."""
+    failed: list[OSError] = []
+    for top, folders, names in os.walk(folder, onerror=failed.append):
+        yield from (os.path.join(top, name) for name in names)
+        for name in folders:
+            if os.path.islink(os.path.join(top, name)):
+                yield Listed(named(os.path.join(top, name)).uri, NOT_A_FILE, "a symlink to a folder: not followed; list its target instead")
+    for err in failed:
+        yield Listed(named(err.filename or folder).uri, UNREADABLE, f"folder cannot be listed: {type(err).__name__}: {err.strerror}")
 
 
 def read_bounded(uri: str, max_bytes: int) -> bytes:

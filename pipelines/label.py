@@ -350,22 +350,23 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else opts.batch_size, max_batch_size=opts.batch_size))
     scored = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
     results = scored.results
-    rejected = (prepared[REJECTED], scored[REJECTED]) | "Rejected" >> beam.Flatten()
-    unsorted = [results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))] if opts.sort_into else []
-    dead_letters = [rejected, *unsorted] | "DeadLetters" >> beam.Flatten()
-    if not streaming:
-        counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
-                   results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"])),
-                   rejected | "CountRejected" >> beam.Map(lambda r: ("rejected", r["reason"])),
-                   *[u | "CountUnsorted" >> beam.Map(lambda r: ("not_sorted", r["reason"])) for u in unsorted]]
-        _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
-             | "WriteSummary" >> beam.Map(write_run_summary, opts.output + SUMMARY_SUFFIX, opts.input, model))
-    for name, pcoll in (("Results", results), ("DeadLetters", dead_letters)):
-        prefix = opts.output if name == "Results" else opts.output + DEAD_LETTER_INFIX
-        if streaming:
-            _ = pcoll | f"Write{name}" >> beam.ParDo(WriteBundleFiles(prefix))
-        else:
-            _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    rejected = {"Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
+    if opts.sort_into:
+        rejected["NotSorted"] = results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))
+    dead_letters = opts.output + DEAD_LETTER_INFIX
+    if streaming:  # one writer per branch: a Flatten would hold dead letters back until the run ends
+        _ = results | "WriteResults" >> beam.ParDo(WriteBundleFiles(opts.output))
+        for name, pcoll in rejected.items():
+            _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letters))
+        return results
+    for name, pcoll, prefix in (("Results", results, opts.output), ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letters)):
+        _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
+               results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"]))]
+    counted += [pcoll | f"Count{name}" >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
+                for name, pcoll in rejected.items()]
+    _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
+         | "WriteSummary" >> beam.Map(write_run_summary, opts.output + SUMMARY_SUFFIX, opts.input, model))
     return results
 
 

@@ -96,6 +96,13 @@ class ReadJsonl(beam.PTransform):
     def __init__(self, source: SourceConfig):
         super().__init__()
         self._source = source
+        path = source.options["path"]
+        try:
+            lines = storage.read_bytes(path).split(b"\n")
+        except Exception as err:  # any filesystem's error
+            raise ValueError(f"jsonl source {source.name!r}: cannot read {path} ({type(err).__name__}: {err})") from err
+        if not any(line.strip() for line in lines):
+            raise ValueError(f"jsonl source {source.name!r}: {path} has no lines; each line is {{\"image\": path-or-URI, \"label\": ...}}")
 
     def expand(self, pbegin):
         return (

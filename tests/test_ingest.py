@@ -167,6 +167,15 @@ def test_odd_files_in_a_folder_source_are_dead_lettered_not_fatal(tmp_path):
     assert {d["reason"] for d in _dead_letters(str(tmp_path / "out"))} == {"bad_file_name", "broken_symlink", "outside_root"}
 
 
+def test_an_empty_or_missing_manifest_is_an_error(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    for manifest, message in (("empty.jsonl", "has no lines"), ("missing.jsonl", "cannot read")):
+        config = tmp_path / "ingest.yaml"
+        config.write_text(yaml.safe_dump({"sources": [{"type": "jsonl", "path": str(tmp_path / manifest)}]}))
+        with pytest.raises(ValueError, match=message):
+            _ingest(str(config), str(tmp_path / "out"))
+
+
 def test_a_folder_source_without_files_is_an_error(tmp_path):
     (tmp_path / "folder" / "charts").mkdir(parents=True)  # the wrong subfolder name
     (tmp_path / "folder" / "charts" / "a.png").write_bytes(image_bytes(1))

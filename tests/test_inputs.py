@@ -42,6 +42,13 @@ def test_every_odd_file_is_listed_with_its_reason(odd_folder):
         assert entry.error is None or entry.detail
 
 
+def test_a_linked_folder_is_reported_not_followed(odd_folder, tmp_path):
+    os.symlink(odd_folder / "sub", odd_folder / "loop")  # a link to a folder (and a loop, were it followed)
+    listed = _by_name(inputs.list_files(os.path.join(odd_folder, "**")))
+    assert listed["loop"].error == inputs.NOT_A_FILE
+    assert sorted(listed) == sorted(["ok.png", "nested.png", "inside_link.png", "bad\\xffname.png", "broken.png", "escape.png", "pipe.png", "loop"])
+
+
 def test_symlinks_out_of_the_root_are_read_only_when_allowed(odd_folder):
     listed = _by_name(inputs.list_files(os.path.join(odd_folder, "*.png"), allow_outside_root=True))
     assert listed["escape.png"].error is None

@@ -340,3 +340,26 @@ def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy
     copies = list((tmp_path / "sorted" / features.CHART).iterdir())
     assert [p.read_bytes() for p in copies] == [image_bytes(1)]
     assert not [p for p in (tmp_path / "sorted").rglob("*.part")]
+
+
+def test_streaming_dead_letters_a_bad_file_name_and_ctrl_c_exits_130(model_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    inbox, output = tmp_path / "inbox", str(tmp_path / "out" / "labels")
+    _write_folder(str(inbox), ["a.png"])
+    with open(os.path.join(os.fsencode(inbox), b"caf\xe9.png"), "wb") as f:
+        f.write(MIXED["b.jpg"]())
+    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", model_dir, "--input", str(inbox),
+               "--output", output, "--streaming", "--poll_interval", "1", "--duration", "300"]
+    job = subprocess.Popen(command, cwd=root, env=dict(os.environ, PYTHONPATH=root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(lambda: len(_results(output)[0]) == 1 and len(_results(output)[1]) == 1, 90, "both files")
+        job.send_signal(signal.SIGINT)
+        log, _ = job.communicate(timeout=90)
+    finally:
+        job.kill()
+    assert job.returncode == 130, log[-3000:]
+    assert [r["reason"] for r in _results(output)[1]] == ["bad_file_name"]
