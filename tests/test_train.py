@@ -97,9 +97,8 @@ def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
     np.testing.assert_array_equal(weights, [per_label[int(y)] for y in labels])  # demo source weight 1 x class weight
 
 
-def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_keeps(demo_ingest, tmp_path):
-    """optimizer_args {use_ema: true}: validation (and so early stopping and the checkpoint) sees the
-    EMA weights, and those are the weights the trained model ends with."""
+def _fit_on_demo(demo_ingest: str, run_dir: str, model_type: str, **changes):
+    """A real short fit of a shipped spec (with `changes`) on the demo ingest: (model, val dataset, history, kept epoch)."""
     import dataclasses
 
     import keras
@@ -109,14 +108,20 @@ def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_
     from models.data import make_dataset, split_files
     from models.spec import load_model_spec
 
-    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo"), epochs=2, early_stopping=None, checkpoint=False,
-                               optimizer_args={"use_ema": True, "ema_momentum": 0.5})
+    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, model_type), **changes)
     transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
     keras.utils.set_random_seed(0)
     train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
                         for split in (features.TRAIN, features.VAL))
     model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
-    history, _ = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
+    return (model, val_ds, *train.fit(model, spec, train_ds, val_ds, run_dir))
+
+
+def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_keeps(demo_ingest, tmp_path):
+    """optimizer_args {use_ema: true}: validation (and so early stopping and the checkpoint) sees the
+    EMA weights, and those are the weights the trained model ends with."""
+    model, val_ds, history, _ = _fit_on_demo(demo_ingest, str(tmp_path), "demo", epochs=2, early_stopping=None, checkpoint=False,
+                                             optimizer_args={"use_ema": True, "ema_momentum": 0.5})
     assert model.optimizer.use_ema
     kept = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]
     np.testing.assert_allclose(kept, history["val_loss"][-1], rtol=1e-4)
@@ -158,24 +163,15 @@ def test_fine_tuning_keeps_one_history_one_best_and_reports_the_exported_epoch(d
     """Phase 2 appends to history.csv and shares phase 1's best checkpoint; fit reports the epoch whose
     weights the model ends with (early stopping's best by val_loss), and the model scores as that epoch did."""
     import csv
-    import dataclasses
 
     import keras
-    import tensorflow_transform as tft
 
-    from models.builder import build_model
-    from models.data import make_dataset, split_files
-    from models.spec import FineTune, load_model_spec
+    from models.spec import FineTune
 
-    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "mobile"), weights=None, epochs=2, checkpoint=True,
-                               early_stopping={"monitor": "val_loss", "patience": 5, "restore_best_weights": True},
-                               fine_tune=FineTune(epochs=2, learning_rate=1e-4, unfreeze_from=-10))
-    transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
-    keras.utils.set_random_seed(0)
-    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
-                        for split in (features.TRAIN, features.VAL))
-    model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
-    history, kept = train.fit(model, spec, train_ds, val_ds, str(tmp_path))
+    model, val_ds, history, kept = _fit_on_demo(
+        demo_ingest, str(tmp_path), "mobile", weights=None, epochs=2, checkpoint=True,
+        early_stopping={"monitor": "val_loss", "patience": 5, "restore_best_weights": True},
+        fine_tune=FineTune(epochs=2, learning_rate=1e-4, unfreeze_from=-10))
 
     rows = list(csv.DictReader(open(tmp_path / "history.csv")))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
