@@ -76,14 +76,24 @@ def listing(root: str) -> list[tuple[str, str]]:
 
 def _make_copy(task: tuple) -> dict:
     """Copy k of a real image (see the module doc); returns its format, megapixels and size."""
-    from PIL import Image
-
-    from transforms.image import load_rgb
 
     label, src, k, i, out_root = task
     rng = random.Random(f"{src}:{k}")
     with open(src, "rb") as f:
         data = f.read()
+    try:
+        return _converted_copy(data, label, src, k, i, out_root, rng)
+    except Exception:  # a real file Pillow or the pipelines reject (any of their errors): it stays in the haul as it is
+        with open(os.path.join(out_root, label, f"{k:02d}_{i:04d}_{os.path.basename(src)}"), "wb") as f:
+            f.write(data)
+        return {"label": label, "format": "rejected", "mp": 0.0, "bytes": len(data)}
+
+
+def _converted_copy(data: bytes, label: str, src: str, k: int, i: int, out_root: str, rng: random.Random) -> dict:
+    from PIL import Image
+
+    from transforms.image import load_rgb
+
     img = Image.open(io.BytesIO(data))
     fmt, mp = img.format, img.width * img.height / 1e6
     to_jpeg = fmt == "PNG" and rng.random() < PNG_TO_JPEG

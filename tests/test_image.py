@@ -520,6 +520,13 @@ def test_rejection_reasons_are_a_closed_set() -> None:
     assert (rejected.reason, rejected.detail) == (image.TOO_SMALL, "5x5")
 
 
+def test_a_rejection_crosses_process_boundaries() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(RejectedImage(image.TRUNCATED, "cut short")))
+    assert (type(again), again.reason, again.detail) == (RejectedImage, image.TRUNCATED, "cut short")
+
+
 def test_module_imports_without_tensorflow_and_leaves_pillow_globals_alone() -> None:
     script = (
         "import sys\n"

@@ -63,6 +63,9 @@ class RejectedImage(ValueError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self):  # survives pickling across processes (worker pools, Beam workers)
+        return RejectedImage, (self.reason, self.detail)
+
 
 @dataclasses.dataclass(frozen=True)
 class PreparedImage:
