@@ -336,6 +336,22 @@ def test_content_hash_is_size_plus_full_resolution_pixels(name: str) -> None:
     assert prepare(data, SIZE, with_content_hash=True).content_hash == hash_of_pixels(np.asarray(load_rgb(data)))
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_large_jpeg_is_decoded_smaller_by_dct_scaling_yet_reports_and_hashes_its_full_size(orientation: int) -> None:
+    data = encode(picture(1600, 1200), "JPEG", quality=90, exif=exif_orientation(orientation))
+    prepared = prepare(data, 128, with_content_hash=True)
+
+    drafted = Image.open(io.BytesIO(data))
+    drafted.draft(None, (128, 128))  # 1/8: 200 x 150, still over 128 a side
+    assert drafted.size == (200, 150)
+    upright = image._upright(drafted.convert("RGB") if orientation == 1 else drafted)
+    np.testing.assert_array_equal(prepared.pixels, resize(upright.convert("RGB"), 128))
+    full = load_rgb(data)
+    assert (prepared.width, prepared.height) == full.size == ((1600, 1200) if orientation == 1 else (1200, 1600))
+    assert prepared.content_hash == hash_of_pixels(np.asarray(full))  # the hash stays that of the full-size pixels
+    assert np.abs(prepared.pixels.astype(int) - resize(full, 128).astype(int)).mean() < 3  # and the picture the same
+
+
 def test_a_one_pixel_line_survives_downscaling() -> None:
     """Antialiased resizing: a thin chart line in a large screenshot still shows at model size."""
     canvas = np.full((900, 1600, 3), 255, np.uint8)

@@ -6,9 +6,10 @@ stores its pixels in the TFRecords, labelling, evaluation and serving feed them 
 every path gives the model identical tensors for the same file. Each file is decoded once.
 
 The canonical decode (`load_rgb`): first frame, EXIF orientation applied, alpha flattened onto
-white, 8-bit RGB (16-bit grey keeps the high byte, float grey is read as 0-1). The image is then
-squashed to `image_size` x `image_size` with Pillow's antialiased bilinear filter (after a box
-reduction to within `REDUCING_GAP` of the target, which is what makes it fast on 1-2 MP images).
+white, 8-bit RGB (16-bit grey keeps the high byte, float grey is read as 0-1). `prepare` decodes
+JPEGs smaller by DCT scaling where the target allows, then squashes the image to `image_size` x
+`image_size` with Pillow's antialiased bilinear filter (after a box reduction to within
+`REDUCING_GAP` of the target): together what makes it fast on 1-2 MP images.
 Rejections raise `RejectedImage(reason, detail)`; `REASONS` lists every reason code.
 """
 
@@ -82,18 +83,21 @@ class PreparedImage:
 def prepare(data: bytes, image_size: int, with_content_hash: bool = False) -> PreparedImage:
     """Validate and decode ``data`` once, and resize it for the model; raises RejectedImage.
 
-    ``with_content_hash`` adds the full-resolution pixel hash ingest deduplicates and splits by
-    (it costs a copy of the decoded image, so labelling leaves it out).
+    JPEGs are decoded at a reduced size by DCT scaling (still at least ``image_size`` a side), so
+    every path sees the same pixels at a fraction of the cost. ``with_content_hash`` adds the
+    full-resolution pixel hash ingest deduplicates and splits by (a copy of the decoded image, and
+    for a reduced JPEG a full decode, so labelling leaves it out).
     """
-    img, fmt = _decode(data)
+    img, fmt, (width, height) = _decode(data, draft_side=image_size)
     rgb = _to_rgb(img)
+    reduced = rgb.size != (width, height)
     return PreparedImage(
         pixels=resize(rgb, image_size),
-        width=rgb.width,
-        height=rgb.height,
+        width=width,
+        height=height,
         format=fmt,
         sha256=hashlib.sha256(data).hexdigest(),
-        content_hash=content_hash(rgb) if with_content_hash else None,
+        content_hash=(content_hash(load_rgb(data) if reduced else rgb)) if with_content_hash else None,
     )
 
 
@@ -117,14 +121,22 @@ def content_hash(rgb: Image.Image) -> str:
     return digest.hexdigest()
 
 
-def _decode(data: bytes) -> tuple[Image.Image, str]:
-    """The first frame, fully decoded and upright, and the format Pillow names it by."""
+def _decode(data: bytes, draft_side: Optional[int] = None) -> tuple[Image.Image, str, tuple[int, int]]:
+    """The first frame, decoded and upright; the format Pillow names it by; the upright full size.
+
+    With ``draft_side`` a JPEG may be decoded smaller (DCT scaling by 1/2, 1/4 or 1/8), never below
+    ``draft_side`` on either side; other formats always decode at full size.
+    """
     if not data:
         raise RejectedImage(EMPTY_FILE, "0 bytes")
     img = _open(data)
     _check_size(*img.size)
+    full = img.size
+    if draft_side and img.format in ("JPEG", "MPO"):
+        img.draft(None, (draft_side, draft_side))
     _load_pixels(img)
-    return _upright(img), str(img.format)
+    upright = _upright(img)
+    return upright, str(img.format), full if upright.size == img.size else full[::-1]
 
 
 def _open(data: bytes) -> Image.Image:
