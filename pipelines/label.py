@@ -3,10 +3,11 @@
     python -m pipelines.label --model_dir DIR --input SOURCE --output PREFIX
         [--streaming] [--threshold T] [--sort_into DIR] [--duration S] [--debug] [Beam options]
 
-Batch:      Match -> Read -> Prepare -> RunInference -> Result -> WriteToText (sharded JSONL)
-Streaming:  MatchContinuously | ReadFromPubSub -> FirstSeen -> Read -> Prepare
-            -> RunInference -> Result -> WriteBundleFiles (a small JSONL file per bundle)
-Unreadable or undecodable images go to PREFIX.rejected-*.jsonl with the reason.
+Batch:      List -> Spread -> ReadAndPrepare (decode once, a thread per core) -> RunInference
+            -> ToResult -> WriteToText (sharded JSONL); counts -> WriteSummary (PREFIX.summary.json)
+Streaming:  WatchFiles -> NewVersions | ReadPubSub -> ImageUris, then ReadAndPrepare -> RunInference
+            -> ToResult -> WriteBundleFiles (a small JSONL file per bundle)
+Every listed file that is not labelled goes to PREFIX.rejected-*.jsonl with its reason.
 """
 import dataclasses
 import hashlib
