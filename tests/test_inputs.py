@@ -82,3 +82,9 @@ def _reason(read) -> str:
     except inputs.ReadError as err:
         return err.reason
     return "read"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(tmp_path):
+    """os.walk's error path (a folder gone, or unreadable to a non-root user) yields an `unreadable` record."""
+    listed = list(inputs.list_files(os.path.join(tmp_path, "gone", "**")))
+    assert [(os.path.basename(entry.uri), entry.error) for entry in listed] == [("gone", inputs.UNREADABLE)]
