@@ -66,7 +66,7 @@ class ValidateImage(ThreadPoolDoFn):
         super().__init__(threads)
         self._source_weights = source_weights
         self._image_size = image_size
-        self._max_bytes = int(max_file_mb * 1024 * 1024)
+        self._max_bytes = inputs.megabytes(max_file_mb)
 
     def setup(self):
         super().setup()

@@ -23,6 +23,11 @@ REASONS = (BAD_FILE_NAME, BROKEN_SYMLINK, OUTSIDE_ROOT, NOT_A_FILE, FILE_TOO_LAR
 DEFAULT_MAX_FILE_MB = 64.0
 
 
+def megabytes(mb: float) -> int:
+    """--max_file_mb in bytes."""
+    return int(mb * 1024 * 1024)
+
+
 class Listed(NamedTuple):
     """A listed path: `error` is None for a file to read, else a reason code from REASONS."""
 
@@ -59,10 +64,8 @@ def list_files(pattern: str, root: Optional[str] = None, allow_outside_root: boo
         paths = _walk(pattern[:-3])
     else:
         paths = glob.glob(pattern, recursive=True, include_hidden=True)  # hidden files too: nothing skipped unseen
-    for path in sorted(paths, key=lambda p: p if isinstance(p, str) else p.uri):
-        listed = path if isinstance(path, Listed) else _check(path, root, allow_outside_root)
-        if listed is not None:
-            yield listed
+    records = (p if isinstance(p, Listed) else _check(p, root, allow_outside_root) for p in paths)
+    yield from sorted((r for r in records if r is not None), key=lambda r: r.uri)
 
 
 def _walk(folder: str) -> Iterator:
@@ -107,8 +110,9 @@ def _read_local(path: str, max_bytes: int) -> bytes:
 
 def _check(path: str, root: str, allow_outside_root: bool) -> Optional[Listed]:
     """The Listed record for one local path; None for folders (they are not inputs)."""
-    if named(path).error:
-        return named(path)
+    listed = named(path)
+    if listed.error:
+        return listed
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

@@ -92,7 +92,7 @@ class ReadAndPrepare(ThreadPoolDoFn):
     def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB):
         super().__init__(threads)
         self._image_size = image_size
-        self._max_bytes = int(max_file_mb * 1024 * 1024)
+        self._max_bytes = inputs.megabytes(max_file_mb)
 
     def work(self, listed: inputs.Listed) -> Union[PreparedImage, tuple[str, str]]:
         """The prepared image, or (reason, detail) of why not."""
@@ -145,7 +145,7 @@ class CopyInto(beam.DoFn):
 
     def __init__(self, root: str, max_file_mb: float):
         self._root = root
-        self._max_bytes = int(max_file_mb * 1024 * 1024)
+        self._max_bytes = inputs.megabytes(max_file_mb)
 
     def process(self, result: dict) -> Iterator:
         name = f"{result['sha256'][:12]}_{os.path.basename(result['uri'].rstrip('/')) or 'image'}"
@@ -306,6 +306,12 @@ def check_options(opts: LabelOptions, streaming: bool) -> None:
             raise ValueError(f"--{name} {path} is inside --input {opts.input}: its files would be read as input; put it elsewhere")
 
 
+def _keyed_version(match) -> tuple[str, tuple[inputs.Listed, str]]:
+    """A watched file's FileMetadata -> (path, (its Listed record, "size:mtime")) for NewVersions."""
+    listed = inputs.named(match.path)
+    return listed.uri, (listed, f"{match.size_in_bytes}:{match.last_updated_in_seconds}")
+
+
 def _inside(path: str, folder: str) -> bool:
     """Whether `path` (a file prefix or folder) lies under `folder`, on local paths and URIs alike."""
     if "://" in path or "://" in folder:
@@ -331,7 +337,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
         uris = (
             p
             | "WatchFiles" >> fileio.MatchContinuously(input_pattern(opts.input), interval=opts.poll_interval, has_deduplication=False, stop_timestamp=stop)
-            | "KeyByPath" >> beam.Map(lambda m: (inputs.named(m.path).uri, (inputs.named(m.path), f"{m.size_in_bytes}:{m.last_updated_in_seconds}")))
+            | "KeyByPath" >> beam.Map(_keyed_version)
             | "NewVersions" >> beam.ParDo(NewVersions())
             | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
         )

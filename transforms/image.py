@@ -1,7 +1,6 @@
 """Validate one image file and turn it into the pixels the model sees: the preprocessing, defined once.
 
-Runs inside Beam DoFns on workers and in the REST server, so it uses only Pillow and numpy (no
-TensorFlow). `prepare(data, image_size)` is the only path from file bytes to model input: ingest
+Runs inside Beam DoFns on workers, so it uses only Pillow and numpy (no TensorFlow). `prepare(data, image_size)` is the only path from file bytes to model input: ingest
 stores its pixels in the TFRecords, labelling, evaluation and serving feed them to the model, so
 every path gives the model identical tensors for the same file. Each file is decoded once.
 
