@@ -27,6 +27,11 @@ REQUIRED = [
     "matplotlib==3.11.2",
     "mplfinance==0.12.10b0",
     "scikit-learn==1.9.1",
+    # REST API (pipelines.serve)
+    "fastapi==0.165.0",
+    "starlette==1.10.0",
+    "uvicorn==0.54.0",
+    "python-multipart==0.0.34",
 ]
 
 DEV = [
@@ -35,6 +40,8 @@ DEV = [
     "hypothesis==6.170.17",  # property tests of image validation
     # Local GCS stand-in for tests (the real service is unreachable offline).
     "gcp-storage-emulator==2026.7.19",
+    # Drives Debian's Chromium (/usr/bin/chromium) in the web page's test; never downloads a browser.
+    "playwright==1.65.2",
 ]
 
 setuptools.setup(
@@ -45,6 +52,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*", "models", "models.*"]),
     data_files=[("configs", ["configs/model_config.yaml", "configs/ingest.yaml", "configs/ingest_demo.yaml", "configs/ingest_real.yaml"])],
     include_package_data=True,
+    package_data={"pipelines": ["serve_page.html"]},
     install_requires=REQUIRED,
     extras_require={"dev": DEV},
 )

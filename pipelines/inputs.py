@@ -82,6 +82,11 @@ def _walk(folder: str) -> Iterator:
         yield Listed(named(err.filename or folder).uri, UNREADABLE, f"folder cannot be listed: {type(err).__name__}: {err.strerror}")
 
 
+def under_prefix(uri: str, prefixes) -> bool:
+    """Whether `uri` lies under one of `prefixes` (with no `..` step that could climb out of it)."""
+    return "/../" not in f"{uri}/" and any(uri.startswith(p) for p in prefixes)
+
+
 def read_bounded(uri: str, max_bytes: int) -> bytes:
     """The file's bytes, reading at most `max_bytes` + 1; raises ReadError with the reason."""
     try:

@@ -60,6 +60,11 @@ class ModelInfo:
     threshold: float
     image_size: int
 
+    def verdict(self, score: float) -> dict:
+        """The fields every answer about one image carries (JSONL results and /predict alike)."""
+        label = features.CHART if score >= self.threshold else features.NON_CHART
+        return {"label": label, "score": round(score, 6), "model_type": self.model_type, "run_id": self.run_id}
+
 
 def input_pattern(source: str) -> str:
     """A folder becomes a recursive pattern; globs and URIs pass through."""
@@ -125,14 +130,10 @@ class ToResult(beam.DoFn):
         if isinstance(prediction.inference, InferenceError):
             yield _reject(key.uri, "model_error", prediction.inference)
             return
-        score = float(prediction.inference)
-        label = features.CHART if score >= self._model.threshold else features.NON_CHART
-        beam.metrics.Metrics.counter(_METRICS, f"labelled_{label}").inc()
+        verdict = self._model.verdict(float(prediction.inference))
+        beam.metrics.Metrics.counter(_METRICS, f"labelled_{verdict['label']}").inc()
         self._progress.tick()
-        yield {
-            "uri": key.uri, "label": label, "score": round(score, 6), "model_type": self._model.model_type,
-            "run_id": self._model.run_id, "sha256": key.sha256, "width": key.width, "height": key.height, "labeled_at": _now(),
-        }
+        yield {"uri": key.uri, **verdict, "sha256": key.sha256, "width": key.width, "height": key.height, "labeled_at": _now()}
 
 
 class CopyInto(beam.DoFn):
@@ -221,7 +222,7 @@ def uris_from_message(message, allowed_prefixes: tuple[str, ...] = ()) -> Iterat
     uri, notified = _uri_in(attributes, payload)
     if not uri:
         yield inputs.Listed(where, "bad_message", f"neither a GCS notification nor a URI: {payload[:200]!r}")
-    elif "/../" in f"{uri}/" or not (any(uri.startswith(p) for p in allowed_prefixes) or (notified and not allowed_prefixes)):
+    elif not (inputs.under_prefix(uri, allowed_prefixes) or (notified and not allowed_prefixes and "/../" not in f"{uri}/")):
         yield inputs.Listed(uri, "not_allowed", f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)")
     else:
         yield inputs.Listed(uri)
