@@ -13,6 +13,9 @@ REQUIRED = [
     "tensorflow-transform==1.21.0",
     "tfx-bsl==1.21.0",
     "apache-beam[gcp]==2.77.0",
+    # DaskRunner (pipelines.dask_runner); Beam 2.77's [dask] extra asks for dask and distributed >= 2024.4.2.
+    "dask[distributed]==2026.8.0",
+    "distributed==2026.8.0",
     # Beam's TensorFlow RunInference module imports tensorflow_hub.
     "tensorflow-hub==0.16.1",
     "datasets==5.2.0",

@@ -17,7 +17,8 @@ def base_dir() -> str:
 def setup_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     if not debug:
-        for noisy in ("apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google"):
+        for noisy in ("apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google",
+                      "distributed"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         logging.getLogger("absl").setLevel(logging.ERROR)  # tf.Transform's format advice, once per dataset
 

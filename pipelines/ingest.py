@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Optional, Union
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import cli, inputs, storage
+from pipelines import cli, inputs, runners, storage
 from pipelines.options import IngestOptions
 from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
@@ -268,7 +268,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     config = load_config(ingest.config)
     output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
-    with beam.Pipeline(options=options) as p:
+    with runners.pipeline(options) as p:
         build_pipeline(p, config, output_dir, ingest.max_file_mb, ingest.allow_outside_root)
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)

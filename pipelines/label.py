@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import os
 import time
 from datetime import datetime, timezone
@@ -27,7 +28,7 @@ from apache_beam.coders import StrUtf8Coder
 
 from models import export
 from models.inference import InferenceError, SavedModelHandler
-from pipelines import cli, inputs, storage
+from pipelines import cli, inputs, runners, storage
 from pipelines.options import LabelOptions
 from pipelines.threaded import ThreadPoolDoFn
 from transforms import features
@@ -271,8 +272,10 @@ def _read_jsonl(pattern: str) -> list[dict]:
 
 
 def read_results(output: str) -> tuple[list[dict], list[dict]]:
-    """(results, dead letters) written under an output prefix, on any filesystem."""
-    return _read_jsonl(f"{output}-*.jsonl"), _read_jsonl(f"{output}{DEAD_LETTER_INFIX}-*.jsonl")
+    """(results, dead letters) written under an output prefix, on any filesystem; each sorted by uri, since
+    the order lines were written in depends on the runner."""
+    by_uri = operator.itemgetter("uri")
+    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(_read_jsonl(f"{output}{DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri)
 
 
 def already_labelled(output: str) -> set[str]:
@@ -387,7 +390,7 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     check_options(opts, streaming)
     model = load_model_info(opts.model_dir, opts.threshold)
     logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, model.model_type, model.run_id, model.threshold, opts.output)
-    p = beam.Pipeline(options=options)
+    p = runners.pipeline(options)
     build_pipeline(p, opts, streaming, model, stop_after=opts.duration)
     result = p.run()
     try:
@@ -421,7 +424,7 @@ def _cancel_after(result, seconds: float) -> None:
 def _log_counters(result) -> None:
     try:
         counters = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(_METRICS))["counters"]
-    except Exception:  # some runners cannot report metrics after cancel
+    except Exception:  # the DaskRunner reports none; other runners none after cancel
         return
     totals = {c.key.metric.name: c.committed for c in counters}
     logging.info("Label counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "none")
