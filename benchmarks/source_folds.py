@@ -1,0 +1,168 @@
+"""Source-disjoint accuracy: grouped k-fold over every real image, never one source on both sides.
+
+    python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
+        [--real_weight 5] [--seed 0] [--work_dir DIR]
+
+Every real image in ../shared/data/{real_sample,real_train} is assigned to a fold by its source
+repository (`source_repo` in each manifest.csv; sklearn's StratifiedGroupKFold keeps the label mix
+of each fold close to the whole). For each fold the recipe is trained as a user would (ingest of a
+JSONL manifest of the other folds' real images, weighted, plus the demo generator; then
+`pipelines.train`), and the held-out fold is scored through `pipelines.evaluate`. Prints the
+per-fold table with mean and spread of accuracy, F1 and ROC AUC, the pooled metrics, and writes
+benchmarks/results/source_folds.json (with every image's out-of-fold score) and a pooled contact
+sheet of the misses.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL_DIRS = [os.path.normpath(os.path.join(ROOT, "..", "shared", "data", d)) for d in ("real_sample", "real_train")]
+RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
+MANIFEST = "manifest.csv"
+
+
+def real_images() -> list[dict]:
+    """Every real image: {path, label, source} from the manifests."""
+    rows = []
+    for folder in REAL_DIRS:
+        with open(os.path.join(folder, MANIFEST), newline="") as f:
+            rows += [{"path": os.path.join(folder, r["file"]), "label": r["label"], "source": r["source_repo"]} for r in csv.DictReader(f)]
+    return rows
+
+
+def assign_folds(images: list[dict], folds: int, seed: int) -> list[int]:
+    """A fold per image, grouped by source and stratified by label."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    fold_of = [0] * len(images)
+    labels = [i["label"] for i in images]
+    for k, (_, held) in enumerate(splitter.split(images, labels, groups=[i["source"] for i in images])):
+        for index in held:
+            fold_of[index] = k
+    return fold_of
+
+
+def _python(args: list[str], env: dict) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, check=True)
+    return time.monotonic() - started
+
+
+def _held_out_folder(images: list[dict], folder: str) -> None:
+    """folder/{chart,non_chart}/ of symlinks to the held-out images (evaluate reads labels from folders)."""
+    for image in images:
+        target = os.path.join(folder, image["label"], os.path.basename(os.path.dirname(os.path.dirname(image["path"]))) + "_" + os.path.basename(image["path"]))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(image["path"], target)
+
+
+def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> dict:
+    """Ingest + train on `train` (plus demo images), evaluate on `held`; the evaluation's metrics and per-image scores."""
+    home = os.path.join(args.work_dir, f"fold{k}")
+    os.makedirs(home, exist_ok=True)
+    manifest = os.path.join(home, "train.jsonl")
+    with open(manifest, "w") as f:
+        f.writelines(json.dumps({"image": i["path"], "label": i["label"]}) + "\n" for i in train)
+    config = {"image_size": args.image_size, "split": {"train": 0.75, "val": 0.2, "test": 0.05},
+              "sources": [{"type": "jsonl", "path": manifest, "weight": args.real_weight}]
+              + ([{"type": "demo", "size": args.demo_size, "seed": args.seed}] if args.demo_size else [])}
+    with open(os.path.join(home, "ingest.yaml"), "w") as f:
+        yaml.safe_dump(config, f)
+    data_dir = os.path.join(home, "ingest")
+    if not os.path.exists(os.path.join(data_dir, "ingest_summary.json")):
+        _python(["pipelines.ingest", "--runner=DirectRunner", f"--config={home}/ingest.yaml", f"--output_dir={data_dir}", "--allow_outside_root"], env)
+    base = os.path.join(home, "base")
+    train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
+    seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), dict(env, BASE_DIR=base))
+    folder = os.path.join(home, "held_out")
+    _held_out_folder(held, folder)
+    out = os.path.join(home, "evaluation")
+    _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", os.path.join(base, "models", args.model_type, "latest"),
+             "--data_dir", folder, "--output_dir", out, "--allow_outside_root"], env)
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    scores = _scores(os.path.join(out, "predictions"), folder)
+    return {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
+            "train_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
+            "threshold": metrics["threshold"], "rejected": metrics["rejected"]["count"], "scores": scores}
+
+
+def _scores(predictions: str, folder: str) -> dict:
+    """{held-out file: (truth, score)} from the evaluation's labelling output."""
+    scores = {}
+    for name in os.listdir(predictions):
+        if name.endswith(".jsonl") and ".rejected" not in name:
+            for line in open(os.path.join(predictions, name)):
+                r = json.loads(line)
+                truth = os.path.basename(os.path.dirname(r["uri"]))
+                scores[os.path.realpath(r["uri"])] = (truth, r["score"])
+    return scores
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.source_folds", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--model_type", default="chart-cnn")
+    parser.add_argument("--config", default="configs/model_config.yaml")
+    parser.add_argument("--image_size", type=int, default=128)
+    parser.add_argument("--demo_size", type=int, default=2000, help="demo images added to each fold's training data (0: none)")
+    parser.add_argument("--real_weight", type=float, default=5.0, help="sample weight of each real training image")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="fold assignment, demo images and training")
+    parser.add_argument("--only_folds", default=None, help="comma-separated fold numbers to run (default: all)")
+    parser.add_argument("--work_dir", default="/tmp/chart_sifter_source_folds")
+    args = parser.parse_args(argv)
+
+    from models.metrics import binary_metrics
+    from models.reports import contact_sheet
+
+    images = real_images()
+    fold_of = assign_folds(images, args.folds, args.seed)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    wanted = [int(k) for k in args.only_folds.split(",")] if args.only_folds else range(args.folds)
+    rows = []
+    for k in wanted:
+        train = [i for i, f in zip(images, fold_of) if f != k]
+        held = [i for i, f in zip(images, fold_of) if f == k]
+        rows.append(run_fold(args, k, train, held, env))
+        r = rows[-1]
+        print(f"fold {k}: accuracy {r['accuracy']:.3f} F1 {r['f1']:.3f} AUC {r['roc_auc']:.3f} ({r['held_out_images']} images, "
+              f"{r['held_out_sources']} sources, train {r['train_seconds']:.0f} s)", flush=True)
+
+    pooled = [(path, truth, score, r["threshold"]) for r in rows for path, (truth, score) in r["scores"].items()]
+    truths = np.array([t == "chart" for _, t, _, _ in pooled], dtype=int)
+    correct = np.array([(s >= thr) == bool(t) for (_, _, s, thr), t in zip(pooled, truths)])
+    summary = {name: {"mean": round(statistics.mean(r[name] for r in rows), 4),
+                      "stdev": round(statistics.stdev(r[name] for r in rows), 4) if len(rows) > 1 else 0.0,
+                      "min": round(min(r[name] for r in rows), 4)} for name in ("accuracy", "f1", "roc_auc")}
+    summary["pooled_accuracy"] = round(float(correct.mean()), 4)
+    summary["pooled_roc_auc"] = binary_metrics(truths, np.array([s for _, _, s, _ in pooled]), 0.5)["roc_auc"]
+    misses = sorted(((p, t, s) for (p, t, s, thr), ok in zip(pooled, correct) if not ok), key=lambda m: m[0])
+    sheet = os.path.join(RESULTS_DIR, "source_folds_misses.png")
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    contact_sheet([(open(p, "rb").read(), f"true {t}\nscore {s:.2f}") for p, t, s in misses], sheet,
+                  f"Source-disjoint misses, {args.model_type}, {args.folds} folds ({len(misses)} of {len(pooled)})")
+    print(f"\n{'fold':>4} {'images':>7} {'sources':>8} {'accuracy':>9} {'F1':>7} {'AUC':>7} {'thr':>6} {'train s':>8}")
+    for r in rows:
+        print(f"{r['fold']:>4} {r['held_out_images']:>7} {r['held_out_sources']:>8} {r['accuracy']:>9.3f} {r['f1']:>7.3f} "
+              f"{r['roc_auc']:>7.3f} {r['threshold']:>6.2f} {r['train_seconds']:>8.0f}")
+    print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict))
+          + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}")
+    result = {"args": vars(args), "summary": summary, "folds": rows, "misses_sheet": sheet}
+    with open(os.path.join(RESULTS_DIR, "source_folds.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
