@@ -16,9 +16,10 @@ FROM apache/beam_python3.11_sdk:2.77.0 AS worker
 
 WORKDIR /opt/chart_sifter
 COPY setup.py MANIFEST.in README.md ./
-COPY pipelines/ pipelines/
+COPY core/ core/
 COPY transforms/ transforms/
 COPY models/ models/
+COPY pipelines/ pipelines/
 COPY configs/ configs/
 RUN pip install --no-cache-dir . && python -c "import pipelines.label, pipelines.serve, transforms.image, models.inference"
 # The SDK harness stays the entry point (inherited from the base image).

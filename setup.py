@@ -52,7 +52,7 @@ setuptools.setup(
     version="0.1.0",
     description="Sort financial chart images from everything else: Beam + TFT ingest, Keras training, RunInference labelling.",
     python_requires=">=3.11,<3.12",
-    packages=setuptools.find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*", "models", "models.*"]),
+    packages=setuptools.find_packages(include=["core", "core.*", "transforms", "transforms.*", "models", "models.*", "pipelines", "pipelines.*"]),
     data_files=[("configs", ["configs/model_config.yaml", "configs/ingest.yaml", "configs/ingest_demo.yaml", "configs/ingest_real.yaml"])],
     include_package_data=True,
     package_data={"pipelines": ["serve_page.html"]},

@@ -60,7 +60,7 @@ LABEL_MODES = {  # name -> extra pipelines.label flags
     "label_batch128_threads3": ["--batch_size", "128", "--decode_threads", "3"],
     "label_multi_processing_2": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
 }
-MODEL_FILES = ("configs/model_config.yaml", "models/export.py", "models/builder.py", "transforms/preprocessing.py", "pipelines/train.py")
+MODEL_FILES = ("configs/model_config.yaml", "core/runs.py", "models/export.py", "models/builder.py", "transforms/preprocessing.py", "pipelines/train.py")
 
 
 def cores() -> int:
@@ -169,7 +169,9 @@ def trained_model(cache_dir: str, logs: str) -> str:
     """Run dir of a throwaway chart-cnn (demo ingest of 60 images, 1 epoch), cached by the code it depends on."""
     digest = hashlib.sha256(b"".join(pathlib.Path(c.ROOT, p).read_bytes() for p in MODEL_FILES)).hexdigest()[:10]
     base = os.path.join(cache_dir, f"model-{digest}")
-    latest = os.path.join(base, "models", "chart-cnn", "latest")
+    from core import runs
+
+    latest = os.path.join(runs.model_type_dir(base, "chart-cnn"), runs.LATEST_FILE)
     if not os.path.exists(latest):
         print("Training the throwaway chart-cnn model (demo ingest of 60 images, 1 epoch; set-up) ...", flush=True)
         env = c.bench_env({"BASE_DIR": base})
@@ -180,15 +182,14 @@ def trained_model(cache_dir: str, logs: str) -> str:
         c.check(c.run_measured(c.ingest_cmd(config, os.path.join(base, "ingest")), os.path.join(logs, "setup_ingest.log"), env=env), "set-up ingest")
         c.check(c.run_measured([c.PYTHON, "-m", "pipelines.train", "--model_type", "chart-cnn", "--data_dir", os.path.join(base, "ingest"), "--epochs", "1"],
                                os.path.join(logs, "setup_train.log"), env=env), "set-up training")
-    with open(latest) as f:
-        return os.path.join(os.path.dirname(latest), f.read().strip())
+    return runs.resolve_model_dir(latest)
 
 
 # ---------------------------------------------------------------- workers (each in its own measured subprocess)
 
 def _pillow_recipe(path: str):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     return np.asarray(Image.open(path).convert("RGB").resize((SIZE, SIZE)))
 
@@ -209,8 +210,9 @@ def keras_worker(root: str, run_dir: str, output: str) -> dict:
     import keras
     import numpy as np
 
-    with open(os.path.join(run_dir, "metadata.json")) as f:
-        meta = json.load(f)
+    from core import runs
+
+    meta = runs.read_metadata(run_dir)
     model = keras.saving.load_model(os.path.join(run_dir, meta["keras_file"]))
     t_loop = time.perf_counter()
     with open(output, "w") as out:
@@ -242,13 +244,15 @@ def model_worker(run_dir: str, batches: str) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    serve = tf.saved_model.load(os.path.join(run_dir, "saved_model")).signatures["serving_default"]
+    from core import runs
+
+    serve = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
     rows = np.random.default_rng(0).integers(0, 256, (BATCH, SIZE * SIZE * 3), dtype=np.uint8)
     x = tf.constant([r.tobytes() for r in rows])
-    serve(rgb_pixels=x)  # trace, warm up
+    serve(**{runs.SERVING_INPUT: x})  # trace, warm up
     t = time.perf_counter()
     for _ in range(int(batches)):
-        serve(rgb_pixels=x)["score"].numpy()
+        serve(**{runs.SERVING_INPUT: x})[runs.SERVING_OUTPUT].numpy()
     return {"work_s": round(time.perf_counter() - t, 3), "images": BATCH * int(batches)}
 
 
@@ -257,8 +261,8 @@ def ingest_worker(root: str, out_dir: str) -> dict:
     t0 = time.perf_counter()
     import tensorflow as tf
 
+    from core import features
     from pipelines.ingest_config import split_of
-    from transforms import features
     from transforms.image import RejectedImage, prepare
 
     t_loop = time.perf_counter()
@@ -299,10 +303,12 @@ WORKERS = {"keras": keras_worker, "decode": decode_worker, "model": model_worker
 
 def count_records(out_dir: str) -> dict:
     """Records per split in tfrecords/<split>/*.tfrecord.gz (TFRecord framing read without TensorFlow)."""
+    from core import features
+
     counts = {}
     for split in SPLIT:
         n = 0
-        for path in glob.glob(os.path.join(out_dir, "tfrecords", split, "*.tfrecord.gz")):
+        for path in glob.glob(os.path.join(out_dir, features.TFRECORD_DIR, split, "*" + features.TFRECORD_SUFFIX)):
             with gzip.open(path, "rb") as f:
                 while header := f.read(12):
                     f.seek(struct.unpack("<Q", header[:8])[0] + 4, 1)

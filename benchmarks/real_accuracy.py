@@ -20,6 +20,8 @@ import time
 
 import yaml
 
+from core import features, runs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_SAMPLE = os.path.join(ROOT, "..", "shared", "data", "real_sample")
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "real_accuracy.json")
@@ -33,7 +35,7 @@ def _python(args: list[str], env: dict) -> float:
 
 
 def _ingest(config: dict, out: str, env: dict) -> None:
-    if os.path.exists(os.path.join(out, "ingest_summary.json")):
+    if os.path.exists(os.path.join(out, features.SUMMARY_FILE)):
         return
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "..", os.path.basename(out) + ".yaml")
@@ -53,7 +55,6 @@ def _cache_key(config: dict) -> str:
 def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, int]:
     """Symlink the real sample's test-split images into folder/{chart,non_chart}."""
     from pipelines.ingest_config import split_of
-    from transforms import features
     from transforms.image import RejectedImage, content_hash, load_rgb
 
     counts = {}
@@ -76,7 +77,6 @@ def held_out_real(folder: str, ratios: tuple[float, float, float]) -> dict[str, 
 def as_jpeg(folder: str, out: str, quality: int = 80) -> None:
     """folder/{chart,non_chart} with every image re-encoded as JPEG, as platforms re-encode uploads:
     a model that keyed on PNG vs JPEG would lose accuracy here."""
-    from transforms import features
     from transforms.image import load_rgb
 
     for label in features.LABEL_NAMES:
@@ -98,7 +98,7 @@ def _train_and_score(args, recipe: str, seed: int, config: dict, data_dir: str, 
     env_run = dict(env, BASE_DIR=base)
     train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(seed)]
     seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
-    model_dir = os.path.join(base, "models", args.model_type, "latest")
+    model_dir = os.path.join(runs.model_type_dir(base, args.model_type), runs.LATEST_FILE)
     out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}_seed{seed}")
     metrics = _evaluate(model_dir, test_folder, out, env_run)
     jpeg = _evaluate(model_dir, jpeg_folder, out + "_jpeg80", env_run)

@@ -137,10 +137,9 @@ def main(argv=None) -> dict:
     importlib.import_module("keras")  # Keras 3 before tf.Transform, as pipelines/train.py does
     import tensorflow_transform as tft
 
+    from core import features, storage
     from models.data import make_dataset, split_files
     from models.spec import load_model_spec
-    from pipelines import storage
-    from transforms import features
 
     transform_output = tft.TFTransformOutput(storage.join(data_dir, features.TRANSFORM_DIR))
     image_shape = tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape)

@@ -13,8 +13,8 @@ import os
 
 import keras
 
+from core import storage
 from models.spec import BASE_MODELS, Backbone, ModelSpec, SpecError, build_optimizer, create
-from pipelines import storage
 
 # Layer names the trainer can look up with `model.get_layer(...)`.
 BACKBONE = "backbone"  # the base model (fine-tuning unfreezes it) or the custom layers stack

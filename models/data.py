@@ -4,8 +4,7 @@ from typing import Optional
 
 import tensorflow as tf
 
-from pipelines import storage
-from transforms import features
+from core import features, storage
 
 AUTOTUNE = tf.data.AUTOTUNE
 

@@ -1,16 +1,14 @@
 """A Beam RunInference model handler for the exported SavedModel.
 
-Beam's built-in TensorFlow handlers load `.keras` files; Keras 3 refuses to load
-a SavedModel, so this small handler loads it with `tf.saved_model.load` and calls
-the serving signature on a batch of prepared pixels (raw RGB bytes, see models.export). One model per worker
-process (Beam shares it between threads); TensorFlow is imported on the worker.
+Beam's TensorFlow handlers load `.keras` files, and Keras 3 refuses to load a SavedModel, so this one
+loads it with `tf.saved_model.load` and calls its serving signature on batches of prepared pixels.
+TensorFlow is imported only when a worker loads the model, never by importing this module.
 """
 from typing import Any, Iterable, Optional, Sequence
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from models import export
-from pipelines import storage
+from core import runs, storage
 
 
 class InferenceError(str):
@@ -20,7 +18,7 @@ class InferenceError(str):
 def _scores(model: Any, batch: Sequence[bytes]):
     import tensorflow as tf
 
-    return model(**{export.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[export.SERVING_OUTPUT].numpy()
+    return model(**{runs.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[runs.SERVING_OUTPUT].numpy()
 
 
 class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
@@ -30,12 +28,12 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
         # No max_batch_duration_secs: its stateful real-time batching would push streaming file
         # watches onto the DirectRunner path that cannot run MatchContinuously (apache/beam#26577).
         super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
-        self._saved_model = storage.join(run_dir, export.SAVED_MODEL_DIR)
+        self._saved_model = storage.join(run_dir, runs.SAVED_MODEL_DIR)
 
     def load_model(self) -> Any:
         import tensorflow as tf
 
-        return tf.saved_model.load(self._saved_model).signatures["serving_default"]
+        return tf.saved_model.load(self._saved_model).signatures[runs.SERVING_SIGNATURE]
 
     def run_inference(self, batch: Sequence[bytes], model: Any, inference_args: Optional[dict] = None) -> Iterable[PredictionResult]:
         """Scores for the batch; if the model refuses it, each image alone, so one bad input costs only itself

@@ -3,7 +3,7 @@ trainer's test-split evaluation and the evaluate command."""
 import numpy as np
 from sklearn import metrics as skm
 
-from transforms import features
+from core import features
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:

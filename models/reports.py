@@ -10,8 +10,10 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from pipelines import storage  # noqa: E402
-from transforms import features  # noqa: E402
+from core import (
+    features,  # noqa: E402
+    storage,  # noqa: E402
+)
 
 
 def _save(fig: Figure, path: str) -> str:

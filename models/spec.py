@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import keras
 import yaml
 
-from transforms.features import CHART, NON_CHART
+from core.features import CHART, NON_CHART
 
 
 class SpecError(ValueError):

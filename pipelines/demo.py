@@ -5,7 +5,8 @@ folder of demo images -> print a short table of results.
 """
 from typing import Optional
 
-from pipelines import cli, ingest, label, storage, train
+from core import runs, storage
+from pipelines import cli, ingest, label, train
 
 DEMO_CONFIG = "configs/ingest_demo.yaml"
 DEMO_MODEL = "chart-cnn"  # the real-image recipe (benchmarks/real_accuracy.py)
@@ -23,7 +24,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")
-    label.run(["--runner=DirectRunner", "--model_dir", storage.join(base, "models", DEMO_MODEL, "latest"),
+    label.run(["--runner=DirectRunner", "--model_dir", storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE),
                "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted")])
     print_table(label.read_results(output)[0])
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {summary['test_metrics']['accuracy']:.3f})")

@@ -59,9 +59,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps  # noqa: E402
 
+from core.features import CHART, NON_CHART  # noqa: E402
 from pipelines import demo_render as dr  # noqa: E402
 from pipelines.demo_render import RGB, Canvas, Pane, between, chance, pick, randint, weighted  # noqa: E402
-from transforms.features import CHART, NON_CHART  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

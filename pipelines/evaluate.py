@@ -15,8 +15,8 @@ from typing import Optional
 
 import numpy as np
 
-from pipelines import cli, label, storage
-from transforms import features
+from core import features, storage
+from pipelines import cli, label
 
 PREDICTIONS = "predictions/labels"
 

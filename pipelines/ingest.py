@@ -20,16 +20,15 @@ from typing import Iterable, Iterator, Optional, Union
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import cli, inputs, runners, storage
-from pipelines.options import IngestOptions
+from core import dead_letters, features, storage
+from core.dead_letters import DUPLICATES, REJECTED
+from pipelines import cli, inputs, runners
 from pipelines.ingest_config import IngestConfig, load_config, split_of
+from pipelines.options import IngestOptions
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn
-from transforms import features
 from transforms.image import PreparedImage, RejectedImage, prepare
 
-REJECTED = "rejected"
-DUPLICATES = "duplicates"
 _METRICS = "chart_sifter.ingest"
 
 
@@ -48,11 +47,6 @@ class Example:
     def raw_features(self) -> dict:
         return {features.IMAGE_KEY: self.image, features.LABEL_KEY: self.label,
                 features.SHA256_KEY: self.sha256.encode(), features.WEIGHT_KEY: self.weight}
-
-
-def dead_letter(source: str, uri: str, reason: str, detail: str, label: str = "") -> dict:
-    """One dead-letter record (also the JSONL line written for it)."""
-    return {"source": source, "uri": uri, "label": label, "reason": reason, "detail": detail}
 
 
 class ValidateImage(ThreadPoolDoFn):
@@ -88,7 +82,7 @@ class ValidateImage(ThreadPoolDoFn):
         if raw.error:
             yield self._reject(raw, raw.error, raw.detail)
         elif raw.label not in features.LABEL_IDS:
-            yield self._reject(raw, "unknown_label", f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
+            yield self._reject(raw, dead_letters.UNKNOWN_LABEL, f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
         elif not isinstance(prepared, PreparedImage):
             yield self._reject(raw, *prepared)
         else:
@@ -98,7 +92,7 @@ class ValidateImage(ThreadPoolDoFn):
     @staticmethod
     def _reject(raw: RawImage, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
         beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
-        return beam.pvalue.TaggedOutput(REJECTED, dead_letter(raw.source, raw.uri, reason, detail, raw.label))
+        return beam.pvalue.TaggedOutput(REJECTED, dead_letters.ingest_record(raw.source, raw.uri, reason, detail, raw.label))
 
 
 def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
@@ -113,12 +107,12 @@ def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
         others = ", ".join(f"{c.uri}={features.LABEL_NAMES[c.label]}" for c in copies)
         for c in copies:
             beam.metrics.Metrics.counter(_METRICS, "rejected_label_conflict").inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, dead_letter(c.source, c.uri, "label_conflict", f"same picture, different labels: {others}", features.LABEL_NAMES[c.label]))
+            yield beam.pvalue.TaggedOutput(REJECTED, dead_letters.ingest_record(c.source, c.uri, dead_letters.LABEL_CONFLICT, f"same picture, different labels: {others}", features.LABEL_NAMES[c.label]))
         return
     kept = copies[0]
     for dropped in copies[1:]:
         beam.metrics.Metrics.counter(_METRICS, "duplicates").inc()
-        yield beam.pvalue.TaggedOutput(DUPLICATES, {"source": dropped.source, "uri": dropped.uri, "duplicate_of": kept.uri})
+        yield beam.pvalue.TaggedOutput(DUPLICATES, dead_letters.duplicate_record(dropped.source, dropped.uri, kept.uri))
     yield kept
 
 

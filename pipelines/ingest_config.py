@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from transforms import features
+from core import features
 
 SOURCE_TYPES = ("huggingface", "folder", "jsonl", "demo")
 _REQUIRED = {"huggingface": (), "folder": ("root",), "jsonl": ("path",), "demo": ("size",)}
@@ -137,7 +137,7 @@ def _is_number(value: Any) -> bool:
 
 def load_config(path: str) -> IngestConfig:
     """Read and validate an ingest YAML file (local or any filesystem)."""
-    from pipelines import storage
+    from core import storage
 
     try:
         raw = yaml.safe_load(storage.read_bytes(path))

@@ -11,15 +11,18 @@ import os
 import stat
 from typing import Iterator, NamedTuple, Optional
 
-from pipelines import storage
+from core import storage
+from core.dead_letters import (
+    BAD_FILE_NAME,
+    BROKEN_SYMLINK,
+    FILE_TOO_LARGE,
+    INPUT_REASONS,
+    NOT_A_FILE,
+    OUTSIDE_ROOT,
+    UNREADABLE,
+)
 
-BAD_FILE_NAME = "bad_file_name"  # the path is not valid UTF-8; rename the file
-BROKEN_SYMLINK = "broken_symlink"  # a symlink whose target does not exist
-OUTSIDE_ROOT = "outside_root"  # a symlink out of the input folder (allow with --allow_outside_root)
-NOT_A_FILE = "not_a_file"  # a FIFO, socket or device: never read
-FILE_TOO_LARGE = "file_too_large"  # over the size cap (--max_file_mb)
-UNREADABLE = "unreadable"  # the filesystem refused the read (permissions, vanished, network)
-REASONS = (BAD_FILE_NAME, BROKEN_SYMLINK, OUTSIDE_ROOT, NOT_A_FILE, FILE_TOO_LARGE, UNREADABLE)
+REASONS = INPUT_REASONS  # every code a Listed record or a ReadError carries
 DEFAULT_MAX_FILE_MB = 64.0
 
 

@@ -21,24 +21,19 @@ from datetime import datetime, timezone
 from typing import Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
+from apache_beam.coders import StrUtf8Coder
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
-from apache_beam.coders import StrUtf8Coder
 
-from models import export
+from core import dead_letters, features, runs, storage
+from core.dead_letters import REJECTED
 from models.inference import InferenceError, SavedModelHandler
-from pipelines import cli, inputs, runners, storage
+from pipelines import cli, inputs, runners
 from pipelines.options import LabelOptions
 from pipelines.threaded import ThreadPoolDoFn
-from transforms import features
 from transforms.image import PreparedImage, RejectedImage, prepare
 
-REJECTED = "rejected"
-# Dead letters go to PREFIX.rejected-*.jsonl: a name that `PREFIX-*` globs never match
-# (Beam's WriteToText deletes files matching its own PREFIX-*-of-N glob before finalizing).
-DEAD_LETTER_INFIX = ".rejected"
-SUMMARY_SUFFIX = ".summary.json"  # batch runs: PREFIX.summary.json
 MAX_MESSAGE_BYTES = 64 * 1024  # a Pub/Sub payload naming one image is far smaller
 _METRICS = "chart_sifter.label"
 PUBSUB_PREFIX = "projects/"
@@ -77,7 +72,7 @@ def input_pattern(source: str) -> str:
 def _dead_letter(uri: str, reason: str, detail: str) -> dict:
     """One dead-letter record (a JSONL line of PREFIX.rejected-*.jsonl), counted."""
     beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
-    return {"uri": uri, "reason": reason, "detail": detail, "rejected_at": _now()}
+    return dead_letters.label_record(uri, reason, detail, _now())
 
 
 def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
@@ -129,7 +124,7 @@ class ToResult(beam.DoFn):
     def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator:
         key, prediction = element
         if isinstance(prediction.inference, InferenceError):
-            yield _reject(key.uri, "model_error", prediction.inference)
+            yield _reject(key.uri, dead_letters.MODEL_ERROR, prediction.inference)
             return
         verdict = self._model.verdict(float(prediction.inference))
         beam.metrics.Metrics.counter(_METRICS, f"labelled_{verdict['label']}").inc()
@@ -157,11 +152,11 @@ class CopyInto(beam.DoFn):
                 return
             data = inputs.read_bounded(result["uri"], self._max_bytes)
             if hashlib.sha256(data).hexdigest() != result["sha256"]:
-                yield _dead_letter(result["uri"], "changed_since_labelled", f"not copied to {target}: the file changed after it was labelled")
+                yield _dead_letter(result["uri"], dead_letters.CHANGED_SINCE_LABELLED, f"not copied to {target}: the file changed after it was labelled")
                 return
             storage.write_atomically(target, data)
         except Exception as err:  # any filesystem's error
-            yield _dead_letter(result["uri"], "sort_failed", f"copy to {target} failed: {type(err).__name__}: {err}")
+            yield _dead_letter(result["uri"], dead_letters.SORT_FAILED, f"copy to {target} failed: {type(err).__name__}: {err}")
             return
         beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
 
@@ -217,14 +212,14 @@ def uris_from_message(message, allowed_prefixes: tuple[str, ...] = ()) -> Iterat
         return
     data = message.data or b""
     if len(data) > MAX_MESSAGE_BYTES:
-        yield inputs.Listed(where, "bad_message", f"payload of {len(data)} bytes (over {MAX_MESSAGE_BYTES})")
+        yield inputs.Listed(where, dead_letters.BAD_MESSAGE, f"payload of {len(data)} bytes (over {MAX_MESSAGE_BYTES})")
         return
     payload = data.decode("utf-8", errors="replace").strip()
     uri, notified = _uri_in(attributes, payload)
     if not uri:
-        yield inputs.Listed(where, "bad_message", f"neither a GCS notification nor a URI: {payload[:200]!r}")
+        yield inputs.Listed(where, dead_letters.BAD_MESSAGE, f"neither a GCS notification nor a URI: {payload[:200]!r}")
     elif not (inputs.under_prefix(uri, allowed_prefixes) or (notified and not allowed_prefixes and "/../" not in f"{uri}/")):
-        yield inputs.Listed(uri, "not_allowed", f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)")
+        yield inputs.Listed(uri, dead_letters.NOT_ALLOWED, f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)")
     else:
         yield inputs.Listed(uri)
 
@@ -275,7 +270,7 @@ def read_results(output: str) -> tuple[list[dict], list[dict]]:
     """(results, dead letters) written under an output prefix, on any filesystem; each sorted by uri, since
     the order lines were written in depends on the runner."""
     by_uri = operator.itemgetter("uri")
-    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(_read_jsonl(f"{output}{DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri)
+    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(_read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri)
 
 
 def already_labelled(output: str) -> set[str]:
@@ -284,8 +279,10 @@ def already_labelled(output: str) -> set[str]:
 
 
 def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
-    run_dir = export.resolve_model_dir(model_dir)
-    metadata = export.check_run_dir(run_dir)
+    from models.export import check_run_dir  # TensorFlow: at launch only, never on a worker's import
+
+    run_dir = runs.resolve_model_dir(model_dir)
+    metadata = check_run_dir(run_dir)
     return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold,
                      metadata["image_size"])
 
@@ -364,7 +361,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     rejected = {"Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
     if opts.sort_into:
         rejected["NotSorted"] = results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))
-    dead_letters = opts.output + DEAD_LETTER_INFIX
+    dead_letters = opts.output + features.DEAD_LETTER_INFIX
     if streaming:  # one writer per branch: a Flatten would hold dead letters back until the run ends
         _ = results | "WriteResults" >> beam.ParDo(WriteBundleFiles(opts.output))
         for name, pcoll in rejected.items():
@@ -377,7 +374,7 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     counted += [pcoll | f"Count{name}" >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
                 for name, pcoll in rejected.items()]
     _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
-         | "WriteSummary" >> beam.Map(write_run_summary, opts.output + SUMMARY_SUFFIX, opts.input, model))
+         | "WriteSummary" >> beam.Map(write_run_summary, opts.output + features.LABEL_SUMMARY_SUFFIX, opts.input, model))
     return results
 
 

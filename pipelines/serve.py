@@ -26,17 +26,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
+from core import dead_letters
+from core.dead_letters import (
+    BAD_REQUEST,
+    FILE_TOO_LARGE,
+    MODEL_ERROR,
+    NOT_ALLOWED,
+    REQUEST_TOO_LARGE,
+    TOO_MANY_FILES,
+)
 from models.inference import InferenceError, SavedModelHandler
 from pipelines import cli, inputs, label
 from transforms.image import RejectedImage, prepare
 
 DEFAULT_PORT = 8008  # $PORT (Cloud Run sets it) wins
-NOT_ALLOWED = "not_allowed"  # a path or URI outside --allowed_root / --allowed_prefix
-BAD_REQUEST = "bad_request"  # the request itself is malformed (not JSON, no image field, bad base64)
-REQUEST_TOO_LARGE = "request_too_large"  # over --max_request_mb
-TOO_MANY_FILES = "too_many_files"  # a multipart upload over --max_files
-MODEL_ERROR = "model_error"  # the model refused the image (as in label's dead letters)
-_STATUS = {NOT_ALLOWED: 403, inputs.FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
+_STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
 
 
 class Refused(Exception):
@@ -137,7 +141,7 @@ class BodyLimit:
 
 
 def _refusal(err: Refused, **where: str) -> JSONResponse:
-    return JSONResponse({**where, "reason": err.reason, "detail": err.detail}, status_code=err.status)
+    return JSONResponse(dead_letters.refusal(err.reason, err.detail, where), status_code=err.status)
 
 
 def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
@@ -166,7 +170,8 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
         reason = TOO_MANY_FILES if "Too many files" in str(err.detail) else BAD_REQUEST if err.status_code < 500 else "server_error"
-        return JSONResponse({"reason": reason, "detail": str(err.detail)}, status_code=413 if reason == TOO_MANY_FILES else err.status_code)
+        status = 413 if reason == TOO_MANY_FILES else err.status_code
+        return JSONResponse(dead_letters.refusal(reason, str(err.detail)), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError):
@@ -214,7 +219,7 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
             try:
                 return await answer(where, functools.partial(_bounded, data, max_bytes))
             except Refused as err:
-                return {**where, "reason": err.reason, "detail": err.detail}
+                return dead_letters.refusal(err.reason, err.detail, where)
 
         results = await asyncio.gather(*(one(u, d) for u, d in zip(uploads, contents)))
         all_labelled = all("label" in r for r in results)
@@ -261,7 +266,7 @@ def _allowed_path(path: str, roots: tuple[str, ...]) -> str:
 
 def _bounded(data: bytes, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
-        raise inputs.ReadError(inputs.FILE_TOO_LARGE, f"over {max_bytes} bytes (--max_file_mb)")
+        raise inputs.ReadError(FILE_TOO_LARGE, f"over {max_bytes} bytes (--max_file_mb)")
     return data
 
 

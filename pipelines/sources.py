@@ -14,10 +14,9 @@ from typing import Iterator, Optional
 
 import apache_beam as beam
 
-from pipelines import storage
-from pipelines.inputs import list_files
+from core import dead_letters, features, storage
 from pipelines.ingest_config import SourceConfig
-from transforms import features
+from pipelines.inputs import list_files
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
 
@@ -71,7 +70,7 @@ def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
         try:
             image, label = _manifest_line(line)
         except (ValueError, KeyError, TypeError) as err:
-            yield RawImage(source.name, f"{path}:{number}", "", error="bad_manifest_line", detail=f"{type(err).__name__}: {err}")
+            yield RawImage(source.name, f"{path}:{number}", "", error=dead_letters.BAD_MANIFEST_LINE, detail=f"{type(err).__name__}: {err}")
             continue
         uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
         yield RawImage(source.name, uri, source.label_for(label))
@@ -184,7 +183,7 @@ class ReadHuggingFace(beam.PTransform):
                 elif image.get("path"):
                     yield RawImage(source.name, image["path"], label)
                 else:
-                    yield RawImage(source.name, f"{source.name}/shard{index}/row{row_number}", label, error="empty_file", detail="row has no image bytes or path")
+                    yield RawImage(source.name, f"{source.name}/shard{index}/row{row_number}", label, error=dead_letters.EMPTY_FILE, detail="row has no image bytes or path")
 
         logging.info("Hugging Face source %s: %d shard(s)", source.name, num_shards)
         return pbegin | "Shards" >> beam.Create(range(num_shards)) | "Spread" >> beam.Reshuffle() | "Rows" >> beam.FlatMap(read_shard)

@@ -18,8 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from pipelines import cli, storage
-from transforms import features
+from core import features, runs, storage
+from pipelines import cli
 
 DEFAULT_MODEL_CONFIG = "configs/model_config.yaml"
 MISSING_MODEL_TYPE = "Error: The --model_type argument is required for the train subcommand."
@@ -83,7 +83,7 @@ def callbacks(spec, run_dir: str, checkpoint=None) -> list:
     `checkpoint` (it remembers the best so far) and appends to the same history.csv."""
     import keras
 
-    history_csv = storage.join(run_dir, "history.csv")
+    history_csv = storage.join(run_dir, runs.HISTORY_FILE)
     result = [keras.callbacks.CSVLogger(history_csv, append=checkpoint is not None)]
     if spec.optimizer_args.get("use_ema"):
         result.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # before the callbacks that read weights
@@ -91,7 +91,7 @@ def callbacks(spec, run_dir: str, checkpoint=None) -> list:
         result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
     if spec.checkpoint:
         monitor = (spec.early_stopping or {}).get("monitor", "val_loss")
-        result.append(checkpoint or keras.callbacks.ModelCheckpoint(storage.join(run_dir, "best.keras"), monitor=monitor, save_best_only=True))
+        result.append(checkpoint or keras.callbacks.ModelCheckpoint(storage.join(run_dir, runs.BEST_CHECKPOINT_FILE), monitor=monitor, save_best_only=True))
     return result
 
 
@@ -142,9 +142,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     import tensorflow_transform as tft
 
     from models import export, reports
+    from models.builder import build_model
     from models.data import make_dataset, split_files
     from models.metrics import binary_metrics, choose_threshold
-    from models.builder import build_model
 
     keras.utils.set_random_seed(args.seed)
     base = cli.base_dir()
@@ -162,7 +162,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
 
     model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
     run_id = new_run_id()
-    model_type_dir = storage.join(base, "models", spec.model_type)
+    model_type_dir = runs.model_type_dir(base, spec.model_type)
     run_dir = storage.join(model_type_dir, run_id)
     storage.makedirs(run_dir)
     n_train = sum(ingest_summary["counts"][features.TRAIN].values())
@@ -178,15 +178,15 @@ def run(argv: Optional[list[str]] = None) -> dict:
 
     model.save(storage.join(run_dir, spec.file_name))
     export.export_saved_model(model, transform_output, run_dir)
-    export.write_metadata(run_dir, {
+    runs.write_metadata(run_dir, {
         "run_id": run_id, "model_type": spec.model_type, "positive_label": features.CHART, "label_names": list(features.LABEL_NAMES),
         "score": "probability that the image is a chart", "threshold": threshold, "threshold_source": "chosen on the val split (max source-weighted accuracy)",
         "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]), "keras_file": spec.file_name,
-        "serving_signature": {"input": export.SERVING_INPUT, "output": export.SERVING_OUTPUT},
+        "serving_signature": {"input": runs.SERVING_INPUT, "output": runs.SERVING_OUTPUT},
         "data": {"data_dir": data_dir, "sources": ingest_summary.get("sources"), "counts": ingest_summary["counts"]},
         "test_metrics": test_metrics,
     })
-    export.point_latest(model_type_dir, run_id)
+    runs.point_latest(model_type_dir, run_id)
 
     epochs_run = len(history["loss"])
     best = kept_epoch  # the epoch whose weights were exported (early stopping's best by its monitor, or the last)

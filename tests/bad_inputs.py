@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 from PIL import ExifTags, Image
 
+from core import dead_letters
 from pipelines import inputs
 from transforms import image
 
@@ -67,27 +68,27 @@ def files() -> dict[str, tuple[bytes, str]]:
     png, jpeg, gif = _encode(_picture(400, 300), "PNG"), _encode(_picture(400, 300), "JPEG", quality=90), _encode(_picture(), "GIF")
     return {
         # Bytes that are not a usable image at all.
-        "empty.png": (b"", image.EMPTY_FILE),
-        "notes.png": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 20, image.NOT_AN_IMAGE),
-        "vector.png": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect/></svg>', image.NOT_AN_IMAGE),
-        "report.jpg": (b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n" + b"0" * 500, image.NOT_AN_IMAGE),
-        "page.png": (b"<!DOCTYPE html><html><body><img src=x.png></body></html>", image.NOT_AN_IMAGE),
-        "random.jpg": (np.random.default_rng(1).bytes(4096), image.NOT_AN_IMAGE),
-        "icon.ico": (_encode(_picture(32, 32), "ICO"), image.NOT_AN_IMAGE),
-        "photo.heic": (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 200, image.NOT_AN_IMAGE),
-        "photo.avif": (b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf" + b"\0" * 200, image.NOT_AN_IMAGE),
-        "layers.psd": (b"8BPS\0\1" + b"\0" * 200, image.NOT_AN_IMAGE),
-        "text_bomb.png": (_png_with_text_bomb(), image.NOT_AN_IMAGE),
-        "png_cut_in_header.png": (png[:30], image.NOT_AN_IMAGE),
+        "empty.png": (b"", dead_letters.EMPTY_FILE),
+        "notes.png": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 20, dead_letters.NOT_AN_IMAGE),
+        "vector.png": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect/></svg>', dead_letters.NOT_AN_IMAGE),
+        "report.jpg": (b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n" + b"0" * 500, dead_letters.NOT_AN_IMAGE),
+        "page.png": (b"<!DOCTYPE html><html><body><img src=x.png></body></html>", dead_letters.NOT_AN_IMAGE),
+        "random.jpg": (np.random.default_rng(1).bytes(4096), dead_letters.NOT_AN_IMAGE),
+        "icon.ico": (_encode(_picture(32, 32), "ICO"), dead_letters.NOT_AN_IMAGE),
+        "photo.heic": (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 200, dead_letters.NOT_AN_IMAGE),
+        "photo.avif": (b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf" + b"\0" * 200, dead_letters.NOT_AN_IMAGE),
+        "layers.psd": (b"8BPS\0\1" + b"\0" * 200, dead_letters.NOT_AN_IMAGE),
+        "text_bomb.png": (_png_with_text_bomb(), dead_letters.NOT_AN_IMAGE),
+        "png_cut_in_header.png": (png[:30], dead_letters.NOT_AN_IMAGE),
         # Images that cannot be decoded whole, or are too big or too small to use.
-        "truncated.png": (_cut(png), image.TRUNCATED),
-        "truncated.jpg": (_cut(jpeg), image.TRUNCATED),
-        "header_bomb.png": (_png_header_only(100_000, 100_000), image.DECOMPRESSION_BOMB),
-        "over_50mp.png": (_png_header_only(8000, 7000), image.DECOMPRESSION_BOMB),
-        "tiny_4px.png": (_encode(_picture(4, 4), "PNG"), image.TOO_SMALL),
-        "strip_1x10000.png": (_encode(_picture(1, 10_000), "PNG"), image.TOO_SMALL),
-        "banner_25000x20.png": (_png_header_only(25_000, 20), image.TOO_LARGE),
-        "random_2mb.jpg": (np.random.default_rng(2).bytes(2 * 1024 * 1024), inputs.FILE_TOO_LARGE),
+        "truncated.png": (_cut(png), dead_letters.TRUNCATED),
+        "truncated.jpg": (_cut(jpeg), dead_letters.TRUNCATED),
+        "header_bomb.png": (_png_header_only(100_000, 100_000), dead_letters.DECOMPRESSION_BOMB),
+        "over_50mp.png": (_png_header_only(8000, 7000), dead_letters.DECOMPRESSION_BOMB),
+        "tiny_4px.png": (_encode(_picture(4, 4), "PNG"), dead_letters.TOO_SMALL),
+        "strip_1x10000.png": (_encode(_picture(1, 10_000), "PNG"), dead_letters.TOO_SMALL),
+        "banner_25000x20.png": (_png_header_only(25_000, 20), dead_letters.TOO_LARGE),
+        "random_2mb.jpg": (np.random.default_rng(2).bytes(2 * 1024 * 1024), dead_letters.FILE_TOO_LARGE),
         # Odd but valid: each must be labelled.
         "animated.gif": (_encode(_picture(), "GIF", save_all=True, append_images=[_picture(120, 80, "L").convert("RGB")]), LABELLED),
         "animated.png": (_apng(), LABELLED),
@@ -126,16 +127,16 @@ def write(folder: str, outside: str) -> dict[str, str]:
         expected[name] = outcome
     with open(os.path.join(os.fsencode(folder), b"latin1_caf\xe9.png"), "wb") as f:  # not UTF-8
         f.write(_encode(_picture(170, 90), "PNG"))
-    expected["latin1_caf\\xe9.png"] = inputs.BAD_FILE_NAME
+    expected["latin1_caf\\xe9.png"] = dead_letters.BAD_FILE_NAME
     os.symlink(os.path.join(folder, "no_such_target.png"), os.path.join(folder, "broken_link.png"))
-    expected["broken_link.png"] = inputs.BROKEN_SYMLINK
+    expected["broken_link.png"] = dead_letters.BROKEN_SYMLINK
     outside = os.path.join(outside, "outside_the_folder.png")
     with open(outside, "wb") as f:
         f.write(_encode(_picture(180, 90), "PNG"))
     os.symlink(outside, os.path.join(folder, "link_out.png"))
-    expected["link_out.png"] = inputs.OUTSIDE_ROOT
+    expected["link_out.png"] = dead_letters.OUTSIDE_ROOT
     os.symlink(os.path.join(folder, "plain.gif"), os.path.join(folder, "link_in.gif"))
     expected["link_in.gif"] = LABELLED
     os.mkfifo(os.path.join(folder, "named_pipe.png"))
-    expected["named_pipe.png"] = inputs.NOT_A_FILE
+    expected["named_pipe.png"] = dead_letters.NOT_A_FILE
     return expected

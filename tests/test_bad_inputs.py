@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from core import features
 from pipelines import ingest, label
 from tests import bad_inputs
 from tests.conftest import image_bytes
-from transforms import features
 from transforms.image import PreparedImage, RejectedImage, prepare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +34,7 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
     got = {os.path.basename(r["uri"]): bad_inputs.LABELLED for r in results}
     got.update({os.path.basename(r["uri"]): r["reason"] for r in rejected})
     assert got == expected
-    summary = yaml.safe_load(open(output + label.SUMMARY_SUFFIX))
+    summary = yaml.safe_load(open(output + features.LABEL_SUMMARY_SUFFIX))
     assert summary["listed"] == len(expected) == sum(summary["labelled"].values()) + sum(summary["rejected"].values())
 
 

@@ -11,8 +11,8 @@ from typing import Iterator
 import pytest
 import yaml
 
+from core import features
 from pipelines import evaluate, ingest, label
-from transforms import features
 
 DASK = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
 PER_LABEL = 6  # real images copied from each of the sample's label folders
@@ -65,7 +65,7 @@ def test_label_on_dask_gives_the_direct_runners_labels_dead_letters_and_summary(
     letters = {name: sorted((os.path.relpath(r["uri"], data_dir), r["reason"], r["detail"]) for r in rejected)
                for name, rejected in (("direct", direct_rejected), ("dask", dask_rejected))}
     assert letters["dask"] == letters["direct"] and [(uri, reason) for uri, reason, _ in letters["dask"]] == sorted(BAD.items())
-    summaries = [json.loads(pathlib.Path(outputs[name] + label.SUMMARY_SUFFIX).read_text()) for name in ("direct", "dask")]
+    summaries = [json.loads(pathlib.Path(outputs[name] + features.LABEL_SUMMARY_SUFFIX).read_text()) for name in ("direct", "dask")]
     for summary in summaries:
         summary.pop("finished_at")
     assert summaries[0] == summaries[1] and summaries[1]["listed"] == 2 * PER_LABEL + len(BAD)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.features import CHART, NON_CHART
 from pipelines import demo_data
 from pipelines.demo_data import DemoImage, render_demo_image, write_demo_folder
-from transforms.features import CHART, NON_CHART
 
 N = 40  # images in the shared batch (seed 0, indices 0..N-1)
 

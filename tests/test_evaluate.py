@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import features
 from models.metrics import binary_metrics, choose_threshold
 from pipelines import evaluate
 from tests.conftest import image_bytes
-from transforms import features
 
 
 def test_evaluate_writes_metrics_plots_and_a_contact_sheet_of_mistakes(trained, tmp_path):

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
+from core import dead_letters
 from tests import conftest
 from transforms import image
 from transforms.image import MIN_SIDE, RejectedImage, load_rgb, prepare, resize
@@ -476,19 +477,19 @@ def build_rejected_cases() -> dict[str, tuple[bytes, str]]:
     assert pixels_over_limit[0] * pixels_over_limit[1] > image.MAX_PIXELS
     bad_zlib = png_from_chunks(ihdr(20, 20), b"\x78\x9c" + b"\xff" * 64)  # valid CRCs
     return {
-        "zero_bytes": (b"", image.EMPTY_FILE),
-        "random_bytes": (np.random.default_rng(RNG_SEED).bytes(4096), image.NOT_AN_IMAGE),
-        "text_file": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 9, image.NOT_AN_IMAGE),
-        "pdf_header": (b"%PDF-1.7\n" + b"0" * 200, image.NOT_AN_IMAGE),
-        "png_cut_in_header": (png[:30], image.NOT_AN_IMAGE),
-        "truncated_png": (png[: len(png) // 2], image.TRUNCATED),
-        "truncated_jpeg": (jpeg[: len(jpeg) // 2], image.TRUNCATED),
-        "png_corrupt_zlib": (bad_zlib, image.TRUNCATED),
-        "png_header_100000x100000": (png_header_only(100_000, 100_000), image.DECOMPRESSION_BOMB),
-        "png_header_8000x7000": (png_header_only(*pixels_over_limit), image.DECOMPRESSION_BOMB),
-        "png_5x5": (encode(picture(5, 5), "PNG"), image.TOO_SMALL),
-        "png_16x15": (encode(picture(16, 15), "PNG"), image.TOO_SMALL),
-        "png_header_25000x20": (png_header_only(25_000, 20), image.TOO_LARGE),
+        "zero_bytes": (b"", dead_letters.EMPTY_FILE),
+        "random_bytes": (np.random.default_rng(RNG_SEED).bytes(4096), dead_letters.NOT_AN_IMAGE),
+        "text_file": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 9, dead_letters.NOT_AN_IMAGE),
+        "pdf_header": (b"%PDF-1.7\n" + b"0" * 200, dead_letters.NOT_AN_IMAGE),
+        "png_cut_in_header": (png[:30], dead_letters.NOT_AN_IMAGE),
+        "truncated_png": (png[: len(png) // 2], dead_letters.TRUNCATED),
+        "truncated_jpeg": (jpeg[: len(jpeg) // 2], dead_letters.TRUNCATED),
+        "png_corrupt_zlib": (bad_zlib, dead_letters.TRUNCATED),
+        "png_header_100000x100000": (png_header_only(100_000, 100_000), dead_letters.DECOMPRESSION_BOMB),
+        "png_header_8000x7000": (png_header_only(*pixels_over_limit), dead_letters.DECOMPRESSION_BOMB),
+        "png_5x5": (encode(picture(5, 5), "PNG"), dead_letters.TOO_SMALL),
+        "png_16x15": (encode(picture(16, 15), "PNG"), dead_letters.TOO_SMALL),
+        "png_header_25000x20": (png_header_only(25_000, 20), dead_letters.TOO_LARGE),
     }
 
 
@@ -509,7 +510,7 @@ def test_pillow_decompression_bomb_warning_becomes_a_rejection() -> None:
     data = png_header_only(10_000, 10_000)  # 100 MP: Pillow warns (over ~89.5 MP) but opens
     with pytest.warns(Image.DecompressionBombWarning), pytest.raises(RejectedImage) as caught:
         prepare(data, SIZE)
-    assert caught.value.reason == image.DECOMPRESSION_BOMB
+    assert caught.value.reason == dead_letters.DECOMPRESSION_BOMB
 
 
 def test_pillow_decompression_bomb_warning_raised_as_error_becomes_a_rejection() -> None:
@@ -517,30 +518,30 @@ def test_pillow_decompression_bomb_warning_raised_as_error_becomes_a_rejection()
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with pytest.raises(RejectedImage) as caught:
             prepare(png_header_only(10_000, 10_000), SIZE)
-    assert caught.value.reason == image.DECOMPRESSION_BOMB
+    assert caught.value.reason == dead_letters.DECOMPRESSION_BOMB
     assert "decompression bomb DOS attack" in caught.value.detail  # Pillow's own message
 
 
 def test_mode_without_rgb_conversion_is_unsupported() -> None:
     with pytest.raises(RejectedImage) as caught:
         image._to_rgb(Image.new("La", (MIN_SIDE, MIN_SIDE)))
-    assert caught.value.reason == image.UNSUPPORTED_MODE
+    assert caught.value.reason == dead_letters.UNSUPPORTED_MODE
 
 
 def test_rejection_reasons_are_a_closed_set() -> None:
     assert len(set(image.REASONS)) == len(image.REASONS)
     with pytest.raises(ValueError, match="unknown rejection reason"):
         RejectedImage("not_a_reason", "detail")
-    rejected = RejectedImage(image.TOO_SMALL, "5x5")
+    rejected = RejectedImage(dead_letters.TOO_SMALL, "5x5")
     assert isinstance(rejected, ValueError)
-    assert (rejected.reason, rejected.detail) == (image.TOO_SMALL, "5x5")
+    assert (rejected.reason, rejected.detail) == (dead_letters.TOO_SMALL, "5x5")
 
 
 def test_a_rejection_crosses_process_boundaries() -> None:
     import pickle
 
-    again = pickle.loads(pickle.dumps(RejectedImage(image.TRUNCATED, "cut short")))
-    assert (type(again), again.reason, again.detail) == (RejectedImage, image.TRUNCATED, "cut short")
+    again = pickle.loads(pickle.dumps(RejectedImage(dead_letters.TRUNCATED, "cut short")))
+    assert (type(again), again.reason, again.detail) == (RejectedImage, dead_letters.TRUNCATED, "cut short")
 
 
 def test_module_imports_without_tensorflow_and_leaves_pillow_globals_alone() -> None:

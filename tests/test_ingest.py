@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from core import features
 from pipelines import ingest
 from pipelines.ingest_config import ConfigError, parse_config, split_of
 from pipelines.sources import ReadHuggingFace
 from tests.conftest import image_bytes
-from transforms import features
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOOD_FORMATS = {  # file name -> bytes: each must become a record

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from core import dead_letters
 from pipelines import inputs
 from tests.conftest import image_bytes
 
@@ -34,8 +35,8 @@ def test_every_odd_file_is_listed_with_its_reason(odd_folder):
     listed = _by_name(inputs.list_files(os.path.join(odd_folder, "**")))
     assert {name: entry.error for name, entry in listed.items()} == {
         "ok.png": None, "nested.png": None, "inside_link.png": None,
-        "bad\\xffname.png": inputs.BAD_FILE_NAME, "broken.png": inputs.BROKEN_SYMLINK,
-        "escape.png": inputs.OUTSIDE_ROOT, "pipe.png": inputs.NOT_A_FILE,
+        "bad\\xffname.png": dead_letters.BAD_FILE_NAME, "broken.png": dead_letters.BROKEN_SYMLINK,
+        "escape.png": dead_letters.OUTSIDE_ROOT, "pipe.png": dead_letters.NOT_A_FILE,
     }
     for entry in listed.values():
         entry.uri.encode("utf-8")  # every record survives Beam's UTF-8 string coder
@@ -45,7 +46,7 @@ def test_every_odd_file_is_listed_with_its_reason(odd_folder):
 def test_a_linked_folder_is_reported_not_followed(odd_folder, tmp_path):
     os.symlink(odd_folder / "sub", odd_folder / "loop")  # a link to a folder (and a loop, were it followed)
     listed = _by_name(inputs.list_files(os.path.join(odd_folder, "**")))
-    assert listed["loop"].error == inputs.NOT_A_FILE
+    assert listed["loop"].error == dead_letters.NOT_A_FILE
     assert sorted(listed) == sorted(["ok.png", "nested.png", "inside_link.png", "bad\\xffname.png", "broken.png", "escape.png", "pipe.png", "loop"])
 
 
@@ -61,7 +62,7 @@ def test_reads_are_capped_and_never_read_more_than_cap_plus_one(tmp_path):
     assert inputs.read_bounded(str(path), 1000) == b"x" * 1000
     with pytest.raises(inputs.ReadError) as caught:
         inputs.read_bounded(str(path), 999)
-    assert caught.value.reason == inputs.FILE_TOO_LARGE
+    assert caught.value.reason == dead_letters.FILE_TOO_LARGE
 
 
 def test_a_fifo_is_refused_without_blocking(odd_folder):
@@ -69,11 +70,11 @@ def test_a_fifo_is_refused_without_blocking(odd_folder):
     reader = threading.Thread(target=lambda: outcome.append(_reason(lambda: inputs.read_bounded(str(odd_folder / "pipe.png"), 100))), daemon=True)
     reader.start()
     reader.join(5)
-    assert outcome == [inputs.NOT_A_FILE]
+    assert outcome == [dead_letters.NOT_A_FILE]
 
 
 def test_a_file_that_vanished_after_listing_is_unreadable(tmp_path):
-    assert _reason(lambda: inputs.read_bounded(str(tmp_path / "gone.png"), 100)) == inputs.UNREADABLE
+    assert _reason(lambda: inputs.read_bounded(str(tmp_path / "gone.png"), 100)) == dead_letters.UNREADABLE
 
 
 def _reason(read) -> str:
@@ -87,4 +88,4 @@ def _reason(read) -> str:
 def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(tmp_path):
     """os.walk's error path (a folder gone, or unreadable to a non-root user) yields an `unreadable` record."""
     listed = list(inputs.list_files(os.path.join(tmp_path, "gone", "**")))
-    assert [(os.path.basename(entry.uri), entry.error) for entry in listed] == [("gone", inputs.UNREADABLE)]
+    assert [(os.path.basename(entry.uri), entry.error) for entry in listed] == [("gone", dead_letters.UNREADABLE)]

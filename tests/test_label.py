@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models import export
+from core import dead_letters, features, runs
 from pipelines import label
 from tests.conftest import image_bytes
-from transforms import features
 
 RESULT_KEYS = {"uri", "label", "score", "model_type", "run_id", "sha256", "width", "height", "labeled_at"}
 MIXED = {
@@ -50,9 +49,9 @@ def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
 
     from transforms.image import prepare
 
-    serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
-    size = export.read_metadata(run_dir)["image_size"]
-    return serving(**{export.SERVING_INPUT: tf.constant([prepare(b, size).pixels.tobytes() for b in blobs])})[export.SERVING_OUTPUT].numpy()
+    serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
+    size = runs.read_metadata(run_dir)["image_size"]
+    return serving(**{runs.SERVING_INPUT: tf.constant([prepare(b, size).pixels.tobytes() for b in blobs])})[runs.SERVING_OUTPUT].numpy()
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +81,7 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
     by_name = {os.path.relpath(r["uri"], inbox): r for r in results}
     assert set(by_name) == set(written)
     assert [(os.path.basename(r["uri"]), r["reason"]) for r in rejected] == [("corrupt.jpg", "truncated")]
-    metadata = export.read_metadata(export.resolve_model_dir(model_dir))
+    metadata = runs.read_metadata(runs.resolve_model_dir(model_dir))
     names = sorted(written)
     expected = _serving_scores(trained["summary"]["model_dir"], [written[n] for n in names])
     for name, score in zip(names, expected):
@@ -125,7 +124,7 @@ def test_odd_files_are_dead_lettered_and_every_listed_file_is_accounted_for(mode
         "pipe.png": "not_a_file", "huge.png": "file_too_large",
     }
     assert len(results) + len(rejected) == len(os.listdir(inbox))  # listed = results + dead letters
-    summary = json.load(open(output + label.SUMMARY_SUFFIX))
+    summary = json.load(open(output + features.LABEL_SUMMARY_SUFFIX))
     assert summary["listed"] == len(os.listdir(inbox)) == sum(summary["labelled"].values()) + sum(summary["rejected"].values())
     assert summary["rejected"] == {"bad_file_name": 1, "broken_symlink": 1, "file_too_large": 1, "not_a_file": 1, "outside_root": 1}
 
@@ -160,7 +159,7 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
 
     run_dir = tmp_path / "run"
     shutil.copytree(trained["summary"]["model_dir"], run_dir)
-    metadata, graph = run_dir / export.METADATA_FILE, run_dir / export.SAVED_MODEL_DIR / "saved_model.pb"
+    metadata, graph = run_dir / runs.METADATA_FILE, run_dir / runs.SAVED_MODEL_DIR / runs.SAVED_MODEL_FILE
     if damage == "metadata_not_json":
         metadata.write_text("{truncated")
     elif damage == "metadata_without_image_size":
@@ -316,10 +315,10 @@ def test_an_image_the_model_refuses_is_dead_lettered_and_its_batch_still_labelle
             p
             | beam.Create(good + [bad])
             | RunInference(handler)
-            | beam.ParDo(label.ToResult(model)).with_outputs(label.REJECTED, main="results")
+            | beam.ParDo(label.ToResult(model)).with_outputs(dead_letters.REJECTED, main="results")
         )
         assert_that(scored.results | beam.Map(lambda r: r["uri"]), equal_to(["good0.png", "good1.png", "good2.png"]))
-        assert_that(scored[label.REJECTED] | beam.Map(lambda r: (r["uri"], r["reason"])), equal_to([("bad.png", "model_error")]), label="Refused")
+        assert_that(scored[dead_letters.REJECTED] | beam.Map(lambda r: (r["uri"], r["reason"])), equal_to([("bad.png", "model_error")]), label="Refused")
 
 
 def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy(tmp_path):

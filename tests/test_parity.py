@@ -11,9 +11,8 @@ import yaml
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from models import export
+from core import dead_letters, features, runs
 from pipelines import ingest, inputs, label
-from transforms import features
 
 SIZE = 32  # the `trained` fixture's demo model
 
@@ -65,10 +64,10 @@ def test_labelling_feeds_the_model_exactly_the_pixels_ingest_stored(real_files, 
             p
             | beam.Create(sorted(real_files["files"]))
             | beam.Map(inputs.Listed)
-            | beam.ParDo(label.ReadAndPrepare(SIZE)).with_outputs(label.REJECTED, main="images")
+            | beam.ParDo(label.ReadAndPrepare(SIZE)).with_outputs(dead_letters.REJECTED, main="images")
         )
         assert_that(prepared.images | beam.MapTuple(lambda key, pixels: (key.uri, pixels)), equal_to(stored))
-        assert_that(prepared[label.REJECTED], equal_to([]), label="NothingRejected")
+        assert_that(prepared[dead_letters.REJECTED], equal_to([]), label="NothingRejected")
 
 
 def test_training_input_equals_the_served_input_and_scores_match(real_files, ingested_records, trained):
@@ -93,6 +92,6 @@ def test_training_input_equals_the_served_input_and_scores_match(real_files, ing
 
     run_dir = trained["summary"]["model_dir"]
     model = keras.models.load_model(os.path.join(run_dir, "demo_classifier.keras"))
-    serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
-    served = serving(**{export.SERVING_INPUT: tf.constant(raw)})[export.SERVING_OUTPUT].numpy()
+    serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
+    served = serving(**{runs.SERVING_INPUT: tf.constant(raw)})[runs.SERVING_OUTPUT].numpy()
     np.testing.assert_allclose(served, model(served_input, training=False).numpy().reshape(-1), atol=1e-6)

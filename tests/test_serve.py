@@ -13,11 +13,10 @@ import time
 import httpx
 import pytest
 
-from models import export
+from core import features, runs
 from pipelines import evaluate, label, serve
 from tests import bad_inputs
 from tests.conftest import image_bytes
-from transforms import features
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = "/usr/bin/chromium"
@@ -90,9 +89,9 @@ def _upload(url: str, named: dict[str, bytes]) -> httpx.Response:
 
 def test_health_and_model_describe_the_loaded_model(server, trained):
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
-    metadata = export.read_metadata(trained["summary"]["model_dir"])
+    metadata = runs.read_metadata(trained["summary"]["model_dir"])
     info = httpx.get(f"{server}/model").json()
-    assert {k: info[k] for k in export.METADATA_KEYS} == {k: metadata[k] for k in export.METADATA_KEYS}
+    assert {k: info[k] for k in runs.METADATA_KEYS} == {k: metadata[k] for k in runs.METADATA_KEYS}
     assert info["limits"]["max_files"] == MAX_FILES
     assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
 
@@ -113,7 +112,7 @@ def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, fil
         assert answer["uri"] == uri and answer["score"] == expected["score"] == evaluated[uri]
         assert {k: answer[k] for k in ("label", "sha256", "width", "height", "model_type", "run_id")} == \
                {k: expected[k] for k in ("label", "sha256", "width", "height", "model_type", "run_id")}
-        assert answer["threshold"] == export.read_metadata(trained["summary"]["model_dir"])["threshold"]
+        assert answer["threshold"] == runs.read_metadata(trained["summary"]["model_dir"])["threshold"]
         raw = open(uri, "rb").read()
         assert _predict(server, image_b64=base64.b64encode(raw).decode()).json()["score"] == expected["score"]
         uploaded = _upload(server, {os.path.basename(uri): raw})

@@ -6,10 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from models import export
+from core import features, runs
 from models.spec import SpecError
 from pipelines import train
-from transforms import features
 
 SUMMARY_KEYS = {"run_id", "model_type", "final_training_accuracy", "final_validation_accuracy", "final_training_loss",
                 "final_validation_loss", "epochs", "best_epoch", "best_validation_accuracy", "test_metrics",
@@ -23,10 +22,10 @@ def test_a_training_run_writes_every_output(trained):
     run_dir = os.path.join(base, "models", "demo", run_id)
     assert summary["model_dir"] == run_dir
     assert os.path.isfile(os.path.join(run_dir, "demo_classifier.keras"))
-    assert os.path.isfile(os.path.join(run_dir, export.SAVED_MODEL_DIR, "saved_model.pb"))
-    assert export.resolve_model_dir(os.path.join(base, "models", "demo", "latest")) == run_dir
-    assert export.resolve_model_dir(os.path.join(base, "models", "demo")) == run_dir
-    metadata = export.read_metadata(run_dir)
+    assert os.path.isfile(os.path.join(run_dir, runs.SAVED_MODEL_DIR, runs.SAVED_MODEL_FILE))
+    assert runs.resolve_model_dir(os.path.join(base, "models", "demo", "latest")) == run_dir
+    assert runs.resolve_model_dir(os.path.join(base, "models", "demo")) == run_dir
+    metadata = runs.read_metadata(run_dir)
     assert metadata["positive_label"] == features.CHART and metadata["image_size"] == 32
     assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
 
@@ -54,11 +53,11 @@ def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, rea
 
     run_dir = trained["summary"]["model_dir"]
     model = keras.models.load_model(os.path.join(run_dir, "demo_classifier.keras"))
-    serving = tf.saved_model.load(os.path.join(run_dir, export.SAVED_MODEL_DIR)).signatures["serving_default"]
+    serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
     files = sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:3] + sorted(glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:3]
     pixels = np.stack([prepare(open(f, "rb").read(), 32).pixels for f in files])
     expected = model.predict(pixels.astype(np.float32), verbose=0).reshape(-1)
-    served = serving(**{export.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[export.SERVING_OUTPUT].numpy()
+    served = serving(**{runs.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[runs.SERVING_OUTPUT].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
     assert expected.std() > 0  # different pictures, different scores: the comparison means something
 
@@ -66,9 +65,9 @@ def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, rea
 def test_serving_refuses_pixels_of_another_size(trained):
     import tensorflow as tf
 
-    serving = tf.saved_model.load(os.path.join(trained["summary"]["model_dir"], export.SAVED_MODEL_DIR)).signatures["serving_default"]
+    serving = tf.saved_model.load(os.path.join(trained["summary"]["model_dir"], runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
     with pytest.raises(tf.errors.InvalidArgumentError):
-        serving(**{export.SERVING_INPUT: tf.constant([bytes(64 * 64 * 3)])})  # a 64 px image for a 32 px model
+        serving(**{runs.SERVING_INPUT: tf.constant([bytes(64 * 64 * 3)])})  # a 64 px image for a 32 px model
 
 
 def test_class_weights_follow_the_spec():

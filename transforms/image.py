@@ -1,15 +1,8 @@
 """Validate one image file and turn it into the pixels the model sees: the preprocessing, defined once.
 
-Runs inside Beam DoFns on workers, so it uses only Pillow and numpy (no TensorFlow). `prepare(data, image_size)` is the only path from file bytes to model input: ingest
-stores its pixels in the TFRecords, labelling, evaluation and serving feed them to the model, so
-every path gives the model identical tensors for the same file. Each file is decoded once.
-
-The canonical decode (`load_rgb`): first frame, EXIF orientation applied, alpha flattened onto
-white, 8-bit RGB (16-bit grey keeps the high byte, float grey is read as 0-1). `prepare` decodes
-JPEGs smaller by DCT scaling where the target allows, then squashes the image to `image_size` x
-`image_size` with Pillow's antialiased bilinear filter (after a box reduction to within
-`REDUCING_GAP` of the target): together what makes it fast on 1-2 MP images.
-Rejections raise `RejectedImage(reason, detail)`; `REASONS` lists every reason code.
+`prepare(data, image_size)` is the only path from file bytes to model input, in ingest, labelling,
+evaluation and serving; it decodes each file once. Pillow and numpy only, since it runs on workers.
+What it accepts, refuses and why: docs/ARCHITECTURE.md, Contract 1.
 """
 
 from __future__ import annotations
@@ -22,6 +15,17 @@ from typing import Optional
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from core.dead_letters import (
+    DECOMPRESSION_BOMB,
+    EMPTY_FILE,
+    IMAGE_REASONS,
+    NOT_AN_IMAGE,
+    TOO_LARGE,
+    TOO_SMALL,
+    TRUNCATED,
+    UNSUPPORTED_MODE,
+)
+
 MAX_PIXELS = 50_000_000  # width*height above this is treated as a decompression bomb
 MIN_SIDE = 16  # px; thumbnails and tracking pixels below this carry no usable content
 MAX_SIDE = 20_000  # px; longer sides are banners/strips the model cannot use at 224 px
@@ -31,22 +35,7 @@ REDUCING_GAP = 2.0  # Pillow resize: box-reduce first while the image is over 2x
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 WHITE = (255, 255, 255)  # background that transparent pixels are flattened onto
 
-EMPTY_FILE = "empty_file"  # zero bytes
-NOT_AN_IMAGE = "not_an_image"  # not one of SUPPORTED_FORMATS (includes a header cut short)
-DECOMPRESSION_BOMB = "decompression_bomb"  # header claims more than MAX_PIXELS (checked before decoding)
-TOO_SMALL = "too_small"  # a side shorter than MIN_SIDE
-TOO_LARGE = "too_large"  # a side longer than MAX_SIDE
-TRUNCATED = "truncated"  # the pixel data cannot be fully decoded (cut short or corrupt)
-UNSUPPORTED_MODE = "unsupported_mode"  # a Pillow pixel mode with no defined conversion to RGB
-REASONS: tuple[str, ...] = (
-    EMPTY_FILE,
-    NOT_AN_IMAGE,
-    DECOMPRESSION_BOMB,
-    TOO_SMALL,
-    TOO_LARGE,
-    TRUNCATED,
-    UNSUPPORTED_MODE,
-)
+REASONS = IMAGE_REASONS  # every code a RejectedImage carries
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa"})
 _DEEP_GREY_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # >8-bit grey

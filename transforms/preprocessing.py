@@ -7,7 +7,7 @@ carries it in its serving signature, so training and serving run exactly this co
 """
 import tensorflow as tf
 
-from transforms import features
+from core import features
 
 
 def pixels_from_bytes(raw: tf.Tensor, image_size: int) -> tf.Tensor:

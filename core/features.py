@@ -1,4 +1,4 @@
-"""Feature keys, labels, splits and sizes: every other module imports these names."""
+"""Feature keys, labels, splits and output layouts: every other module imports these names."""
 
 # Raw features (what ingest validates and hands to tf.Transform).
 IMAGE_KEY = "image"  # raw RGB bytes (S*S*3, row order) of transforms.image.prepare: the model's input
@@ -27,3 +27,10 @@ DUPLICATES_PREFIX = "duplicates/dropped"  # JSONL, one object per copy dropped b
 SUMMARY_FILE = "ingest_summary.json"
 MANIFEST_FILE = "_SUCCESS"  # written last: JSON {"tfrecords": {split: [shard paths relative to the output dir]}}
 TFRECORD_SUFFIX = ".tfrecord.gz"
+
+# Output layout under a labelling --output PREFIX.
+RESULTS_SUFFIX = ".jsonl"  # PREFIX-*.jsonl, one result object per image
+# Dead letters go to PREFIX.rejected-*.jsonl, a name `PREFIX-*` never matches (Beam's WriteToText
+# deletes files matching its own PREFIX-*-of-N glob before finalizing).
+DEAD_LETTER_INFIX = ".rejected"
+LABEL_SUMMARY_SUFFIX = ".summary.json"  # batch runs: PREFIX.summary.json

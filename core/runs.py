@@ -1,0 +1,60 @@
+"""Training runs on disk: the run-directory layout, the serving signature's names, the metadata keys,
+and finding a run from --model_dir (docs/ARCHITECTURE.md, Contract 4). TensorFlow-free."""
+import json
+import posixpath
+
+from core import storage
+
+# $BASE_DIR/models/<model_type>/<run_id>/ holds one training run; <model_type>/latest names the newest.
+MODELS_DIR = "models"
+LATEST_FILE = "latest"  # a text file holding the newest run_id
+SAVED_MODEL_DIR = "saved_model"  # the serving SavedModel (transform graph included)
+SAVED_MODEL_FILE = "saved_model.pb"
+METADATA_FILE = "metadata.json"  # label convention, threshold, image size, provenance, test metrics
+BEST_CHECKPOINT_FILE = "best.keras"
+HISTORY_FILE = "history.csv"
+
+# The SavedModel's signature: raw RGB bytes of prepare(file, S).pixels in, chart probabilities out.
+SERVING_SIGNATURE = "serving_default"
+SERVING_INPUT = "rgb_pixels"  # string [N]
+SERVING_OUTPUT = "score"  # float32 [N]
+
+METADATA_KEYS = ("model_type", "run_id", "threshold", "image_size")  # what labelling and serving rely on
+
+
+def model_type_dir(base_dir: str, model_type: str) -> str:
+    """$BASE_DIR/models/<model_type>: the runs of one model type and their `latest` file."""
+    return storage.join(base_dir, MODELS_DIR, model_type)
+
+
+def read_metadata(run_dir: str) -> dict:
+    return json.loads(storage.read_bytes(storage.join(run_dir, METADATA_FILE)))
+
+
+def write_metadata(run_dir: str, metadata: dict) -> None:
+    with storage.open_write(storage.join(run_dir, METADATA_FILE)) as f:
+        f.write(json.dumps(metadata, indent=2, sort_keys=True).encode())
+
+
+def point_latest(model_type_dir: str, run_id: str) -> None:
+    """Make `<model_type_dir>/latest` name `run_id` (a small file: works on every filesystem)."""
+    with storage.open_write(storage.join(model_type_dir, LATEST_FILE)) as f:
+        f.write(f"{run_id}\n".encode())
+
+
+def resolve_model_dir(model_dir: str) -> str:
+    """A run directory from a run directory, a `latest` file, or the folder holding `latest`."""
+    model_dir = model_dir.rstrip("/")
+    if storage.exists(storage.join(model_dir, METADATA_FILE)):
+        return model_dir
+    is_latest = posixpath.basename(model_dir) == LATEST_FILE
+    latest = model_dir if is_latest else storage.join(model_dir, LATEST_FILE)
+    if storage.exists(latest):
+        run_dir = storage.join(posixpath.dirname(latest) or ".", storage.read_bytes(latest).decode().strip())
+        if storage.exists(storage.join(run_dir, METADATA_FILE)):
+            return run_dir
+    raise FileNotFoundError(
+        f"--model_dir {model_dir} is not a trained model: expected a run directory holding {METADATA_FILE} "
+        f"(e.g. artifacts/models/<model_type>/<run_id>), a '{LATEST_FILE}' file, "
+        "or the model_type folder that holds one. Train one with: python -m pipelines.train --model_type demo"
+    )
