@@ -14,14 +14,19 @@
 #       --region REGION --cpu 2 --memory 2Gi --concurrency 16
 FROM apache/beam_python3.11_sdk:2.77.0 AS worker
 
+# The `demo` ingest source renders its images on the workers; only then build with
+# --build-arg EXTRAS=[synthetic] (the generator's plotting libraries). The shipped configs for
+# Dataflow read real images, so the default image leaves them out.
+ARG EXTRAS=""
 WORKDIR /opt/chart_sifter
 COPY setup.py MANIFEST.in README.md ./
 COPY core/ core/
+COPY synthetic/ synthetic/
 COPY transforms/ transforms/
 COPY models/ models/
 COPY pipelines/ pipelines/
 COPY configs/ configs/
-RUN pip install --no-cache-dir . && python -c "import pipelines.label, pipelines.serve, transforms.image, models.inference"
+RUN pip install --no-cache-dir ".${EXTRAS}" && python -c "import pipelines.label, pipelines.serve, transforms.image, models.inference"
 # The SDK harness stays the entry point (inherited from the base image).
 
 FROM worker AS serve

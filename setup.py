@@ -28,7 +28,6 @@ REQUIRED = [
     "google-cloud-storage==3.17.1",
     "google-cloud-pubsub==2.44.0",
     "matplotlib==3.11.2",
-    "mplfinance==0.12.10b0",
     "scikit-learn==1.9.1",
     # REST API (pipelines.serve)
     "fastapi==0.165.0",
@@ -37,7 +36,15 @@ REQUIRED = [
     "python-multipart==0.0.34",
 ]
 
+# The synthetic image generator (synthetic/: the `demo` ingest source, make demo, the tests). Workers
+# need it only to run the demo source on a remote runner (Dockerfile: --build-arg EXTRAS=[synthetic]).
+SYNTHETIC = [
+    "mplfinance==0.12.10b0",
+    "pandas==3.1.1",
+]
+
 DEV = [
+    *SYNTHETIC,
     "pytest==9.2.0",
     "pytest-xdist==3.8.0",
     "hypothesis==6.170.17",  # property tests of image validation
@@ -52,10 +59,10 @@ setuptools.setup(
     version="0.1.0",
     description="Sort financial chart images from everything else: Beam + TFT ingest, Keras training, RunInference labelling.",
     python_requires=">=3.11,<3.12",
-    packages=setuptools.find_packages(include=["core", "core.*", "transforms", "transforms.*", "models", "models.*", "pipelines", "pipelines.*"]),
+    packages=setuptools.find_packages(include=["core", "core.*", "synthetic", "synthetic.*", "transforms", "transforms.*", "models", "models.*", "pipelines", "pipelines.*"]),
     data_files=[("configs", ["configs/model_config.yaml", "configs/ingest.yaml", "configs/ingest_demo.yaml", "configs/ingest_real.yaml"])],
     include_package_data=True,
     package_data={"pipelines": ["serve_page.html"]},
     install_requires=REQUIRED,
-    extras_require={"dev": DEV},
+    extras_require={"synthetic": SYNTHETIC, "dev": DEV},
 )

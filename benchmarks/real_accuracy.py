@@ -11,6 +11,7 @@ Ingest outputs are cached in --work_dir between runs. Prints a table and writes
 benchmarks/results/real_accuracy.json.
 """
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -47,7 +48,8 @@ def _ingest(config: dict, out: str, env: dict) -> None:
 def _cache_key(config: dict) -> str:
     """Ingest outputs are reused only for the same config and the same generator and preprocessing code."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    for path in ("pipelines/demo_data.py", "pipelines/demo_render.py", "transforms/image.py", "transforms/preprocessing.py"):
+    generator = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "synthetic", "*.py")))
+    for path in (*generator, "transforms/image.py", "transforms/preprocessing.py"):
         digest.update(open(os.path.join(ROOT, path), "rb").read())
     return digest.hexdigest()[:12]
 

@@ -15,7 +15,7 @@ UNSEEN_SIZE = 24
 
 
 def run(argv: Optional[list[str]] = None) -> None:
-    from pipelines.demo_data import write_demo_folder
+    from synthetic.generate import write_demo_folder
 
     base = cli.base_dir()
     data_dir = storage.join(base, "ingest")

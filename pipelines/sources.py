@@ -118,12 +118,17 @@ class ReadDemo(beam.PTransform):
     def __init__(self, source: SourceConfig):
         super().__init__()
         self._source = source
+        try:
+            import synthetic.generate  # noqa: F401  (checked at launch; the workers import it to render)
+        except ImportError as err:
+            raise ValueError(f"demo source {source.name!r} needs the synthetic generator's libraries ({err.name} is "
+                             "missing): pip install '.[synthetic]'") from err
 
     def expand(self, pbegin):
         size, seed, name = int(self._source.options["size"]), int(self._source.options.get("seed", 0)), self._source.name
 
         def render(index: int) -> RawImage:
-            from pipelines.demo_data import render_demo_image
+            from synthetic.generate import render_demo_image
 
             image = render_demo_image(seed, index)
             return RawImage(name, f"demo://{seed}/{image.label}/{image.name}", image.label, image.data)

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # A package imports only packages of a lower layer; two packages of one layer never import each other.
-LAYERS = {"core": 0, "transforms": 1, "models": 2, "pipelines": 3, "benchmarks": 4, "tests": 5}
+LAYERS = {"core": 0, "transforms": 1, "synthetic": 1, "models": 2, "pipelines": 3, "benchmarks": 4, "tests": 5}
 # Imported by Beam workers (DoFns, the model handler) or by every command at start-up.
 TENSORFLOW_FREE = ("core.features", "core.runs", "core.dead_letters", "core.storage", "transforms.image",
                    "models.inference", "pipelines.inputs", "pipelines.sources", "pipelines.ingest", "pipelines.label")

@@ -1,20 +1,8 @@
-"""Drawing toolkit for the demo dataset generator (`pipelines/demo_data.py` holds the scenes).
-
-The demo images are drawn mostly with Pillow, which is an order of magnitude faster than
-matplotlib. This module holds the pieces every scene is built from:
-
-* random helpers over an explicit `numpy.random.Generator` (never global random state);
-* colours, fonts and text: the fonts are matplotlib's bundled DejaVu/STIX files, opened with
-  Pillow's BASIC layout engine, so glyph placement depends neither on system fonts nor on the
-  optional libraqm; font objects are cached per thread because FreeType faces are not
-  thread safe;
-* synthetic data: geometric-Brownian price paths with regime changes, OHLCV bars, indicators,
-  economic series, equity curves and time-axis labels;
-* a small plotting engine (`Pane` plus drawing functions) for candles, bars, lines, areas,
-  axes and grids;
-* `Canvas`, an image with its drawer and a UI scale (1 = ordinary screen, 2 = "retina");
-* procedural photo-like pictures (landscapes, cities, signs, food, portraits, rooms) and
-  flat cartoons, for photos and for pictures inside tweets, memes and articles.
+"""The drawing toolkit every synthetic scene is built from (Pillow, an order of magnitude faster than
+matplotlib): random helpers over an explicit `numpy.random.Generator`, colours, fonts and text, synthetic
+market data, `Canvas`, a small plotting engine (`Pane` and its drawing functions), textures, and
+photo-like pictures and cartoons. Fonts are matplotlib's bundled files opened with Pillow's basic
+layout engine, so glyphs depend neither on system fonts nor on libraqm.
 """
 
 from __future__ import annotations
@@ -24,7 +12,7 @@ import dataclasses
 import datetime
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import matplotlib
@@ -32,6 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 RGB = tuple[int, int, int]
+Palette = dict[str, RGB]  # UI colours: bg, panel, text, muted, border, input, up, down, accent
+Scene = Callable[[np.random.Generator, tuple[int, int], float], Image.Image]  # (rng, (w, h), ui scale) -> picture
 T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------
