@@ -60,7 +60,7 @@ LABEL_MODES = {  # name -> extra pipelines.label flags
     "label_batch128_threads3": ["--batch_size", "128", "--decode_threads", "3"],
     "label_multi_processing_2": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
 }
-MODEL_FILES = ("configs/model_config.yaml", "core/runs.py", "models/export.py", "models/builder.py", "transforms/preprocessing.py", "pipelines/train.py")
+MODEL_FILES = ("configs/model_config.yaml", "core/runs.py", "models/export.py", "models/spec.py", "models/factory.py", "models/builder.py", "transforms/preprocessing.py", "pipelines/train.py")
 
 
 def cores() -> int:

@@ -14,7 +14,8 @@ import os
 import keras
 
 from core import storage
-from models.spec import BASE_MODELS, Backbone, ModelSpec, SpecError, build_optimizer, create
+from models.factory import build_augmentation, build_layers, build_loss, build_metrics, build_optimizer
+from models.spec import BASE_MODELS, Backbone, ModelSpec, SpecError
 
 # Layer names the trainer can look up with `model.get_layer(...)`.
 BACKBONE = "backbone"  # the base model (fine-tuning unfreezes it) or the custom layers stack
@@ -36,8 +37,7 @@ def build_model(spec: ModelSpec, image_shape: tuple[int, int, int]) -> keras.Mod
     if side is not None and tuple(image_shape[:2]) != (side, side):
         x = keras.layers.Resizing(side, side, antialias=True, name=RESIZE)(x)  # as ingest resizes
     if spec.augmentation:
-        augment = [create(spec.model_type, "augmentation", c) for c in spec.augmentation]
-        x = keras.Sequential(augment, name=AUGMENTATION)(x)
+        x = keras.Sequential(build_augmentation(spec), name=AUGMENTATION)(x)
     outputs = _transfer(spec, x) if spec.base_model else _custom_stack(spec, x)
     model = keras.Model(inputs, outputs, name=spec.model_type)
     compile_model(model, spec)
@@ -48,8 +48,8 @@ def compile_model(model: keras.Model, spec: ModelSpec, learning_rate: float | No
     """(Re)compile with the spec's optimizer, loss and metrics; fine-tuning passes its learning_rate."""
     model.compile(
         optimizer=build_optimizer(spec, learning_rate),
-        loss=create(spec.model_type, "loss", spec.loss),
-        metrics=[create(spec.model_type, "metrics", m) for m in spec.metrics],
+        loss=build_loss(spec),
+        metrics=build_metrics(spec),
     )
 
 
@@ -111,7 +111,7 @@ def _base_model(spec: ModelSpec, entry: Backbone, shape: tuple[int, ...]) -> ker
 
 def _custom_stack(spec: ModelSpec, x: keras.KerasTensor) -> keras.KerasTensor:
     """The spec's `layers`, on raw 0-255 pixels (the stack rescales them itself)."""
-    stack = keras.Sequential([create(spec.model_type, "layers", c) for c in spec.layers], name=BACKBONE)
+    stack = keras.Sequential(build_layers(spec), name=BACKBONE)
     outputs = stack(x)
     if spec.weights is not None:
         _load_weights(spec, stack)

@@ -1,9 +1,10 @@
-"""The YAML model spec: allowlisted Keras registries, the `ModelSpec` dataclass, its validation.
+"""The YAML model spec as validated plain data: the `ModelSpec` dataclass, the allowlists its names
+resolve against, and its parsing. models/factory.py builds Keras objects from a parsed spec.
 
-Every name in a spec is looked up in an explicit dict below: nothing from the file is
-deserialized, evaluated or resolved with getattr, and constructor arguments may only be plain
-YAML scalars or lists (a nested mapping could make Keras deserialize an arbitrary object).
-`configs/model_config.yaml` documents every key in its header.
+Every name is looked up in an explicit dict below (nothing from the file is deserialized, evaluated or
+resolved with getattr), and constructor arguments may only be YAML scalars or lists. Each component is
+constructed once while parsing, so Keras itself checks its arguments; the object is dropped.
+`configs/model_config.yaml` documents every key.
 """
 from __future__ import annotations
 
@@ -194,26 +195,12 @@ SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ModelSpec)) - {"model_t
 _HEAD_KEYS = ("trainable", "dense_units", "dropout_rate", "fine_tune")  # base_model models only
 
 
-def create(model_type: str, key: str, component: Component, **extra: Any) -> Any:
-    """Instantiate a validated component from the registry of `key`."""
-    factory = REGISTRIES[key][component.type]
-    return _construct(model_type, f"{key}: {component.type}", factory, {**extra, **component.arguments})
-
-
-def _construct(model_type: str, key: str, factory: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """Call `factory(**arguments)`; a rejected argument becomes a SpecError naming the key."""
+def construct(model_type: str, key: str, constructor: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    """`constructor(**arguments)`; arguments it refuses become a SpecError naming the model_type and key."""
     try:
-        return factory(**arguments)
+        return constructor(**arguments)
     except (TypeError, ValueError) as err:
         raise SpecError(f"model '{model_type}': {key}: bad arguments {dict(arguments)}: {err}") from err
-
-
-def build_optimizer(spec: ModelSpec, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
-    """The spec's optimizer; `learning_rate` (the fine-tune phase's) overrides the spec's rate or schedule."""
-    if learning_rate is None and spec.learning_rate_schedule is not None:
-        learning_rate = create(spec.model_type, "learning_rate_schedule", spec.learning_rate_schedule)
-    rate = spec.learning_rate if learning_rate is None else learning_rate
-    return create(spec.model_type, "optimizer", Component(spec.optimizer, spec.optimizer_args), learning_rate=rate)
 
 
 def load_specs(path: str) -> dict[str, dict]:
@@ -314,9 +301,10 @@ class _Parser:
             raise self.error(key, f"expected a list, got {value!r}")
         return tuple(self.component(key, item, **names) for item in value)
 
-    def instantiated(self, key: str, components: tuple[Component, ...]) -> list[Any]:
-        """Each component instantiated once, so bad arguments fail now rather than mid-build."""
-        return [create(self.model_type, key, c) for c in components]
+    def instantiated(self, key: str, components: tuple[Component, ...], **extra: Any) -> list[Any]:
+        """Each component constructed once, so bad arguments fail now rather than mid-build."""
+        return [construct(self.model_type, f"{key}: {c.type}", REGISTRIES[key][c.type], {**extra, **c.arguments})
+                for c in components]
 
     def spec(self) -> ModelSpec:
         unknown = sorted(set(self.raw) - SPEC_KEYS)
@@ -358,8 +346,14 @@ class _Parser:
             augmentation=self.augmentation(),
             fine_tune=self.fine_tune(),
         )
-        build_optimizer(spec)  # instantiated once, so bad optimizer_args fail now
+        self.check_optimizer(spec)
         return spec
+
+    def check_optimizer(self, spec: ModelSpec) -> None:
+        """The optimizer constructed once with its rate or schedule, so bad optimizer_args fail now."""
+        schedule = spec.learning_rate_schedule
+        rate = self.instantiated("learning_rate_schedule", (schedule,))[0] if schedule else spec.learning_rate
+        self.instantiated("optimizer", (Component(spec.optimizer, spec.optimizer_args),), learning_rate=rate)
 
     def check_custom_stack(self, layers: tuple[Component, ...]) -> None:
         """A `layers` model owns its whole network, so the base_model-only keys make no sense."""
@@ -431,7 +425,7 @@ class _Parser:
         if value is False or value is None:
             return None
         arguments = {**DEFAULT_EARLY_STOPPING, **self.mapping("early_stopping", None if value is True else value)}
-        _construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
+        construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
         return arguments
 
     def class_weights(self) -> str | dict[str, float] | None:
