@@ -1,12 +1,12 @@
-"""`make demo`: the whole job end to end on the embedded demo data.
+"""`make demo`: the whole job end to end on synthetic images, under $BASE_DIR (default: artifacts/).
 
-ingest (configs/ingest_demo.yaml) -> train (the `demo` model) -> label a fresh
-folder of demo images -> print a short table of results.
+ingest (configs/ingest_demo.yaml) -> train (the chart-cnn recipe) -> label a fresh folder of
+synthetic images -> print a table of the results and how to serve the model.
 """
 from typing import Optional
 
 from core import runs, storage
-from pipelines import cli, ingest, label, train
+from pipelines import cli, ingest, label, options, train
 
 DEMO_CONFIG = "configs/ingest_demo.yaml"
 DEMO_MODEL = "chart-cnn"  # the real-image recipe (benchmarks/real_accuracy.py)
@@ -15,17 +15,19 @@ UNSEEN_SIZE = 24
 
 
 def run(argv: Optional[list[str]] = None) -> None:
+    args = options.parser("demo", __doc__, beam=False).parse_args(argv)
     from synthetic.generate import write_demo_folder
 
+    debug = ["--debug"] if args.debug else []
     base = cli.base_dir()
     data_dir = storage.join(base, "ingest")
-    ingest.run(["--runner=DirectRunner", f"--config={DEMO_CONFIG}", f"--output_dir={data_dir}"])
-    summary = train.run(["--model_type", DEMO_MODEL, "--data_dir", data_dir])
+    ingest.run(["--runner=DirectRunner", f"--config={DEMO_CONFIG}", f"--output_dir={data_dir}", *debug])
+    summary = train.run(["--model_type", DEMO_MODEL, "--data_dir", data_dir, *debug])
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")
     label.run(["--runner=DirectRunner", "--model_dir", storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE),
-               "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted")])
+               "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted"), *debug])
     print_table(label.read_results(output)[0])
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {summary['test_metrics']['accuracy']:.3f})")
     print(f"Model:   {summary['model_dir']}")

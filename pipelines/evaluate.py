@@ -16,19 +16,29 @@ from typing import Optional
 import numpy as np
 
 from core import features, storage
-from pipelines import cli, label
+from pipelines import cli, label, options
 
 PREDICTIONS = "predictions/labels"
 
 
 def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model_dir", required=True, help="A training run directory, a `latest` file, or the model_type folder.")
+    """(evaluate's own flags, the Beam options)."""
+    parser = options.parser("evaluate", __doc__.split("\n\n")[0], beam=True)
+    options.add_model(parser)
     parser.add_argument("--data_dir", required=True, help="Folder (or bucket prefix) holding chart/ and non_chart/.")
-    parser.add_argument("--output_dir", default=None, help="Where metrics and plots go (default: $BASE_DIR/evaluations/<model_type>_<run_id>).")
-    parser.add_argument("--threshold", type=float, default=None, help="Decision threshold (default: the one recorded with the model).")
-    parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+    parser.add_argument("--output_dir", default=None, help="Where metrics and plots go "
+                                                           "(default: $BASE_DIR/evaluations/<model_type>_<run_id>).")
+    options.add_batching(parser)
+    options.add_input_limits(parser)
     return parser.parse_known_args(argv)
+
+
+def labelling_args(args: argparse.Namespace, model, root: str, predictions: str) -> list[str]:
+    """The pipelines.label command line that labels the tree (every Beam option is added after it)."""
+    flags = ["--model_dir", model.run_dir, "--input", root, "--output", predictions, "--threshold", str(model.threshold),
+             "--max_file_mb", str(args.max_file_mb), "--batch_size", str(args.batch_size),
+             "--decode_threads", str(args.decode_threads)]
+    return flags + [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
 
 
 def truth_of(uri: str, root: str) -> Optional[int]:
@@ -47,8 +57,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     root = args.data_dir.rstrip("/")
     output_dir = args.output_dir or storage.join(cli.base_dir(), "evaluations", f"{model.model_type}_{model.run_id}")
     predictions = storage.join(output_dir, PREDICTIONS)
-    label.run([*beam_args, "--model_dir", model.run_dir, "--input", root, "--output", predictions, "--threshold", str(model.threshold)]
-              + (["--debug"] if args.debug else []))
+    label.run([*labelling_args(args, model, root, predictions), *beam_args])
     results, rejected = label.read_results(predictions)
     scored = [(r, truth_of(r["uri"], root)) for r in results]
     outside = [r["uri"] for r, truth in scored if truth is None]

@@ -10,6 +10,7 @@ Data flow (each step is a labelled PTransform):
       -> tf.Transform: AnalyzeTrain -> WriteTransformFn (the trainer and the exported model apply it);
       rejects -> WriteDeadLetters;  dropped copies -> WriteDuplicates;  counts -> WriteSummary
 """
+import argparse
 import dataclasses
 import functools
 import json
@@ -22,14 +23,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from core import dead_letters, features, storage
 from core.dead_letters import DUPLICATES, REJECTED
-from pipelines import cli, inputs, runners
+from pipelines import cli, inputs, options, runners
 from pipelines.ingest_config import IngestConfig, load_config, split_of
-from pipelines.options import IngestOptions
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn
 from transforms.image import PreparedImage, RejectedImage, prepare
 
 _METRICS = "chart_sifter.ingest"
+DEFAULT_CONFIG = "configs/ingest.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,16 +255,25 @@ def log_summary(summary: dict) -> None:
     logging.info("Ingest summary\n%s", "\n".join(lines))
 
 
+def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:
+    """(ingest's own flags, the Beam options)."""
+    parser = options.parser("ingest", __doc__.split("\n\n")[0], beam=True)
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="The ingest YAML: sources, split, image_size.")
+    parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and "
+                                                           "the summary go (default: $BASE_DIR/ingest).")
+    options.add_input_limits(parser)
+    return parser.parse_known_args(argv)
+
+
 def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
-    options = PipelineOptions(argv)
-    ingest = options.view_as(IngestOptions)
-    cli.setup_logging(ingest.debug)
-    config = load_config(ingest.config)
-    output_dir = ingest.output_dir or storage.join(cli.base_dir(), "ingest")
+    args, beam_args = parse_args(argv)
+    cli.setup_logging(args.debug)
+    config = load_config(args.config)
+    output_dir = args.output_dir or storage.join(cli.base_dir(), "ingest")
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
-    with runners.pipeline(options) as p:
-        build_pipeline(p, config, output_dir, ingest.max_file_mb, ingest.allow_outside_root)
+    with runners.pipeline(PipelineOptions(beam_args)) as p:
+        build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root)
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)
     return summary

@@ -9,6 +9,7 @@ Streaming:  WatchFiles -> NewVersions | ReadPubSub -> ImageUris, then ReadAndPre
             -> ToResult -> WriteBundleFiles (a small JSONL file per bundle)
 Every listed file that is not labelled goes to PREFIX.rejected-*.jsonl with its reason.
 """
+import argparse
 import dataclasses
 import hashlib
 import json
@@ -29,8 +30,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from core import dead_letters, features, runs, storage
 from core.dead_letters import REJECTED
 from models.inference import InferenceError, SavedModelHandler
-from pipelines import cli, inputs, runners
-from pipelines.options import LabelOptions
+from pipelines import cli, inputs, options, runners
 from pipelines.threaded import ThreadPoolDoFn
 from transforms.image import PreparedImage, RejectedImage, prepare
 
@@ -287,24 +287,21 @@ def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
                      metadata["image_size"])
 
 
-def check_options(opts: LabelOptions, streaming: bool) -> None:
-    """Refuse, before any work, what cannot run: missing flags, values out of range, a batch input with no files."""
-    missing = [f"--{name}" for name in ("model_dir", "input", "output") if not getattr(opts, name)]
-    if missing:
-        raise ValueError(f"python -m pipelines.label needs {' '.join(missing)} (see --help)")
-    for name, value, low in (("duration", opts.duration, 0), ("poll_interval", opts.poll_interval, 0), ("max_file_mb", opts.max_file_mb, 0),
-                             ("batch_size", opts.batch_size, 0), ("decode_threads", opts.decode_threads, -1)):
+def check_options(args: argparse.Namespace, streaming: bool) -> None:
+    """Refuse, before any work, what cannot run: values out of range, a batch input with no files."""
+    for name, value, low in (("duration", args.duration, 0), ("poll_interval", args.poll_interval, 0), ("max_file_mb", args.max_file_mb, 0),
+                             ("batch_size", args.batch_size, 0), ("decode_threads", args.decode_threads, -1)):
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
-    storage.check_writable(opts.output, "--output")
-    if opts.input.startswith(PUBSUB_PREFIX):
+    storage.check_writable(args.output, "--output")
+    if args.input.startswith(PUBSUB_PREFIX):
         return
-    if not streaming and next(inputs.list_files(input_pattern(opts.input)), None) is None:
-        raise ValueError(f"--input {opts.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)")
-    watched = input_pattern(opts.input).split("*", 1)[0]
-    for name, path in (("output", opts.output), ("sort_into", opts.sort_into)):
+    if not streaming and next(inputs.list_files(input_pattern(args.input)), None) is None:
+        raise ValueError(f"--input {args.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)")
+    watched = input_pattern(args.input).split("*", 1)[0]
+    for name, path in (("output", args.output), ("sort_into", args.sort_into)):
         if path and _inside(path, watched):
-            raise ValueError(f"--{name} {path} is inside --input {opts.input}: its files would be read as input; put it elsewhere")
+            raise ValueError(f"--{name} {path} is inside --input {args.input}: its files would be read as input; put it elsewhere")
 
 
 def _keyed_version(match) -> tuple[str, tuple[inputs.Listed, str]]:
@@ -321,23 +318,23 @@ def _inside(path: str, folder: str) -> bool:
     return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
-def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
+def build_pipeline(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
     """Builds the labelling graph on `p`; returns the results PCollection."""
-    if opts.input.startswith(PUBSUB_PREFIX):
+    if args.input.startswith(PUBSUB_PREFIX):
         uris = (
             p
-            | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=opts.input, with_attributes=True)
-            | "ImageUris" >> beam.FlatMap(uris_from_message, tuple(opts.allowed_prefix or ()))
+            | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=args.input, with_attributes=True)
+            | "ImageUris" >> beam.FlatMap(uris_from_message, tuple(args.allowed_prefix or ()))
         )
     elif streaming:
         from apache_beam.io import fileio
         from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
         stop = Timestamp.now() + stop_after if stop_after else MAX_TIMESTAMP
-        done = already_labelled(opts.output)
+        done = already_labelled(args.output)
         uris = (
             p
-            | "WatchFiles" >> fileio.MatchContinuously(input_pattern(opts.input), interval=opts.poll_interval, has_deduplication=False, stop_timestamp=stop)
+            | "WatchFiles" >> fileio.MatchContinuously(input_pattern(args.input), interval=args.poll_interval, has_deduplication=False, stop_timestamp=stop)
             | "KeyByPath" >> beam.Map(_keyed_version)
             | "NewVersions" >> beam.ParDo(NewVersions())
             | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
@@ -345,54 +342,78 @@ def build_pipeline(p: beam.Pipeline, opts: LabelOptions, streaming: bool, model:
     else:
         uris = (
             p
-            | "Pattern" >> beam.Create([input_pattern(opts.input)])
-            | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=opts.allow_outside_root)
+            | "Pattern" >> beam.Create([input_pattern(args.input)])
+            | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=args.allow_outside_root)
             | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
         )
     prepared = (
         uris
-        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, opts.decode_threads, opts.max_file_mb)).with_outputs(REJECTED, main="images")
+        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, args.decode_threads, args.max_file_mb)).with_outputs(REJECTED, main="images")
     )
     # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
     # streaming runs label whatever has arrived.
-    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else opts.batch_size, max_batch_size=opts.batch_size))
+    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else args.batch_size, max_batch_size=args.batch_size))
     scored = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
     results = scored.results
     rejected = {"Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
-    if opts.sort_into:
-        rejected["NotSorted"] = results | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))
-    dead_letters = opts.output + features.DEAD_LETTER_INFIX
+    if args.sort_into:
+        rejected["NotSorted"] = results | "SortInto" >> beam.ParDo(CopyInto(args.sort_into, args.max_file_mb))
+    dead_letter_prefix = args.output + features.DEAD_LETTER_INFIX
     if streaming:  # one writer per branch: a Flatten would hold dead letters back until the run ends
-        _ = results | "WriteResults" >> beam.ParDo(WriteBundleFiles(opts.output))
+        _ = results | "WriteResults" >> beam.ParDo(WriteBundleFiles(args.output))
         for name, pcoll in rejected.items():
-            _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letters))
+            _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letter_prefix))
         return results
-    for name, pcoll, prefix in (("Results", results, opts.output), ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letters)):
+    for name, pcoll, prefix in (("Results", results, args.output), ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letter_prefix)):
         _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
     counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
                results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"]))]
     counted += [pcoll | f"Count{name}" >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
                 for name, pcoll in rejected.items()]
     _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
-         | "WriteSummary" >> beam.Map(write_run_summary, opts.output + features.LABEL_SUMMARY_SUFFIX, opts.input, model))
+         | "WriteSummary" >> beam.Map(write_run_summary, args.output + features.LABEL_SUMMARY_SUFFIX, args.input, model))
     return results
+
+
+def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:
+    """(label's own flags, the Beam options); --streaming is both (Beam runs the pipeline as a stream)."""
+    parser = options.parser("label", __doc__.split("\n\n")[0], beam=True)
+    options.add_model(parser)
+    parser.add_argument("--input", required=True, help="A folder, a glob, a gs:// (any Beam filesystem) pattern, "
+                                                       "or a Pub/Sub subscription projects/P/subscriptions/S.")
+    parser.add_argument("--output", required=True, help="Output prefix: results go to PREFIX-*.jsonl, "
+                                                        "dead letters to PREFIX.rejected-*.jsonl.")
+    parser.add_argument("--streaming", action="store_true", help="Watch the folder or bucket for new files, or "
+                                                                 "read the subscription, until --duration or Ctrl-C.")
+    parser.add_argument("--sort_into", default=None, help="Also copy each image into DIR/chart/ or DIR/non_chart/.")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
+    parser.add_argument("--poll_interval", type=float, default=1.0,
+                        help="Streaming over files: seconds between listings (each is one list call on a bucket).")
+    options.add_batching(parser)
+    options.add_input_limits(parser)
+    parser.add_argument("--allowed_prefix", action="append", default=None,
+                        help="Pub/Sub: read image URIs only under this prefix (repeatable, e.g. gs://bucket/uploads/). "
+                             "Without one, only GCS notifications' own objects are read.")
+    args, beam_args = parser.parse_known_args(argv)
+    return args, beam_args + (["--streaming"] if args.streaming else [])
 
 
 def run(argv: Optional[list[str]] = None) -> Optional[object]:
     """Parse options, build and run; streaming runs stop after --duration or on Ctrl-C."""
-    options = PipelineOptions(argv)
-    opts = options.view_as(LabelOptions)
-    cli.setup_logging(opts.debug)
-    streaming = options.view_as(StandardOptions).streaming
-    check_options(opts, streaming)
-    model = load_model_info(opts.model_dir, opts.threshold)
-    logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, model.model_type, model.run_id, model.threshold, opts.output)
-    p = runners.pipeline(options)
-    build_pipeline(p, opts, streaming, model, stop_after=opts.duration)
+    args, beam_args = parse_args(argv)
+    cli.setup_logging(args.debug)
+    pipeline_options = PipelineOptions(beam_args)
+    streaming = pipeline_options.view_as(StandardOptions).streaming
+    check_options(args, streaming)
+    model = load_model_info(args.model_dir, args.threshold)
+    logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", args.input, model.model_type, model.run_id, model.threshold, args.output)
+    p = runners.pipeline(pipeline_options)
+    build_pipeline(p, args, streaming, model, stop_after=args.duration)
     result = p.run()
     try:
-        if streaming and opts.duration and opts.input.startswith(PUBSUB_PREFIX):
-            _cancel_after(result, opts.duration)  # a subscription never ends by itself
+        if streaming and args.duration and args.input.startswith(PUBSUB_PREFIX):
+            _cancel_after(result, args.duration)  # a subscription never ends by itself
         else:
             result.wait_until_finish()  # batch, or file watching up to its stop timestamp
     except KeyboardInterrupt:

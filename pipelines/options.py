@@ -1,45 +1,92 @@
-"""Pipeline options of every Chart Sifter pipeline, as Beam `PipelineOptions` subclasses.
-
-They live in this module, which is never run as `__main__`: Beam parses the options of
-every subclass in one parser, so each class must be defined exactly once per process
-(and nothing may be `required`: each command checks its own flags).
-"""
-from apache_beam.options.pipeline_options import PipelineOptions
+"""Command-line options, one style for every command, the one Beam's examples use: argparse's
+`parse_known_args` takes the command's own flags and everything else becomes the pipeline's
+`PipelineOptions` (runner, --streaming, Dataflow, Dask ...). Flags several commands share are declared
+here, once."""
+import argparse
+from typing import Iterator
 
 from pipelines.inputs import DEFAULT_MAX_FILE_MB
 
-
-class ChartSifterOptions(PipelineOptions):
-    """Options every Chart Sifter pipeline takes (a flag shared by pipelines is declared once)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--debug", action="store_true", help="Verbose logging.")
-        parser.add_argument("--max_file_mb", type=float, default=DEFAULT_MAX_FILE_MB, help="Input files larger than this are dead-lettered (file_too_large), never read whole.")
-        parser.add_argument("--allow_outside_root", action="store_true", help="Read symlinks that point outside the input folder (default: dead-lettered, outside_root).")
+BEAM_OPTIONS_URL = "https://beam.apache.org/documentation/programming-guide/#configuring-pipeline-options"
+BEAM_EPILOG = f"""Any other flag is a Beam pipeline option: the runner and its settings, e.g.
+  --runner=DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py
+  --direct_running_mode=multi_processing --direct_num_workers=2
+  --runner=apache_beam.runners.dask.dask_runner.DaskRunner --dask_client_address=tcp://HOST:8786
+--help_beam lists every Beam option; {BEAM_OPTIONS_URL} explains them."""
 
 
-class IngestOptions(ChartSifterOptions):
-    """Chart Sifter ingest options (any other Beam option passes through)."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the epilog's lines, and adds each option's default where it has one worth showing."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--config", default="configs/ingest.yaml", help="Ingest YAML config (sources, split, image_size).")
-        parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and the summary go. Default: $BASE_DIR/ingest (BASE_DIR defaults to artifacts/).")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if action.option_strings and not (default is None or default is False or default == [] or default == argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
 
 
-class LabelOptions(ChartSifterOptions):
-    """Chart Sifter labelling options (any other Beam option passes through)."""
+class _BeamHelp(argparse.Action):
+    """--help_beam: print every Beam pipeline option (those of the runners installed here) and exit."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument("--model_dir", help="A training run directory, a model_type's `latest` file, or the model_type folder.")
-        parser.add_argument("--input", help="A folder, a glob, a gs:// (any Beam filesystem) pattern, or a Pub/Sub subscription projects/P/subscriptions/S.")
-        parser.add_argument("--output", help="Output prefix for the JSONL results (PREFIX-*.jsonl) and dead letters (PREFIX.rejected-*.jsonl).")
-        parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the threshold recorded with the model).")
-        parser.add_argument("--sort_into", default=None, help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/.")
-        parser.add_argument("--poll_interval", type=float, default=1.0, help="Streaming over files: seconds between listings (each is one list call on a bucket).")
-        parser.add_argument("--duration", type=float, default=None, help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
-        parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
-        parser.add_argument("--allowed_prefix", action="append", default=None, help="Pub/Sub: read image URIs only under this prefix (repeatable, e.g. gs://bucket/uploads/). Default: GCS notifications' own objects; plain URI payloads need one.")
-        parser.add_argument("--decode_threads", type=int, default=0, help="Threads reading and decoding images in each worker (default 0: one per core).")
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(beam_help(parser.prog))
+        parser.exit()
+
+
+def beam_help(prog: str) -> str:
+    """Beam's own options, grouped by the PipelineOptions class that declares them."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.dask import dask_runner  # noqa: F401  (declares the Dask options)
+
+    parser = argparse.ArgumentParser(prog=prog, usage=f"{prog} [its options] [Beam options]", add_help=False,
+                                     description=f"Beam pipeline options: {BEAM_OPTIONS_URL}",
+                                     conflict_handler="resolve", formatter_class=_HelpFormatter)
+    for options_class in sorted(set(_subclasses(PipelineOptions)), key=lambda c: (c.__module__, c.__name__)):
+        options_class._add_argparse_args(parser.add_argument_group(options_class.__name__))
+    return parser.format_help()
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def parser(command: str, description: str, beam: bool) -> argparse.ArgumentParser:
+    """The parser of `python -m pipelines.<command>` with the flags every command takes; `beam`: a Beam
+    pipeline, whose unknown flags are Beam options (see BEAM_EPILOG)."""
+    result = argparse.ArgumentParser(prog=f"python -m pipelines.{command}", description=description,
+                                     epilog=BEAM_EPILOG if beam else None, formatter_class=_HelpFormatter,
+                                     allow_abbrev=False)  # never take a Beam flag for an abbreviation of ours
+    if beam:
+        result.add_argument("--help_beam", action=_BeamHelp, help="List every Beam pipeline option and exit.")
+    result.add_argument("--debug", action="store_true", help="Verbose logging.")
+    return result
+
+
+def add_model(parser: argparse.ArgumentParser) -> None:
+    """--model_dir and --threshold: which exported model, and where its chart label starts."""
+    parser.add_argument("--model_dir", required=True,
+                        help="A training run directory, a model_type's `latest` file, or the model_type folder.")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="Chart probability at or above which an image is `chart` (default: the model's own).")
+
+
+def add_input_limits(parser: argparse.ArgumentParser, outside_root: bool = True) -> None:
+    """--max_file_mb and (for commands that list folders) --allow_outside_root."""
+    parser.add_argument("--max_file_mb", type=float, default=DEFAULT_MAX_FILE_MB,
+                        help="Larger input files are refused (file_too_large), never read whole.")
+    if outside_root:
+        parser.add_argument("--allow_outside_root", action="store_true",
+                            help="Read symlinks that point outside the input folder (else: outside_root dead letters).")
+
+
+def add_batching(parser: argparse.ArgumentParser) -> None:
+    """--batch_size and --decode_threads: how labelling feeds the model."""
+    parser.add_argument("--batch_size", type=int, default=64, help="Largest batch given to the model.")
+    parser.add_argument("--decode_threads", type=int, default=0,
+                        help="Threads reading and decoding images in each worker process (0: one per core).")

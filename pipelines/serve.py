@@ -36,7 +36,7 @@ from core.dead_letters import (
     TOO_MANY_FILES,
 )
 from models.inference import InferenceError, SavedModelHandler
-from pipelines import cli, inputs, label
+from pipelines import cli, inputs, label, options
 from transforms.image import RejectedImage, prepare
 
 DEFAULT_PORT = 8008  # $PORT (Cloud Run sets it) wins
@@ -275,19 +275,20 @@ def _read_and_prepare(read, image_size: int):
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.serve", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model_dir", required=True, help="A training run directory, a model_type's `latest` file, or the model_type folder.")
+    parser = options.parser("serve", __doc__.split("\n\n")[0], beam=False)
+    options.add_model(parser)
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (0.0.0.0 in a container).")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)), help="Port (default: $PORT, else 8008).")
-    parser.add_argument("--allowed_root", action="append", default=[], help="Folder whose files image_path may name (repeatable; none: image_path is off).")
-    parser.add_argument("--allowed_prefix", action="append", default=[], help="URI prefix image_uri may name, e.g. gs://bucket/uploads/ (repeatable).")
-    parser.add_argument("--threshold", type=float, default=None, help="Chart probability at or above which an image is `chart` (default: the model's).")
-    parser.add_argument("--max_file_mb", type=float, default=inputs.DEFAULT_MAX_FILE_MB, help="Largest image file.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)),
+                        help="Port ($PORT when set, else 8008).")
+    parser.add_argument("--allowed_root", action="append", default=[],
+                        help="Folder whose files image_path may name (repeatable; none: image_path is off).")
+    parser.add_argument("--allowed_prefix", action="append", default=[],
+                        help="URI prefix image_uri may name, e.g. gs://bucket/uploads/ (repeatable; none: image_uri is off).")
+    options.add_input_limits(parser, outside_root=False)
     parser.add_argument("--max_request_mb", type=float, default=Limits().max_request_mb, help="Largest request body.")
     parser.add_argument("--max_files", type=int, default=Limits().max_files, help="Most files in one multipart upload.")
-    parser.add_argument("--max_batch", type=int, default=Limits().max_batch, help="Most images in one model call (1: no batching across requests).")
-    parser.add_argument("--debug", action="store_true", help="Verbose logging.")
+    parser.add_argument("--max_batch", type=int, default=Limits().max_batch,
+                        help="Most images in one model call (1: no batching across requests).")
     return parser.parse_args(argv)
 
 

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from core import features, runs, storage
-from pipelines import cli
+from pipelines import cli, options
 
 DEFAULT_MODEL_CONFIG = "configs/model_config.yaml"
 MISSING_MODEL_TYPE = "Error: The --model_type argument is required for the train subcommand."
@@ -28,15 +28,15 @@ MODEL_TYPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name: ne
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model_type", help="Model entry in the config (e.g. demo, mobile, custom-1).")
-    parser.add_argument("--config", default=DEFAULT_MODEL_CONFIG, help="Model spec YAML (default: %(default)s).")
+    parser = options.parser("train", __doc__.split("\n\n")[0], beam=False)
+    parser.add_argument("--model_type", help="Model entry in the config (e.g. demo, mobile, chart-cnn). Required.")
+    parser.add_argument("--config", default=DEFAULT_MODEL_CONFIG, help="Model spec YAML.")
     parser.add_argument("--data_dir", default=None, help="An ingest output directory (default: $BASE_DIR/ingest).")
     parser.add_argument("--epochs", type=int, default=None, help="Override the spec's epochs.")
     parser.add_argument("--batch_size", type=int, default=None, help="Override the spec's batch_size.")
-    parser.add_argument("--weights", default=None, help="Override the spec's weights: imagenet, null (from scratch) or a local weights file.")
+    parser.add_argument("--weights", default=None,
+                        help="Override the spec's weights: imagenet, null (from scratch) or a local weights file.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
-    parser.add_argument("--debug", action="store_true", help="Verbose logging.")
     return parser.parse_args(argv)
 
 

@@ -277,11 +277,10 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_di
     local = tmp_path / "b.jpg"
     local.write_bytes(MIXED["b.jpg"]())
     output = str(tmp_path / "out" / "labels")
-    options = PipelineOptions(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription, "--output", output,
-                               "--allowed_prefix", f"{gcs_bucket}/drop/", "--allowed_prefix", str(tmp_path) + os.sep])
-    opts = options.view_as(label.LabelOptions)
-    p = beam.Pipeline(options=options)
-    label.build_pipeline(p, opts, streaming=True, model=label.load_model_info(model_dir, None))
+    args, beam_args = label.parse_args(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription,
+                                        "--output", output, "--allowed_prefix", f"{gcs_bucket}/drop/", "--allowed_prefix", str(tmp_path) + os.sep])
+    p = beam.Pipeline(options=PipelineOptions(beam_args))
+    label.build_pipeline(p, args, streaming=True, model=label.load_model_info(model_dir, None))
     result = p.run()
     try:
         bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
