@@ -28,7 +28,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
 	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
+# ruff.toml holds the lint rules; the linter runs first.
 test: $(STAMP) $(CHROMIUM)
+	$(BIN)/ruff check .
 	CHART_SIFTER_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)

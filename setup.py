@@ -52,15 +52,21 @@ DEV = [
     "gcp-storage-emulator==2026.7.19",
     # Drives Debian's Chromium (/usr/bin/chromium) in the web page's test; never downloads a browser.
     "playwright==1.65.2",
+    "ruff==0.17.6",  # make test lints first (ruff.toml)
 ]
+
+PACKAGES = ("core", "synthetic", "transforms", "models", "pipelines")
+CONFIGS = ("model_config.yaml", "ingest.yaml", "ingest_demo.yaml", "ingest_real.yaml")
 
 setuptools.setup(
     name="chart-sifter",
     version="0.1.0",
-    description="Sort financial chart images from everything else: Beam + TFT ingest, Keras training, RunInference labelling.",
+    description=(
+        "Sort financial chart images from everything else: Beam + TFT ingest, Keras training, RunInference labelling."
+    ),
     python_requires=">=3.11,<3.12",
-    packages=setuptools.find_packages(include=["core", "core.*", "synthetic", "synthetic.*", "transforms", "transforms.*", "models", "models.*", "pipelines", "pipelines.*"]),
-    data_files=[("configs", ["configs/model_config.yaml", "configs/ingest.yaml", "configs/ingest_demo.yaml", "configs/ingest_real.yaml"])],
+    packages=setuptools.find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
+    data_files=[("configs", [f"configs/{name}" for name in CONFIGS])],
     include_package_data=True,
     package_data={"pipelines": ["serve_page.html"]},
     install_requires=REQUIRED,

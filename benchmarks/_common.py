@@ -29,7 +29,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 PYTHON = sys.executable
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorflow-transform", "tfx-bsl", "apache-beam", "numpy", "pillow", "pyarrow", "protobuf")
+_PACKAGES = (
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "tensorflow-transform",
+    "tfx-bsl",
+    "apache-beam",
+    "numpy",
+    "pillow",
+    "pyarrow",
+    "protobuf",
+)
 
 
 def bench_env(extra: Optional[dict] = None) -> dict:
@@ -66,7 +77,12 @@ def environment() -> dict:
         pass
     commit = None
     try:  # read-only
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         pass
     return {
@@ -224,11 +240,19 @@ def run_measured(argv: Sequence[str], log_path: str, env: Optional[dict] = None,
     leftovers = sorted(p for p in seen if p != proc.pid and os.path.exists(f"/proc/{p}") and _is_descendant_cmd(p))
     sampled_cpu = sum(cpu_by_pid.values())
     return Measured(
-        argv=list(argv), returncode=proc.returncode, wall_s=wall,
-        peak_tree_rss_mb=peak["rss"] / 2**20, peak_tree_pss_mb=peak["pss"] / 2**20,
-        max_single_rss_mb=usage.ru_maxrss / 1024, max_processes=peak["procs"],
-        cpu_s=max(sampled_cpu, usage.ru_utime + usage.ru_stime), leftover_pids=leftovers,
-        processes=[cmdlines[p] for p in sorted(cmdlines)], log_path=log_path, started_epoch=started_epoch, loadavg_before=load_before,
+        argv=list(argv),
+        returncode=proc.returncode,
+        wall_s=wall,
+        peak_tree_rss_mb=peak["rss"] / 2**20,
+        peak_tree_pss_mb=peak["pss"] / 2**20,
+        max_single_rss_mb=usage.ru_maxrss / 1024,
+        max_processes=peak["procs"],
+        cpu_s=max(sampled_cpu, usage.ru_utime + usage.ru_stime),
+        leftover_pids=leftovers,
+        processes=[cmdlines[p] for p in sorted(cmdlines)],
+        log_path=log_path,
+        started_epoch=started_epoch,
+        loadavg_before=load_before,
     )
 
 
@@ -261,7 +285,15 @@ def check(m: Measured, what: str) -> None:
 
 def ingest_cmd(config: str, output_dir: str, *extra: str) -> list[str]:
     """The documented ingest command."""
-    return [PYTHON, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}", f"--output_dir={output_dir}", *extra]
+    return [
+        PYTHON,
+        "-m",
+        "pipelines.ingest",
+        "--runner=DirectRunner",
+        f"--config={config}",
+        f"--output_dir={output_dir}",
+        *extra,
+    ]
 
 
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
@@ -291,7 +323,11 @@ def phases(m: Measured, start_pattern: str, end_pattern: str) -> dict:
     if start is None or end is None:
         return {"startup_s": None, "pipeline_s": None, "teardown_s": None}
     exit_epoch = m.started_epoch + m.wall_s
-    return {"startup_s": round(start - m.started_epoch, 2), "pipeline_s": round(end - start, 2), "teardown_s": round(exit_epoch - end, 2)}
+    return {
+        "startup_s": round(start - m.started_epoch, 2),
+        "pipeline_s": round(end - start, 2),
+        "teardown_s": round(exit_epoch - end, 2),
+    }
 
 
 # ---------------------------------------------------------------- output
@@ -314,7 +350,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], title: str = "") -> 
     """A plain fixed-width table (first column left-aligned, the rest right-aligned)."""
     cells = [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
+    def line(row):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
     out = ([title] if title else []) + [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
     return "\n".join(out)
 

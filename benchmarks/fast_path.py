@@ -51,7 +51,10 @@ REAL_DIRS = [os.path.normpath(os.path.join(c.ROOT, "..", "shared", "data", d)) f
 LABELS = ("chart", "non_chart")
 SIZE, BATCH, MAX_MP, PNG_TO_JPEG = 128, 64, 2.5, 0.15
 SPLIT = {"train": 0.8, "val": 0.1, "test": 0.1}
-CEILINGS = {"pillow": "Pillow-recipe", "prepare": "prepare"}  # decode+resize ceilings: recipe -> what the table calls it
+CEILINGS = {
+    "pillow": "Pillow-recipe",
+    "prepare": "prepare",
+}  # decode+resize ceilings: recipe -> what the table calls it
 EXT = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 LABEL_MODES = {  # name -> extra pipelines.label flags
     "label_default": [],
@@ -60,7 +63,16 @@ LABEL_MODES = {  # name -> extra pipelines.label flags
     "label_batch128_threads3": ["--batch_size", "128", "--decode_threads", "3"],
     "label_multi_processing_2": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
 }
-MODEL_FILES = ("configs/model_config.yaml", "core/runs.py", "models/export.py", "models/spec.py", "models/factory.py", "models/builder.py", "transforms/preprocessing.py", "pipelines/train.py")
+MODEL_FILES = (
+    "configs/model_config.yaml",
+    "core/runs.py",
+    "models/export.py",
+    "models/spec.py",
+    "models/factory.py",
+    "models/builder.py",
+    "transforms/preprocessing.py",
+    "pipelines/train.py",
+)
 
 
 def cores() -> int:
@@ -69,7 +81,9 @@ def cores() -> int:
 
 def listing(root: str) -> list[tuple[str, str]]:
     """(label, path) of every file under root/<label>/, sorted."""
-    return [(label, os.path.join(root, label, n)) for label in LABELS for n in sorted(os.listdir(os.path.join(root, label)))]
+    return [
+        (label, os.path.join(root, label, n)) for label in LABELS for n in sorted(os.listdir(os.path.join(root, label)))
+    ]
 
 
 # ---------------------------------------------------------------- set-up: the image sets, the model
@@ -105,7 +119,9 @@ def _converted_copy(data: bytes, label: str, src: str, k: int, i: int, out_root:
         if not (k == 0 and 1.0 <= mp <= MAX_MP):
             target = rng.uniform(1.0, 2.0) if mp < 1.0 else rng.uniform(1.0, min(mp, MAX_MP))
             scale = min((target / mp) ** 0.5, 8000 / max(img.size))
-            im = im.resize((max(16, round(img.width * scale)), max(16, round(img.height * scale))), Image.Resampling.LANCZOS)
+            im = im.resize(
+                (max(16, round(img.width * scale)), max(16, round(img.height * scale))), Image.Resampling.LANCZOS
+            )
         buf = io.BytesIO()
         im.save(buf, out_fmt, **({"quality": 90} if out_fmt in ("JPEG", "WEBP") else {}))
         payload, size = buf.getvalue(), im.size
@@ -117,25 +133,45 @@ def _converted_copy(data: bytes, label: str, src: str, k: int, i: int, out_root:
 
 def _mix(made: list[dict], sources: int) -> dict:
     n, mps = len(made), sorted(m["mp"] for m in made)
-    return {"images": n, "real_sources": sources, "labels": dict(collections.Counter(m["label"] for m in made)),
-            "formats": {f: round(k / n, 3) for f, k in collections.Counter(m["format"] for m in made).most_common()},
-            "megapixels": {"p10": round(mps[n // 10], 2), "median": round(c.median(mps), 2), "p90": round(mps[9 * n // 10], 2),
-                           "share_1_to_2": round(sum(1.0 <= m <= 2.0 for m in mps) / n, 3), "share_over_2": round(sum(m > 2.0 for m in mps) / n, 3)},
-            "total_mb": round(sum(m["bytes"] for m in made) / 2**20, 1)}
+    return {
+        "images": n,
+        "real_sources": sources,
+        "labels": dict(collections.Counter(m["label"] for m in made)),
+        "formats": {f: round(k / n, 3) for f, k in collections.Counter(m["format"] for m in made).most_common()},
+        "megapixels": {
+            "p10": round(mps[n // 10], 2),
+            "median": round(c.median(mps), 2),
+            "p90": round(mps[9 * n // 10], 2),
+            "share_1_to_2": round(sum(1.0 <= m <= 2.0 for m in mps) / n, 3),
+            "share_over_2": round(sum(m > 2.0 for m in mps) / n, 3),
+        },
+        "total_mb": round(sum(m["bytes"] for m in made) / 2**20, 1),
+    }
 
 
 def image_set(cache_dir: str, n: int) -> tuple[str, dict]:
     """The cached n-image set: (its images folder, its mix); built on all cores the first time."""
     home = os.path.join(cache_dir, f"set-v{SET_VERSION}-{n}")
     if not os.path.exists(os.path.join(home, "mix.json")):
-        sources = [(label, os.path.join(d, label, name)) for d in REAL_DIRS for label in LABELS for name in sorted(os.listdir(os.path.join(d, label)))]
+        sources = [
+            (label, os.path.join(d, label, name))
+            for d in REAL_DIRS
+            for label in LABELS
+            for name in sorted(os.listdir(os.path.join(d, label)))
+        ]
         random.Random(0).shuffle(sources)  # a small set gets both labels and both folders
         building = tempfile.mkdtemp(prefix="building-", dir=cache_dir)
         for label in LABELS:
             os.makedirs(os.path.join(building, "images", label))
         copies = -(-n // len(sources))
-        tasks = [(label, src, k, i, os.path.join(building, "images")) for k in range(copies) for i, (label, src) in enumerate(sources)][:n]
-        print(f"Building the {n}-image set from {len(sources)} real images into {home} (once; all cores) ...", flush=True)
+        tasks = [
+            (label, src, k, i, os.path.join(building, "images"))
+            for k in range(copies)
+            for i, (label, src) in enumerate(sources)
+        ][:n]
+        print(
+            f"Building the {n}-image set from {len(sources)} real images into {home} (once; all cores) ...", flush=True
+        )
         with multiprocessing.Pool(cores()) as pool:
             made = list(pool.imap(_make_copy, tasks, chunksize=4))
         with open(os.path.join(building, "mix.json"), "w") as f:
@@ -179,9 +215,30 @@ def trained_model(cache_dir: str, logs: str) -> str:
         os.makedirs(base, exist_ok=True)
         with open(config, "w") as f:
             f.write("image_size: 128\nsources:\n  - type: demo\n    size: 60\n    seed: 11\n")
-        c.check(c.run_measured(c.ingest_cmd(config, os.path.join(base, "ingest")), os.path.join(logs, "setup_ingest.log"), env=env), "set-up ingest")
-        c.check(c.run_measured([c.PYTHON, "-m", "pipelines.train", "--model_type", "chart-cnn", "--data_dir", os.path.join(base, "ingest"), "--epochs", "1"],
-                               os.path.join(logs, "setup_train.log"), env=env), "set-up training")
+        c.check(
+            c.run_measured(
+                c.ingest_cmd(config, os.path.join(base, "ingest")), os.path.join(logs, "setup_ingest.log"), env=env
+            ),
+            "set-up ingest",
+        )
+        c.check(
+            c.run_measured(
+                [
+                    c.PYTHON,
+                    "-m",
+                    "pipelines.train",
+                    "--model_type",
+                    "chart-cnn",
+                    "--data_dir",
+                    os.path.join(base, "ingest"),
+                    "--epochs",
+                    "1",
+                ],
+                os.path.join(logs, "setup_train.log"),
+                env=env,
+            ),
+            "set-up training",
+        )
     return runs.resolve_model_dir(latest)
 
 
@@ -221,7 +278,17 @@ def keras_worker(root: str, run_dir: str, output: str) -> dict:
             scores = np.asarray(model(x, training=False)).reshape(-1)
             now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             for (_, path), score in zip(batch, scores):
-                out.write(json.dumps({"uri": path, "label": "chart" if score >= meta["threshold"] else "non_chart", "score": round(float(score), 6), "labeled_at": now}) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "uri": path,
+                            "label": "chart" if score >= meta["threshold"] else "non_chart",
+                            "score": round(float(score), 6),
+                            "labeled_at": now,
+                        }
+                    )
+                    + "\n"
+                )
     return {"startup_s": round(t_loop - t0, 3), "work_s": round(time.perf_counter() - t_loop, 3)}
 
 
@@ -289,7 +356,10 @@ def ingest_worker(root: str, out_dir: str) -> dict:
         if len(labels) == 1:
             if split not in writers:
                 os.makedirs(os.path.join(out_dir, features.TFRECORD_DIR, split))
-                writers[split] = tf.io.TFRecordWriter(os.path.join(out_dir, features.TFRECORD_DIR, split, "part-00000-of-00001.tfrecord.gz"), options="GZIP")
+                writers[split] = tf.io.TFRecordWriter(
+                    os.path.join(out_dir, features.TFRECORD_DIR, split, "part-00000-of-00001.tfrecord.gz"),
+                    options="GZIP",
+                )
             writers[split].write(record)
     for w in writers.values():
         w.close()
@@ -354,14 +424,36 @@ class Bench:
 
     def label(self, name: str, model: str, root: str, n: int, *extra: str) -> dict:
         out = os.path.join(self.tmp, name, "labels")
-        m = self.measure(name, [c.PYTHON, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", model, "--input", root, "--output", out, *extra], n)
+        m = self.measure(
+            name,
+            [
+                c.PYTHON,
+                "-m",
+                "pipelines.label",
+                "--runner=DirectRunner",
+                "--model_dir",
+                model,
+                "--input",
+                root,
+                "--output",
+                out,
+                *extra,
+            ],
+            n,
+        )
         results, rejected = read_jsonl(out + "-*.jsonl"), read_jsonl(out + ".rejected-*.jsonl")
         if len(results) + len(rejected) != n:
-            raise RuntimeError(f"{name}: {len(results)} results + {len(rejected)} dead letters for {n} images; see {m.log_path}")
+            raise RuntimeError(
+                f"{name}: {len(results)} results + {len(rejected)} dead letters for {n} images; see {m.log_path}"
+            )
         if not self.keep:
             shutil.rmtree(os.path.dirname(out), ignore_errors=True)
-        self.runs[name] |= {"written": len(results), "dead_letters": len(rejected), "images_per_s_work": steady_rate(results),
-                            "phases": c.phases(m, "Labelling ", "Label counters")}
+        self.runs[name] |= {
+            "written": len(results),
+            "dead_letters": len(rejected),
+            "images_per_s_work": steady_rate(results),
+            "phases": c.phases(m, "Labelling ", "Label counters"),
+        }
         return self.runs[name]
 
     def streaming(self, model: str, images: str, count: int, duration: float, interval: float) -> dict:
@@ -369,11 +461,34 @@ class Bench:
         watch, staging, out = (os.path.join(self.tmp, "stream", d) for d in ("watch", "staging", "labels"))
         for d in (watch, staging):
             os.makedirs(d)
-        argv = [c.PYTHON, "-m", "pipelines.label", "--runner=DirectRunner", "--streaming", "--poll_interval", "1", "--duration", str(duration),
-                "--model_dir", model, "--input", watch, "--output", os.path.join(out, "labels")]
+        argv = [
+            c.PYTHON,
+            "-m",
+            "pipelines.label",
+            "--runner=DirectRunner",
+            "--streaming",
+            "--poll_interval",
+            "1",
+            "--duration",
+            str(duration),
+            "--model_dir",
+            model,
+            "--input",
+            watch,
+            "--output",
+            os.path.join(out, "labels"),
+        ]
         box: dict = {}
-        runner = threading.Thread(target=lambda: box.update(m=c.run_measured(argv, os.path.join(self.tmp, "logs", "streaming.log"), timeout_s=duration + 120)))
-        print(f"[streaming] 1 warm-up + {count} images dropped every {interval} s into a watched folder ({duration:.0f} s run) ...", flush=True)
+        runner = threading.Thread(
+            target=lambda: box.update(
+                m=c.run_measured(argv, os.path.join(self.tmp, "logs", "streaming.log"), timeout_s=duration + 120)
+            )
+        )
+        print(
+            f"[streaming] 1 warm-up + {count} images dropped every {interval} s into a watched folder "
+            f"({duration:.0f} s run) ...",
+            flush=True,
+        )
         launched = time.time()
         runner.start()
         drops = {}
@@ -403,10 +518,16 @@ class Bench:
         c.check(box["m"], "streaming")
         done = labelled()
         latencies = [done[name] - t for name, t in drops.items() if name != first and name in done]
-        result = {"dropped": count, "labelled": len(latencies), "first_file_labelled_after_launch_s": round(done[first] - launched, 2) if first in done else None,
-                  "drops_started_after_s": round(up, 2), "latencies_s": [round(x, 3) for x in latencies],
-                  "median_latency_s": round(c.median(latencies), 3) if latencies else None, "max_latency_s": round(max(latencies), 3) if latencies else None,
-                  "run": box["m"].summary()}
+        result = {
+            "dropped": count,
+            "labelled": len(latencies),
+            "first_file_labelled_after_launch_s": round(done[first] - launched, 2) if first in done else None,
+            "drops_started_after_s": round(up, 2),
+            "latencies_s": [round(x, 3) for x in latencies],
+            "median_latency_s": round(c.median(latencies), 3) if latencies else None,
+            "max_latency_s": round(max(latencies), 3) if latencies else None,
+            "run": box["m"].summary(),
+        }
         self.runs["streaming"] = result
         return result
 
@@ -418,20 +539,38 @@ def target(value, goal: float, below: bool = False) -> list:
 
 def judge(r: dict, modes: list[str], big: Optional[int]) -> tuple[str, dict, dict]:
     """(the fastest labelling mode end to end, the ratios, the targets as [value, goal, verdict])."""
-    e2e = lambda name: r[name]["images_per_s_end_to_end"]
-    work = lambda name: r[name]["images_per_s_work"]
+
+    def e2e(name):
+        return r[name]["images_per_s_end_to_end"]
+
+    def work(name):
+        return r[name]["images_per_s_work"]
+
     fastest = max(modes, key=e2e)
     judged = list(dict.fromkeys(["label_default", fastest]))
-    ratios = {"label_default_over_keras_loop": c.ratio(e2e("label_default"), e2e("keras_loop")),
-              f"{fastest}_over_keras_loop": c.ratio(e2e(fastest), e2e("keras_loop")),
-              **{f"{m}_steady_over_{recipe}_ceiling": c.ratio(work(m), work(f"ceiling_{recipe}_{cores()}proc")) for m in judged for recipe in CEILINGS},
-              "ingest_pipeline_over_plain_loop": c.ratio(e2e("ingest_pipeline"), e2e("ingest_plain_loop"))}
-    targets = {"label_default / keras_loop (end to end)": target(ratios["label_default_over_keras_loop"], 2.0),
-               **{f"{m} steady / {what} ceiling": target(ratios[f"{m}_steady_over_{recipe}_ceiling"], 0.75) for m in judged for recipe, what in CEILINGS.items()},
-               "ingest_pipeline / plain loop (end to end)": target(ratios["ingest_pipeline_over_plain_loop"], 1.5),
-               (f"peak RSS MB, label_default on {big} images" if big else "peak RSS MB, label_default on the --big set"):
-                   target(r["label_big"]["peak_tree_rss_mb"], 2048, below=True) if big else [None, "< 2048", "skipped"],
-               "streaming median latency s": target(r["streaming"]["median_latency_s"], 2.0, below=True)}
+    ratios = {
+        "label_default_over_keras_loop": c.ratio(e2e("label_default"), e2e("keras_loop")),
+        f"{fastest}_over_keras_loop": c.ratio(e2e(fastest), e2e("keras_loop")),
+        **{
+            f"{m}_steady_over_{recipe}_ceiling": c.ratio(work(m), work(f"ceiling_{recipe}_{cores()}proc"))
+            for m in judged
+            for recipe in CEILINGS
+        },
+        "ingest_pipeline_over_plain_loop": c.ratio(e2e("ingest_pipeline"), e2e("ingest_plain_loop")),
+    }
+    targets = {
+        "label_default / keras_loop (end to end)": target(ratios["label_default_over_keras_loop"], 2.0),
+        **{
+            f"{m} steady / {what} ceiling": target(ratios[f"{m}_steady_over_{recipe}_ceiling"], 0.75)
+            for m in judged
+            for recipe, what in CEILINGS.items()
+        },
+        "ingest_pipeline / plain loop (end to end)": target(ratios["ingest_pipeline_over_plain_loop"], 1.5),
+        (
+            f"peak RSS MB, label_default on {big} images" if big else "peak RSS MB, label_default on the --big set"
+        ): target(r["label_big"]["peak_tree_rss_mb"], 2048, below=True) if big else [None, "< 2048", "skipped"],
+        "streaming median latency s": target(r["streaming"]["median_latency_s"], 2.0, below=True),
+    }
     return fastest, ratios, targets
 
 
@@ -439,9 +578,17 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n\n")[0])
     p.add_argument("--images", type=int, default=2000, help="size of the realistic set (cached per size)")
     p.add_argument("--big", type=int, default=10000, help="size of the memory-check set (hard links to the set)")
-    p.add_argument("--cache_dir", default=os.path.expanduser("~/.cache/chart_sifter_bench"), help="image sets and the model, built once")
+    p.add_argument(
+        "--cache_dir",
+        default=os.path.expanduser("~/.cache/chart_sifter_bench"),
+        help="image sets and the model, built once",
+    )
     p.add_argument("--skip_big", action="store_true", help="skip labelling the --big set")
-    p.add_argument("--modes", default=",".join(LABEL_MODES), help="labelling modes to run (label_default always), of: " + ", ".join(LABEL_MODES))
+    p.add_argument(
+        "--modes",
+        default=",".join(LABEL_MODES),
+        help="labelling modes to run (label_default always), of: " + ", ".join(LABEL_MODES),
+    )
     p.add_argument("--model_batches", type=int, default=20, help="timed batches of the model-only run")
     p.add_argument("--stream_images", type=int, default=10, help="images dropped into the watched folder")
     p.add_argument("--stream_duration", type=float, default=40, help="--duration of the streaming run")
@@ -491,26 +638,70 @@ def main(argv=None) -> dict:
     stream = b.streaming(run_dir, images, args.stream_images, args.stream_duration, args.stream_interval)
 
     fastest, ratios, targets = judge(b.runs, modes, None if args.skip_big else args.big)
-    result = {"benchmark": NAME, "environment": env_info, "loadavg_at_end": list(os.getloadavg()),
-              "settings": {"images": n, "big": None if args.skip_big else args.big, "image_size": SIZE, "batch_size": BATCH, "cores": cores(),
-                           "cache_dir": args.cache_dir, "set": images, "set_mix": mix, "model_run_dir": run_dir, "setup_s_excluded": round(setup_s, 1),
-                           "modes": {m: LABEL_MODES[m] for m in modes},
-                           "streaming": {"images": args.stream_images, "duration_s": args.stream_duration, "interval_s": args.stream_interval, "poll_interval_s": 1}},
-              "runs": b.runs, "ingest_records_per_split": records, "ingest_same_records_per_split": records["ingest_pipeline"] == records["ingest_plain_loop"],
-              "fastest_label_mode": fastest, "ratios": ratios, "targets": {k: dict(zip(("value", "goal", "verdict"), v)) for k, v in targets.items()},
-              "notes": "img/s work: keras loop = its loop after imports and model load; ceilings = the map after pool start; model_only = timed batches; "
-                       "label = images after the first batch / first-to-last labeled_at stamp; ingest = plain loop after imports."}
+    result = {
+        "benchmark": NAME,
+        "environment": env_info,
+        "loadavg_at_end": list(os.getloadavg()),
+        "settings": {
+            "images": n,
+            "big": None if args.skip_big else args.big,
+            "image_size": SIZE,
+            "batch_size": BATCH,
+            "cores": cores(),
+            "cache_dir": args.cache_dir,
+            "set": images,
+            "set_mix": mix,
+            "model_run_dir": run_dir,
+            "setup_s_excluded": round(setup_s, 1),
+            "modes": {m: LABEL_MODES[m] for m in modes},
+            "streaming": {
+                "images": args.stream_images,
+                "duration_s": args.stream_duration,
+                "interval_s": args.stream_interval,
+                "poll_interval_s": 1,
+            },
+        },
+        "runs": b.runs,
+        "ingest_records_per_split": records,
+        "ingest_same_records_per_split": records["ingest_pipeline"] == records["ingest_plain_loop"],
+        "fastest_label_mode": fastest,
+        "ratios": ratios,
+        "targets": {k: dict(zip(("value", "goal", "verdict"), v)) for k, v in targets.items()},
+        "notes": "img/s work: keras loop = its loop after imports and model load; ceilings = the map after pool start; "
+        "model_only = timed batches; "
+        "label = images after the first batch / first-to-last labeled_at stamp; ingest = plain loop after imports.",
+    }
     path = c.write_results(NAME, result)
 
-    rows = [[name, v["images"], v["wall_s"], v["images_per_s_end_to_end"], v.get("images_per_s_work"), v["peak_tree_rss_mb"], v["peak_tree_pss_mb"],
-             v["max_processes"]] for name, v in b.runs.items() if name != "streaming"]
+    rows = [
+        [
+            name,
+            v["images"],
+            v["wall_s"],
+            v["images_per_s_end_to_end"],
+            v.get("images_per_s_work"),
+            v["peak_tree_rss_mb"],
+            v["peak_tree_pss_mb"],
+            v["max_processes"],
+        ]
+        for name, v in b.runs.items()
+        if name != "streaming"
+    ]
     print()
-    print(c.table(["run", "images", "wall s", "img/s e2e", "img/s work/steady", "peak RSS MB", "peak PSS MB", "procs"], rows,
-                  title=f"Fast path: {n} images ({mix['formats']}, median {mix['megapixels']['median']} MP) -> {SIZE} px; "
-                        f"{cores()} CPUs, load {env_info['loadavg_at_start'][0]:.1f} at start, {os.getloadavg()[0]:.1f} at end"))
+    print(
+        c.table(
+            ["run", "images", "wall s", "img/s e2e", "img/s work/steady", "peak RSS MB", "peak PSS MB", "procs"],
+            rows,
+            title=f"Fast path: {n} images ({mix['formats']}, median {mix['megapixels']['median']} MP) -> {SIZE} px; "
+            f"{cores()} CPUs, load {env_info['loadavg_at_start'][0]:.1f} at start, {os.getloadavg()[0]:.1f} at end",
+        )
+    )
     print(f"ingest records per split: {records} ({'same' if result['ingest_same_records_per_split'] else 'DIFFERENT'})")
-    print(f"streaming: {stream['labelled']}/{stream['dropped']} labelled, latency median {stream['median_latency_s']} s, max {stream['max_latency_s']} s "
-          f"(first file labelled {stream['first_file_labelled_after_launch_s']} s after launch)")
+    print(
+        f"streaming: {stream['labelled']}/{stream['dropped']} labelled, latency median {stream['median_latency_s']} s, "
+        f"max {stream['max_latency_s']} s "
+        f"(first file labelled {stream['first_file_labelled_after_launch_s']} s after launch)"
+    )
     print()
     print(c.table(["target", "value", "goal", "verdict"], [[k, *v] for k, v in targets.items()]))
     if n < 1000:

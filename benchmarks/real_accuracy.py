@@ -84,12 +84,26 @@ def as_jpeg(folder: str, out: str, quality: int = 80) -> None:
     for label in features.LABEL_NAMES:
         os.makedirs(os.path.join(out, label), exist_ok=True)
         for name in sorted(os.listdir(os.path.join(folder, label))):
-            load_rgb(open(os.path.join(folder, label, name), "rb").read()).save(os.path.join(out, label, name + ".jpg"), quality=quality)
+            load_rgb(open(os.path.join(folder, label, name), "rb").read()).save(
+                os.path.join(out, label, name + ".jpg"), quality=quality
+            )
 
 
 def _evaluate(model_dir: str, folder: str, out: str, env: dict) -> dict:
-    _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", folder, "--output_dir", out,
-             "--allow_outside_root"], env)  # the held-out folder links into ../shared
+    _python(
+        [
+            "pipelines.evaluate",
+            "--runner=DirectRunner",
+            "--model_dir",
+            model_dir,
+            "--data_dir",
+            folder,
+            "--output_dir",
+            out,
+            "--allow_outside_root",
+        ],
+        env,
+    )  # the held-out folder links into ../shared
     return json.load(open(os.path.join(out, "metrics.json")))
 
 
@@ -98,7 +112,17 @@ def _train_and_score(args, recipe: str, seed: int, config: dict, data_dir: str, 
     """Train one model on data_dir, then score it on the held-out real images, as they are and as JPEG q80."""
     base = os.path.join(args.work_dir, f"base_{recipe}")
     env_run = dict(env, BASE_DIR=base)
-    train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(seed)]
+    train_args = [
+        "pipelines.train",
+        "--model_type",
+        args.model_type,
+        "--config",
+        args.config,
+        "--data_dir",
+        data_dir,
+        "--seed",
+        str(seed),
+    ]
     seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), env_run)
     model_dir = os.path.join(runs.model_type_dir(base, args.model_type), runs.LATEST_FILE)
     out = os.path.join(args.work_dir, f"eval_{recipe}_{args.model_type}_seed{seed}")
@@ -127,7 +151,9 @@ def main() -> None:
     ratios = tuple(real_config["split"][s] for s in ("train", "val", "test"))
     image_size = args.image_size or real_config["image_size"]
     # (b) is configs/ingest_real.yaml as shipped (its demo size and real-sample weight); (a) its demo alone.
-    sources_b = [dict(s, root=os.path.abspath(REAL_SAMPLE)) if s["type"] == "folder" else s for s in real_config["sources"]]
+    sources_b = [
+        dict(s, root=os.path.abspath(REAL_SAMPLE)) if s["type"] == "folder" else s for s in real_config["sources"]
+    ]
     demo = next(s for s in sources_b if s["type"] == "demo")
     configs = {
         "a": {"image_size": image_size, "split": real_config["split"], "sources": [dict(demo, size=args.demo_size)]},
@@ -143,12 +169,20 @@ def main() -> None:
         data_dir = os.path.join(args.work_dir, f"ingest_{recipe}_{_cache_key(configs[recipe])}")
         _ingest(configs[recipe], data_dir, env)
         for seed in (int(s) for s in args.seeds.split(",")):
-            rows.append(_train_and_score(args, recipe, seed, configs[recipe], data_dir, test_folder, jpeg_folder, held_out, env))
+            rows.append(
+                _train_and_score(args, recipe, seed, configs[recipe], data_dir, test_folder, jpeg_folder, held_out, env)
+            )
     print(f"\nReal held-out images: {held_out}")
-    print(f"{'recipe':<7}{'model':<14}{'seed':>5}{'accuracy':>9}{'F1':>8}{'AUC':>8}{'thr':>7}{'train s':>9}{'acc, all JPEG q80':>19}")
+    print(
+        f"{'recipe':<7}{'model':<14}{'seed':>5}{'accuracy':>9}{'F1':>8}{'AUC':>8}{'thr':>7}{'train s':>9}"
+        f"{'acc, all JPEG q80':>19}"
+    )
     for r in rows:
-        print(f"{r['recipe']:<7}{r['model_type']:<14}{r['seed']:>5}{r['accuracy']:>9.3f}{r['f1']:>8.3f}{(r['roc_auc'] or 0):>8.3f}"
-              f"{r['threshold']:>7.2f}{r['train_command_seconds']:>9.0f}{r['accuracy_all_jpeg80']:>19.3f}")
+        print(
+            f"{r['recipe']:<7}{r['model_type']:<14}{r['seed']:>5}{r['accuracy']:>9.3f}{r['f1']:>8.3f}"
+            f"{(r['roc_auc'] or 0):>8.3f}"
+            f"{r['threshold']:>7.2f}{r['train_command_seconds']:>9.0f}{r['accuracy_all_jpeg80']:>19.3f}"
+        )
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:
         json.dump(rows, f, indent=2)

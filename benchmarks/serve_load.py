@@ -32,7 +32,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _client(url: str, images: list[tuple[str, bytes]], start: int, stop_at: float, latencies: list, errors: list) -> None:
+async def _client(
+    url: str, images: list[tuple[str, bytes]], start: int, stop_at: float, latencies: list, errors: list
+) -> None:
     async with httpx.AsyncClient(timeout=120) as client:
         k = start
         while time.monotonic() < stop_at:
@@ -54,9 +56,17 @@ async def _load(url: str, images: list, clients: int, seconds: float) -> dict:
     wall = time.monotonic() - started
     latencies.sort()
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1) if latencies else None  # noqa: E731
-    return {"requests": len(latencies), "errors": len(errors), "error_examples": errors[:3], "wall_s": round(wall, 1),
-            "requests_per_s": round(len(latencies) / wall, 1), "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99),
-            "max_ms": round(latencies[-1] * 1000, 1) if latencies else None}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "wall_s": round(wall, 1),
+        "requests_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": pick(0.50),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
+        "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+    }
 
 
 def _serve(run_dir: str, extra: list[str], log_path: str) -> tuple[subprocess.Popen, str]:
@@ -90,8 +100,15 @@ def main(argv=None) -> dict:
     files = fast_path.listing(folder)
     files = files[:: max(1, len(files) // args.images)][: args.images]  # both labels, every format
     images = [(os.path.basename(path), open(path, "rb").read()) for _, path in files]
-    result = {"environment": c.environment(), "clients": args.clients, "seconds": args.seconds, "images": len(images),
-              "image_mb_mean": round(sum(len(d) for _, d in images) / len(images) / 2**20, 3), "set": mix, "settings": {}}
+    result = {
+        "environment": c.environment(),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "images": len(images),
+        "image_mb_mean": round(sum(len(d) for _, d in images) / len(images) / 2**20, 3),
+        "set": mix,
+        "settings": {},
+    }
     for name, extra in SETTINGS.items():
         process, url = _serve(run_dir, extra, os.path.join(logs, f"{name}.log"))
         try:
@@ -101,9 +118,17 @@ def main(argv=None) -> dict:
             process.terminate()
             process.wait(30)
         print(f"{name}: {result['settings'][name]}", flush=True)
-    rows = [[name, r["requests_per_s"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["errors"]] for name, r in result["settings"].items()]
-    print(c.table(["server", "requests/s", "p50 ms", "p90 ms", "p99 ms", "errors"], rows,
-                  f"{args.clients} clients x {args.seconds:.0f} s, one image per request ({result['image_mb_mean']} MB mean)"))
+    rows = [
+        [name, r["requests_per_s"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["errors"]]
+        for name, r in result["settings"].items()
+    ]
+    print(
+        c.table(
+            ["server", "requests/s", "p50 ms", "p90 ms", "p99 ms", "errors"],
+            rows,
+            f"{args.clients} clients x {args.seconds:.0f} s, one image per request ({result['image_mb_mean']} MB mean)",
+        )
+    )
     print(f"results: {c.write_results(NAME, result)}")
     return result
 

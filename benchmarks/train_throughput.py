@@ -37,7 +37,9 @@ def _ingest(tmp: str, images: int, image_size: int, seed: int) -> tuple[str, dic
     with open(config, "w") as f:
         f.write(f"image_size: {image_size}\nsources:\n  - type: demo\n    size: {images}\n    seed: {seed}\n")
     out = os.path.join(tmp, "ingest")
-    m = c.run_measured(c.ingest_cmd(config, out), os.path.join(tmp, "logs", "ingest.log"), env=c.bench_env({"BASE_DIR": tmp}))
+    m = c.run_measured(
+        c.ingest_cmd(config, out), os.path.join(tmp, "logs", "ingest.log"), env=c.bench_env({"BASE_DIR": tmp})
+    )
     c.check(m, "demo ingest")
     return out, m.summary()
 
@@ -116,8 +118,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--images", type=int, default=400, help="demo images to ingest")
     parser.add_argument("--image_size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--input_epochs", type=int, default=3, help="epochs per input-pipeline pass (the first fills the cache)")
-    parser.add_argument("--input_repeats", type=int, default=3, help="input-pipeline passes, each on a fresh dataset (median)")
+    parser.add_argument(
+        "--input_epochs", type=int, default=3, help="epochs per input-pipeline pass (the first fills the cache)"
+    )
+    parser.add_argument(
+        "--input_repeats", type=int, default=3, help="input-pipeline passes, each on a fresh dataset (median)"
+    )
     parser.add_argument("--fit_epochs", type=int, default=6, help="epochs per model.fit; the first is excluded")
     parser.add_argument("--skip_mobile", action="store_true")
     parser.add_argument("--data_dir", default=None, help="reuse an existing ingest output instead of making one")
@@ -150,7 +156,11 @@ def main(argv=None) -> dict:
     def dataset_for(spec):
         return lambda: make_dataset(files, transform_output, spec.batch_size, training=True, seed=0)
 
-    print(f"(a) input pipeline: {args.input_repeats} x {args.input_epochs} epochs over {n_train} train images, batch {demo.batch_size} ...", flush=True)
+    print(
+        f"(a) input pipeline: {args.input_repeats} x {args.input_epochs} epochs over {n_train} train images, "
+        f"batch {demo.batch_size} ...",
+        flush=True,
+    )
     passes = [_input_epochs(dataset_for(demo), args.input_epochs) for _ in range(args.input_repeats)]
     firsts = [p[0]["images_per_s"] for p in passes]
     laters = [c.rate(sum(e["images"] for e in p[1:]), sum(e["seconds"] for e in p[1:])) for p in passes if len(p) > 1]
@@ -164,22 +174,44 @@ def main(argv=None) -> dict:
     trainings = {"demo": _fit(demo, dataset_for(demo), image_shape, args.fit_epochs, n_train)}
     if not args.skip_mobile:
         mobile = dataclasses.replace(load_model_spec(MODEL_CONFIG, "mobile"), weights=None)
-        print(f"(c) mobile (MobileNetV3Small, weights null, {image_shape[0]}px): fit {args.fit_epochs} epochs ...", flush=True)
+        print(
+            f"(c) mobile (MobileNetV3Small, weights null, {image_shape[0]}px): fit {args.fit_epochs} epochs ...",
+            flush=True,
+        )
         trainings["mobile"] = _fit(mobile, dataset_for(mobile), image_shape, args.fit_epochs, n_train)
 
     ratios = {}
     for name, t in trainings.items():
-        ratios[f"input_later_over_{name}_training"] = c.ratio(input_result["later_epochs_images_per_s"], t["images_per_s"])
-        ratios[f"input_first_over_{name}_training"] = c.ratio(input_result["first_epoch_images_per_s"], t["images_per_s"])
-        ratios[f"input_later_over_{name}_median_step"] = c.ratio(input_result["later_epochs_images_per_s"], t["images_per_s_steady_steps"])
+        ratios[f"input_later_over_{name}_training"] = c.ratio(
+            input_result["later_epochs_images_per_s"], t["images_per_s"]
+        )
+        ratios[f"input_first_over_{name}_training"] = c.ratio(
+            input_result["first_epoch_images_per_s"], t["images_per_s"]
+        )
+        ratios[f"input_later_over_{name}_median_step"] = c.ratio(
+            input_result["later_epochs_images_per_s"], t["images_per_s_steady_steps"]
+        )
 
     result = {
         "benchmark": NAME,
-        "environment": env_info | {"tensorflow_threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                                                          "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}},
+        "environment": env_info
+        | {
+            "tensorflow_threads": {
+                "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            }
+        },
         "loadavg_at_end": list(os.getloadavg()),
-        "settings": {"images_ingested": args.images, "train_images": n_train, "image_size": args.image_size, "seed": args.seed,
-                     "input_epochs": args.input_epochs, "input_repeats": args.input_repeats, "fit_epochs": args.fit_epochs, "data_dir": args.data_dir or "temporary"},
+        "settings": {
+            "images_ingested": args.images,
+            "train_images": n_train,
+            "image_size": args.image_size,
+            "seed": args.seed,
+            "input_epochs": args.input_epochs,
+            "input_repeats": args.input_repeats,
+            "fit_epochs": args.fit_epochs,
+            "data_dir": args.data_dir or "temporary",
+        },
         "ingest_run": ingest_run,
         "input_pipeline": input_result,
         "training": trainings,
@@ -188,14 +220,28 @@ def main(argv=None) -> dict:
     path = c.write_results(NAME, result)
 
     print()
-    rows = [["(a) input pipeline, epoch 1 (read+gunzip+cache; median)", input_result["first_epoch_images_per_s"], "-", "-"],
-            ["(a) input pipeline, later epochs (from cache; median)", input_result["later_epochs_images_per_s"], "-", "-"]]
+    rows = [
+        ["(a) input pipeline, epoch 1 (read+gunzip+cache; median)", input_result["first_epoch_images_per_s"], "-", "-"],
+        ["(a) input pipeline, later epochs (from cache; median)", input_result["later_epochs_images_per_s"], "-", "-"],
+    ]
     for label, name in (("(b) fit demo", "demo"), ("(c) fit mobile, weights null", "mobile")):
         if name in trainings:
             t = trainings[name]
-            rows.append([f"{label} (epochs 2..{args.fit_epochs})", t["images_per_s"], t["first_epoch_images_per_s"], t["images_per_s_steady_steps"]])
-    print(c.table(["what", "images/s", "first epoch images/s", "images/s median step"], rows,
-                  title=f"Training throughput: {n_train} train images at {image_shape[0]}px ({env_info['cpus_usable']} CPUs)"))
+            rows.append(
+                [
+                    f"{label} (epochs 2..{args.fit_epochs})",
+                    t["images_per_s"],
+                    t["first_epoch_images_per_s"],
+                    t["images_per_s_steady_steps"],
+                ]
+            )
+    print(
+        c.table(
+            ["what", "images/s", "first epoch images/s", "images/s median step"],
+            rows,
+            title=f"Training throughput: {n_train} train images at {image_shape[0]}px ({env_info['cpus_usable']} CPUs)",
+        )
+    )
     print()
     print(c.table(["ratio", "value"], [[k, v] for k, v in ratios.items()]))
     c.done(path, tmp, args.keep)

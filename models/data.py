@@ -13,8 +13,10 @@ def split_files(data_dir: str, split: str) -> list[str]:
     """The TFRecord shards the last complete ingest run into `data_dir` wrote for `split` (its manifest)."""
     manifest = storage.join(data_dir, features.MANIFEST_FILE)
     if not storage.exists(manifest):
-        raise FileNotFoundError(f"{data_dir} has no {features.MANIFEST_FILE}: its ingest run did not finish (or predates manifests). "
-                                "Run ingest again into it.")
+        raise FileNotFoundError(
+            f"{data_dir} has no {features.MANIFEST_FILE}: its ingest run did not finish (or predates manifests). "
+            "Run ingest again into it."
+        )
     shards = json.loads(storage.read_bytes(manifest))["tfrecords"][split]
     return [storage.join(data_dir, shard) for shard in shards]
 

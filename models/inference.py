@@ -35,7 +35,9 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
 
         return tf.saved_model.load(self._saved_model).signatures[runs.SERVING_SIGNATURE]
 
-    def run_inference(self, batch: Sequence[bytes], model: Any, inference_args: Optional[dict] = None) -> Iterable[PredictionResult]:
+    def run_inference(
+        self, batch: Sequence[bytes], model: Any, inference_args: Optional[dict] = None
+    ) -> Iterable[PredictionResult]:
         """Scores for the batch; if the model refuses it, each image alone, so one bad input costs only itself
         (its PredictionResult then holds an InferenceError instead of a score)."""
         import tensorflow as tf

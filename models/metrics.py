@@ -28,7 +28,9 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
     """Accuracy, precision, recall, F1 (for `chart`), ROC AUC and the confusion matrix at `threshold`."""
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
     predicted = (scores >= threshold).astype(int)
-    precision, recall, f1, _ = skm.precision_recall_fscore_support(labels, predicted, average="binary", pos_label=1, zero_division=0)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
+        labels, predicted, average="binary", pos_label=1, zero_division=0
+    )
     matrix = skm.confusion_matrix(labels, predicted, labels=[0, 1])
     both_classes = labels.size > 0 and labels.min() != labels.max()
     return {

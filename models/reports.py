@@ -6,13 +6,13 @@ from typing import Optional, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn import metrics as skm  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
 
 from core import (
-    features,  # noqa: E402
-    storage,  # noqa: E402
+    features,
+    storage,
 )
 
 
@@ -58,8 +58,16 @@ def plot_roc_pr(labels: Sequence[int], scores: Sequence[float], threshold: float
         pr_ax.plot([op_tpr], [op_precision], "ro", label=f"threshold {threshold:.2f}")
     roc_ax.plot([0, 1], [0, 1], "k:", alpha=0.5, label="chance")
     fig.suptitle(title)
-    roc_ax.set(title="ROC", xlabel="false positive rate (non_chart called chart)", ylabel="true positive rate (chart recall)", xlim=(0, 1), ylim=(0, 1.02))
-    pr_ax.set(title="Precision-recall", xlabel="recall (chart)", ylabel="precision (chart)", xlim=(0, 1), ylim=(0, 1.02))
+    roc_ax.set(
+        title="ROC",
+        xlabel="false positive rate (non_chart called chart)",
+        ylabel="true positive rate (chart recall)",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    pr_ax.set(
+        title="Precision-recall", xlabel="recall (chart)", ylabel="precision (chart)", xlim=(0, 1), ylim=(0, 1.02)
+    )
     for ax in (roc_ax, pr_ax):
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right" if ax is roc_ax else "lower left")
@@ -89,7 +97,18 @@ def write_json(path: str, payload: object) -> str:
     return path
 
 
-LEADERBOARD_COLUMNS = ("model_type", "run_id", "accuracy", "precision", "recall", "f1", "roc_auc", "threshold", "epochs", "train_seconds")
+LEADERBOARD_COLUMNS = (
+    "model_type",
+    "run_id",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "threshold",
+    "epochs",
+    "train_seconds",
+)
 
 
 def update_leaderboard(reports_dir: str, row: dict) -> list[dict]:

@@ -5,6 +5,7 @@ import logging
 import os
 import sys
 import time
+
 BASE_DIR_ENV = "BASE_DIR"
 DEFAULT_BASE_DIR = "artifacts"
 
@@ -15,7 +16,11 @@ def base_dir() -> str:
 
 
 def setup_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
     if not debug:
         for noisy in ("apache_beam", "tensorflow", "h5py", "matplotlib", "urllib3", "google",
                       "distributed"):

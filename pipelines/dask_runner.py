@@ -108,7 +108,9 @@ class _BagGraph(PipelineVisitor):
         transform = node.transform
         signature = DoFnSignature(transform.fn)
         if signature.is_stateful_dofn() or signature.is_splittable_dofn():
-            raise NotImplementedError(f"the DaskRunner cannot run {node.full_label}: it translates no stateful or splittable DoFn")
+            raise NotImplementedError(
+                f"the DaskRunner cannot run {node.full_label}: it translates no stateful or splittable DoFn"
+            )
         main_input = next(iter(node.main_inputs.values()))
         bundle = _Bundle(node.full_label, pickler.dumps(transform.fn), list(transform.args), transform.kwargs,
                          main_input.windowing.windowfn, [(type(si), si._view_options()) for si, _ in side_inputs])
@@ -131,13 +133,27 @@ class _Bundle:
     def run(self, elements, *side_inputs_parts: list[list]) -> list[tuple[Optional[str], Any]]:
         outputs: list[tuple[Optional[str], Any]] = []
         receivers = _Receivers(outputs)
-        handler = _OutputHandler(self.window_fn, receivers[None], receivers, per_element_output_counter=None, output_batch_converter=None,
-                                 process_yields_batches=False, process_batch_yields_elements=False)
+        handler = _OutputHandler(
+            self.window_fn,
+            receivers[None],
+            receivers,
+            per_element_output_counter=None,
+            output_batch_converter=None,
+            process_yields_batches=False,
+            process_batch_yields_elements=False,
+        )
         side_inputs = [SideInputMap(view, options, [_windowed(v) for v in itertools.chain.from_iterable(parts)])
                        for (view, options), parts in zip(self.side_views, side_inputs_parts)]
-        invoker = DoFnInvoker.create_invoker(DoFnSignature(pickler.loads(self.fn)), handler, context=DoFnContext(self.label, state=None),
-                                             side_inputs=side_inputs, input_args=self.args, input_kwargs=self.kwargs,
-                                             user_state_context=None, bundle_finalizer_param=beam.DoFn.BundleFinalizerParam())
+        invoker = DoFnInvoker.create_invoker(
+            DoFnSignature(pickler.loads(self.fn)),
+            handler,
+            context=DoFnContext(self.label, state=None),
+            side_inputs=side_inputs,
+            input_args=self.args,
+            input_kwargs=self.kwargs,
+            user_state_context=None,
+            bundle_finalizer_param=beam.DoFn.BundleFinalizerParam(),
+        )
         invoker.invoke_setup()
         invoker.invoke_start_bundle()
         for element in elements:
@@ -178,4 +194,6 @@ def _windowed(value) -> WindowedValue:
 def _check_global(transform, node: AppliedPTransform) -> None:
     windowfn = transform.windowing.windowfn
     if not isinstance(windowfn, GlobalWindows):
-        raise NotImplementedError(f"the DaskRunner runs the global window only; {node.full_label} uses {type(windowfn).__name__}")
+        raise NotImplementedError(
+            f"the DaskRunner runs the global window only; {node.full_label} uses {type(windowfn).__name__}"
+        )

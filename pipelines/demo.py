@@ -26,16 +26,32 @@ def run(argv: Optional[list[str]] = None) -> None:
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")
-    label.run(["--runner=DirectRunner", "--model_dir", storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE),
-               "--input", inbox, "--output", output, "--sort_into", storage.join(base, "sorted"), *debug])
+    label.run(
+        [
+            "--runner=DirectRunner",
+            "--model_dir",
+            storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE),
+            "--input",
+            inbox,
+            "--output",
+            output,
+            "--sort_into",
+            storage.join(base, "sorted"),
+            *debug,
+        ]
+    )
     print_table(label.read_results(output)[0])
-    print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {summary['test_metrics']['accuracy']:.3f})")
+    accuracy = summary["test_metrics"]["accuracy"]
+    print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {accuracy:.3f})")
     print(f"Model:   {summary['model_dir']}")
     print(f"Labels:  {output}-*.jsonl; images sorted into {storage.join(base, 'sorted')}/chart|non_chart")
     example = sorted(r["uri"] for r in label.read_results(output)[0])[0]
-    print(f"\nServe it (REST API and a web page at http://127.0.0.1:8008/):\n"
-          f"  .venv/bin/python -m pipelines.serve --model_dir {summary['model_dir']} --allowed_root {inbox}\n"
-          f"  curl -X POST http://127.0.0.1:8008/predict -H 'Content-Type: application/json' -d '{{\"image_path\": \"{example}\"}}'")
+    print(
+        f"\nServe it (REST API and a web page at http://127.0.0.1:8008/):\n"
+        f"  .venv/bin/python -m pipelines.serve --model_dir {summary['model_dir']} --allowed_root {inbox}\n"
+        f"  curl -X POST http://127.0.0.1:8008/predict -H 'Content-Type: application/json' "
+        f"-d '{{\"image_path\": \"{example}\"}}'"
+    )
 
 
 def print_table(results: list[dict]) -> None:

@@ -35,9 +35,22 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
 
 def labelling_args(args: argparse.Namespace, model, root: str, predictions: str) -> list[str]:
     """The pipelines.label command line that labels the tree (every Beam option is added after it)."""
-    flags = ["--model_dir", model.run_dir, "--input", root, "--output", predictions, "--threshold", str(model.threshold),
-             "--max_file_mb", str(args.max_file_mb), "--batch_size", str(args.batch_size),
-             "--decode_threads", str(args.decode_threads)]
+    flags = [
+        "--model_dir",
+        model.run_dir,
+        "--input",
+        root,
+        "--output",
+        predictions,
+        "--threshold",
+        str(model.threshold),
+        "--max_file_mb",
+        str(args.max_file_mb),
+        "--batch_size",
+        str(args.batch_size),
+        "--decode_threads",
+        str(args.decode_threads),
+    ]
     return flags + [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
 
 
@@ -65,22 +78,47 @@ def run(argv: Optional[list[str]] = None) -> dict:
     labels = np.array([truth for _, truth in scored], dtype=int)
     scores = np.array([r["score"] for r, _ in scored], dtype=float)
     metrics = binary_metrics(labels, scores, model.threshold)
-    metrics.update({
-        "model_type": model.model_type, "run_id": model.run_id, "data_dir": root,
-        "rejected": {"count": len(rejected), "by_reason": _count(r["reason"] for r in rejected), "files": [{"uri": r["uri"], "reason": r["reason"]} for r in rejected]},
-        "outside_label_folders": outside,
-    })
+    metrics.update(
+        {
+            "model_type": model.model_type,
+            "run_id": model.run_id,
+            "data_dir": root,
+            "rejected": {
+                "count": len(rejected),
+                "by_reason": _count(r["reason"] for r in rejected),
+                "files": [{"uri": r["uri"], "reason": r["reason"]} for r in rejected],
+            },
+            "outside_label_folders": outside,
+        }
+    )
     wrong = sorted(((r, truth) for r, truth in scored if (r["score"] >= model.threshold) != bool(truth)),
                    key=lambda rt: -abs(rt[0]["score"] - model.threshold))
-    metrics["misclassified"] = [{"uri": r["uri"], "true": features.LABEL_NAMES[t], "score": r["score"]} for r, t in wrong]
+    metrics["misclassified"] = [
+        {"uri": r["uri"], "true": features.LABEL_NAMES[t], "score": r["score"]} for r, t in wrong
+    ]
     title = f"{model.model_type} {model.run_id} on {root}"
     reports.write_json(storage.join(output_dir, "metrics.json"), metrics)
     reports.plot_roc_pr(labels, scores, model.threshold, storage.join(output_dir, "roc_pr.png"), title)
-    reports.plot_confusion(metrics["confusion_matrix"]["matrix"], storage.join(output_dir, "confusion_matrix.png"), f"threshold {model.threshold:.2f}\n{title}")
-    reports.contact_sheet([(storage.read_bytes(r["uri"]), f"true {features.LABEL_NAMES[t]}\nscore {r['score']:.2f}") for r, t in wrong],
-                          storage.join(output_dir, "misclassified.png"), f"Misclassified ({len(wrong)} of {len(scored)}): {title}")
-    logging.info("Evaluated %d images (%d rejected): accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f -> %s",
-                 len(scored), len(rejected), metrics["accuracy"], metrics["f1"], metrics["roc_auc"], model.threshold, output_dir)
+    reports.plot_confusion(
+        metrics["confusion_matrix"]["matrix"],
+        storage.join(output_dir, "confusion_matrix.png"),
+        f"threshold {model.threshold:.2f}\n{title}",
+    )
+    reports.contact_sheet(
+        [(storage.read_bytes(r["uri"]), f"true {features.LABEL_NAMES[t]}\nscore {r['score']:.2f}") for r, t in wrong],
+        storage.join(output_dir, "misclassified.png"),
+        f"Misclassified ({len(wrong)} of {len(scored)}): {title}",
+    )
+    logging.info(
+        "Evaluated %d images (%d rejected): accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f -> %s",
+        len(scored),
+        len(rejected),
+        metrics["accuracy"],
+        metrics["f1"],
+        metrics["roc_auc"],
+        model.threshold,
+        output_dir,
+    )
     return metrics
 
 

@@ -57,7 +57,13 @@ class ValidateImage(ThreadPoolDoFn):
     `transforms.image.prepare`: the function labelling and serving prepare images with.
     """
 
-    def __init__(self, source_weights: dict[str, float], image_size: int, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, threads: int = 0):
+    def __init__(
+        self,
+        source_weights: dict[str, float],
+        image_size: int,
+        max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
+        threads: int = 0,
+    ):
         super().__init__(threads)
         self._source_weights = source_weights
         self._image_size = image_size
@@ -83,17 +89,31 @@ class ValidateImage(ThreadPoolDoFn):
         if raw.error:
             yield self._reject(raw, raw.error, raw.detail)
         elif raw.label not in features.LABEL_IDS:
-            yield self._reject(raw, dead_letters.UNKNOWN_LABEL, f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; map it with label_map in the source config")
+            yield self._reject(
+                raw,
+                dead_letters.UNKNOWN_LABEL,
+                f"label {raw.label!r} is not one of {list(features.LABEL_NAMES)}; "
+                "map it with label_map in the source config",
+            )
         elif not isinstance(prepared, PreparedImage):
             yield self._reject(raw, *prepared)
         else:
-            yield Example(raw.source, raw.uri, features.LABEL_IDS[raw.label], prepared.pixels.tobytes(), prepared.sha256,
-                          prepared.content_hash, self._source_weights[raw.source])
+            yield Example(
+                raw.source,
+                raw.uri,
+                features.LABEL_IDS[raw.label],
+                prepared.pixels.tobytes(),
+                prepared.sha256,
+                prepared.content_hash,
+                self._source_weights[raw.source],
+            )
 
     @staticmethod
     def _reject(raw: RawImage, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
         beam.metrics.Metrics.counter(_METRICS, f"rejected_{reason}").inc()
-        return beam.pvalue.TaggedOutput(REJECTED, dead_letters.ingest_record(raw.source, raw.uri, reason, detail, raw.label))
+        return beam.pvalue.TaggedOutput(
+            REJECTED, dead_letters.ingest_record(raw.source, raw.uri, reason, detail, raw.label)
+        )
 
 
 def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
@@ -108,7 +128,16 @@ def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
         others = ", ".join(f"{c.uri}={features.LABEL_NAMES[c.label]}" for c in copies)
         for c in copies:
             beam.metrics.Metrics.counter(_METRICS, "rejected_label_conflict").inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, dead_letters.ingest_record(c.source, c.uri, dead_letters.LABEL_CONFLICT, f"same picture, different labels: {others}", features.LABEL_NAMES[c.label]))
+            yield beam.pvalue.TaggedOutput(
+                REJECTED,
+                dead_letters.ingest_record(
+                    c.source,
+                    c.uri,
+                    dead_letters.LABEL_CONFLICT,
+                    f"same picture, different labels: {others}",
+                    features.LABEL_NAMES[c.label],
+                ),
+            )
         return
     kept = copies[0]
     for dropped in copies[1:]:
@@ -137,7 +166,7 @@ PER_SOURCE = ("listed", "examples", "rejected", "duplicates")  # listed = exampl
 def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: IngestConfig) -> dict:
     """The summary from counted (kind, key) pairs: ("counts", "split/label"), (REJECTED, reason),
     (DUPLICATES, ""), and ("source:<what>", source name) for each of PER_SOURCE."""
-    counts = {split: {label: 0 for label in features.LABEL_NAMES} for split in features.SPLITS}
+    counts = {split: dict.fromkeys(features.LABEL_NAMES, 0) for split in features.SPLITS}
     per_source = {s.name: dict.fromkeys(PER_SOURCE, 0) for s in config.sources}
     rejected: dict[str, int] = {}
     duplicates = 0
@@ -164,8 +193,13 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
     }
 
 
-def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
-                   allow_outside_root: bool = False) -> None:
+def build_pipeline(
+    p: beam.Pipeline,
+    config: IngestConfig,
+    output_dir: str,
+    max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
+    allow_outside_root: bool = False,
+) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
@@ -173,17 +207,23 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
 
     from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
 
-    raw = [p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root) for i, s in enumerate(config.sources)]
+    raw = [
+        p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root) for i, s in enumerate(config.sources)
+    ]
     weights = {s.name: s.weight for s in config.sources}
     listed = raw | "Flatten" >> beam.Flatten()
-    validated = listed | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(REJECTED, main="valid")
+    validated = listed | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(
+        REJECTED, main="valid"
+    )
     deduped = (
         validated.valid
         | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
         | "GroupCopies" >> beam.GroupByKey()
         | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, DUPLICATES, main="unique")
     )
-    splits = deduped.unique | "Split" >> beam.Partition(lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS))
+    splits = deduped.unique | "Split" >> beam.Partition(
+        lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS)
+    )
 
     raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
     encode = tft.coders.ExampleProtoCoder(raw_metadata.schema)
@@ -198,30 +238,47 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
                 compression_type=beam.io.filesystem.CompressionTypes.GZIP)
         )
     with tft_beam.Context(temp_dir=storage.join(output_dir, "tmp"), desired_batch_size=64):
-        train_features = splits[features.SPLITS.index(features.TRAIN)] | "RawFeatures[train]" >> beam.Map(Example.raw_features)
+        train_features = splits[features.SPLITS.index(features.TRAIN)] | "RawFeatures[train]" >> beam.Map(
+            Example.raw_features
+        )
         transform = functools.partial(preprocessing_fn, image_size=config.image_size)
         transform_fn = (train_features, raw_metadata) | "AnalyzeTrain" >> tft_beam.AnalyzeDataset(transform)
         transform_dir = storage.join(output_dir, features.TRANSFORM_DIR)
         written["TransformFn"] = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
-        written["RawMetadata"] = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p)
+        written["RawMetadata"] = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
+            storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p
+        )
 
     rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
-    for name, records, prefix in (("DeadLetters", rejected, features.DEAD_LETTER_PREFIX), ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX)):
+    for name, records, prefix in (
+        ("DeadLetters", rejected, features.DEAD_LETTER_PREFIX),
+        ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX),
+    ):
         written[name] = (
             records
             | f"{name}Json" >> beam.Map(json.dumps, sort_keys=True)
             | f"Write{name}" >> beam.io.WriteToText(storage.join(output_dir, prefix), file_name_suffix=".jsonl")
         )
-    counted = [
-        splits[i] | f"CountKey[{name}]" >> beam.Map(lambda e, name=name: ("counts", f"{name}/{features.LABEL_NAMES[e.label]}"))
-        for i, name in enumerate(features.SPLITS)
-    ] + [
-        rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
-        deduped[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
-    ] + [
-        records | f"CountKeySource[{what}]" >> beam.Map(lambda r, what=what: (f"source:{what}", r.source if what in ("listed", "examples") else r["source"]))
-        for what, records in zip(PER_SOURCE, (listed, deduped.unique, rejected, deduped[DUPLICATES]))
-    ]
+    counted = (
+        [
+            splits[i]
+            | f"CountKey[{name}]"
+            >> beam.Map(lambda e, name=name: ("counts", f"{name}/{features.LABEL_NAMES[e.label]}"))
+            for i, name in enumerate(features.SPLITS)
+        ]
+        + [
+            rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
+            deduped[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
+        ]
+        + [
+            records
+            | f"CountKeySource[{what}]"
+            >> beam.Map(
+                lambda r, what=what: (f"source:{what}", r.source if what in ("listed", "examples") else r["source"])
+            )
+            for what, records in zip(PER_SOURCE, (listed, deduped.unique, rejected, deduped[DUPLICATES]))
+        ]
+    )
     written["Summary"] = (
         counted
         | "FlattenCounts" >> beam.Flatten()
@@ -232,7 +289,8 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, output_dir: str, max_
     _ = (
         p
         | "ManifestSeed" >> beam.Create([output_dir])
-        | "WriteManifest" >> beam.Map(write_manifest, **{name: beam.pvalue.AsList(files) for name, files in written.items()})
+        | "WriteManifest"
+        >> beam.Map(write_manifest, **{name: beam.pvalue.AsList(files) for name, files in written.items()})
     )
 
 

@@ -33,7 +33,17 @@ from core import features
 SOURCE_TYPES = ("huggingface", "folder", "jsonl", "demo")
 _REQUIRED = {"huggingface": (), "folder": ("root",), "jsonl": ("path",), "demo": ("size",)}
 _ALLOWED = {
-    "huggingface": {"type", "name", "data_files", "split", "label_map", "image_column", "label_column", "revision", "weight"},
+    "huggingface": {
+        "type",
+        "name",
+        "data_files",
+        "split",
+        "label_map",
+        "image_column",
+        "label_column",
+        "revision",
+        "weight",
+    },
     "folder": {"type", "root", "label_map", "weight"},
     "jsonl": {"type", "path", "label_map", "weight"},
     "demo": {"type", "size", "seed", "weight"},
@@ -82,11 +92,15 @@ def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
 
 def _source(entry: Any, index: int, where: str) -> SourceConfig:
     if not isinstance(entry, dict) or entry.get("type") not in SOURCE_TYPES:
-        raise ConfigError(f"{where}: sources[{index}] must be a mapping with type one of {list(SOURCE_TYPES)}, got {entry!r}")
+        raise ConfigError(
+            f"{where}: sources[{index}] must be a mapping with type one of {list(SOURCE_TYPES)}, got {entry!r}"
+        )
     kind = entry["type"]
     unknown = set(entry) - _ALLOWED[kind]
     if unknown:
-        raise ConfigError(f"{where}: sources[{index}] ({kind}) has unknown keys {sorted(unknown)}; allowed: {sorted(_ALLOWED[kind])}")
+        raise ConfigError(
+            f"{where}: sources[{index}] ({kind}) has unknown keys {sorted(unknown)}; allowed: {sorted(_ALLOWED[kind])}"
+        )
     missing = [k for k in _REQUIRED[kind] if k not in entry]
     if kind == "huggingface" and not (entry.get("name") or entry.get("data_files")):
         missing.append("name or data_files")
@@ -100,8 +114,15 @@ def _source(entry: Any, index: int, where: str) -> SourceConfig:
     if not _is_number(weight) or not 0 < weight < math.inf:
         raise ConfigError(f"{where}: sources[{index}] ({kind}) weight must be a finite number above 0, got {weight!r}")
     for key in ("size", "seed"):  # the demo generator's
-        if kind == "demo" and key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], int) or entry[key] < (key == "size")):
-            raise ConfigError(f"{where}: sources[{index}] (demo) {key} must be an integer {'above 0' if key == 'size' else '>= 0'}, got {entry[key]!r}")
+        if (
+            kind == "demo"
+            and key in entry
+            and (isinstance(entry[key], bool) or not isinstance(entry[key], int) or entry[key] < (key == "size"))
+        ):
+            raise ConfigError(
+                f"{where}: sources[{index}] (demo) {key} must be an integer "
+                f"{'above 0' if key == 'size' else '>= 0'}, got {entry[key]!r}"
+            )
     name = entry.get("name") or entry.get("root") or entry.get("path") or entry.get("data_files") or kind
     if kind == "demo":
         name = f"demo(seed={entry.get('seed', 0)})"
@@ -118,7 +139,10 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     split = raw.get("split") or {}
     ratios = tuple(split.get(s, d) for s, d in zip(features.SPLITS, IngestConfig.split))
     if not all(_is_number(r) and 0 <= r <= 1 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
-        raise ConfigError(f"{where}: split ratios must be numbers >= 0, train > 0, and sum to 1; got {dict(zip(features.SPLITS, ratios))}")
+        raise ConfigError(
+            f"{where}: split ratios must be numbers >= 0, train > 0, and sum to 1; "
+            f"got {dict(zip(features.SPLITS, ratios))}"
+        )
     image_size = raw.get("image_size", features.DEFAULT_IMAGE_SIZE)
     if isinstance(image_size, bool) or not isinstance(image_size, int) or not 32 <= image_size <= 1024:
         raise ConfigError(f"{where}: image_size must be an integer between 32 and 1024, got {image_size!r}")
@@ -126,7 +150,9 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     names = [s.name for s in sources]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ConfigError(f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)")
+        raise ConfigError(
+            f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)"
+        )
     return IngestConfig(sources=sources, image_size=image_size, split=tuple(float(r) for r in ratios))
 
 

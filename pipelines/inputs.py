@@ -80,9 +80,17 @@ def _walk(folder: str) -> Iterator:
         yield from (os.path.join(top, name) for name in names)
         for name in folders:
             if os.path.islink(os.path.join(top, name)):
-                yield Listed(named(os.path.join(top, name)).uri, NOT_A_FILE, "a symlink to a folder: not followed; list its target instead")
+                yield Listed(
+                    named(os.path.join(top, name)).uri,
+                    NOT_A_FILE,
+                    "a symlink to a folder: not followed; list its target instead",
+                )
     for err in failed:
-        yield Listed(named(err.filename or folder).uri, UNREADABLE, f"folder cannot be listed: {type(err).__name__}: {err.strerror}")
+        yield Listed(
+            named(err.filename or folder).uri,
+            UNREADABLE,
+            f"folder cannot be listed: {type(err).__name__}: {err.strerror}",
+        )
 
 
 def under_prefix(uri: str, prefixes) -> bool:

@@ -129,7 +129,14 @@ class ToResult(beam.DoFn):
         verdict = self._model.verdict(float(prediction.inference))
         beam.metrics.Metrics.counter(_METRICS, f"labelled_{verdict['label']}").inc()
         self._progress.tick()
-        yield {"uri": key.uri, **verdict, "sha256": key.sha256, "width": key.width, "height": key.height, "labeled_at": _now()}
+        yield {
+            "uri": key.uri,
+            **verdict,
+            "sha256": key.sha256,
+            "width": key.width,
+            "height": key.height,
+            "labeled_at": _now(),
+        }
 
 
 class CopyInto(beam.DoFn):
@@ -152,11 +159,17 @@ class CopyInto(beam.DoFn):
                 return
             data = inputs.read_bounded(result["uri"], self._max_bytes)
             if hashlib.sha256(data).hexdigest() != result["sha256"]:
-                yield _dead_letter(result["uri"], dead_letters.CHANGED_SINCE_LABELLED, f"not copied to {target}: the file changed after it was labelled")
+                yield _dead_letter(
+                    result["uri"],
+                    dead_letters.CHANGED_SINCE_LABELLED,
+                    f"not copied to {target}: the file changed after it was labelled",
+                )
                 return
             storage.write_atomically(target, data)
         except Exception as err:  # any filesystem's error
-            yield _dead_letter(result["uri"], dead_letters.SORT_FAILED, f"copy to {target} failed: {type(err).__name__}: {err}")
+            yield _dead_letter(
+                result["uri"], dead_letters.SORT_FAILED, f"copy to {target} failed: {type(err).__name__}: {err}"
+            )
             return
         beam.metrics.Metrics.counter(_METRICS, "sorted_into").inc()
 
@@ -168,7 +181,9 @@ class NewVersions(beam.DoFn):
 
     VERSION = ReadModifyWriteStateSpec("version", StrUtf8Coder())
 
-    def process(self, element: tuple[str, tuple[inputs.Listed, str]], version=beam.DoFn.StateParam(VERSION)) -> Iterator[inputs.Listed]:
+    def process(
+        self, element: tuple[str, tuple[inputs.Listed, str]], version=beam.DoFn.StateParam(VERSION)
+    ) -> Iterator[inputs.Listed]:
         listed, current = element[1]
         if version.read() != current:
             version.write(current)
@@ -193,7 +208,9 @@ class WriteBundleFiles(beam.DoFn):
         if self._records:
             keys = sorted(f"{r['uri']}\0{r.get('sha256') or r.get('reason')}" for r in self._records)
             path = f"{self._prefix}-{hashlib.sha256(chr(1).join(keys).encode()).hexdigest()[:20]}.jsonl"
-            storage.write_atomically(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._records).encode())
+            storage.write_atomically(
+                path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._records).encode()
+            )
             self._records = []
 
 
@@ -218,8 +235,12 @@ def uris_from_message(message, allowed_prefixes: tuple[str, ...] = ()) -> Iterat
     uri, notified = _uri_in(attributes, payload)
     if not uri:
         yield inputs.Listed(where, dead_letters.BAD_MESSAGE, f"neither a GCS notification nor a URI: {payload[:200]!r}")
-    elif not (inputs.under_prefix(uri, allowed_prefixes) or (notified and not allowed_prefixes and "/../" not in f"{uri}/")):
-        yield inputs.Listed(uri, dead_letters.NOT_ALLOWED, f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)")
+    elif not (
+        inputs.under_prefix(uri, allowed_prefixes) or (notified and not allowed_prefixes and "/../" not in f"{uri}/")
+    ):
+        yield inputs.Listed(
+            uri, dead_letters.NOT_ALLOWED, f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)"
+        )
     else:
         yield inputs.Listed(uri)
 
@@ -233,7 +254,12 @@ def _uri_in(attributes: dict, payload: str) -> tuple[Optional[str], bool]:
     except (ValueError, RecursionError):  # not JSON, or nested beyond reason
         body = None
     if isinstance(body, dict):
-        if isinstance(body.get("bucket"), str) and isinstance(body.get("name"), str) and body["bucket"] and body["name"]:
+        if (
+            isinstance(body.get("bucket"), str)
+            and isinstance(body.get("name"), str)
+            and body["bucket"]
+            and body["name"]
+        ):
             return f"gs://{body['bucket']}/{body['name']}", True
         return None, False
     return (payload, False) if payload and body is None and "\n" not in payload else (None, False)
@@ -242,8 +268,17 @@ def _uri_in(attributes: dict, payload: str) -> tuple[Optional[str], bool]:
 def write_run_summary(counted: list[tuple[tuple[str, str], int]], path: str, input_: str, model: ModelInfo) -> dict:
     """PREFIX.summary.json of a batch run: what was listed and what became of it
     (listed = labelled + rejected; `not_sorted` counts labelled images whose --sort_into copy failed)."""
-    summary = {"input": input_, "listed": 0, "labelled": dict.fromkeys(features.LABEL_NAMES, 0), "rejected": {}, "not_sorted": {},
-               "model_type": model.model_type, "run_id": model.run_id, "threshold": model.threshold, "finished_at": _now()}
+    summary = {
+        "input": input_,
+        "listed": 0,
+        "labelled": dict.fromkeys(features.LABEL_NAMES, 0),
+        "rejected": {},
+        "not_sorted": {},
+        "model_type": model.model_type,
+        "run_id": model.run_id,
+        "threshold": model.threshold,
+        "finished_at": _now(),
+    }
     for (kind, key), n in sorted(counted):
         if kind == "listed":
             summary["listed"] = n
@@ -270,7 +305,9 @@ def read_results(output: str) -> tuple[list[dict], list[dict]]:
     """(results, dead letters) written under an output prefix, on any filesystem; each sorted by uri, since
     the order lines were written in depends on the runner."""
     by_uri = operator.itemgetter("uri")
-    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(_read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri)
+    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(
+        _read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri
+    )
 
 
 def already_labelled(output: str) -> set[str]:
@@ -283,25 +320,39 @@ def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
 
     run_dir = runs.resolve_model_dir(model_dir)
     metadata = check_run_dir(run_dir)
-    return ModelInfo(run_dir, metadata["model_type"], metadata["run_id"], metadata["threshold"] if threshold is None else threshold,
-                     metadata["image_size"])
+    return ModelInfo(
+        run_dir,
+        metadata["model_type"],
+        metadata["run_id"],
+        metadata["threshold"] if threshold is None else threshold,
+        metadata["image_size"],
+    )
 
 
 def check_options(args: argparse.Namespace, streaming: bool) -> None:
     """Refuse, before any work, what cannot run: values out of range, a batch input with no files."""
-    for name, value, low in (("duration", args.duration, 0), ("poll_interval", args.poll_interval, 0), ("max_file_mb", args.max_file_mb, 0),
-                             ("batch_size", args.batch_size, 0), ("decode_threads", args.decode_threads, -1)):
+    for name, value, low in (
+        ("duration", args.duration, 0),
+        ("poll_interval", args.poll_interval, 0),
+        ("max_file_mb", args.max_file_mb, 0),
+        ("batch_size", args.batch_size, 0),
+        ("decode_threads", args.decode_threads, -1),
+    ):
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
     storage.check_writable(args.output, "--output")
     if args.input.startswith(PUBSUB_PREFIX):
         return
     if not streaming and next(inputs.list_files(input_pattern(args.input)), None) is None:
-        raise ValueError(f"--input {args.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)")
+        raise ValueError(
+            f"--input {args.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)"
+        )
     watched = input_pattern(args.input).split("*", 1)[0]
     for name, path in (("output", args.output), ("sort_into", args.sort_into)):
         if path and _inside(path, watched):
-            raise ValueError(f"--{name} {path} is inside --input {args.input}: its files would be read as input; put it elsewhere")
+            raise ValueError(
+                f"--{name} {path} is inside --input {args.input}: its files would be read as input; put it elsewhere"
+            )
 
 
 def _keyed_version(match) -> tuple[str, tuple[inputs.Listed, str]]:
@@ -318,7 +369,9 @@ def _inside(path: str, folder: str) -> bool:
     return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
-def build_pipeline(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None):
+def build_pipeline(
+    p: beam.Pipeline, args: argparse.Namespace, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None
+):
     """Builds the labelling graph on `p`; returns the results PCollection."""
     if args.input.startswith(PUBSUB_PREFIX):
         uris = (
@@ -334,7 +387,10 @@ def build_pipeline(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, 
         done = already_labelled(args.output)
         uris = (
             p
-            | "WatchFiles" >> fileio.MatchContinuously(input_pattern(args.input), interval=args.poll_interval, has_deduplication=False, stop_timestamp=stop)
+            | "WatchFiles"
+            >> fileio.MatchContinuously(
+                input_pattern(args.input), interval=args.poll_interval, has_deduplication=False, stop_timestamp=stop
+            )
             | "KeyByPath" >> beam.Map(_keyed_version)
             | "NewVersions" >> beam.ParDo(NewVersions())
             | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
@@ -346,14 +402,21 @@ def build_pipeline(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, 
             | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=args.allow_outside_root)
             | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
         )
-    prepared = (
-        uris
-        | "ReadAndPrepare" >> beam.ParDo(ReadAndPrepare(model.image_size, args.decode_threads, args.max_file_mb)).with_outputs(REJECTED, main="images")
-    )
+    prepared = uris | "ReadAndPrepare" >> beam.ParDo(
+        ReadAndPrepare(model.image_size, args.decode_threads, args.max_file_mb)
+    ).with_outputs(REJECTED, main="images")
     # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
     # streaming runs label whatever has arrived.
-    handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch_size=1 if streaming else args.batch_size, max_batch_size=args.batch_size))
-    scored = prepared.images | "RunInference" >> RunInference(handler) | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
+    handler = KeyedModelHandler(
+        SavedModelHandler(
+            model.run_dir, min_batch_size=1 if streaming else args.batch_size, max_batch_size=args.batch_size
+        )
+    )
+    scored = (
+        prepared.images
+        | "RunInference" >> RunInference(handler)
+        | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
+    )
     results = scored.results
     rejected = {"Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
     if args.sort_into:
@@ -364,14 +427,30 @@ def build_pipeline(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, 
         for name, pcoll in rejected.items():
             _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letter_prefix))
         return results
-    for name, pcoll, prefix in (("Results", results, args.output), ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letter_prefix)):
-        _ = pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    for name, pcoll, prefix in (
+        ("Results", results, args.output),
+        ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letter_prefix),
+    ):
+        _ = (
+            pcoll
+            | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True)
+            | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+        )
     counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
                results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"]))]
-    counted += [pcoll | f"Count{name}" >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
-                for name, pcoll in rejected.items()]
-    _ = (counted | "FlattenCounts" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement() | "Gather" >> beam.combiners.ToList()
-         | "WriteSummary" >> beam.Map(write_run_summary, args.output + features.LABEL_SUMMARY_SUFFIX, args.input, model))
+    counted += [
+        pcoll
+        | f"Count{name}"
+        >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
+        for name, pcoll in rejected.items()
+    ]
+    _ = (
+        counted
+        | "FlattenCounts" >> beam.Flatten()
+        | "Count" >> beam.combiners.Count.PerElement()
+        | "Gather" >> beam.combiners.ToList()
+        | "WriteSummary" >> beam.Map(write_run_summary, args.output + features.LABEL_SUMMARY_SUFFIX, args.input, model)
+    )
     return results
 
 
@@ -407,7 +486,14 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     streaming = pipeline_options.view_as(StandardOptions).streaming
     check_options(args, streaming)
     model = load_model_info(args.model_dir, args.threshold)
-    logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", args.input, model.model_type, model.run_id, model.threshold, args.output)
+    logging.info(
+        "Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl",
+        args.input,
+        model.model_type,
+        model.run_id,
+        model.threshold,
+        args.output,
+    )
     p = runners.pipeline(pipeline_options)
     build_pipeline(p, args, streaming, model, stop_after=args.duration)
     result = p.run()

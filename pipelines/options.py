@@ -21,7 +21,9 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if action.option_strings and not (default is None or default is False or default == [] or default == argparse.SUPPRESS):
+        if action.option_strings and not (
+            default is None or default is False or default == [] or default == argparse.SUPPRESS
+        ):
             text += " (default: %(default)s)"
         return text
 

@@ -13,6 +13,8 @@ def pipeline(options: PipelineOptions) -> beam.Pipeline:
     if options.view_as(StandardOptions).runner == BEAM_DASK_RUNNER:
         from pipelines.dask_runner import DaskRunner
 
-        logging.info("Running on pipelines.dask_runner.DaskRunner: Beam's DaskRunner with the fixes these pipelines need")
+        logging.info(
+            "Running on pipelines.dask_runner.DaskRunner: Beam's DaskRunner with the fixes these pipelines need"
+        )
         return beam.Pipeline(runner=DaskRunner(), options=options)
     return beam.Pipeline(options=options)

@@ -169,7 +169,13 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
-        reason = TOO_MANY_FILES if "Too many files" in str(err.detail) else BAD_REQUEST if err.status_code < 500 else "server_error"
+        reason = (
+            TOO_MANY_FILES
+            if "Too many files" in str(err.detail)
+            else BAD_REQUEST
+            if err.status_code < 500
+            else "server_error"
+        )
         status = 413 if reason == TOO_MANY_FILES else err.status_code
         return JSONResponse(dead_letters.refusal(reason, str(err.detail)), status_code=status)
 
@@ -196,11 +202,17 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
         if content_type.startswith("multipart/form-data"):
             return await _predict_files(request)
         if not content_type.startswith("application/json"):
-            raise Refused(BAD_REQUEST, f"send JSON (application/json) or files (multipart/form-data), not {content_type or 'no content type'!r}")
+            raise Refused(
+                BAD_REQUEST,
+                "send JSON (application/json) or files (multipart/form-data), "
+                f"not {content_type or 'no content type'!r}",
+            )
         try:
             body = PredictRequest.model_validate_json(await request.body())
         except pydantic.ValidationError as err:
-            raise Refused(BAD_REQUEST, f"expected {{\"image_path\"|\"image_b64\"|\"image_uri\": \"...\"}}: {err.errors()[0]['msg']}") from err
+            raise Refused(
+                BAD_REQUEST, f'expected {{"image_path"|"image_b64"|"image_uri": "..."}}: {err.errors()[0]["msg"]}'
+            ) from err
         where, read = _source(body, limits, max_bytes)
         try:
             return await answer(where, read)
@@ -228,17 +240,28 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
     return app
 
 
-_PREDICT_DOC = {"requestBody": {"content": {
-    "application/json": {"schema": PredictRequest.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-}}}
+_PREDICT_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": PredictRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+        }
+    }
+}
 
 
 def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict, Any]:
     """({"uri"|"name": ...}, a function returning the image bytes) for a JSON request; raises Refused."""
     given = {k: v for k, v in body.model_dump().items() if v is not None}
     if len(given) != 1:
-        raise Refused(BAD_REQUEST, f"give exactly one of image_path, image_b64, image_uri (got {sorted(given) or 'none'})")
+        raise Refused(
+            BAD_REQUEST, f"give exactly one of image_path, image_b64, image_uri (got {sorted(given) or 'none'})"
+        )
     if body.image_b64 is not None:
         try:
             data = base64.b64decode(body.image_b64, validate=True)
@@ -247,15 +270,22 @@ def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict,
         return {"name": "image_b64"}, functools.partial(_bounded, data, max_bytes)
     if body.image_uri is not None:
         if not inputs.under_prefix(body.image_uri, limits.allowed_prefixes) or "://" not in body.image_uri:
-            raise Refused(NOT_ALLOWED, f"{body.image_uri} is outside the allowed prefixes {list(limits.allowed_prefixes)} (--allowed_prefix)")
+            raise Refused(
+                NOT_ALLOWED,
+                f"{body.image_uri} is outside the allowed prefixes {list(limits.allowed_prefixes)} (--allowed_prefix)",
+            )
         return {"uri": body.image_uri}, functools.partial(inputs.read_bounded, body.image_uri, max_bytes)
-    return {"uri": body.image_path}, functools.partial(inputs.read_bounded, _allowed_path(body.image_path, limits.allowed_roots), max_bytes)
+    return {"uri": body.image_path}, functools.partial(
+        inputs.read_bounded, _allowed_path(body.image_path, limits.allowed_roots), max_bytes
+    )
 
 
 def _allowed_path(path: str, roots: tuple[str, ...]) -> str:
     """The real path of `path` if it lies under an allowed root after resolving symlinks; raises Refused."""
     if not roots:
-        raise Refused(NOT_ALLOWED, "image_path is off: start the server with --allowed_root DIR to serve files under DIR")
+        raise Refused(
+            NOT_ALLOWED, "image_path is off: start the server with --allowed_root DIR to serve files under DIR"
+        )
     if ".." in path.replace("\\", "/").split("/"):
         raise Refused(NOT_ALLOWED, f"{path}: '..' is not allowed in image_path")
     real = os.path.realpath(path)
@@ -282,8 +312,12 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="Port ($PORT when set, else 8008).")
     parser.add_argument("--allowed_root", action="append", default=[],
                         help="Folder whose files image_path may name (repeatable; none: image_path is off).")
-    parser.add_argument("--allowed_prefix", action="append", default=[],
-                        help="URI prefix image_uri may name, e.g. gs://bucket/uploads/ (repeatable; none: image_uri is off).")
+    parser.add_argument(
+        "--allowed_prefix",
+        action="append",
+        default=[],
+        help="URI prefix image_uri may name, e.g. gs://bucket/uploads/ (repeatable; none: image_uri is off).",
+    )
     options.add_input_limits(parser, outside_root=False)
     parser.add_argument("--max_request_mb", type=float, default=Limits().max_request_mb, help="Largest request body.")
     parser.add_argument("--max_files", type=int, default=Limits().max_files, help="Most files in one multipart upload.")
@@ -300,8 +334,14 @@ def limits_from(args: argparse.Namespace) -> Limits:
     for name in ("max_file_mb", "max_request_mb", "max_files", "max_batch"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name} must be above 0, got {getattr(args, name)}")
-    return Limits(allowed_roots=tuple(os.path.realpath(r) for r in args.allowed_root), allowed_prefixes=tuple(args.allowed_prefix),
-                  max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch)
+    return Limits(
+        allowed_roots=tuple(os.path.realpath(r) for r in args.allowed_root),
+        allowed_prefixes=tuple(args.allowed_prefix),
+        max_file_mb=args.max_file_mb,
+        max_request_mb=args.max_request_mb,
+        max_files=args.max_files,
+        max_batch=args.max_batch,
+    )
 
 
 def run(argv: Optional[list[str]] = None) -> None:
@@ -313,7 +353,14 @@ def run(argv: Optional[list[str]] = None) -> None:
     limits = limits_from(args)
     model = label.load_model_info(args.model_dir, args.threshold)
     app = create_app(model, limits)
-    logging.info("Serving %s run %s (threshold %.3f) on http://%s:%d", model.model_type, model.run_id, model.threshold, args.host, args.port)
+    logging.info(
+        "Serving %s run %s (threshold %.3f) on http://%s:%d",
+        model.model_type,
+        model.run_id,
+        model.threshold,
+        args.host,
+        args.port,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="debug" if args.debug else "warning")
 
 

@@ -41,8 +41,10 @@ class ReadFolder(beam.PTransform):
         root = source.options["root"].rstrip("/")
         self._patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
         if not any(next(list_files(pattern, root), None) for pattern, _ in self._patterns):
-            raise ValueError(f"folder source {source.name!r}: no files in {root}/{features.CHART}/ or {root}/{features.NON_CHART}/ "
-                             "(a folder source holds one subfolder per label)")
+            raise ValueError(
+                f"folder source {source.name!r}: no files in {root}/{features.CHART}/ or {root}/{features.NON_CHART}/ "
+                "(a folder source holds one subfolder per label)"
+            )
 
     def expand(self, pbegin):
         name, root, allow = self._source.name, self._source.options["root"].rstrip("/"), self._allow_outside_root
@@ -70,7 +72,13 @@ def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
         try:
             image, label = _manifest_line(line)
         except (ValueError, KeyError, TypeError) as err:
-            yield RawImage(source.name, f"{path}:{number}", "", error=dead_letters.BAD_MANIFEST_LINE, detail=f"{type(err).__name__}: {err}")
+            yield RawImage(
+                source.name,
+                f"{path}:{number}",
+                "",
+                error=dead_letters.BAD_MANIFEST_LINE,
+                detail=f"{type(err).__name__}: {err}",
+            )
             continue
         uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
         yield RawImage(source.name, uri, source.label_for(label))
@@ -101,7 +109,10 @@ class ReadJsonl(beam.PTransform):
         except Exception as err:  # any filesystem's error
             raise ValueError(f"jsonl source {source.name!r}: cannot read {path} ({type(err).__name__}: {err})") from err
         if not any(line.strip() for line in lines):
-            raise ValueError(f"jsonl source {source.name!r}: {path} has no lines; each line is {{\"image\": path-or-URI, \"label\": ...}}")
+            raise ValueError(
+                f"jsonl source {source.name!r}: {path} has no lines; "
+                'each line is {"image": path-or-URI, "label": ...}'
+            )
 
     def expand(self, pbegin):
         return (
@@ -125,7 +136,11 @@ class ReadDemo(beam.PTransform):
                              "missing): pip install '.[synthetic]'") from err
 
     def expand(self, pbegin):
-        size, seed, name = int(self._source.options["size"]), int(self._source.options.get("seed", 0)), self._source.name
+        size, seed, name = (
+            int(self._source.options["size"]),
+            int(self._source.options.get("seed", 0)),
+            self._source.name,
+        )
 
         def render(index: int) -> RawImage:
             from synthetic.generate import render_demo_image
@@ -133,7 +148,9 @@ class ReadDemo(beam.PTransform):
             image = render_demo_image(seed, index)
             return RawImage(name, f"demo://{seed}/{image.label}/{image.name}", image.label, image.data)
 
-        return pbegin | "Indices" >> beam.Create(range(size)) | "Spread" >> beam.Reshuffle() | "Render" >> beam.Map(render)
+        return (
+            pbegin | "Indices" >> beam.Create(range(size)) | "Spread" >> beam.Reshuffle() | "Render" >> beam.Map(render)
+        )
 
 
 def _load_hf(options: dict, streaming: bool = True):
@@ -141,9 +158,13 @@ def _load_hf(options: dict, streaming: bool = True):
     import datasets
 
     if options.get("data_files"):
-        dataset = datasets.load_dataset("parquet", data_files=options["data_files"], split=options.get("split", "train"), streaming=streaming)
+        dataset = datasets.load_dataset(
+            "parquet", data_files=options["data_files"], split=options.get("split", "train"), streaming=streaming
+        )
     else:
-        dataset = datasets.load_dataset(options["name"], split=options.get("split", "train"), revision=options.get("revision"), streaming=streaming)
+        dataset = datasets.load_dataset(
+            options["name"], split=options.get("split", "train"), revision=options.get("revision"), streaming=streaming
+        )
     return dataset.cast_column(options.get("image_column", features.IMAGE_KEY), datasets.Image(decode=False))
 
 
@@ -153,10 +174,13 @@ def check_hub_reachable(source: SourceConfig) -> None:
         return  # local parquet, or the user asked for the local cache only
     endpoint = urllib.parse.urlsplit(os.environ.get(HF_ENDPOINT_ENV, "https://huggingface.co"))
     storage.require_reachable(
-        endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80), what=f"Hugging Face dataset {source.options['name']!r}",
+        endpoint.hostname,
+        endpoint.port or (443 if endpoint.scheme == "https" else 80),
+        what=f"Hugging Face dataset {source.options['name']!r}",
         alternatives="Offline, either set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, "
-                     "or point the source at local parquet files with `data_files: path/*.parquet` "
-                     "(the hub layout: `image` as {bytes, path} and `label`).")
+        "or point the source at local parquet files with `data_files: path/*.parquet` "
+        "(the hub layout: `image` as {bytes, path} and `label`).",
+    )
 
 
 class ReadHuggingFace(beam.PTransform):
@@ -169,7 +193,9 @@ class ReadHuggingFace(beam.PTransform):
         try:
             self._num_shards = _load_hf(source.options).num_shards
         except Exception as err:
-            raise ConnectionError(f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}") from err
+            raise ConnectionError(
+                f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}"
+            ) from err
 
     def expand(self, pbegin):
         source = self._source
@@ -188,10 +214,21 @@ class ReadHuggingFace(beam.PTransform):
                 elif image.get("path"):
                     yield RawImage(source.name, image["path"], label)
                 else:
-                    yield RawImage(source.name, f"{source.name}/shard{index}/row{row_number}", label, error=dead_letters.EMPTY_FILE, detail="row has no image bytes or path")
+                    yield RawImage(
+                        source.name,
+                        f"{source.name}/shard{index}/row{row_number}",
+                        label,
+                        error=dead_letters.EMPTY_FILE,
+                        detail="row has no image bytes or path",
+                    )
 
         logging.info("Hugging Face source %s: %d shard(s)", source.name, num_shards)
-        return pbegin | "Shards" >> beam.Create(range(num_shards)) | "Spread" >> beam.Reshuffle() | "Rows" >> beam.FlatMap(read_shard)
+        return (
+            pbegin
+            | "Shards" >> beam.Create(range(num_shards))
+            | "Spread" >> beam.Reshuffle()
+            | "Rows" >> beam.FlatMap(read_shard)
+        )
 
 
 READERS = {"huggingface": ReadHuggingFace, "folder": ReadFolder, "jsonl": ReadJsonl, "demo": ReadDemo}

@@ -91,7 +91,12 @@ def callbacks(spec, run_dir: str, checkpoint=None) -> list:
         result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
     if spec.checkpoint:
         monitor = (spec.early_stopping or {}).get("monitor", "val_loss")
-        result.append(checkpoint or keras.callbacks.ModelCheckpoint(storage.join(run_dir, runs.BEST_CHECKPOINT_FILE), monitor=monitor, save_best_only=True))
+        result.append(
+            checkpoint
+            or keras.callbacks.ModelCheckpoint(
+                storage.join(run_dir, runs.BEST_CHECKPOINT_FILE), monitor=monitor, save_best_only=True
+            )
+        )
     return result
 
 
@@ -151,14 +156,28 @@ def run(argv: Optional[list[str]] = None) -> dict:
     data_dir = args.data_dir or storage.join(base, "ingest")
     transform_dir = storage.join(data_dir, features.TRANSFORM_DIR)
     if not storage.exists(transform_dir):
-        raise FileNotFoundError(f"--data_dir {data_dir} holds no tf.Transform output ({transform_dir}). Run ingest first: python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_demo.yaml")
+        raise FileNotFoundError(
+            f"--data_dir {data_dir} holds no tf.Transform output ({transform_dir}). Run ingest first: "
+            "python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_demo.yaml"
+        )
     transform_output = tft.TFTransformOutput(transform_dir)
     feature_spec = transform_output.transformed_feature_spec()
     ingest_summary = reports.read_json(storage.join(data_dir, features.SUMMARY_FILE))
     files = {split: split_files(data_dir, split) for split in features.SPLITS}
-    weights = {features.TRAIN: class_weights(spec, ingest_summary["counts"][features.TRAIN])}  # val, test: source weights only
-    datasets = {split: make_dataset(files[split], transform_output, spec.batch_size, training=split == features.TRAIN, seed=args.seed,
-                                    class_weights=weights.get(split)) for split in features.SPLITS}
+    weights = {
+        features.TRAIN: class_weights(spec, ingest_summary["counts"][features.TRAIN])
+    }  # val, test: source weights only
+    datasets = {
+        split: make_dataset(
+            files[split],
+            transform_output,
+            spec.batch_size,
+            training=split == features.TRAIN,
+            seed=args.seed,
+            class_weights=weights.get(split),
+        )
+        for split in features.SPLITS
+    }
 
     model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
     run_id = new_run_id()
@@ -178,30 +197,57 @@ def run(argv: Optional[list[str]] = None) -> dict:
 
     model.save(storage.join(run_dir, spec.file_name))
     export.export_saved_model(model, transform_output, run_dir)
-    runs.write_metadata(run_dir, {
-        "run_id": run_id, "model_type": spec.model_type, "positive_label": features.CHART, "label_names": list(features.LABEL_NAMES),
-        "score": "probability that the image is a chart", "threshold": threshold, "threshold_source": "chosen on the val split (max source-weighted accuracy)",
-        "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]), "keras_file": spec.file_name,
-        "serving_signature": {"input": runs.SERVING_INPUT, "output": runs.SERVING_OUTPUT},
-        "data": {"data_dir": data_dir, "sources": ingest_summary.get("sources"), "counts": ingest_summary["counts"]},
-        "test_metrics": test_metrics,
-    })
+    runs.write_metadata(
+        run_dir,
+        {
+            "run_id": run_id,
+            "model_type": spec.model_type,
+            "positive_label": features.CHART,
+            "label_names": list(features.LABEL_NAMES),
+            "score": "probability that the image is a chart",
+            "threshold": threshold,
+            "threshold_source": "chosen on the val split (max source-weighted accuracy)",
+            "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]),
+            "keras_file": spec.file_name,
+            "serving_signature": {"input": runs.SERVING_INPUT, "output": runs.SERVING_OUTPUT},
+            "data": {
+                "data_dir": data_dir,
+                "sources": ingest_summary.get("sources"),
+                "counts": ingest_summary["counts"],
+            },
+            "test_metrics": test_metrics,
+        },
+    )
     runs.point_latest(model_type_dir, run_id)
 
     epochs_run = len(history["loss"])
     best = kept_epoch  # the epoch whose weights were exported (early stopping's best by its monitor, or the last)
     summary = {
-        "run_id": run_id, "model_type": spec.model_type,
-        "final_training_accuracy": history["accuracy"][-1], "final_validation_accuracy": history["val_accuracy"][-1],
-        "final_training_loss": history["loss"][-1], "final_validation_loss": history["val_loss"][-1],
-        "epochs": epochs_run, "best_epoch": best + 1, "best_validation_accuracy": history["val_accuracy"][best],
-        "test_metrics": test_metrics, "threshold": threshold,
-        "train_seconds": round(train_seconds, 2), "train_images_per_second": round(n_train * epochs_run / max(train_seconds, 1e-9), 1),
-        "model_dir": run_dir, "data_dir": data_dir,
+        "run_id": run_id,
+        "model_type": spec.model_type,
+        "final_training_accuracy": history["accuracy"][-1],
+        "final_validation_accuracy": history["val_accuracy"][-1],
+        "final_training_loss": history["loss"][-1],
+        "final_validation_loss": history["val_loss"][-1],
+        "epochs": epochs_run,
+        "best_epoch": best + 1,
+        "best_validation_accuracy": history["val_accuracy"][best],
+        "test_metrics": test_metrics,
+        "threshold": threshold,
+        "train_seconds": round(train_seconds, 2),
+        "train_images_per_second": round(n_train * epochs_run / max(train_seconds, 1e-9), 1),
+        "model_dir": run_dir,
+        "data_dir": data_dir,
     }
     write_reports(summary, history, test_labels, test_scores, base)
-    logging.info("Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s",
-                 run_dir, test_metrics["accuracy"], test_metrics["f1"], threshold, storage.join(base, "reports", spec.model_type))
+    logging.info(
+        "Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s",
+        run_dir,
+        test_metrics["accuracy"],
+        test_metrics["f1"],
+        threshold,
+        storage.join(base, "reports", spec.model_type),
+    )
     return summary
 
 
@@ -213,16 +259,40 @@ def write_reports(summary: dict, history: dict, test_labels, test_scores, base: 
     reports_dir = storage.join(base, "reports")
     plots = storage.join(reports_dir, model_type, "plots")
     title = f"{model_type} {run_id}"
-    reports.plot_history(history, "accuracy", storage.join(plots, f"accuracy_plot_{run_id}.png"), f"Accuracy: {title}", summary["best_epoch"])
-    reports.plot_history(history, "loss", storage.join(plots, f"loss_plot_{run_id}.png"), f"Loss: {title}", summary["best_epoch"])
-    reports.plot_roc_pr(test_labels, test_scores, summary["threshold"], storage.join(plots, f"roc_pr_plot_{run_id}.png"), f"Test split, {title}")
-    reports.plot_confusion(summary["test_metrics"]["confusion_matrix"]["matrix"], storage.join(plots, f"confusion_matrix_{run_id}.png"), f"Test split at threshold {summary['threshold']:.2f}\n{title}")
+    reports.plot_history(
+        history,
+        "accuracy",
+        storage.join(plots, f"accuracy_plot_{run_id}.png"),
+        f"Accuracy: {title}",
+        summary["best_epoch"],
+    )
+    reports.plot_history(
+        history, "loss", storage.join(plots, f"loss_plot_{run_id}.png"), f"Loss: {title}", summary["best_epoch"]
+    )
+    reports.plot_roc_pr(
+        test_labels,
+        test_scores,
+        summary["threshold"],
+        storage.join(plots, f"roc_pr_plot_{run_id}.png"),
+        f"Test split, {title}",
+    )
+    reports.plot_confusion(
+        summary["test_metrics"]["confusion_matrix"]["matrix"],
+        storage.join(plots, f"confusion_matrix_{run_id}.png"),
+        f"Test split at threshold {summary['threshold']:.2f}\n{title}",
+    )
     reports.write_json(storage.join(reports_dir, model_type, f"training_summary_{run_id}.json"), summary)
     metrics = summary["test_metrics"]
-    reports.update_leaderboard(reports_dir, {
-        "model_type": model_type, "run_id": run_id, **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold")},
-        "epochs": summary["epochs"], "train_seconds": summary["train_seconds"],
-    })
+    reports.update_leaderboard(
+        reports_dir,
+        {
+            "model_type": model_type,
+            "run_id": run_id,
+            **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold")},
+            "epochs": summary["epochs"],
+            "train_seconds": summary["train_seconds"],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,12 @@ def _theme(colours: str, **options) -> ChartTheme:
 
 
 CHART_THEMES = {  # background, plot area, text, grid (- for none), candle up, candle down | line colours
-    "tradingview_dark": _theme("#131722 #131722 #b2b5be #242833 #26a69a #ef5350 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM),
-    "tradingview_light": _theme("#ffffff #ffffff #131722 #f0f3fa #089981 #f23645 | #636efa #ef553b #00cc96 #ab63fa #ffa15a", **_PLATFORM),
+    "tradingview_dark": _theme(
+        "#131722 #131722 #b2b5be #242833 #26a69a #ef5350 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM
+    ),
+    "tradingview_light": _theme(
+        "#ffffff #ffffff #131722 #f0f3fa #089981 #f23645 | #636efa #ef553b #00cc96 #ab63fa #ffa15a", **_PLATFORM
+    ),
     "binance": _theme("#161a1e #161a1e #848e9c #252930 #0ecb81 #f6465d | #f0b90b #d64adc #3ca0ff", **_PLATFORM),
     "metatrader_black": _theme(
         "#000000 #000000 #ffffff #46505f #000000 #ffffff | #ff0000 #ffff00 #1e90ff #ff00ff",
@@ -67,16 +71,28 @@ CHART_THEMES = {  # background, plot area, text, grid (- for none), candle up, c
         dotted_grid=True,
     ),
     "yahoo": _theme("#ffffff #ffffff #464650 #e8eaed #009650 #dc2828 | #0072e6 #ff8200 #7850c8", **_PLATFORM),
-    "bloomberg": _theme("#000000 #000000 #ffa500 #323232 #00dc5a #ff3c3c | #ffffff #00c8ff #ffa500", **_PLATFORM, face="mono"),
-    "navy": _theme("#0d1e3c #10264c #becde6 #283e64 #50dc64 #f04646 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM),
-    "matplotlib": _theme("#ffffff #ffffff #000000 - #2ca02c #d62728 | #1f77b4 #ff7f0e #2ca02c #d62728 #9467bd", spines="box"),
+    "bloomberg": _theme(
+        "#000000 #000000 #ffa500 #323232 #00dc5a #ff3c3c | #ffffff #00c8ff #ffa500", **_PLATFORM, face="mono"
+    ),
+    "navy": _theme(
+        "#0d1e3c #10264c #becde6 #283e64 #50dc64 #f04646 | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", **_PLATFORM
+    ),
+    "matplotlib": _theme(
+        "#ffffff #ffffff #000000 - #2ca02c #d62728 | #1f77b4 #ff7f0e #2ca02c #d62728 #9467bd", spines="box"
+    ),
     "seaborn": _theme("#ffffff #eaeaf2 #282828 #ffffff #4c72b0 #c44e52 | #4c72b0 #dd8452 #55a868 #c44e52"),
     "ggplot": _theme("#ffffff #e5e5e5 #4d4d4d #ffffff #00ba38 #f8766d | #f8766d #00ba38 #619cff #b79f00 #f564e3"),
     "plotly": _theme("#ffffff #e5ecf6 #2a3f5f #ffffff #3d9970 #ff4136 | #636efa #ef553b #00cc96 #ab63fa #ffa15a"),
     "plotly_dark": _theme("#111111 #111111 #f2f5fa #283442 #00cc96 #ef553b | #636efa #ef553b #00cc96 #ab63fa #ffa15a"),
-    "excel": _theme("#ffffff #ffffff #595959 #d9d9d9 #70ad47 #c00000 | #4472c4 #ed7d31 #a5a5a5 #ffc000 #5b9bd5", spines="axes"),
-    "fred": _theme("#e1e9f0 #ffffff #333333 #e1e1e1 #4572a7 #aa4643 | #4572a7 #aa4643 #89a54e", spines="axes", badge="FRED"),
-    "dark_lib": _theme("#1e1e1e #1e1e1e #dcdcdc #464646 #00c878 #e63c3c | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", spines="box"),
+    "excel": _theme(
+        "#ffffff #ffffff #595959 #d9d9d9 #70ad47 #c00000 | #4472c4 #ed7d31 #a5a5a5 #ffc000 #5b9bd5", spines="axes"
+    ),
+    "fred": _theme(
+        "#e1e9f0 #ffffff #333333 #e1e1e1 #4572a7 #aa4643 | #4572a7 #aa4643 #89a54e", spines="axes", badge="FRED"
+    ),
+    "dark_lib": _theme(
+        "#1e1e1e #1e1e1e #dcdcdc #464646 #00c878 #e63c3c | #00e5ff #ffd600 #ff4081 #76ff03 #e040fb", spines="box"
+    ),
 }
 
 
@@ -151,7 +167,9 @@ def _chart_theme(rng: np.random.Generator, weights: dict[str, float]) -> ChartTh
     return dataclasses.replace(theme, **changes)
 
 
-def _stack(box: tuple[float, float, float, float], weights: list[float], gap: float) -> list[tuple[float, float, float, float]]:
+def _stack(
+    box: tuple[float, float, float, float], weights: list[float], gap: float
+) -> list[tuple[float, float, float, float]]:
     """Split `box` vertically into panes proportional to `weights`, `gap` pixels apart."""
     x0, y0, x1, y1 = box
     usable = y1 - y0 - gap * (len(weights) - 1)
@@ -164,7 +182,13 @@ def _stack(box: tuple[float, float, float, float], weights: list[float], gap: fl
 
 
 def _axes_frame(
-    c: Canvas, theme: ChartTheme, pane: Pane, ticks: list[tuple[int, str]], size: float, x_labels: bool, suffix: str = ""
+    c: Canvas,
+    theme: ChartTheme,
+    pane: Pane,
+    ticks: list[tuple[int, str]],
+    size: float,
+    x_labels: bool,
+    suffix: str = "",
 ) -> None:
     """Plot-area fill, value labels, optional time labels and grid of one pane (drawn before data)."""
     fnt = c.font(size, theme.face)
@@ -190,7 +214,9 @@ def _spines(c: Canvas, theme: ChartTheme, pane: Pane) -> None:
         c.draw.line((x, pane.y0, x, pane.y1), fill=tk.mix(theme.text, theme.background, 0.75))
 
 
-def _legend(c: Canvas, theme: ChartTheme, entries: list[tuple[str, RGB]], anchor: tuple[float, float], size: float) -> None:
+def _legend(
+    c: Canvas, theme: ChartTheme, entries: list[tuple[str, RGB]], anchor: tuple[float, float], size: float
+) -> None:
     """A legend box with a short line sample per entry, top-left corner at `anchor`."""
     fnt = c.font(size, theme.face)
     row = fnt.size * 1.5
@@ -198,7 +224,9 @@ def _legend(c: Canvas, theme: ChartTheme, entries: list[tuple[str, RGB]], anchor
     x, y = anchor
     if theme.spines != "none" or not theme.platform:
         c.draw.rectangle(
-            (x, y, x + width, y + row * len(entries) + fnt.size * 0.4), fill=theme.plot, outline=tk.mix(theme.text, theme.plot, 0.7)
+            (x, y, x + width, y + row * len(entries) + fnt.size * 0.4),
+            fill=theme.plot,
+            outline=tk.mix(theme.text, theme.plot, 0.7),
         )
     for i, (label, colour) in enumerate(entries):
         cy = y + fnt.size * 0.2 + row * (i + 0.5)
@@ -206,13 +234,17 @@ def _legend(c: Canvas, theme: ChartTheme, entries: list[tuple[str, RGB]], anchor
         c.draw.text((x + fnt.size * 2.8, cy), label, font=fnt, fill=theme.text, anchor="lm")
 
 
-def _vertical_text(c: Canvas, centre: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans") -> None:
+def _vertical_text(
+    c: Canvas, centre: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans"
+) -> None:
     """Text rotated 90 degrees (y-axis titles), centred on `centre`."""
     fnt = c.font(size, face)
     mask = Image.new("L", (int(fnt.getlength(text)) + 2, int(fnt.size * 1.3)), 0)
     ImageDraw.Draw(mask).text((1, 0), text, font=fnt, fill=255)
     mask = mask.rotate(90, expand=True)
-    c.image.paste(Image.new("RGB", mask.size, fill), (int(centre[0] - mask.width / 2), int(centre[1] - mask.height / 2)), mask)
+    c.image.paste(
+        Image.new("RGB", mask.size, fill), (int(centre[0] - mask.width / 2), int(centre[1] - mask.height / 2)), mask
+    )
 
 
 def _watermark(c: Canvas, pane: Pane, text: str, colour: RGB, face: str) -> None:
@@ -222,7 +254,9 @@ def _watermark(c: Canvas, pane: Pane, text: str, colour: RGB, face: str) -> None
     c.draw.text(((pane.x0 + pane.x1) / 2, (pane.y0 + pane.y1) / 2), text, font=fnt, fill=colour, anchor="mm")
 
 
-def _toolbar(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[float, float, float, float], ticker: str) -> float:
+def _toolbar(
+    c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[float, float, float, float], ticker: str
+) -> float:
     """A trading-app toolbar row (ticker, timeframes, icons) at the top of `box`; returns its height."""
     x0, y0, x1, _ = box
     height = c.px(between(rng, 30, 42))
@@ -248,13 +282,17 @@ def _toolbar(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[
         label = pick(rng, ("Publish", "Trade", "Buy / Sell", "Share", "Log in"))
         width = small.getlength(label) + c.px(20)
         c.draw.rounded_rectangle(
-            (x1 - width - c.px(10), y0 + c.px(5), x1 - c.px(10), y0 + height - c.px(5)), radius=c.px(4), fill=theme.lines[0]
+            (x1 - width - c.px(10), y0 + c.px(5), x1 - c.px(10), y0 + height - c.px(5)),
+            radius=c.px(4),
+            fill=theme.lines[0],
         )
         c.draw.text((x1 - width / 2 - c.px(10), cy), label, font=small, fill=tk.ink_on(theme.lines[0]), anchor="mm")
     return height
 
 
-def _tool_strip(c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[float, float, float, float]) -> float:
+def _tool_strip(
+    c: Canvas, rng: np.random.Generator, theme: ChartTheme, box: tuple[float, float, float, float]
+) -> float:
     """A vertical strip of drawing-tool icons at the left of `box`; returns its width."""
     x0, y0, _, y1 = box
     width = c.px(between(rng, 32, 46))
@@ -283,7 +321,9 @@ def _theme_palette(theme: ChartTheme) -> Palette:
     }
 
 
-def _app_chrome(c: Canvas, rng: np.random.Generator, theme: ChartTheme, ticker: str, size: float) -> tuple[float, float, float, float]:
+def _app_chrome(
+    c: Canvas, rng: np.random.Generator, theme: ChartTheme, ticker: str, size: float
+) -> tuple[float, float, float, float]:
     """Trading-app furniture around the chart (toolbar, tool strip, side panel); returns the chart box."""
     x0, y0, x1, y1 = 0.0, 0.0, float(c.w), float(c.h)
     if not theme.platform:
@@ -314,11 +354,14 @@ def _heading(
     if theme.platform and bars is not None:
         title_size = size * between(rng, 1.0, 1.25)
         x, y = x0 + c.px(8), y0 + c.px(6)
-        x += c.text((x, y), title, title_size, theme.text, "sans-bold" if theme.face == "sans" else theme.face) + c.px(12)
+        x += c.text((x, y), title, title_size, theme.text, "sans-bold" if theme.face == "sans" else theme.face) + c.px(
+            12
+        )
         change = (bars.close[-1] / bars.open[-1] - 1) * 100
         colour = theme.edge or (theme.up if change >= 0 else theme.down)
         values = "  ".join(
-            f"{k}{tk.fmt_number(v, thousands=False)}" for k, v in zip("OHLC", (bars.open[-1], bars.high[-1], bars.low[-1], bars.close[-1]))
+            f"{k}{tk.fmt_number(v, thousands=False)}"
+            for k, v in zip("OHLC", (bars.open[-1], bars.high[-1], bars.low[-1], bars.close[-1]))
         )
         c.text((x, y), f"{values}  {change:+.2f}%", size, colour, theme.face)
         return c.px(title_size * 1.8)
@@ -350,7 +393,9 @@ def _price_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) 
     text_size = between(rng, 9, 12.5)
     ticker, timeframe = pick(rng, tk.TICKERS), pick(rng, tuple(tk.TIMEFRAMES))
     box = _app_chrome(c, rng, theme, ticker, text_size)
-    style = weighted(rng, {"candles": 0.45, "hollow": 0.07, "ohlc": 0.4 if theme.edge else 0.16, "line": 0.17, "area": 0.15})
+    style = weighted(
+        rng, {"candles": 0.45, "hollow": 0.07, "ohlc": 0.4 if theme.edge else 0.16, "line": 0.17, "area": 0.15}
+    )
     spacing = between(rng, 3, 14) if style in ("candles", "hollow", "ohlc") else between(rng, 1, 6)
     n = max(12, int((box[2] - box[0]) * 0.85 / (spacing * scale)))
     bars = tk.ohlcv(rng, n)
@@ -386,18 +431,30 @@ def _price_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) 
     if overlay_volume:
         vol_pane = Pane(main.x0, main.y0 + (main.y1 - main.y0) * 0.78, main.x1, main.y1, n, 0, float(bars.volume.max()))
         tk.columns(
-            c.draw, vol_pane, bars.volume, [tk.mix(theme.edge or (theme.up if u else theme.down), theme.plot, 0.65) for u in bars.up]
+            c.draw,
+            vol_pane,
+            bars.volume,
+            [tk.mix(theme.edge or (theme.up if u else theme.down), theme.plot, 0.65) for u in bars.up],
         )
     _draw_price(c, rng, theme, main, bars, style, overlays)
     if theme.platform and chance(rng, 0.8):
         tk.price_tag(
-            c.draw, main, float(bars.close[-1]), c.font(text_size, theme.face), theme.up if bars.up[-1] else theme.down, theme.axis_side
+            c.draw,
+            main,
+            float(bars.close[-1]),
+            c.font(text_size, theme.face),
+            theme.up if bars.up[-1] else theme.down,
+            theme.axis_side,
         )
     _spines(c, theme, main)
     if y_title:
         x = main.x0 - c.px(text_size * 5.5) if theme.axis_side == "left" else main.x1 + c.px(text_size * 5.5)
         _vertical_text(
-            c, (x, (main.y0 + main.y1) / 2), pick(rng, ("Price", "Price (USD)", "Close", "USD", "Price ($)")), text_size * 1.1, theme.text
+            c,
+            (x, (main.y0 + main.y1) / 2),
+            pick(rng, ("Price", "Price (USD)", "Close", "USD", "Price ($)")),
+            text_size * 1.1,
+            theme.text,
         )
     legend = [(label, colour) for label, _, colour in overlays if label]
     if legend and not theme.platform and chance(rng, 0.7):
@@ -418,7 +475,11 @@ def _price_overlays(rng: np.random.Generator, close: np.ndarray) -> list[tuple[s
     overlays: list[tuple[str, np.ndarray, RGB]] = []
     palette = pick(rng, tk.PALETTES)
     for k, window in enumerate(
-        sorted(rng.choice([9, 20, 21, 50, 100, 200], size=weighted(rng, {0: 0.35, 1: 0.25, 2: 0.25, 3: 0.15}), replace=False))
+        sorted(
+            rng.choice(
+                [9, 20, 21, 50, 100, 200], size=weighted(rng, {0: 0.35, 1: 0.25, 2: 0.25, 3: 0.15}), replace=False
+            )
+        )
     ):
         window = int(min(window, max(3, len(close) // 3)))
         kind = pick(rng, ("SMA", "EMA", "MA"))
@@ -427,11 +488,17 @@ def _price_overlays(rng: np.random.Generator, close: np.ndarray) -> list[tuple[s
     if chance(rng, 0.15):
         mid, upper, lower = tk.bollinger(close, min(20, max(3, len(close) // 4)))
         colour = palette[-1]
-        overlays += [("BB upper", upper, colour), ("", mid, tk.mix(colour, (128, 128, 128), 0.4)), ("BB lower", lower, colour)]
+        overlays += [
+            ("BB upper", upper, colour),
+            ("", mid, tk.mix(colour, (128, 128, 128), 0.4)),
+            ("BB lower", lower, colour),
+        ]
     return overlays
 
 
-def _draw_price(c: Canvas, rng: np.random.Generator, theme: ChartTheme, pane: Pane, bars: tk.Bars, style: str, overlays: list) -> None:
+def _draw_price(
+    c: Canvas, rng: np.random.Generator, theme: ChartTheme, pane: Pane, bars: tk.Bars, style: str, overlays: list
+) -> None:
     """The price series in `style` plus overlays, signals, levels and position boxes."""
     d = c.draw
     line_colour = theme.lines[0] if theme.edge is None else theme.edge
@@ -459,25 +526,44 @@ def _draw_price(c: Canvas, rng: np.random.Generator, theme: ChartTheme, pane: Pa
     for _ in range(weighted(rng, {0: 0.7, 1: 0.1, 2: 0.1, 3: 0.1})):
         level = float(np.quantile(bars.close, rng.random()))
         y = float(pane.ys(level))
-        tk.dashed(d, (pane.x0, y), (pane.x1, y), pick(rng, theme.lines), width=c.px(1), dash=c.px(pick(rng, (3, 6, 10))), gap=c.px(3))
+        tk.dashed(
+            d,
+            (pane.x0, y),
+            (pane.x1, y),
+            pick(rng, theme.lines),
+            width=c.px(1),
+            dash=c.px(pick(rng, (3, 6, 10))),
+            gap=c.px(3),
+        )
 
 
 def _signals(c: Canvas, rng: np.random.Generator, pane: Pane, bars: tk.Bars) -> None:
     """Buy/sell triangles under local lows and above local highs."""
     window = max(3, pane.n // 12)
-    low_idx = [i for i in range(window, pane.n - window, window) if bars.low[i] == bars.low[i - window : i + window].min()]
-    high_idx = [i for i in range(window, pane.n - window, window) if bars.high[i] == bars.high[i - window : i + window].max()]
+    low_idx = [
+        i for i in range(window, pane.n - window, window) if bars.low[i] == bars.low[i - window : i + window].min()
+    ]
+    high_idx = [
+        i for i in range(window, pane.n - window, window) if bars.high[i] == bars.high[i - window : i + window].max()
+    ]
     size = c.px(between(rng, 3.5, 6))
     tk.markers(c.draw, pane, np.array(low_idx, dtype=int), bars.low[low_idx], tk.UP_DOWN[0][0], size, pointing_up=True)
-    tk.markers(c.draw, pane, np.array(high_idx, dtype=int), bars.high[high_idx], tk.UP_DOWN[0][1], size, pointing_up=False)
+    tk.markers(
+        c.draw, pane, np.array(high_idx, dtype=int), bars.high[high_idx], tk.UP_DOWN[0][1], size, pointing_up=False
+    )
 
 
 def _trade_panel(c: Canvas, rng: np.random.Generator, pane: Pane, close: np.ndarray, theme: ChartTheme) -> None:
     """A Pine-script style info box of trade-plan text over the chart, with price-label bubbles."""
     entry = float(close[-1])
-    lines = [f"{pick(rng, tk.TICKERS)} | {pick(rng, ('Zone-Pyramid', 'Breakout', 'Mean reversion', 'Signal'))}", "=" * 22,
-             f"ENTRY: {entry:.2f}", f"STOP LOSS: {entry * between(rng, 0.97, 1.03):.2f}", f"RISK: ${randint(rng, 50, 500)} (1.5%)",
-             "TARGETS:"] + [f"T{k + 1} (1:{k + 1}): {entry * between(rng, 0.95, 1.05):.2f}" for k in range(randint(rng, 1, 4))]
+    lines = [
+        f"{pick(rng, tk.TICKERS)} | {pick(rng, ('Zone-Pyramid', 'Breakout', 'Mean reversion', 'Signal'))}",
+        "=" * 22,
+        f"ENTRY: {entry:.2f}",
+        f"STOP LOSS: {entry * between(rng, 0.97, 1.03):.2f}",
+        f"RISK: ${randint(rng, 50, 500)} (1.5%)",
+        "TARGETS:",
+    ] + [f"T{k + 1} (1:{k + 1}): {entry * between(rng, 0.95, 1.05):.2f}" for k in range(randint(rng, 1, 4))]
     fnt = c.font(between(rng, 8, 14), "mono")
     width = max(fnt.getlength(line) for line in lines) + c.px(16)
     height = len(lines) * fnt.size * 1.4 + c.px(12)
@@ -506,7 +592,9 @@ def _position_box(c: Canvas, rng: np.random.Generator, pane: Pane, close: np.nda
         c.draw.rectangle((x0, float(pane.ys(top)), x1, float(pane.ys(bottom))), fill=tk.mix(colour, theme.plot, 0.75))
 
 
-def _indicator_pane(c: Canvas, theme: ChartTheme, kind: str, box: tuple, bars: tk.Bars, ticks: list, size: float, last: bool) -> None:
+def _indicator_pane(
+    c: Canvas, theme: ChartTheme, kind: str, box: tuple, bars: tk.Bars, ticks: list, size: float, last: bool
+) -> None:
     """A volume, RSI or MACD sub-pane under the main chart."""
     n = len(bars.close)
     colours = [theme.edge or (theme.up if u else theme.down) for u in bars.up]
@@ -519,13 +607,23 @@ def _indicator_pane(c: Canvas, theme: ChartTheme, kind: str, box: tuple, bars: t
         pane = Pane(*box, n=n, lo=0.0, hi=100.0)
         _axes_frame(c, theme, pane, ticks, size, x_labels=last)
         for level in (30, 70):
-            tk.dashed(c.draw, (pane.x0, float(pane.ys(level))), (pane.x1, float(pane.ys(level))), tk.mix(theme.text, theme.plot, 0.5))
+            tk.dashed(
+                c.draw,
+                (pane.x0, float(pane.ys(level))),
+                (pane.x1, float(pane.ys(level))),
+                tk.mix(theme.text, theme.plot, 0.5),
+            )
         tk.polyline(c.draw, pane, values, theme.lines[1 % len(theme.lines)], c.px(1.2))
     else:
         line, signal, hist = tk.macd(bars.close)
         pane = Pane.fitted(box, n, line, signal, hist)
         _axes_frame(c, theme, pane, ticks, size, x_labels=last)
-        tk.columns(c.draw, pane, hist, [theme.up if v >= 0 else theme.down for v in hist] if theme.edge is None else [theme.edge])
+        tk.columns(
+            c.draw,
+            pane,
+            hist,
+            [theme.up if v >= 0 else theme.down for v in hist] if theme.edge is None else [theme.edge],
+        )
         tk.polyline(c.draw, pane, line, theme.lines[0], c.px(1.2))
         tk.polyline(c.draw, pane, signal, theme.lines[1 % len(theme.lines)], c.px(1.2))
     c.text(
@@ -563,7 +661,10 @@ def _series_data(rng: np.random.Generator, n: int) -> _Series:
     if kind == "equity":
         equity = tk.equity_curve(rng, n)
         data = _Series(
-            [equity], ["Strategy"], pick(rng, ("Equity Curve", "Portfolio Value", "Backtest Performance", "Cumulative Returns")), timeframe
+            [equity],
+            ["Strategy"],
+            pick(rng, ("Equity Curve", "Portfolio Value", "Backtest Performance", "Cumulative Returns")),
+            timeframe,
         )
         if chance(rng, 0.5):
             data.values.append(equity[0] * tk.price_path(rng, n, start=1.0))
@@ -579,7 +680,9 @@ def _series_data(rng: np.random.Generator, n: int) -> _Series:
         returns = np.diff(np.log(tk.price_path(rng, n + 1)))
         window = pick(rng, (20, 30))
         title = pick(rng, (f"{window}-Day Rolling Volatility", "Realized Volatility (annualized)"))
-        return _Series([np.sqrt(252) * 100 * np.sqrt(tk.sma(returns**2, window))], ["Rolling vol"], title, timeframe, "%")
+        return _Series(
+            [np.sqrt(252) * 100 * np.sqrt(tk.sma(returns**2, window))], ["Rolling vol"], title, timeframe, "%"
+        )
     actual = tk.price_path(rng, n)
     split = int(n * between(rng, 0.6, 0.85))
     predicted = np.full(n, np.nan)
@@ -608,15 +711,22 @@ def _series_chart(rng: np.random.Generator, size: tuple[int, int], scale: float)
     box = (box[0], box[1] + _heading(c, rng, theme, box, data.title, None, text_size), box[2], box[3])
     if data.recessions and chance(rng, 0.6):
         box = (box[0], box[1], box[2], box[3] - c.px(text_size * 2.2))
-        c.text((c.w / 2, box[3] + c.px(text_size * 0.6)), pick(rng, ECON_SOURCES), text_size * 0.9, theme.text, anchor="ma")
+        c.text(
+            (c.w / 2, box[3] + c.px(text_size * 0.6)), pick(rng, ECON_SOURCES), text_size * 0.9, theme.text, anchor="ma"
+        )
     y_title = chance(rng, 0.5)
     plot_box = _margins(c, theme, box, float(np.nanmax(data.values[0])), text_size, y_title)
-    boxes = _stack(plot_box, [1.0] + ([between(rng, 0.25, 0.4)] if data.drawdown is not None else []), c.px(text_size * 1.6))
+    boxes = _stack(
+        plot_box, [1.0] + ([between(rng, 0.25, 0.4)] if data.drawdown is not None else []), c.px(text_size * 1.6)
+    )
     ticks = tk.time_ticks(rng, n, max(2, int((plot_box[2] - plot_box[0]) / c.px(90))), data.timeframe)
     pane = Pane.fitted(boxes[0], n, *data.values)
     _axes_frame(c, theme, pane, ticks, text_size, x_labels=data.drawdown is None, suffix=data.suffix)
     for start, end in data.recessions:
-        c.draw.rectangle((float(pane.xs(start)), pane.y0, float(pane.xs(end)), pane.y1), fill=tk.mix(theme.plot, (128, 128, 128), 0.25))
+        c.draw.rectangle(
+            (float(pane.xs(start)), pane.y0, float(pane.xs(end)), pane.y1),
+            fill=tk.mix(theme.plot, (128, 128, 128), 0.25),
+        )
     if pane.lo < 0 < pane.hi:
         c.draw.line((pane.x0, float(pane.ys(0)), pane.x1, float(pane.ys(0))), fill=tk.mix(theme.text, theme.plot, 0.3))
     width = c.px(pick(rng, (1, 1.5, 2, 2.5)))
@@ -660,7 +770,9 @@ def _terminal_chart(rng: np.random.Generator, size: tuple[int, int], scale: floa
     rows = int((y1 - y0) / cell_h)
     pane = Pane(x0, y0, x1 - cell_w, y0 + rows * cell_h, len(bars.close), float(bars.low.min()), float(bars.high.max()))
     for value in np.linspace(pane.lo, pane.hi, max(2, rows // 3)):
-        c.draw.text((cell_w, float(pane.ys(value))), tk.fmt_number(value, thousands=False)[:8], font=fnt, fill=fg, anchor="lm")
+        c.draw.text(
+            (cell_w, float(pane.ys(value))), tk.fmt_number(value, thousands=False)[:8], font=fnt, fill=fg, anchor="lm"
+        )
     xs = pane.xs(np.arange(pane.n))
     if chance(rng, 0.6):  # block candles snapped to character rows
         rows_of = [
@@ -684,7 +796,11 @@ def _set_margins(fig: Figure, size: tuple[int, int], scale: float, right_labels:
     w, h = size
     side = 80 * scale / w
     fig.subplots_adjust(
-        left=side, right=1 - (side if right_labels else 25 * scale / w), bottom=bottom * scale / h, top=1 - 36 * scale / h, hspace=0.12
+        left=side,
+        right=1 - (side if right_labels else 25 * scale / w),
+        bottom=bottom * scale / h,
+        top=1 - 36 * scale / h,
+        hspace=0.12,
     )
 
 
@@ -770,7 +886,14 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
                 ax.axhline(level, color="black", linewidth=1.2)
         ax.legend(loc=pick(rng, ("upper left", "lower right", "lower left")))
         ax.set_title(
-            pick(rng, (f"{pick(rng, tk.TICKERS)} Closing Price", f"{pick(rng, tk.COMPANIES)} stock price", "Price with moving averages"))
+            pick(
+                rng,
+                (
+                    f"{pick(rng, tk.TICKERS)} Closing Price",
+                    f"{pick(rng, tk.COMPANIES)} stock price",
+                    "Price with moving averages",
+                ),
+            )
         )
         ax.set_ylabel(pick(rng, ("Price", "Price (USD)", "Close")))
         if kind == "indicator":
@@ -792,22 +915,42 @@ def _matplotlib_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     return _figure_to_image(fig)
 
 
-_MPF_STYLES = ("binance", "blueskies", "charles", "checkers", "classic", "default", "ibd", "kenan", "mike", "nightclouds", "yahoo")
+_MPF_STYLES = (
+    "binance",
+    "blueskies",
+    "charles",
+    "checkers",
+    "classic",
+    "default",
+    "ibd",
+    "kenan",
+    "mike",
+    "nightclouds",
+    "yahoo",
+)
 
 
 def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A genuine mplfinance chart, drawn in external-axes mode on an object-oriented Figure."""
     base = pick(rng, _MPF_STYLES)
     style = mpf.make_mpf_style(base_mpf_style=base)
-    look = _MPL_LOOKS["dark" if base in ("mike", "nightclouds") else pick(rng, ("classic", "grid", "seaborn", "ggplot", "fivethirtyeight"))]
+    look = _MPL_LOOKS[
+        "dark"
+        if base in ("mike", "nightclouds")
+        else pick(rng, ("classic", "grid", "seaborn", "ggplot", "fivethirtyeight"))
+    ]
     dpi = 100 * scale * between(rng, 0.8, 1.2)
     fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor=look[0])
     n = randint(rng, 3, 20) if chance(rng, 0.25) else randint(rng, 30, 160)  # a handful of wide candles, or a run
     bars = tk.ohlcv(rng, n)
     index = pd.date_range(end=tk.moment(rng).date(), periods=n, freq=pick(rng, ("D", "B", "h", "W")))
-    frame = pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume}, index=index)
+    frame = pd.DataFrame(
+        {"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume}, index=index
+    )
     with_volume = chance(rng, 0.6)
-    axes = fig.subplots(2 if with_volume else 1, 1, sharex=True, squeeze=False, height_ratios=[3, 1][: 1 + with_volume])[:, 0]
+    axes = fig.subplots(
+        2 if with_volume else 1, 1, sharex=True, squeeze=False, height_ratios=[3, 1][: 1 + with_volume]
+    )[:, 0]
     mavs = tuple(int(w) for w in rng.choice([5, 10, 20, 50], size=randint(rng, 0, 2), replace=False))
     kwargs = {"mav": mavs} if mavs else {}
     mpf.plot(

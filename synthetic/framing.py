@@ -13,7 +13,9 @@ from synthetic import toolkit as tk
 from synthetic.toolkit import RGB, Canvas, Palette, Scene, between, chance, pick, randint, weighted
 
 
-def side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], palette: Palette, size: float) -> None:
+def side_table(
+    c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], palette: Palette, size: float
+) -> None:
     """A watchlist or order book panel filling `box` (used in chart apps and non-chart screens)."""
     x0, y0, x1, y1 = box
     c.draw.rectangle(box, fill=palette["bg"])
@@ -48,7 +50,13 @@ def side_table(c: Canvas, rng: np.random.Generator, box: tuple[float, float, flo
 
 
 def table_row(
-    c: Canvas, span: tuple[float, float], y: float, height: float, cells: Sequence[str], colours: Sequence[RGB], fnt: ImageFont.FreeTypeFont
+    c: Canvas,
+    span: tuple[float, float],
+    y: float,
+    height: float,
+    cells: Sequence[str],
+    colours: Sequence[RGB],
+    fnt: ImageFont.FreeTypeFont,
 ) -> None:
     """One table row across `span`: first cell left-aligned, the others right-aligned in equal columns."""
     x0, x1 = span
@@ -79,16 +87,26 @@ def ui_palette(rng: np.random.Generator) -> Palette:
     }
 
 
-def button(c: Canvas, box: tuple[float, float, float, float], label: str, fill: RGB, size: float, radius: float = 5) -> None:
+def button(
+    c: Canvas, box: tuple[float, float, float, float], label: str, fill: RGB, size: float, radius: float = 5
+) -> None:
     """A filled rounded button with a centred label."""
     c.draw.rounded_rectangle(box, radius=c.px(radius), fill=fill)
     c.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), label, size, tk.ink_on(fill), "sans-bold", anchor="mm")
 
 
-def field(c: Canvas, pal: Palette, box: tuple[float, float, float, float], text: str, size: float, placeholder: bool) -> None:
+def field(
+    c: Canvas, pal: Palette, box: tuple[float, float, float, float], text: str, size: float, placeholder: bool
+) -> None:
     """A text input with its value (or greyed placeholder)."""
     c.draw.rounded_rectangle(box, radius=c.px(4), fill=pal["input"], outline=pal["border"])
-    c.text((box[0] + c.px(10), (box[1] + box[3]) / 2), text, size, pal["muted"] if placeholder else pal["text"], anchor="lm")
+    c.text(
+        (box[0] + c.px(10), (box[1] + box[3]) / 2),
+        text,
+        size,
+        pal["muted"] if placeholder else pal["text"],
+        anchor="lm",
+    )
 
 
 def window_bar(c: Canvas, box: tuple[float, float, float, float], title: str, colour: RGB, mac: bool) -> None:
@@ -116,7 +134,9 @@ def app_window(c: Canvas, rng: np.random.Generator, bar: RGB) -> tuple[float, fl
     pal = ui_palette(rng)
     pal["bg"] = c.image.getpixel((0, 0))
     pal.update(text=tk.ink_on(pal["bg"]), panel=tk.mix(pal["bg"], tk.ink_on(pal["bg"]), 0.06))
-    pal.update(muted=tk.mix(pal["text"], pal["bg"], 0.45), border=tk.mix(pal["text"], pal["bg"], 0.7), input=pal["panel"])
+    pal.update(
+        muted=tk.mix(pal["text"], pal["bg"], 0.45), border=tk.mix(pal["text"], pal["bg"], 0.7), input=pal["panel"]
+    )
     window_bar(c, (0, 0, c.w, c.px(30)), pick(rng, ("Stock price forecast tool", "Backtester", "Crypto Analyzer",
                                                      "Portfolio Manager", "Trading Bot v2")), bar, chance(rng, 0.3))
     x = c.px(12)
@@ -129,7 +149,9 @@ def app_window(c: Canvas, rng: np.random.Generator, bar: RGB) -> tuple[float, fl
     while y < c.h - c.px(60):
         heading = pick(rng, ("Choose ticker:", "Indicator setup:", "Date range:", "Parameters", "Strategy", "Symbols"))
         c.draw.rounded_rectangle((x0, y, x1, y + c.px(20)), radius=c.px(5), fill=tk.mix(pal["accent"], pal["bg"], 0.5))
-        c.text((x0 + c.px(8), y + c.px(10)), heading, size, tk.ink_on(tk.mix(pal["accent"], pal["bg"], 0.5)), anchor="lm")
+        c.text(
+            (x0 + c.px(8), y + c.px(10)), heading, size, tk.ink_on(tk.mix(pal["accent"], pal["bg"], 0.5)), anchor="lm"
+        )
         y += c.px(26)
         if chance(rng, 0.5):  # a list box with one row selected
             rows = randint(rng, 3, 7)
@@ -139,32 +161,69 @@ def app_window(c: Canvas, rng: np.random.Generator, bar: RGB) -> tuple[float, fl
                 top = y + c.px(2) + c.px(18) * k
                 if k == chosen:
                     c.draw.rectangle((x0 + c.px(2), top, x1 - c.px(2), top + c.px(18)), fill=pal["accent"])
-                c.text((x0 + c.px(6), top + c.px(9)), pick(rng, tk.TICKERS), size, tk.ink_on(pal["accent"]) if k == chosen else pal["text"], anchor="lm")
+                c.text(
+                    (x0 + c.px(6), top + c.px(9)),
+                    pick(rng, tk.TICKERS),
+                    size,
+                    tk.ink_on(pal["accent"]) if k == chosen else pal["text"],
+                    anchor="lm",
+                )
             y += c.px(18) * rows + c.px(14)
         else:  # labelled inputs and check boxes
             for _ in range(randint(rng, 1, 3)):
-                c.text((x0, y + c.px(8)), tk.words(rng, randint(rng, 1, 3)).capitalize() + ":", size, pal["text"], anchor="lm")
-                field(c, pal, (x0, y + c.px(18), x1, y + c.px(40)), pick(rng, (f"{tk.moment(rng):%Y. %m. %d.}", str(randint(rng, 5, 200)), "Close")), size, False)
+                c.text(
+                    (x0, y + c.px(8)),
+                    tk.words(rng, randint(rng, 1, 3)).capitalize() + ":",
+                    size,
+                    pal["text"],
+                    anchor="lm",
+                )
+                field(
+                    c,
+                    pal,
+                    (x0, y + c.px(18), x1, y + c.px(40)),
+                    pick(rng, (f"{tk.moment(rng):%Y. %m. %d.}", str(randint(rng, 5, 200)), "Close")),
+                    size,
+                    False,
+                )
                 y += c.px(48)
             for _ in range(randint(rng, 0, 2)):
                 c.draw.rectangle((x0, y, x0 + c.px(13), y + c.px(13)), outline=pal["muted"], fill=pal["input"])
-                c.text((x0 + c.px(20), y + c.px(7)), pick(rng, ("Today", "Tomorrow", "Log scale", "Show volume", "Live")), size, pal["text"], anchor="lm")
+                c.text(
+                    (x0 + c.px(20), y + c.px(7)),
+                    pick(rng, ("Today", "Tomorrow", "Log scale", "Show volume", "Live")),
+                    size,
+                    pal["text"],
+                    anchor="lm",
+                )
                 y += c.px(22)
             y += c.px(8)
     if chance(rng, 0.7):
-        button(c, (x0, c.h - c.px(44), x1, c.h - c.px(16)), pick(rng, ("Calculate", "Run", "Start", "Update")), pal["accent"], 12)
+        button(
+            c,
+            (x0, c.h - c.px(44), x1, c.h - c.px(16)),
+            pick(rng, ("Calculate", "Run", "Start", "Update")),
+            pal["accent"],
+            12,
+        )
     page_x0, page_x1 = (side + c.px(12), c.w - c.px(6)) if left else (c.px(6), c.w - side - c.px(12))
     tab_y = c.px(60)
     x = page_x0
-    for k, tab in enumerate(pick(rng, (("Indicator settings", "Histogram", "Chart"), ("Overview", "Results", "Log"), ("Data", "Plot")))):
+    for k, tab in enumerate(
+        pick(rng, (("Indicator settings", "Histogram", "Chart"), ("Overview", "Results", "Log"), ("Data", "Plot")))
+    ):
         width = c.font(12).getlength(tab) + c.px(20)
-        c.draw.rectangle((x, tab_y, x + width, tab_y + c.px(22)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"])
+        c.draw.rectangle(
+            (x, tab_y, x + width, tab_y + c.px(22)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"]
+        )
         c.text((x + width / 2, tab_y + c.px(11)), tab, 12, pal["text"], anchor="mm")
         x += width
     return page_x0, tab_y + c.px(30), page_x1, c.h - c.px(8)
 
 
-def small_multiples(rng: np.random.Generator, size: tuple[int, int], scale: float, cells: tuple[Scene, ...]) -> Image.Image:
+def small_multiples(
+    rng: np.random.Generator, size: tuple[int, int], scale: float, cells: tuple[Scene, ...]
+) -> Image.Image:
     """Small multiples: a screener or gallery page, filter rows over a grid of cells of one class."""
     pal = ui_palette(rng)
     c = Canvas(size, pal["bg"], scale)
@@ -174,8 +233,17 @@ def small_multiples(rng: np.random.Generator, size: tuple[int, int], scale: floa
         for _ in range(randint(rng, 1, 4)):
             x = c.px(8)
             while x < c.w - c.px(200):
-                x += c.text((x, y + c.px(11)), tk.words(rng, randint(rng, 1, 3)).capitalize(), 11, pal["text"], anchor="lm") + c.px(6)
-                field(c, pal, (x, y, x + c.px(100), y + c.px(22)), pick(rng, ("Any", "Price above SMA50", "Over 1M")), 11, False)
+                x += c.text(
+                    (x, y + c.px(11)), tk.words(rng, randint(rng, 1, 3)).capitalize(), 11, pal["text"], anchor="lm"
+                ) + c.px(6)
+                field(
+                    c,
+                    pal,
+                    (x, y, x + c.px(100), y + c.px(22)),
+                    pick(rng, ("Any", "Price above SMA50", "Over 1M")),
+                    11,
+                    False,
+                )
                 x += c.px(116)
             y += c.px(28)
         top = y + c.px(6)
@@ -234,7 +302,9 @@ def framed(rng: np.random.Generator, scene: Scene, size: tuple[int, int], scale:
         inner = (0, c.px(74), w, h)
         window_bar(c, (0, 0, w, c.px(34)), pick(rng, _FRAME_TITLES), bar, chance(rng, 0.5))
         c.draw.rectangle((0, c.px(34), w, c.px(74)), fill=tk.mix(bar, (255, 255, 255), 0.5))
-        c.draw.rounded_rectangle((c.px(90), c.px(41), w - c.px(60), c.px(67)), radius=c.px(13), fill=tk.mix(bar, (255, 255, 255), 0.8))
+        c.draw.rounded_rectangle(
+            (c.px(90), c.px(41), w - c.px(60), c.px(67)), radius=c.px(13), fill=tk.mix(bar, (255, 255, 255), 0.8)
+        )
         c.text((c.px(110), c.px(54)), "https://" + pick(rng, _URLS), 12.5, (60, 60, 60), anchor="lm")
     elif frame == "app":
         inner = app_window(c, rng, bar)
@@ -243,7 +313,9 @@ def framed(rng: np.random.Generator, scene: Scene, size: tuple[int, int], scale:
         ink = tk.ink_on(c.image.getpixel((0, 0)))
         c.text((c.px(22), c.px(15)), f"{tk.moment(rng):%H:%M}", 13, ink, "sans-bold", anchor="lm")
         c.draw.rounded_rectangle((w - c.px(40), c.px(9), w - c.px(16), c.px(21)), radius=c.px(3), outline=ink)
-        c.draw.rounded_rectangle((w / 2 - c.px(60), h - c.px(12), w / 2 + c.px(60), h - c.px(8)), radius=c.px(2), fill=ink)
+        c.draw.rounded_rectangle(
+            (w / 2 - c.px(60), h - c.px(12), w / 2 + c.px(60), h - c.px(8)), radius=c.px(2), fill=ink
+        )
     else:
         pad_x, pad_y = int(w * between(rng, 0.02, 0.08)), int(h * between(rng, 0.02, 0.08))
         inner = (pad_x, pad_y, w - pad_x, h - pad_y)

@@ -81,7 +81,9 @@ def _wear(rng: np.random.Generator, image: Image.Image) -> Image.Image:
     if chance(rng, 0.1):
         image = image.filter(ImageFilter.GaussianBlur(between(rng, 0.4, 1.2)))
     if chance(rng, 0.1):
-        noise = (rng.standard_normal((image.height, image.width, 1), dtype=np.float32) * between(rng, 2, 7)).astype(np.int16)
+        noise = (rng.standard_normal((image.height, image.width, 1), dtype=np.float32) * between(rng, 2, 7)).astype(
+            np.int16
+        )
         image = Image.fromarray(np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
     if chance(rng, 0.04):
         image = ImageOps.grayscale(image).convert("RGB")
@@ -96,7 +98,13 @@ def _encode(rng: np.random.Generator, image: Image.Image) -> tuple[bytes, str]:
     """PNG (RGB or opaque RGBA) or JPEG (quality 60-95, baseline or progressive), same odds for both classes."""
     buffer = io.BytesIO()
     if chance(rng, 0.5):
-        image.save(buffer, "JPEG", quality=randint(rng, 60, 95), progressive=chance(rng, 0.3), subsampling=pick(rng, (0, 2, 2, 2)))
+        image.save(
+            buffer,
+            "JPEG",
+            quality=randint(rng, 60, 95),
+            progressive=chance(rng, 0.3),
+            subsampling=pick(rng, (0, 2, 2, 2)),
+        )
         return buffer.getvalue(), "jpg"
     if chance(rng, 0.3):
         image = image.convert("RGBA")

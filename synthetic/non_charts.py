@@ -34,7 +34,9 @@ def _signal(rng: np.random.Generator) -> list[str]:
     ]
 
 
-def _rich_text(c: Canvas, x: float, y: float, width: float, text: str, size: float, fill: RGB, accent: RGB, bottom: float) -> float:
+def _rich_text(
+    c: Canvas, x: float, y: float, width: float, text: str, size: float, fill: RGB, accent: RGB, bottom: float
+) -> float:
     """Word-wrapped text where $cashtags, #hashtags and @mentions take the accent colour; returns end y."""
     fnt = c.font(size)
     space, step = tk.text_width(fnt, " "), fnt.size * 1.4
@@ -57,7 +59,12 @@ def _tweet(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     card = chance(rng, 0.35)
     if card:
         c.image.paste(
-            tk.gradient(size, tk.random_colour(rng, val=(0.8, 1)), tk.random_colour(rng, val=(0.8, 1)), horizontal=chance(rng, 0.5))
+            tk.gradient(
+                size,
+                tk.random_colour(rng, val=(0.8, 1)),
+                tk.random_colour(rng, val=(0.8, 1)),
+                horizontal=chance(rng, 0.5),
+            )
         )
         margin_x, margin_y = c.w * between(rng, 0.08, 0.2), c.h * between(rng, 0.08, 0.2)
         x0, y0, x1, y1 = margin_x, margin_y, c.w - margin_x, c.h - margin_y
@@ -75,7 +82,9 @@ def _tweet(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     return c.image
 
 
-def _tweet_block(c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], text: RGB, muted: RGB, accent: RGB) -> float:
+def _tweet_block(
+    c: Canvas, rng: np.random.Generator, box: tuple[float, float, float, float], text: RGB, muted: RGB, accent: RGB
+) -> float:
     """One tweet (avatar, names, text, optional picture, counts) from the top of `box`; returns end y."""
     x0, y, x1, bottom = box
     radius = c.px(between(rng, 18, 26))
@@ -91,7 +100,9 @@ def _tweet_block(c: Canvas, rng: np.random.Generator, box: tuple[float, float, f
     y = _rich_text(c, x0, y, x1 - x0, tk.paragraph(rng, randint(rng, 1, 4)), between(rng, 14, 22), text, accent, bottom)
     if chance(rng, 0.3) and bottom - y > c.px(160):
         height = min(bottom - y - c.px(80), (x1 - x0) * between(rng, 0.4, 0.6))
-        c.paste_fit(tk.photo(rng, (int(x1 - x0), int(height))), (int(x0), int(y + c.px(6)), int(x1), int(y + c.px(6) + height)))
+        c.paste_fit(
+            tk.photo(rng, (int(x1 - x0), int(height))), (int(x0), int(y + c.px(6)), int(x1), int(y + c.px(6) + height))
+        )
         y += height + c.px(12)
     c.text((x0, y + c.px(6)), f"{tk.moment(rng):%I:%M %p · %b %d, %Y}", 13, muted)
     y += c.px(30)
@@ -153,14 +164,21 @@ def _chat(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
         for k, line in enumerate(lines):
             c.words((x + c.px(14), y + c.px(8) + k * fnt.size * 1.35), line, fnt, tk.ink_on(fill))
         c.text(
-            (x + width - c.px(10), y + height - c.px(6)), f"{tk.moment(rng):%H:%M}", 10, tk.mix(tk.ink_on(fill), fill, 0.45), anchor="rd"
+            (x + width - c.px(10), y + height - c.px(6)),
+            f"{tk.moment(rng):%H:%M}",
+            10,
+            tk.mix(tk.ink_on(fill), fill, 0.45),
+            anchor="rd",
         )
         y += height + c.px(between(rng, 6, 16))
     c.draw.rectangle(
-        (0, c.h - c.px(52), c.w, c.h), fill=tk.mix(header, background, 0.7) if background != (255, 255, 255) else (247, 247, 247)
+        (0, c.h - c.px(52), c.w, c.h),
+        fill=tk.mix(header, background, 0.7) if background != (255, 255, 255) else (247, 247, 247),
     )
     c.draw.rounded_rectangle(
-        (c.px(12), c.h - c.px(42), c.w - c.px(56), c.h - c.px(10)), radius=c.px(16), fill=tk.mix(background, (255, 255, 255), 0.6)
+        (c.px(12), c.h - c.px(42), c.w - c.px(56), c.h - c.px(10)),
+        radius=c.px(16),
+        fill=tk.mix(background, (255, 255, 255), 0.6),
     )
     c.text((c.px(28), c.h - c.px(26)), "Message", 13, (140, 140, 140), anchor="lm")
     return c.image
@@ -178,7 +196,13 @@ def _discord(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
         c.draw.rectangle((0, 0, x0, c.h), fill=side)
         for k in range(int(c.h / c.px(30)) - 2):
             c.text((c.px(14), c.px(50) + k * c.px(30)), "# " + tk.words(rng, 2).replace(" ", "-"), 13, muted)
-    c.text((x0 + c.px(16), c.px(16)), "# " + pick(rng, ("trading-signals", "general", "btc-talk", "alerts")), 15, text, "sans-bold")
+    c.text(
+        (x0 + c.px(16), c.px(16)),
+        "# " + pick(rng, ("trading-signals", "general", "btc-talk", "alerts")),
+        15,
+        text,
+        "sans-bold",
+    )
     c.draw.line((x0, c.px(46), c.w, c.px(46)), fill=tk.mix(text, bg, 0.85))
     y = c.px(60)
     while y < c.h - c.px(90):
@@ -193,16 +217,26 @@ def _discord(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
             "sans-bold",
         )
         c.text((tx + width + c.px(8), y + c.px(2)), f"Today at {tk.moment(rng):%I:%M %p}", 11, muted)
-        y = c.paragraph(tx, y + c.px(22), c.w - tx - c.px(20), tk.paragraph(rng, randint(rng, 1, 2)), 14, text, bottom=c.h)
+        y = c.paragraph(
+            tx, y + c.px(22), c.w - tx - c.px(20), tk.paragraph(rng, randint(rng, 1, 2)), 14, text, bottom=c.h
+        )
         if chance(rng, 0.25) and y < c.h - c.px(200):
             embed = (tx, y + c.px(4), min(c.w - c.px(20), tx + c.px(420)), y + c.px(110))
             c.draw.rectangle(embed, fill=tk.mix(bg, (0, 0, 0), 0.15))
             c.draw.rectangle((embed[0], embed[1], embed[0] + c.px(4), embed[3]), fill=tk.random_colour(rng))
             for k, label in enumerate(_signal(rng)):
-                c.text((embed[0] + c.px(14), embed[1] + c.px(10 + 30 * k)), label, 13.5, text, "sans-bold" if k == 0 else "sans")
+                c.text(
+                    (embed[0] + c.px(14), embed[1] + c.px(10 + 30 * k)),
+                    label,
+                    13.5,
+                    text,
+                    "sans-bold" if k == 0 else "sans",
+                )
             y = embed[3]
         y += c.px(18)
-    c.draw.rounded_rectangle((x0 + c.px(16), c.h - c.px(56), c.w - c.px(16), c.h - c.px(14)), radius=c.px(8), fill=tk.mix(bg, text, 0.08))
+    c.draw.rounded_rectangle(
+        (x0 + c.px(16), c.h - c.px(56), c.w - c.px(16), c.h - c.px(14)), radius=c.px(8), fill=tk.mix(bg, text, 0.08)
+    )
     c.text((x0 + c.px(30), c.h - c.px(35)), "Message #channel", 14, muted, anchor="lm")
     return c.image
 
@@ -269,7 +303,9 @@ def _number_rows(
                 continue
             signed = k in signed_columns
             value = rng.normal(0, 5) if signed else base * np.exp(rng.normal(0, 0.3))
-            row.append(f"{value:+.2f}%" if signed and kind != "positions" else tk.fmt_number(value, 2 if signed else None))
+            row.append(
+                f"{value:+.2f}%" if signed and kind != "positions" else tk.fmt_number(value, 2 if signed else None)
+            )
             row_colours.append((pal["up"] if value >= 0 else pal["down"]) if signed else pal["text"])
         rows.append(row)
         colours.append(row_colours)
@@ -281,7 +317,9 @@ def _table(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     pal = ui_palette(rng)
     kind = pick(rng, ("market", "dataframe", "positions", "stats", "orderbook", "spreadsheet"))
     if kind in ("dataframe", "spreadsheet") and chance(rng, 0.7):
-        pal.update(bg=(255, 255, 255), panel=(245, 245, 245), text=(20, 20, 20), muted=(110, 110, 110), border=(218, 220, 224))
+        pal.update(
+            bg=(255, 255, 255), panel=(245, 245, 245), text=(20, 20, 20), muted=(110, 110, 110), border=(218, 220, 224)
+        )
     c = Canvas(size, pal["bg"], scale)
     size_pt = between(rng, 10.5, 14)
     top = c.px(10)
@@ -291,7 +329,16 @@ def _table(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
         c.text(
             (c.px(16), c.px(14)),
             pick(
-                rng, ("Markets", "Top Gainers", "Open Positions", "Portfolio Summary", "AMZN Stock Data Table", "Order Book", "Watchlist")
+                rng,
+                (
+                    "Markets",
+                    "Top Gainers",
+                    "Open Positions",
+                    "Portfolio Summary",
+                    "AMZN Stock Data Table",
+                    "Order Book",
+                    "Watchlist",
+                ),
             ),
             size_pt * 1.5,
             pal["text"],
@@ -309,7 +356,15 @@ def _table(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
     n_rows = int((box[3] - box[1]) / (c.font(size_pt).size * 2.0))
     header, rows, colours = _number_rows(rng, pal, n_rows, n_cols, "dataframe" if kind == "spreadsheet" else kind)
     _grid_table(
-        c, box, header, rows, colours, pal, size_pt, ruled=kind in ("spreadsheet", "positions") or chance(rng, 0.3), zebra=chance(rng, 0.5)
+        c,
+        box,
+        header,
+        rows,
+        colours,
+        pal,
+        size_pt,
+        ruled=kind in ("spreadsheet", "positions") or chance(rng, 0.3),
+        zebra=chance(rng, 0.5),
     )
     return c.image
 
@@ -323,7 +378,11 @@ def _spreadsheet_chrome(c: Canvas, rng: np.random.Generator) -> float:
         x += c.text((x, c.px(15)), label, 12, tk.ink_on(ribbon), anchor="lm") + c.px(18)
     c.draw.rectangle((0, c.px(30), c.w, c.px(56)), fill=(250, 250, 250), outline=(210, 210, 210))
     c.text(
-        (c.px(12), c.px(43)), f"fx   ={pick(rng, ('SUM', 'AVERAGE', 'VLOOKUP'))}(B2:B{randint(rng, 10, 90)})", 12, (60, 60, 60), anchor="lm"
+        (c.px(12), c.px(43)),
+        f"fx   ={pick(rng, ('SUM', 'AVERAGE', 'VLOOKUP'))}(B2:B{randint(rng, 10, 90)})",
+        12,
+        (60, 60, 60),
+        anchor="lm",
     )
     c.draw.rectangle((0, c.px(56), c.w, c.px(74)), fill=(235, 235, 235))
     for k in range(12):
@@ -338,13 +397,34 @@ def _photo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Ima
 
 def _brand(rng: np.random.Generator) -> str:
     """A made-up exchange/app/company name."""
-    first = pick(rng, ("Bit", "Coin", "Trade", "Swap", "Nova", "Pay", "Vault", "Flux", "Mint", "Quant", "Apex", "Luna", "Blue", "Sure"))
+    first = pick(
+        rng,
+        (
+            "Bit",
+            "Coin",
+            "Trade",
+            "Swap",
+            "Nova",
+            "Pay",
+            "Vault",
+            "Flux",
+            "Mint",
+            "Quant",
+            "Apex",
+            "Luna",
+            "Blue",
+            "Sure",
+        ),
+    )
     return first + pick(rng, ("get", "base", "hub", "ly", "X", "fi", " Wallet", " Capital", "ex", "Pro", " Labs", "io"))
 
 
 def _logo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A logo or app icon: geometric mark with letters and/or a wordmark on a flat or gradient field."""
-    bg = pick(rng, ((255, 255, 255), (0, 0, 0), (18, 22, 30), tk.random_colour(rng), tk.random_colour(rng, (0.05, 0.2), (0.9, 1))))
+    bg = pick(
+        rng,
+        ((255, 255, 255), (0, 0, 0), (18, 22, 30), tk.random_colour(rng), tk.random_colour(rng, (0.05, 0.2), (0.9, 1))),
+    )
     c = Canvas(size, bg, scale)
     if chance(rng, 0.25):
         c.image.paste(tk.gradient(size, tk.random_colour(rng), tk.random_colour(rng), horizontal=chance(rng, 0.5)))
@@ -366,7 +446,11 @@ def _logo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     fnt = tk.font(pick(rng, ("sans-bold", "sans", "serif-bold")), int(text_size))
     text = name.upper() if chance(rng, 0.4) else name
     ink = tk.ink_on(bg) if chance(rng, 0.6) else colour
-    anchor_xy = {"inline": (cx + mark * 0.62, cy), "stacked": (c.w / 2, cy + mark * 0.65), "wordmark": (c.w / 2, c.h / 2)}[layout]
+    anchor_xy = {
+        "inline": (cx + mark * 0.62, cy),
+        "stacked": (c.w / 2, cy + mark * 0.65),
+        "wordmark": (c.w / 2, c.h / 2),
+    }[layout]
     c.draw.text(anchor_xy, text, font=fnt, fill=ink, anchor="lm" if layout == "inline" else "mm")
     if chance(rng, 0.3):
         c.draw.text(
@@ -379,7 +463,9 @@ def _logo(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Imag
     return c.image
 
 
-def _mark(c: Canvas, rng: np.random.Generator, centre: tuple[float, float], r: float, colour: RGB, bg: RGB, letter: str) -> None:
+def _mark(
+    c: Canvas, rng: np.random.Generator, centre: tuple[float, float], r: float, colour: RGB, bg: RGB, letter: str
+) -> None:
     """A geometric logo mark of radius `r` with an optional letter or glyph inside."""
     cx, cy = centre
     shape = pick(rng, ("circle", "ring", "rounded", "hexagon", "diamond", "triangle", "circles", "coin"))
@@ -408,7 +494,12 @@ def _mark(c: Canvas, rng: np.random.Generator, centre: tuple[float, float], r: f
     if glyph == "letter":
         c.draw.text(centre, letter.upper(), font=tk.font("sans-bold", int(r * 1.1)), fill=inner, anchor="mm")
     elif glyph == "zigzag":  # a stock-app style arrow glyph: a deliberate hard negative
-        pts = [(cx - r * 0.5, cy + r * 0.3), (cx - r * 0.15, cy - r * 0.05), (cx + r * 0.1, cy + r * 0.15), (cx + r * 0.5, cy - r * 0.3)]
+        pts = [
+            (cx - r * 0.5, cy + r * 0.3),
+            (cx - r * 0.15, cy - r * 0.05),
+            (cx + r * 0.1, cy + r * 0.15),
+            (cx + r * 0.5, cy - r * 0.3),
+        ]
         c.draw.line(pts, fill=inner, width=max(2, int(r / 7)), joint="curve")
 
 
@@ -452,7 +543,11 @@ def _illustration(rng: np.random.Generator, size: tuple[int, int], scale: float)
 def _abstract(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     """Flat geometric art: a ring of dots, concentric rings, a wheel of wedges or scattered shapes."""
     w, h = size
-    image = Image.new("RGB", size, pick(rng, ((255, 255, 255), (200, 200, 200), (20, 20, 30), tk.random_colour(rng, (0.1, 0.4), (0.8, 1)))))
+    image = Image.new(
+        "RGB",
+        size,
+        pick(rng, ((255, 255, 255), (200, 200, 200), (20, 20, 30), tk.random_colour(rng, (0.1, 0.4), (0.8, 1)))),
+    )
     draw = ImageDraw.Draw(image)
     cx, cy, r = w / 2, h / 2, min(w, h) * between(rng, 0.3, 0.45)
     colour = tk.random_colour(rng)
@@ -461,15 +556,30 @@ def _abstract(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     for k in range(count):
         angle = 2 * np.pi * k / count
         if pattern == "dots":
-            tk.circle(draw, (cx + r * np.cos(angle), cy + r * np.sin(angle)), r * 0.18, fill=tk.mix(colour, (255, 255, 255), k / count))
+            tk.circle(
+                draw,
+                (cx + r * np.cos(angle), cy + r * np.sin(angle)),
+                r * 0.18,
+                fill=tk.mix(colour, (255, 255, 255), k / count),
+            )
         elif pattern == "rings":
-            tk.circle(draw, (cx, cy), r * (1 - k / count), outline=tk.random_colour(rng), width=max(1, int(r / count / 2)))
+            tk.circle(
+                draw, (cx, cy), r * (1 - k / count), outline=tk.random_colour(rng), width=max(1, int(r / count / 2))
+            )
         elif pattern == "wheel":
             hue = tk.random_colour(rng, (0.3, 0.7), (0.8, 1))
-            draw.pieslice((cx - r, cy - r, cx + r, cy + r), 360 * k / count, 360 * (k + 1) / count, fill=hue, outline=(255, 255, 255))
+            draw.pieslice(
+                (cx - r, cy - r, cx + r, cy + r),
+                360 * k / count,
+                360 * (k + 1) / count,
+                fill=hue,
+                outline=(255, 255, 255),
+            )
         else:
             x, y, s = between(rng, 0, w), between(rng, 0, h), min(w, h) * between(rng, 0.03, 0.15)
-            draw.regular_polygon((x, y, s), randint(rng, 3, 8), rotation=between(rng, 0, 90), fill=tk.random_colour(rng))
+            draw.regular_polygon(
+                (x, y, s), randint(rng, 3, 8), rotation=between(rng, 0, 90), fill=tk.random_colour(rng)
+            )
     return image
 
 
@@ -496,7 +606,9 @@ def _settings_dialog(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         pick(rng, (("General", "Inputs", "Colors", "Visualization"), ("Server", "Charts", "Trade", "Events", "Email")))
     ):
         width = c.font(12).getlength(tab) + c.px(20)
-        c.draw.rectangle((x, c.px(40), x + width, c.px(64)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"])
+        c.draw.rectangle(
+            (x, c.px(40), x + width, c.px(64)), fill=pal["bg"] if k == 0 else pal["panel"], outline=pal["border"]
+        )
         c.text((x + width / 2, c.px(52)), tab, 12, pal["text"], anchor="mm")
         x += width
     y, size = c.px(80), between(rng, 11, 13.5)
@@ -514,7 +626,10 @@ def _settings_dialog(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
                 c,
                 pal,
                 (c.w * 0.45, y, c.w - c.px(20), y + c.px(24)),
-                pick(rng, (f"{between(rng, 0, 500):.2f}", tk.words(rng, 2), str(randint(rng, 1, 9999)), "true", "Smoothed")),
+                pick(
+                    rng,
+                    (f"{between(rng, 0, 500):.2f}", tk.words(rng, 2), str(randint(rng, 1, 9999)), "true", "Smoothed"),
+                ),
                 size,
                 placeholder=False,
             )
@@ -543,11 +658,20 @@ def _sign_in(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         anchor="ma",
     )
     y = c.paragraph(x, y + c.px(40), width - c.px(48), tk.sentence(rng, 8, 20), 12.5, pal["muted"])
-    for label in pick(rng, (("Email", "Password"), ("Phone number", "Verification code"), ("Username", "Password", "2FA code"))):
+    for label in pick(
+        rng, (("Email", "Password"), ("Phone number", "Verification code"), ("Username", "Password", "2FA code"))
+    ):
         if y > c.h - y0 - c.px(120):
             break
         c.text((x, y + c.px(10)), label, 12.5, pal["text"])
-        field(c, pal, (x, y + c.px(30), x0 + width - c.px(24), y + c.px(66)), "Enter " + label.lower(), 12.5, placeholder=True)
+        field(
+            c,
+            pal,
+            (x, y + c.px(30), x0 + width - c.px(24), y + c.px(66)),
+            "Enter " + label.lower(),
+            12.5,
+            placeholder=True,
+        )
         y += c.px(80)
     button(
         c,
@@ -585,7 +709,9 @@ def _wallet(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         c.text((c.px(66), y + c.px(26)), f"${between(rng, 0.1, 900):,.2f}", 12, pal["muted"])
         c.text((c.w - c.px(20), y + c.px(6)), f"{10 ** between(rng, -2, 4):,.4f}", 14.5, pal["text"], anchor="ra")
         move = rng.normal(0, 3)
-        c.text((c.w - c.px(20), y + c.px(26)), f"{move:+.2f}%", 12, pal["up"] if move >= 0 else pal["down"], anchor="ra")
+        c.text(
+            (c.w - c.px(20), y + c.px(26)), f"{move:+.2f}%", 12, pal["up"] if move >= 0 else pal["down"], anchor="ra"
+        )
         y += c.px(58)
 
 
@@ -603,19 +729,32 @@ def _order_form(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
         c.text(((k + 0.5) * half + c.px(4), c.px(30)), label, 14, tk.ink_on(fill), "sans-bold", anchor="mm")
     y = c.px(64)
     for k, label in enumerate(("Limit", "Market", "Stop-limit")):
-        c.text((c.px(16) + k * c.px(90), y), label, 13, pal["accent"] if k == 0 else pal["muted"], "sans-bold" if k == 0 else "sans")
+        c.text(
+            (c.px(16) + k * c.px(90), y),
+            label,
+            13,
+            pal["accent"] if k == 0 else pal["muted"],
+            "sans-bold" if k == 0 else "sans",
+        )
     y += c.px(34)
     for label in ("Price", "Amount", "Total"):
         c.text((c.px(16), y), label, 12, pal["muted"])
         field(
-            c, pal, (c.px(16), y + c.px(20), form_w - c.px(12), y + c.px(56)), f"{between(rng, 0.01, 90000):,.2f}", 14, placeholder=False
+            c,
+            pal,
+            (c.px(16), y + c.px(20), form_w - c.px(12), y + c.px(56)),
+            f"{between(rng, 0.01, 90000):,.2f}",
+            14,
+            placeholder=False,
         )
         y += c.px(72)
         if y > c.h - c.px(120):
             break
     for k, chip in enumerate(("25%", "50%", "75%", "100%")):
         x = c.px(16) + k * (form_w - c.px(28)) / 4
-        c.draw.rounded_rectangle((x, y, x + (form_w - c.px(28)) / 4 - c.px(6), y + c.px(26)), radius=c.px(4), outline=pal["border"])
+        c.draw.rounded_rectangle(
+            (x, y, x + (form_w - c.px(28)) / 4 - c.px(6), y + c.px(26)), radius=c.px(4), outline=pal["border"]
+        )
         c.text((x + (form_w - c.px(28)) / 8 - c.px(3), y + c.px(13)), chip, 11.5, pal["muted"], anchor="mm")
     button(
         c,
@@ -644,7 +783,13 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
                 anchor="lm",
             )
     x0 = side + c.px(20)
-    c.text((x0, c.px(18)), pick(rng, ("Overview", "Settings", "Bot configuration", "Account")), 20, pal["text"], "sans-bold")
+    c.text(
+        (x0, c.px(18)),
+        pick(rng, ("Overview", "Settings", "Bot configuration", "Account")),
+        20,
+        pal["text"],
+        "sans-bold",
+    )
     cards = randint(rng, 2, 4)
     card_w = (c.w - x0 - c.px(20)) / cards
     for k in range(cards):
@@ -656,7 +801,9 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
             12,
             pal["muted"],
         )
-        value = pick(rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}"))
+        value = pick(
+            rng, (f"{randint(rng, 1, 999)}", f"{between(rng, 30, 80):.1f}%", f"${between(rng, 100, 99999):,.2f}")
+        )
         c.text(
             (box[0] + c.px(12), box[1] + c.px(38)),
             value,
@@ -671,7 +818,9 @@ def _dashboard(c: Canvas, rng: np.random.Generator, pal: Palette) -> None:
             on = chance(rng, 0.5)
             knob_x = c.w - c.px(40) if on else c.w - c.px(60)
             c.draw.rounded_rectangle(
-                (c.w - c.px(70), y + c.px(2), c.w - c.px(30), y + c.px(22)), radius=c.px(10), fill=pal["accent"] if on else pal["border"]
+                (c.w - c.px(70), y + c.px(2), c.w - c.px(30), y + c.px(22)),
+                radius=c.px(10),
+                fill=pal["accent"] if on else pal["border"],
             )
             tk.circle(c.draw, (knob_x, y + c.px(12)), c.px(8), fill=(255, 255, 255))
         else:
@@ -697,7 +846,13 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         return _notebook(rng, size, scale)
     papers = {
         "news": ((255, 255, 255), (250, 249, 245)),
-        "doc": ((255, 255, 255), (250, 250, 250), (30, 30, 30), (205, 205, 205), tk.random_colour(rng, (0.1, 0.5), (0.85, 1))),
+        "doc": (
+            (255, 255, 255),
+            (250, 250, 250),
+            (30, 30, 30),
+            (205, 205, 205),
+            tk.random_colour(rng, (0.1, 0.5), (0.85, 1)),
+        ),
         "book": ((243, 234, 210), (250, 246, 235), (255, 255, 255)),
     }
     paper = pick(rng, papers[kind])
@@ -718,7 +873,14 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         y += c.px(48)
         c.draw.line((margin, y, c.w - margin, y), fill=ink)
         y += c.px(8)
-        c.text((c.w / 2, y), pick(rng, ("OPINION", "MARKETS", "ECONOMY", "CLIMATE")), 11, (180, 30, 30), "sans-bold", anchor="ma")
+        c.text(
+            (c.w / 2, y),
+            pick(rng, ("OPINION", "MARKETS", "ECONOMY", "CLIMATE")),
+            11,
+            (180, 30, 30),
+            "sans-bold",
+            anchor="ma",
+        )
         y += c.px(26)
     headline_size = between(rng, 20, 36) if kind != "doc" else between(rng, 18, 26)
     y = c.paragraph(
@@ -732,10 +894,19 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         leading=1.2,
     )
     if kind == "news":
-        y = c.paragraph(margin, y + c.px(8), c.w - 2 * margin, tk.sentence(rng, 10, 20), 15, tk.mix(ink, paper, 0.25), "times-italic")
+        y = c.paragraph(
+            margin,
+            y + c.px(8),
+            c.w - 2 * margin,
+            tk.sentence(rng, 10, 20),
+            15,
+            tk.mix(ink, paper, 0.25),
+            "times-italic",
+        )
         c.text(
             (margin, y + c.px(8)),
-            f"By {tk.person(rng)[0].upper()}  |  {pick(rng, ('Feb', 'Jul', 'Nov'))} {randint(rng, 1, 28)}, {randint(rng, 2015, 2025)}",
+            f"By {tk.person(rng)[0].upper()}  |  "
+            f"{pick(rng, ('Feb', 'Jul', 'Nov'))} {randint(rng, 1, 28)}, {randint(rng, 2015, 2025)}",
             11,
             ink,
             "sans-bold",
@@ -743,20 +914,32 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
         y += c.px(36)
         if chance(rng, 0.35):
             height = (c.w - 2 * margin) * 0.45
-            c.paste_fit(tk.photo(rng, (int(c.w - 2 * margin), int(height))), (int(margin), int(y), int(c.w - margin), int(y + height)))
+            c.paste_fit(
+                tk.photo(rng, (int(c.w - 2 * margin), int(height))),
+                (int(margin), int(y), int(c.w - margin), int(y + height)),
+            )
             y += height + c.px(12)
     size_pt = between(rng, 11, 15)
     while y < c.h - c.px(30):
         if kind == "doc" and chance(rng, 0.25):
-            y = c.paragraph(margin, y, c.w - 2 * margin, tk.words(rng, randint(rng, 2, 5)).title(), size_pt * 1.3, ink, "sans-bold") + c.px(
-                4
-            )
+            y = c.paragraph(
+                margin, y, c.w - 2 * margin, tk.words(rng, randint(rng, 2, 5)).title(), size_pt * 1.3, ink, "sans-bold"
+            ) + c.px(4)
         if kind == "doc" and chance(rng, 0.3):
             for _ in range(randint(rng, 2, 5)):
                 c.text((margin + c.px(6), y), "•", size_pt, ink)
-                y = c.paragraph(margin + c.px(22), y, c.w - 2 * margin - c.px(22), tk.sentence(rng), size_pt, ink, body_face)
+                y = c.paragraph(
+                    margin + c.px(22), y, c.w - 2 * margin - c.px(22), tk.sentence(rng), size_pt, ink, body_face
+                )
         y = c.paragraph(
-            margin, y, c.w - 2 * margin, tk.paragraph(rng, randint(rng, 2, 5)), size_pt, ink, body_face, leading=between(rng, 1.3, 1.6)
+            margin,
+            y,
+            c.w - 2 * margin,
+            tk.paragraph(rng, randint(rng, 2, 5)),
+            size_pt,
+            ink,
+            body_face,
+            leading=between(rng, 1.3, 1.6),
         ) + c.px(size_pt * 0.8)
     if kind == "book":
         c.text((c.w / 2, c.h - c.px(14)), str(randint(rng, 2, 400)), 11, ink, "serif", anchor="md")
@@ -765,7 +948,11 @@ def _document(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
 
 def _receipt(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A till receipt: narrow paper on a table, monospace items, totals and a barcode."""
-    table = tk.photo(rng, size) if chance(rng, 0.4) else Image.new("RGB", size, pick(rng, ((90, 70, 55), (200, 200, 200), (40, 40, 40))))
+    table = (
+        tk.photo(rng, size)
+        if chance(rng, 0.4)
+        else Image.new("RGB", size, pick(rng, ((90, 70, 55), (200, 200, 200), (40, 40, 40))))
+    )
     c = Canvas(size, (0, 0, 0), scale)
     c.image.paste(table)
     width = c.w * between(rng, 0.45, 0.85)
@@ -789,12 +976,17 @@ def _receipt(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
         price = between(rng, 0.5, 60)
         total += price
         c.draw.text(
-            (x0 + c.px(12), y), tk.words(rng, randint(rng, 1, 3)).upper()[: int(width / fnt.getlength("M")) - 10], font=fnt, fill=ink
+            (x0 + c.px(12), y),
+            tk.words(rng, randint(rng, 1, 3)).upper()[: int(width / fnt.getlength("M")) - 10],
+            font=fnt,
+            fill=ink,
         )
         c.draw.text((x1 - c.px(12), y), f"{price:.2f}", font=fnt, fill=ink, anchor="ra")
         y += fnt.size * 1.4
     c.draw.text((x0 + c.px(12), y + c.px(8)), "TOTAL", font=tk.font("mono-bold", fnt.size + 2), fill=ink)
-    c.draw.text((x1 - c.px(12), y + c.px(8)), f"{total:.2f}", font=tk.font("mono-bold", fnt.size + 2), fill=ink, anchor="ra")
+    c.draw.text(
+        (x1 - c.px(12), y + c.px(8)), f"{total:.2f}", font=tk.font("mono-bold", fnt.size + 2), fill=ink, anchor="ra"
+    )
     x = int(x0 + width * 0.2)
     while x < x1 - width * 0.2:  # barcode
         bar = c.px(pick(rng, (1, 1, 2, 3)))
@@ -848,9 +1040,13 @@ def _notebook(rng: np.random.Generator, size: tuple[int, int], scale: float) -> 
             )
         y += height + c.px(10)
         if chance(rng, 0.5):
-            header, rows, colours = _number_rows(rng, pal, randint(rng, 3, 8), min(6, int((c.w - c.px(100)) / c.px(90))), "dataframe")
+            header, rows, colours = _number_rows(
+                rng, pal, randint(rng, 3, 8), min(6, int((c.w - c.px(100)) / c.px(90))), "dataframe"
+            )
             bottom = min(c.h - c.px(8), y + c.px(30) * (len(rows) + 1))
-            _grid_table(c, (c.px(80), y, c.w - c.px(12), bottom), header, rows, colours, pal, 11.5, ruled=False, zebra=True)
+            _grid_table(
+                c, (c.px(80), y, c.w - c.px(12), bottom), header, rows, colours, pal, 11.5, ruled=False, zebra=True
+            )
             y = bottom + c.px(10)
         cell += randint(rng, 1, 3)
     return c.image
@@ -907,7 +1103,10 @@ def _terminal_log(rng: np.random.Generator, size: tuple[int, int], scale: float)
                     rng,
                     (
                         tk.sentence(rng, 3, 9),
-                        f"{pick(rng, tk.TICKERS)} {pick(rng, ('BUY', 'SELL'))} {between(rng, 0.01, 5):.4f} @ {between(rng, 1, 60000):.2f}",
+                        (
+                            f"{pick(rng, tk.TICKERS)} {pick(rng, ('BUY', 'SELL'))} "
+                            f"{between(rng, 0.01, 5):.4f} @ {between(rng, 1, 60000):.2f}"
+                        ),
                         f"Gains since start: {between(rng, -5, 20):.2f}%",
                     ),
                 ),

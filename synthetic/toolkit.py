@@ -72,7 +72,9 @@ def jitter(rng: np.random.Generator, colour: RGB, amount: int = 10) -> RGB:
     return tuple(int(v) for v in shifted)  # type: ignore[return-value]
 
 
-def random_colour(rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.9), val: tuple[float, float] = (0.45, 0.95)) -> RGB:
+def random_colour(
+    rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.9), val: tuple[float, float] = (0.45, 0.95)
+) -> RGB:
     """A random hue with saturation and value drawn from the given ranges."""
     r, g, b = colorsys.hsv_to_rgb(rng.random(), between(rng, *sat), between(rng, *val))
     return int(r * 255), int(g * 255), int(b * 255)
@@ -80,7 +82,9 @@ def random_colour(rng: np.random.Generator, sat: tuple[float, float] = (0.45, 0.
 
 def hex_colours(text: str) -> tuple[RGB | None, ...]:
     """'#131722 #ffffff -' -> ((19, 23, 34), (255, 255, 255), None)."""
-    return tuple(None if item == "-" else (int(item[1:3], 16), int(item[3:5], 16), int(item[5:7], 16)) for item in text.split())
+    return tuple(
+        None if item == "-" else (int(item[1:3], 16), int(item[3:5], 16), int(item[5:7], 16)) for item in text.split()
+    )
 
 
 def is_dark(colour: RGB) -> bool:
@@ -171,8 +175,9 @@ and wait for the pullback patience pays more than leverage in this kind of range
 holidays funding flipped negative again the team shipped the update wallet support arrives soon thanks
 for joining the call meeting notes attached please review the report before friday""".split()
 TICKERS = tuple(
-    """AAPL TSLA NVDA MSFT AMZN SPY QQQ BTCUSDT ETHUSDT SOLUSDT EURUSD GBPJPY XAUUSD USDJPY ES1! NQ1! DXY GOOGL META AMD
-    NFLX COIN BTCUSD ETHBTC DOGEUSDT US30 GER40 USOIL BNBUSDT XRPUSDT PETR4 VALE3 RELIANCE AUDCAD NZDUSD SPX TLT GLD ARKK PLTR""".split()
+    """AAPL TSLA NVDA MSFT AMZN SPY QQQ BTCUSDT ETHUSDT SOLUSDT EURUSD GBPJPY XAUUSD USDJPY ES1! NQ1! DXY GOOGL META
+    AMD NFLX COIN BTCUSD ETHBTC DOGEUSDT US30 GER40 USOIL BNBUSDT XRPUSDT PETR4 VALE3 RELIANCE AUDCAD NZDUSD SPX TLT
+    GLD ARKK PLTR""".split()
 )
 COMPANIES = (
     "Apple Inc.",
@@ -191,7 +196,22 @@ COMPANIES = (
     "Coinbase",
     "Binance Coin",
 )
-FIRST_NAMES = ("Alex", "Maria", "Chen", "Priya", "Tom", "Fatima", "Lucas", "Yuki", "Omar", "Sara", "Ivan", "Nina", "Kofi", "Ana")
+FIRST_NAMES = (
+    "Alex",
+    "Maria",
+    "Chen",
+    "Priya",
+    "Tom",
+    "Fatima",
+    "Lucas",
+    "Yuki",
+    "Omar",
+    "Sara",
+    "Ivan",
+    "Nina",
+    "Kofi",
+    "Ana",
+)
 LAST_NAMES = ("Smith", "Garcia", "Wang", "Patel", "Müller", "Rossi", "Kim", "Silva", "Novak", "Haddad", "Lee", "Brown")
 NAME_SUFFIXES = ("Capital", "Trades", "FX", "Crypto", "Research", "Macro", "Alpha", "Signals", "")
 
@@ -245,7 +265,9 @@ def wrap(text: str, fnt: ImageFont.FreeTypeFont, width: float) -> list[str]:
 
 def moment(rng: np.random.Generator) -> datetime.datetime:
     """A random minute between 2015 and 2025 (for timestamps in screenshots)."""
-    return datetime.datetime(2015, 1, 1) + datetime.timedelta(minutes=randint(rng, 0, 11 * 365 * 1440), seconds=randint(rng, 0, 59))
+    return datetime.datetime(2015, 1, 1) + datetime.timedelta(
+        minutes=randint(rng, 0, 11 * 365 * 1440), seconds=randint(rng, 0, 59)
+    )
 
 
 def price_decimals(value: float) -> int:
@@ -458,7 +480,9 @@ class Canvas:
         """The font `face` at design size `size`."""
         return font(face, self.px(size))
 
-    def text(self, xy: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans", anchor: str = "la") -> float:
+    def text(
+        self, xy: tuple[float, float], text: str, size: float, fill: RGB, face: str = "sans", anchor: str = "la"
+    ) -> float:
         """Draw one line of text; returns its width in pixels."""
         fnt = self.font(size, face)
         self.draw.text(xy, text, font=fnt, fill=fill, anchor=anchor)
@@ -503,7 +527,9 @@ class Canvas:
         x0, y0, x1, y1 = box
         target_w, target_h = max(1, x1 - x0), max(1, y1 - y0)
         ratio = max(target_w / image.width, target_h / image.height)
-        resized = image.resize((max(target_w, int(image.width * ratio)), max(target_h, int(image.height * ratio))), Image.BILINEAR)
+        resized = image.resize(
+            (max(target_w, int(image.width * ratio)), max(target_h, int(image.height * ratio))), Image.BILINEAR
+        )
         left, top = (resized.width - target_w) // 2, (resized.height - target_h) // 2
         self.image.paste(resized.crop((left, top, left + target_w, top + target_h)), (x0, y0))
 
@@ -522,7 +548,13 @@ def circle(
 
 
 def dashed(
-    draw: ImageDraw.ImageDraw, p0: tuple[float, float], p1: tuple[float, float], fill: RGB, width: int = 1, dash: float = 4, gap: float = 3
+    draw: ImageDraw.ImageDraw,
+    p0: tuple[float, float],
+    p1: tuple[float, float],
+    fill: RGB,
+    width: int = 1,
+    dash: float = 4,
+    gap: float = 3,
 ) -> None:
     """A dashed (or, with dash=1, dotted) straight line."""
     (x0, y0), (x1, y1) = p0, p1
@@ -637,7 +669,9 @@ def polyline(draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, fill: RG
     draw.line(points, fill=fill, width=width, joint="curve" if width > 2 else None)
 
 
-def candles(draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, fills: tuple[RGB, RGB], edges: tuple[RGB, RGB], body: float = 0.7) -> None:
+def candles(
+    draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, fills: tuple[RGB, RGB], edges: tuple[RGB, RGB], body: float = 0.7
+) -> None:
     """Candlesticks; `fills` and `edges` are (up, down) colours (fill = background -> hollow)."""
     xs = pane.xs(np.arange(pane.n))
     half = max(0.5, pane.step * body / 2)
@@ -665,7 +699,12 @@ def ohlc_bars(draw: ImageDraw.ImageDraw, pane: Pane, bars: Bars, colours: tuple[
 
 
 def columns(
-    draw: ImageDraw.ImageDraw, pane: Pane, values: np.ndarray, colours: Sequence[RGB], base: float = 0.0, width: float = 0.7
+    draw: ImageDraw.ImageDraw,
+    pane: Pane,
+    values: np.ndarray,
+    colours: Sequence[RGB],
+    base: float = 0.0,
+    width: float = 0.7,
 ) -> None:
     """Vertical bars from `base` to each value (volume, histograms); colours cycle per bar."""
     xs = pane.xs(np.arange(len(values)))
@@ -706,7 +745,9 @@ def nice_ticks(lo: float, hi: float, count: int) -> tuple[np.ndarray, int]:
     return ticks, max(0, int(-np.floor(np.log10(step)) + (1 if step / power == 2.5 else 0)))
 
 
-def grid(draw: ImageDraw.ImageDraw, pane: Pane, xs: Sequence[float], ys: Sequence[float], fill: RGB, dotted: bool = False) -> None:
+def grid(
+    draw: ImageDraw.ImageDraw, pane: Pane, xs: Sequence[float], ys: Sequence[float], fill: RGB, dotted: bool = False
+) -> None:
     """Vertical grid lines at pixel xs and horizontal ones at pixel ys."""
     lines = [((x, pane.y0), (x, pane.y1)) for x in xs] + [((pane.x0, y), (pane.x1, y)) for y in ys]
     for p0, p1 in lines:
@@ -717,7 +758,13 @@ def grid(draw: ImageDraw.ImageDraw, pane: Pane, xs: Sequence[float], ys: Sequenc
 
 
 def y_axis(
-    draw: ImageDraw.ImageDraw, pane: Pane, fnt: ImageFont.FreeTypeFont, fill: RGB, side: str, count: int = 6, suffix: str = ""
+    draw: ImageDraw.ImageDraw,
+    pane: Pane,
+    fnt: ImageFont.FreeTypeFont,
+    fill: RGB,
+    side: str,
+    count: int = 6,
+    suffix: str = "",
 ) -> list[float]:
     """Value labels at round ticks on the `side` ("left"/"right") of the pane; returns tick ys."""
     ticks, decimals = nice_ticks(pane.lo, pane.hi, count)
@@ -725,11 +772,15 @@ def y_axis(
     gap = fnt.size * 0.5
     x, anchor = (pane.x1 + gap, "lm") if side == "right" else (pane.x0 - gap, "rm")
     for value, y in zip(ticks, ys):
-        draw.text((x, y), fmt_number(value, decimals, thousands=decimals == 0) + suffix, font=fnt, fill=fill, anchor=anchor)
+        draw.text(
+            (x, y), fmt_number(value, decimals, thousands=decimals == 0) + suffix, font=fnt, fill=fill, anchor=anchor
+        )
     return ys
 
 
-def x_axis(draw: ImageDraw.ImageDraw, pane: Pane, ticks: Sequence[tuple[int, str]], fnt: ImageFont.FreeTypeFont, fill: RGB) -> list[float]:
+def x_axis(
+    draw: ImageDraw.ImageDraw, pane: Pane, ticks: Sequence[tuple[int, str]], fnt: ImageFont.FreeTypeFont, fill: RGB
+) -> list[float]:
     """Time labels under the pane, dropping ones that would overlap; returns the kept xs."""
     kept: list[float] = []
     right_edge = -1e9
@@ -743,7 +794,9 @@ def x_axis(draw: ImageDraw.ImageDraw, pane: Pane, ticks: Sequence[tuple[int, str
     return kept
 
 
-def price_tag(draw: ImageDraw.ImageDraw, pane: Pane, value: float, fnt: ImageFont.FreeTypeFont, background: RGB, side: str) -> None:
+def price_tag(
+    draw: ImageDraw.ImageDraw, pane: Pane, value: float, fnt: ImageFont.FreeTypeFont, background: RGB, side: str
+) -> None:
     """The last-price label boxed on the price axis (TradingView/MetaTrader style)."""
     y = float(pane.ys(value))
     label = fmt_number(value, thousands=False)
@@ -754,7 +807,13 @@ def price_tag(draw: ImageDraw.ImageDraw, pane: Pane, value: float, fnt: ImageFon
 
 
 def markers(
-    draw: ImageDraw.ImageDraw, pane: Pane, idx: np.ndarray, values: np.ndarray, colour: RGB, size: float, pointing_up: bool
+    draw: ImageDraw.ImageDraw,
+    pane: Pane,
+    idx: np.ndarray,
+    values: np.ndarray,
+    colour: RGB,
+    size: float,
+    pointing_up: bool,
 ) -> None:
     """Triangle markers (buy/sell signals) below (pointing up) or above the given values."""
     for x, y in zip(pane.xs(idx), pane.ys(values)):
@@ -777,7 +836,9 @@ def gradient(
     stop = length if stop is None else stop
     t = np.clip((np.arange(length) - start) / max(1.0, stop - start), 0, 1)[:, None]
     ramp = (np.array(top)[None, :] * (1 - t) + np.array(bottom)[None, :] * t).astype(np.uint8)
-    pixels = np.broadcast_to(ramp[None, :, :], (h, w, 3)) if horizontal else np.broadcast_to(ramp[:, None, :], (h, w, 3))
+    pixels = (
+        np.broadcast_to(ramp[None, :, :], (h, w, 3)) if horizontal else np.broadcast_to(ramp[:, None, :], (h, w, 3))
+    )
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
@@ -834,7 +895,18 @@ def shaded_disc(size: tuple[int, int], colour: RGB, light: tuple[float, float] =
 def photo(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     """A photo-like picture: landscape, city, street sign, still life, food, portrait or room."""
     w, h = max(16, size[0] // 2), max(16, size[1] // 2)  # drawn at half size, then upscaled with grain
-    kind = weighted(rng, {"landscape": 0.28, "city": 0.14, "sign": 0.1, "still_life": 0.14, "food": 0.08, "portrait": 0.14, "indoor": 0.12})
+    kind = weighted(
+        rng,
+        {
+            "landscape": 0.28,
+            "city": 0.14,
+            "sign": 0.1,
+            "still_life": 0.14,
+            "food": 0.08,
+            "portrait": 0.14,
+            "indoor": 0.12,
+        },
+    )
     if kind == "landscape":
         image = _landscape(rng, (w, h))
     elif kind == "city":
@@ -869,7 +941,9 @@ def _sky(rng: np.random.Generator, size: tuple[int, int], horizon: int) -> Image
         ),
     )
     sky = np.asarray(gradient((w, h), top, low, 0, max(1, horizon)), dtype=np.float32)
-    clouds = resize_field(fractal_noise(rng, (max(2, w // 3), max(2, horizon)), 5, randint(rng, 2, 5)), (w, max(1, horizon)))
+    clouds = resize_field(
+        fractal_noise(rng, (max(2, w // 3), max(2, horizon)), 5, randint(rng, 2, 5)), (w, max(1, horizon))
+    )
     cover = np.clip((clouds - between(rng, 0.45, 0.8)) * 2.5, 0, 0.85)[..., None]
     sky[:horizon] = sky[:horizon] * (1 - cover) + np.array(mix(low, (255, 255, 255), 0.7)) * cover
     return Image.fromarray(sky.astype(np.uint8))
@@ -900,10 +974,17 @@ def _landscape(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     draw = ImageDraw.Draw(image)
     haze = image.getpixel((w // 2, max(0, horizon - 1)))
     if chance(rng, 0.3):
-        circle(draw, (between(rng, 0.1, 0.9) * w, horizon * between(rng, 0.2, 0.8)), h * between(rng, 0.02, 0.06), fill=(255, 244, 214))
+        circle(
+            draw,
+            (between(rng, 0.1, 0.9) * w, horizon * between(rng, 0.2, 0.8)),
+            h * between(rng, 0.02, 0.06),
+            fill=(255, 244, 214),
+        )
     ground = pick(rng, _GROUNDS)
     for layer in range(randint(rng, 0, 3)):
-        ridge = horizon - h * between(rng, 0.05, 0.3) * fractal_noise(rng, (w, 1), 5, randint(rng, 2, 6))[0] * (1 - layer * 0.25)
+        ridge = horizon - h * between(rng, 0.05, 0.3) * fractal_noise(rng, (w, 1), 5, randint(rng, 2, 6))[0] * (
+            1 - layer * 0.25
+        )
         colour = mix(mix(ground[0], (50, 60, 80), 0.5), haze, 0.65 - layer * 0.2)
         draw.polygon(list(zip(range(w), ridge)) + [(w, horizon + 1), (0, horizon + 1)], fill=colour)
     water = chance(rng, 0.3)
@@ -917,7 +998,12 @@ def _landscape(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     if chance(rng, 0.5):  # tree line
         for x in np.arange(0, w, max(1.0, w / 120)):
             radius = h * between(rng, 0.01, 0.035)
-            circle(draw, (x, horizon - radius * between(rng, 0.3, 2)), radius, fill=jitter(rng, mix(ground[0], (20, 40, 20), 0.6), 10))
+            circle(
+                draw,
+                (x, horizon - radius * between(rng, 0.3, 2)),
+                radius,
+                fill=jitter(rng, mix(ground[0], (20, 40, 20), 0.6), 10),
+            )
     for _ in range(0 if water else randint(rng, 0, 4)):
         radius = int(h * between(rng, 0.03, 0.1))
         rock = shaded_disc((2 * radius, radius), jitter(rng, (120, 115, 110), 25))
@@ -935,7 +1021,9 @@ def _city(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     x = -between(rng, 0, 0.1) * w
     while x < w:
         bw, top = w * between(rng, 0.06, 0.2), street - h * between(rng, 0.2, 0.75)
-        wall = jitter(rng, pick(rng, ((110, 110, 115), (150, 130, 110), (70, 90, 120), (190, 185, 175), (40, 45, 55))), 15)
+        wall = jitter(
+            rng, pick(rng, ((110, 110, 115), (150, 130, 110), (70, 90, 120), (190, 185, 175), (40, 45, 55))), 15
+        )
         wall = mix(wall, (10, 10, 20), 0.6) if night else wall
         draw.rectangle((x, top, x + bw, street), fill=wall)
         win = max(2.0, bw / between(rng, 6, 12))
@@ -943,7 +1031,9 @@ def _city(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
         for wy in np.arange(top + win, street - win, win * 2):
             for wx in np.arange(x + win * 0.7, x + bw - win, win * 1.8):
                 if not night or chance(rng, 0.45):
-                    draw.rectangle((wx, wy, wx + win, wy + win * 1.2), fill=lit if chance(rng, 0.85) else mix(wall, (0, 0, 0), 0.4))
+                    draw.rectangle(
+                        (wx, wy, wx + win, wy + win * 1.2), fill=lit if chance(rng, 0.85) else mix(wall, (0, 0, 0), 0.4)
+                    )
         x += bw + w * between(rng, 0, 0.02)
     image.paste(_ground(rng, (w, h - street), ((50, 50, 55), (80, 80, 85), (120, 120, 125))), (0, street))
     return image.filter(ImageFilter.GaussianBlur(0.6))
@@ -987,7 +1077,9 @@ def _food(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
         fr = r * between(rng, 0.2, 0.45)
         blob = colour_map(fractal_noise(rng, (int(2 * fr), int(2 * fr)), 4, 4), stops)
         mask = shaded_disc((int(2 * fr), int(2 * fr)), (255, 255, 255)).getchannel("A")
-        image.paste(blob, (int(cx + between(rng, -0.5, 0.5) * r - fr), int(cy + between(rng, -0.4, 0.4) * r - fr)), mask)
+        image.paste(
+            blob, (int(cx + between(rng, -0.5, 0.5) * r - fr), int(cy + between(rng, -0.4, 0.4) * r - fr)), mask
+        )
     return image
 
 
@@ -1015,10 +1107,18 @@ def _room(rng: np.random.Generator, image: Image.Image) -> None:
     floor = int(h * between(rng, 0.6, 0.8))
     draw.rectangle((0, floor, w, h), fill=random_colour(rng, (0.2, 0.5), (0.3, 0.6)))
     wx = between(rng, 0.05, 0.6) * w
-    draw.rectangle((wx, h * 0.12, wx + w * 0.3, floor - h * 0.15), fill=(225, 235, 245), outline=(240, 240, 240), width=max(2, w // 100))
+    draw.rectangle(
+        (wx, h * 0.12, wx + w * 0.3, floor - h * 0.15),
+        fill=(225, 235, 245),
+        outline=(240, 240, 240),
+        width=max(2, w // 100),
+    )
     for _ in range(randint(rng, 1, 4)):
         x, bw = between(rng, 0, w), between(rng, 0.1, 0.35) * w
-        draw.rectangle((x, floor - between(rng, 0.1, 0.35) * h, x + bw, floor + h * 0.05), fill=random_colour(rng, (0.2, 0.6), (0.2, 0.6)))
+        draw.rectangle(
+            (x, floor - between(rng, 0.1, 0.35) * h, x + bw, floor + h * 0.05),
+            fill=random_colour(rng, (0.2, 0.6), (0.2, 0.6)),
+        )
     image.paste(image.filter(ImageFilter.GaussianBlur(2)))
 
 
@@ -1029,13 +1129,19 @@ def _subject(rng: np.random.Generator, image: Image.Image, portrait: bool) -> No
     if portrait:
         cx, head = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.18, 0.28)
         cloth = random_colour(rng, (0.2, 0.8), (0.15, 0.7))
-        draw.rounded_rectangle((cx - head * 1.6, h * 0.55 + head * 0.6, cx + head * 1.6, h * 1.1), radius=int(head * 0.8), fill=cloth)
+        draw.rounded_rectangle(
+            (cx - head * 1.6, h * 0.55 + head * 0.6, cx + head * 1.6, h * 1.1), radius=int(head * 0.8), fill=cloth
+        )
         skin = pick(rng, ((241, 194, 167), (224, 172, 138), (198, 134, 96), (141, 85, 54), (92, 58, 40)))
-        draw.rectangle((cx - head * 0.35, h * 0.55, cx + head * 0.35, h * 0.55 + head * 0.8), fill=mix(skin, (0, 0, 0), 0.15))
+        draw.rectangle(
+            (cx - head * 0.35, h * 0.55, cx + head * 0.35, h * 0.55 + head * 0.8), fill=mix(skin, (0, 0, 0), 0.15)
+        )
         face = shaded_disc((int(head * 1.5), int(head * 2)), skin)
         image.paste(face, (int(cx - head * 0.75), int(h * 0.55 - head * 1.6)), face)
         hair = jitter(rng, (40, 30, 20), 20)
-        draw.chord((cx - head * 0.8, h * 0.55 - head * 1.75, cx + head * 0.8, h * 0.55 - head * 0.5), 180, 360, fill=hair)
+        draw.chord(
+            (cx - head * 0.8, h * 0.55 - head * 1.75, cx + head * 0.8, h * 0.55 - head * 0.5), 180, 360, fill=hair
+        )
         return
     radius = min(w, h) * between(rng, 0.12, 0.3)
     cx, cy = between(rng, 0.25, 0.75) * w, between(rng, 0.45, 0.7) * h
@@ -1059,7 +1165,11 @@ def cartoon(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     cx, r = w * between(rng, 0.35, 0.65), min(w, h) * between(rng, 0.2, 0.3)
     body = random_colour(rng)
     draw.rounded_rectangle(
-        (cx - r * 1.2, h * 0.5 + r * 0.6, cx + r * 1.2, h + lw), radius=int(r * 0.5), fill=body, outline=outline, width=lw
+        (cx - r * 1.2, h * 0.5 + r * 0.6, cx + r * 1.2, h + lw),
+        radius=int(r * 0.5),
+        fill=body,
+        outline=outline,
+        width=lw,
     )
     circle(
         draw,
@@ -1070,9 +1180,15 @@ def cartoon(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
         width=lw,
     )
     for side in (-1, 1):
-        circle(draw, (cx + side * r * 0.38, h * 0.5 - r * 0.2), r * 0.22, fill=(255, 255, 255), outline=outline, width=lw)
+        circle(
+            draw, (cx + side * r * 0.38, h * 0.5 - r * 0.2), r * 0.22, fill=(255, 255, 255), outline=outline, width=lw
+        )
         circle(draw, (cx + side * r * 0.33, h * 0.5 - r * 0.18), r * 0.08, fill=outline)
     draw.arc(
-        (cx - r * 0.45, h * 0.5, cx + r * 0.45, h * 0.5 + r * 0.55), pick(rng, (20, 200)), pick(rng, (160, 340)), fill=outline, width=lw
+        (cx - r * 0.45, h * 0.5, cx + r * 0.45, h * 0.5 + r * 0.55),
+        pick(rng, (20, 200)),
+        pick(rng, (160, 340)),
+        fill=outline,
+        width=lw,
     )
     return image

@@ -9,8 +9,6 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from core import dead_letters
-from pipelines import inputs
-from transforms import image
 
 LABELLED = "labelled"
 MAX_FILE_MB = 1  # the corpus is run with --max_file_mb 1
@@ -56,7 +54,9 @@ def _palette_with_transparency() -> bytes:
 
 
 def _apng() -> bytes:
-    return _encode(_picture(), "PNG", save_all=True, append_images=[_picture(120, 80, "L").convert("RGB")], duration=100)
+    return _encode(
+        _picture(), "PNG", save_all=True, append_images=[_picture(120, 80, "L").convert("RGB")], duration=100
+    )
 
 
 def _cut(data: bytes) -> bytes:
@@ -65,12 +65,19 @@ def _cut(data: bytes) -> bytes:
 
 def files() -> dict[str, tuple[bytes, str]]:
     """name -> (content, expected outcome): LABELLED or a reason code. Over 40 kinds."""
-    png, jpeg, gif = _encode(_picture(400, 300), "PNG"), _encode(_picture(400, 300), "JPEG", quality=90), _encode(_picture(), "GIF")
+    png, jpeg, gif = (
+        _encode(_picture(400, 300), "PNG"),
+        _encode(_picture(400, 300), "JPEG", quality=90),
+        _encode(_picture(), "GIF"),
+    )
     return {
         # Bytes that are not a usable image at all.
         "empty.png": (b"", dead_letters.EMPTY_FILE),
         "notes.png": (b"Date,Open,Close\n2024-01-02,1.5,2.5\n" * 20, dead_letters.NOT_AN_IMAGE),
-        "vector.png": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect/></svg>', dead_letters.NOT_AN_IMAGE),
+        "vector.png": (
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect/></svg>',
+            dead_letters.NOT_AN_IMAGE,
+        ),
         "report.jpg": (b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n" + b"0" * 500, dead_letters.NOT_AN_IMAGE),
         "page.png": (b"<!DOCTYPE html><html><body><img src=x.png></body></html>", dead_letters.NOT_AN_IMAGE),
         "random.jpg": (np.random.default_rng(1).bytes(4096), dead_letters.NOT_AN_IMAGE),
@@ -90,10 +97,16 @@ def files() -> dict[str, tuple[bytes, str]]:
         "banner_25000x20.png": (_png_header_only(25_000, 20), dead_letters.TOO_LARGE),
         "random_2mb.jpg": (np.random.default_rng(2).bytes(2 * 1024 * 1024), dead_letters.FILE_TOO_LARGE),
         # Odd but valid: each must be labelled.
-        "animated.gif": (_encode(_picture(), "GIF", save_all=True, append_images=[_picture(120, 80, "L").convert("RGB")]), LABELLED),
+        "animated.gif": (
+            _encode(_picture(), "GIF", save_all=True, append_images=[_picture(120, 80, "L").convert("RGB")]),
+            LABELLED,
+        ),
         "animated.png": (_apng(), LABELLED),
         "plain.gif": (gif, LABELLED),
-        "grey16.png": (_encode(Image.fromarray((np.arange(120 * 80, dtype=np.uint16).reshape(80, 120) * 7)), "PNG"), LABELLED),
+        "grey16.png": (
+            _encode(Image.fromarray((np.arange(120 * 80, dtype=np.uint16).reshape(80, 120) * 7)), "PNG"),
+            LABELLED,
+        ),
         "cmyk.jpg": (_encode(_picture(mode="CMYK"), "JPEG", quality=90), LABELLED),
         "progressive.jpg": (_encode(_picture(), "JPEG", quality=85, progressive=True), LABELLED),
         "grey.jpg": (_encode(_picture(mode="L"), "JPEG"), LABELLED),

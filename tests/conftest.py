@@ -18,7 +18,9 @@ REAL_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "dat
 def image_bytes(seed: int, fmt: str = "PNG", size: tuple[int, int] = (96, 64), mode: str = "RGB", **save_args) -> bytes:
     """A small, distinct test picture (blocks of colour plus noise) encoded as `fmt`."""
     rng = np.random.default_rng(seed)
-    pixels = np.repeat(np.repeat(rng.integers(0, 256, (size[1] // 8 + 1, size[0] // 8 + 1, 3), dtype=np.uint8), 8, 0), 8, 1)
+    pixels = np.repeat(
+        np.repeat(rng.integers(0, 256, (size[1] // 8 + 1, size[0] // 8 + 1, 3), dtype=np.uint8), 8, 0), 8, 1
+    )
     picture = Image.fromarray(pixels[: size[1], : size[0]]).convert(mode)
     out = io.BytesIO()
     picture.save(out, fmt, **save_args)

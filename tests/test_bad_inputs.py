@@ -25,9 +25,23 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
     expected = bad_inputs.write(str(tmp_path / "corpus"), str(tmp_path))
     assert len(expected) >= 40
     output = str(tmp_path / "out" / "labels")
-    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"],
-               "--input", str(tmp_path / "corpus"), "--output", output, "--max_file_mb", str(bad_inputs.MAX_FILE_MB)]
-    done = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600)
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.label",
+        "--runner=DirectRunner",
+        "--model_dir",
+        trained["summary"]["model_dir"],
+        "--input",
+        str(tmp_path / "corpus"),
+        "--output",
+        output,
+        "--max_file_mb",
+        str(bad_inputs.MAX_FILE_MB),
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     results, rejected = label.read_results(output)
@@ -40,9 +54,21 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
 
 def test_a_label_run_with_nothing_to_read_exits_1(trained, tmp_path):
     (tmp_path / "empty").mkdir()
-    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"],
-               "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out")]
-    done = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300)
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.label",
+        "--runner=DirectRunner",
+        "--model_dir",
+        trained["summary"]["model_dir"],
+        "--input",
+        str(tmp_path / "empty"),
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 1 and "matches no files" in done.stderr
 
 
@@ -51,7 +77,9 @@ def test_ingesting_the_corpus_accounts_for_every_file(tmp_path):
     (tmp_path / "folder" / features.NON_CHART).mkdir()
     (tmp_path / "folder" / features.NON_CHART / "photo.jpg").write_bytes(image_bytes(7, "JPEG"))
     config = tmp_path / "ingest.yaml"
-    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "folder", "root": str(tmp_path / "folder")}]}))
+    config.write_text(
+        yaml.safe_dump({"image_size": 32, "sources": [{"type": "folder", "root": str(tmp_path / "folder")}]})
+    )
 
     summary = ingest.run(["--runner=DirectRunner", f"--config={config}", f"--output_dir={tmp_path / 'out'}",
                           "--max_file_mb", str(bad_inputs.MAX_FILE_MB)])

@@ -52,7 +52,9 @@ def test_gcs_objects_visible_to_every_client(gcs_emulator, gcs_bucket):
     import fsspec
     import gcsfs
 
-    assert gcsfs.GCSFileSystem.__name__ == "GCSFileSystem", "extended gcsfs: GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT was not false at import"
+    assert gcsfs.GCSFileSystem.__name__ == "GCSFileSystem", (
+        "extended gcsfs: GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT was not false at import"
+    )
     with fsspec.open(f"{gcs_bucket}/charts/a.png", "rb") as f:
         assert f.read() == b"\x89PNG fake a"
     fs = fsspec.filesystem("gs")

@@ -22,7 +22,9 @@ def test_evaluate_writes_metrics_plots_and_a_contact_sheet_of_mistakes(trained, 
     out = tmp_path / "report"
     model_dir = os.path.join(trained["base"], "models", "demo", "latest")
 
-    metrics = evaluate.run(["--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", str(root), "--output_dir", str(out)])
+    metrics = evaluate.run(
+        ["--runner=DirectRunner", "--model_dir", model_dir, "--data_dir", str(root), "--output_dir", str(out)]
+    )
 
     written = json.loads((out / "metrics.json").read_text())
     assert written == json.loads(json.dumps(metrics))

@@ -47,7 +47,7 @@ def _write(path: str, data: bytes) -> str:
 
 
 def _hub_parquet(path: str, rows: list[tuple[bytes, int]]) -> str:
-    """A parquet file laid out like the hub's image datasets: image {bytes, path}, label (0 = charts, 1 = non-charts)."""
+    """A parquet file laid out like the hub's image datasets: image {bytes, path}, label (0 charts, 1 non-charts)."""
     table = pa.table({
         "image": [{"bytes": data, "path": f"img_{i}.png"} for i, (data, _) in enumerate(rows)],
         "label": pa.array([label for _, label in rows], pa.int64()),
@@ -81,9 +81,21 @@ def sources(tmp_path_factory) -> dict:
         {"image": "img/j1.png", "label": "cat"},  # unknown label (and same picture as a valid one)
     ]
     manifest_path = root / "manifest.jsonl"
-    wrong_types = [{"image": 123, "label": "chart"}, {"image": None, "label": "chart"}, {"image": "img/j0.png", "label": ["chart"]}, [1, 2]]
-    manifest_path.write_bytes(("\n".join(json.dumps(m) for m in manifest) + "\n{not json\n"
-                               + "\n".join(json.dumps(m) for m in wrong_types) + "\n").encode() + b'{"image": "caf\xe9.png", "label": "chart"}\n')
+    wrong_types = [
+        {"image": 123, "label": "chart"},
+        {"image": None, "label": "chart"},
+        {"image": "img/j0.png", "label": ["chart"]},
+        [1, 2],
+    ]
+    manifest_path.write_bytes(
+        (
+            "\n".join(json.dumps(m) for m in manifest)
+            + "\n{not json\n"
+            + "\n".join(json.dumps(m) for m in wrong_types)
+            + "\n"
+        ).encode()
+        + b'{"image": "caf\xe9.png", "label": "chart"}\n'
+    )
 
     hub_rows = [(image_bytes(300 + i, "PNG"), i % 2) for i in range(6)]
     hub_rows.append((image_bytes(100, "JPEG"), 1))  # the same picture as folder non_chart/photo_0.jpg
@@ -132,7 +144,12 @@ def _records(output_dir: str, split: str) -> list[dict]:
 
 def _dead_letters(output_dir: str) -> list[dict]:
     folder = os.path.join(output_dir, os.path.dirname(features.DEAD_LETTER_PREFIX))
-    return [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]
+    return [
+        json.loads(line)
+        for name in sorted(os.listdir(folder))
+        for line in open(os.path.join(folder, name))
+        if line.strip()
+    ]
 
 
 def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
@@ -141,7 +158,14 @@ def test_every_bad_input_is_dead_lettered_with_its_reason(ingested):
     for name, (_, reason) in BAD_FILES.items():
         assert by_uri[name] == reason, (name, letters)
     assert by_uri["missing.png"] == "unreadable"
-    assert sorted(int(d["uri"].rsplit(":", 1)[1]) for d in letters if d["reason"] == "bad_manifest_line") == [7, 8, 9, 10, 11, 12]
+    assert sorted(int(d["uri"].rsplit(":", 1)[1]) for d in letters if d["reason"] == "bad_manifest_line") == [
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+    ]
     assert any(d["reason"] == "unknown_label" and d["label"] == "cat" for d in letters)
     conflict = [d for d in letters if d["reason"] == "label_conflict"]
     assert sorted(os.path.basename(d["uri"]) for d in conflict) == ["img_7.png", "photo_1.jpg"]
@@ -164,7 +188,11 @@ def test_odd_files_in_a_folder_source_are_dead_lettered_not_fatal(tmp_path):
 
     assert summary["total_examples"] == 1
     assert summary["rejected"] == {"bad_file_name": 1, "broken_symlink": 1, "outside_root": 1}
-    assert {d["reason"] for d in _dead_letters(str(tmp_path / "out"))} == {"bad_file_name", "broken_symlink", "outside_root"}
+    assert {d["reason"] for d in _dead_letters(str(tmp_path / "out"))} == {
+        "bad_file_name",
+        "broken_symlink",
+        "outside_root",
+    }
 
 
 def test_an_empty_or_missing_manifest_is_an_error(tmp_path):
@@ -187,7 +215,12 @@ def test_a_folder_source_without_files_is_an_error(tmp_path):
 
 def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
     folder = os.path.join(ingested["dir"], os.path.dirname(features.DUPLICATES_PREFIX))
-    dropped = [json.loads(line) for name in sorted(os.listdir(folder)) for line in open(os.path.join(folder, name)) if line.strip()]
+    dropped = [
+        json.loads(line)
+        for name in sorted(os.listdir(folder))
+        for line in open(os.path.join(folder, name))
+        if line.strip()
+    ]
     pairs = sorted((os.path.basename(d["uri"]), os.path.basename(d["duplicate_of"])) for d in dropped)
     # j0.png listed twice in the manifest (one copy kept); photo_0.jpg and j2.png again in the hub parquet
     assert pairs == [("img_6.png", "photo_0.jpg"), ("img_8.png", "j2.png"), ("j0.png", "j0.png")]
@@ -222,7 +255,9 @@ def test_tfrecords_hold_every_example_once_as_compact_pixels(ingested, sources):
         records = _records(ingested["dir"], split)
         assert len(records) == sum(ingested["summary"]["counts"][split].values())
         for r in records:
-            assert isinstance(r[features.IMAGE_KEY], bytes) and len(r[features.IMAGE_KEY]) == 64 * 64 * 3  # 1 byte a value
+            assert (
+                isinstance(r[features.IMAGE_KEY], bytes) and len(r[features.IMAGE_KEY]) == 64 * 64 * 3
+            )  # 1 byte a value
             assert r[features.LABEL_KEY] in (0, 1)
             assert r[features.SHA256_KEY] not in seen, "an image landed twice (duplicate or cross-split leak)"
             seen[r[features.SHA256_KEY]] = split
@@ -237,8 +272,12 @@ def test_records_carry_their_source_weight(ingested, sources):
     import hashlib
 
     jsonl = {hashlib.sha256(data).hexdigest().encode() for data in sources["jsonl_images"].values()}
-    weights = {r[features.SHA256_KEY]: r[features.WEIGHT_KEY] for split in features.SPLITS for r in _records(ingested["dir"], split)}
-    assert {sha: weights[sha] for sha in jsonl} == {sha: 3.0 for sha in jsonl}  # the jsonl source's weight: 3
+    weights = {
+        r[features.SHA256_KEY]: r[features.WEIGHT_KEY]
+        for split in features.SPLITS
+        for r in _records(ingested["dir"], split)
+    }
+    assert {sha: weights[sha] for sha in jsonl} == dict.fromkeys(jsonl, 3.0)  # the jsonl source's weight: 3
     assert {w for sha, w in weights.items() if sha not in jsonl} == {1.0}  # every other source: the default
 
 
@@ -301,32 +340,61 @@ def test_split_of_is_deterministic_and_follows_the_ratios():
 def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
-    source = parse_config({"sources": [{"type": "huggingface", "name": "StephanAkkerman/stock-charts", "label_map": {0: "chart", 1: "non_chart"}}]}).sources[0]
+    source = parse_config(
+        {
+            "sources": [
+                {
+                    "type": "huggingface",
+                    "name": "StephanAkkerman/stock-charts",
+                    "label_map": {0: "chart", 1: "non_chart"},
+                }
+            ]
+        }
+    ).sources[0]
     started = time.monotonic()
     with pytest.raises(ConnectionError) as err:
         ReadHuggingFace(source)
     assert time.monotonic() - started < 10
-    assert "StephanAkkerman/stock-charts" in str(err.value) and "data_files" in str(err.value) and "HF_HUB_OFFLINE" in str(err.value)
+    assert (
+        "StephanAkkerman/stock-charts" in str(err.value)
+        and "data_files" in str(err.value)
+        and "HF_HUB_OFFLINE" in str(err.value)
+    )
 
 
-@pytest.mark.parametrize("raw, fragment", [
-    ({"sources": [{"type": "ftp", "root": "x"}]}, "type one of"),
-    ({"sources": [{"type": "folder"}]}, "needs ['root']"),
-    ({"sources": [{"type": "folder", "root": "x", "label_map": {"a": "dog"}}]}, "label_map values"),
-    ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
-    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
-    ({"sources": []}, "non-empty 'sources'"),
-    ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a finite number above 0"),
-    ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a finite number above 0"),
-    ({"sources": [{"type": "folder", "root": "x", "weight": float("inf")}]}, "weight must be a finite number above 0"),
-    ({"sources": [{"type": "folder", "root": "x", "weight": float("nan")}]}, "weight must be a finite number above 0"),
-    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": float("nan"), "val": 0.5, "test": 0.5}}, "split ratios must be numbers"),
-    ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 1.5, "val": -0.5, "test": 0}}, "split ratios must be numbers"),
-    ({"sources": [{"type": "demo", "size": 3}], "image_size": -64}, "image_size must be an integer"),
-    ({"sources": [{"type": "demo", "size": 3}], "image_size": "big"}, "image_size must be an integer"),
-    ({"sources": [{"type": "demo", "size": -5}]}, "size must be an integer above 0"),
-    ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
-])
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ({"sources": [{"type": "ftp", "root": "x"}]}, "type one of"),
+        ({"sources": [{"type": "folder"}]}, "needs ['root']"),
+        ({"sources": [{"type": "folder", "root": "x", "label_map": {"a": "dog"}}]}, "label_map values"),
+        ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
+        ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
+        ({"sources": []}, "non-empty 'sources'"),
+        ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a finite number above 0"),
+        ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a finite number above 0"),
+        (
+            {"sources": [{"type": "folder", "root": "x", "weight": float("inf")}]},
+            "weight must be a finite number above 0",
+        ),
+        (
+            {"sources": [{"type": "folder", "root": "x", "weight": float("nan")}]},
+            "weight must be a finite number above 0",
+        ),
+        (
+            {"sources": [{"type": "demo", "size": 3}], "split": {"train": float("nan"), "val": 0.5, "test": 0.5}},
+            "split ratios must be numbers",
+        ),
+        (
+            {"sources": [{"type": "demo", "size": 3}], "split": {"train": 1.5, "val": -0.5, "test": 0}},
+            "split ratios must be numbers",
+        ),
+        ({"sources": [{"type": "demo", "size": 3}], "image_size": -64}, "image_size must be an integer"),
+        ({"sources": [{"type": "demo", "size": 3}], "image_size": "big"}, "image_size must be an integer"),
+        ({"sources": [{"type": "demo", "size": -5}]}, "size must be an integer above 0"),
+        ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
+    ],
+)
 def test_bad_configs_name_the_problem(raw, fragment):
     with pytest.raises(ConfigError, match=None) as err:
         parse_config(raw, where="bad.yaml")
@@ -339,13 +407,33 @@ def test_command_line_exits_zero_on_success_and_nonzero_on_failure(tmp_path):
     config = tmp_path / "demo.yaml"
     config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "demo", "size": 4, "seed": 1}]}))
     env = dict(os.environ, PYTHONPATH=ROOT)
-    ok = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", "--direct_running_mode=multi_processing",
-                         "--direct_num_workers=2", f"--config={config}", f"--output_dir={tmp_path / 'out'}"],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.ingest",
+            "--runner=DirectRunner",
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+            f"--config={config}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert "Ingest summary" in ok.stderr and (tmp_path / "out" / features.SUMMARY_FILE).exists()
-    bad = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={tmp_path / 'nope.yaml'}"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={tmp_path / 'nope.yaml'}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 1 and "nope.yaml" in bad.stderr
 
 

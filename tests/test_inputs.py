@@ -47,7 +47,9 @@ def test_a_linked_folder_is_reported_not_followed(odd_folder, tmp_path):
     os.symlink(odd_folder / "sub", odd_folder / "loop")  # a link to a folder (and a loop, were it followed)
     listed = _by_name(inputs.list_files(os.path.join(odd_folder, "**")))
     assert listed["loop"].error == dead_letters.NOT_A_FILE
-    assert sorted(listed) == sorted(["ok.png", "nested.png", "inside_link.png", "bad\\xffname.png", "broken.png", "escape.png", "pipe.png", "loop"])
+    assert sorted(listed) == sorted(
+        ["ok.png", "nested.png", "inside_link.png", "bad\\xffname.png", "broken.png", "escape.png", "pipe.png", "loop"]
+    )
 
 
 def test_symlinks_out_of_the_root_are_read_only_when_allowed(odd_folder):
@@ -67,7 +69,10 @@ def test_reads_are_capped_and_never_read_more_than_cap_plus_one(tmp_path):
 
 def test_a_fifo_is_refused_without_blocking(odd_folder):
     outcome = []
-    reader = threading.Thread(target=lambda: outcome.append(_reason(lambda: inputs.read_bounded(str(odd_folder / "pipe.png"), 100))), daemon=True)
+    reader = threading.Thread(
+        target=lambda: outcome.append(_reason(lambda: inputs.read_bounded(str(odd_folder / "pipe.png"), 100))),
+        daemon=True,
+    )
     reader.start()
     reader.join(5)
     assert outcome == [dead_letters.NOT_A_FILE]

@@ -51,7 +51,9 @@ def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
 
     serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
     size = runs.read_metadata(run_dir)["image_size"]
-    return serving(**{runs.SERVING_INPUT: tf.constant([prepare(b, size).pixels.tobytes() for b in blobs])})[runs.SERVING_OUTPUT].numpy()
+    return serving(**{runs.SERVING_INPUT: tf.constant([prepare(b, size).pixels.tobytes() for b in blobs])})[
+        runs.SERVING_OUTPUT
+    ].numpy()
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,16 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
     copies = sorted(p.relative_to(sorted_dir).parts[0] for p in sorted_dir.rglob("*") if p.is_file())
     assert copies == sorted(r["label"] for r in results)
     # --sort_into is idempotent: a second run adds no copies
-    _label("--model_dir", model_dir, "--input", str(inbox), "--output", str(tmp_path / "again" / "labels"), "--sort_into", str(sorted_dir))
+    _label(
+        "--model_dir",
+        model_dir,
+        "--input",
+        str(inbox),
+        "--output",
+        str(tmp_path / "again" / "labels"),
+        "--sort_into",
+        str(sorted_dir),
+    )
     assert len([p for p in sorted_dir.rglob("*") if p.is_file()]) == len(copies)
 
 
@@ -125,8 +136,18 @@ def test_odd_files_are_dead_lettered_and_every_listed_file_is_accounted_for(mode
     }
     assert len(results) + len(rejected) == len(os.listdir(inbox))  # listed = results + dead letters
     summary = json.load(open(output + features.LABEL_SUMMARY_SUFFIX))
-    assert summary["listed"] == len(os.listdir(inbox)) == sum(summary["labelled"].values()) + sum(summary["rejected"].values())
-    assert summary["rejected"] == {"bad_file_name": 1, "broken_symlink": 1, "file_too_large": 1, "not_a_file": 1, "outside_root": 1}
+    assert (
+        summary["listed"]
+        == len(os.listdir(inbox))
+        == sum(summary["labelled"].values()) + sum(summary["rejected"].values())
+    )
+    assert summary["rejected"] == {
+        "bad_file_name": 1,
+        "broken_symlink": 1,
+        "file_too_large": 1,
+        "not_a_file": 1,
+        "outside_root": 1,
+    }
 
 
 def test_an_input_that_matches_nothing_is_an_error(model_dir, tmp_path):
@@ -134,7 +155,17 @@ def test_an_input_that_matches_nothing_is_an_error(model_dir, tmp_path):
     with pytest.raises(ValueError, match="matches no files"):
         _label("--model_dir", model_dir, "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out"))
     with pytest.raises(ValueError, match="--poll_interval must be a number above 0"):
-        _label("--model_dir", model_dir, "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out"), "--streaming", "--poll_interval", "0")
+        _label(
+            "--model_dir",
+            model_dir,
+            "--input",
+            str(tmp_path / "empty"),
+            "--output",
+            str(tmp_path / "out"),
+            "--streaming",
+            "--poll_interval",
+            "0",
+        )
 
 
 def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, tmp_path):
@@ -143,17 +174,33 @@ def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, 
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg", "c.gif"])
-    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--direct_running_mode=multi_processing",
-               "--direct_num_workers=2", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out" / "labels")]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.label",
+        "--runner=DirectRunner",
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+        "--input",
+        str(tmp_path / "in"),
+        "--output",
+        str(tmp_path / "out" / "labels"),
+    ]
     env = dict(os.environ, PYTHONPATH=root)
-    ok = subprocess.run([*command, "--model_dir", model_dir], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [*command, "--model_dir", model_dir], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert len(_results(str(tmp_path / "out" / "labels"))[0]) == 3
-    bad = subprocess.run([*command, "--model_dir", str(tmp_path)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [*command, "--model_dir", str(tmp_path)], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode == 1 and "is not a trained model" in bad.stderr
 
 
-@pytest.mark.parametrize("damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing"])
+@pytest.mark.parametrize(
+    "damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing"]
+)
 def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_path, damage):
     import shutil
 
@@ -163,7 +210,9 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
     if damage == "metadata_not_json":
         metadata.write_text("{truncated")
     elif damage == "metadata_without_image_size":
-        metadata.write_text(json.dumps({k: v for k, v in json.loads(metadata.read_text()).items() if k != "image_size"}))
+        metadata.write_text(
+            json.dumps({k: v for k, v in json.loads(metadata.read_text()).items() if k != "image_size"})
+        )
     elif damage == "saved_model_corrupt":
         graph.write_bytes(graph.read_bytes()[:100] + b"\xff" * 50)
     else:
@@ -176,8 +225,26 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
 
 def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
-    _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "lo"), "--threshold", "0")
-    _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", str(tmp_path / "hi"), "--threshold", "1.01")
+    _label(
+        "--model_dir",
+        model_dir,
+        "--input",
+        str(tmp_path / "in" / "*.*"),
+        "--output",
+        str(tmp_path / "lo"),
+        "--threshold",
+        "0",
+    )
+    _label(
+        "--model_dir",
+        model_dir,
+        "--input",
+        str(tmp_path / "in" / "*.*"),
+        "--output",
+        str(tmp_path / "hi"),
+        "--threshold",
+        "1.01",
+    )
     assert {r["label"] for r in _results(str(tmp_path / "lo"))[0]} == {features.CHART}
     assert {r["label"] for r in _results(str(tmp_path / "hi"))[0]} == {features.NON_CHART}
 
@@ -220,13 +287,21 @@ def test_streaming_over_a_folder_labels_new_files_once_and_resumes(model_dir, tm
     assert latency < 10, f"results took {latency:.1f}s to appear"
     results = _results(output)[0]
     assert sorted(os.path.basename(r["uri"]) for r in results) == ["a.png", "b.jpg", "b.jpg", "d.webp"]
-    assert {r["sha256"] for r in results if r["uri"].endswith("b.jpg")} == {hashlib.sha256(d).hexdigest() for d in (MIXED["b.jpg"](), MIXED["e.bmp"]())}
+    assert {r["sha256"] for r in results if r["uri"].endswith("b.jpg")} == {
+        hashlib.sha256(d).hexdigest() for d in (MIXED["b.jpg"](), MIXED["e.bmp"]())
+    }
 
     with open(sorted(glob.glob(output + "-*.jsonl"))[0], "a") as f:
         f.write('{"uri": "cut sho')  # a writer killed mid-line must not break a restart
     _write_folder(str(inbox), ["e.bmp"])  # a restart labels only what the output does not hold yet
     _label(*args, "--duration", "5")
-    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == ["a.png", "b.jpg", "b.jpg", "d.webp", "e.bmp"]
+    assert sorted(os.path.basename(r["uri"]) for r in _results(output)[0]) == [
+        "a.png",
+        "b.jpg",
+        "b.jpg",
+        "d.webp",
+        "e.bmp",
+    ]
 
 
 def test_an_unwritable_output_fails_at_launch(model_dir, tmp_path):
@@ -234,7 +309,15 @@ def test_an_unwritable_output_fails_at_launch(model_dir, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     for streaming in ([], ["--streaming", "--duration", "1"]):
         with pytest.raises(ValueError, match="--output .* cannot write there"):
-            _label("--model_dir", model_dir, "--input", str(tmp_path / "inbox"), "--output", str(tmp_path / "file" / "labels"), *streaming)
+            _label(
+                "--model_dir",
+                model_dir,
+                "--input",
+                str(tmp_path / "inbox"),
+                "--output",
+                str(tmp_path / "file" / "labels"),
+                *streaming,
+            )
 
 
 def test_outputs_inside_the_watched_folder_are_refused(model_dir, tmp_path):
@@ -242,25 +325,42 @@ def test_outputs_inside_the_watched_folder_are_refused(model_dir, tmp_path):
     for flag, value in (("--output", tmp_path / "inbox" / "labels"), ("--sort_into", tmp_path / "inbox" / "sorted")):
         args = {"--output": str(tmp_path / "out"), flag: str(value)}
         with pytest.raises(ValueError, match="is inside --input"):
-            _label("--model_dir", model_dir, "--input", str(tmp_path / "inbox"), "--streaming", "--duration", "1", *[x for kv in args.items() for x in kv])
+            _label(
+                "--model_dir",
+                model_dir,
+                "--input",
+                str(tmp_path / "inbox"),
+                "--streaming",
+                "--duration",
+                "1",
+                *[x for kv in args.items() for x in kv],
+            )
 
 
-@pytest.mark.parametrize("data, attributes, allowed, expected", [
-    (b"{}", {"bucketId": "uploads", "objectId": "a/b.png", "eventType": "OBJECT_FINALIZE"}, (), ("gs://uploads/a/b.png", None)),
-    (b'{"bucket": "uploads", "name": "c.png"}', {}, (), ("gs://uploads/c.png", None)),
-    (b"{}", {"bucketId": "uploads", "objectId": "a.png", "eventType": "OBJECT_DELETE"}, (), None),
-    (b"gs://uploads/d.png", {}, (), ("gs://uploads/d.png", "not_allowed")),
-    (b"gs://uploads/d.png", {}, ("gs://uploads/",), ("gs://uploads/d.png", None)),
-    (b"gs://other/d.png", {}, ("gs://uploads/",), ("gs://other/d.png", "not_allowed")),
-    (b"gs://uploads/../other/d.png", {}, ("gs://uploads/",), ("gs://uploads/../other/d.png", "not_allowed")),
-    (b"/etc/passwd", {}, ("gs://uploads/",), ("/etc/passwd", "not_allowed")),
-    (b"http://127.0.0.1/x.png", {}, ("gs://uploads/",), ("http://127.0.0.1/x.png", "not_allowed")),
-    (b"{}", {"bucketId": "other", "objectId": "a.png"}, ("gs://uploads/",), ("gs://other/a.png", "not_allowed")),
-    (b'{"bucket": 5}', {}, (), ("pubsub:m1", "bad_message")),
-    (b"", {}, (), ("pubsub:m1", "bad_message")),
-    (b"[" * 100_000, {}, (), ("pubsub:m1", "bad_message")),
-    (b'{"name": "' + b"x" * 70_000 + b'"}', {}, (), ("pubsub:m1", "bad_message")),
-])
+@pytest.mark.parametrize(
+    "data, attributes, allowed, expected",
+    [
+        (
+            b"{}",
+            {"bucketId": "uploads", "objectId": "a/b.png", "eventType": "OBJECT_FINALIZE"},
+            (),
+            ("gs://uploads/a/b.png", None),
+        ),
+        (b'{"bucket": "uploads", "name": "c.png"}', {}, (), ("gs://uploads/c.png", None)),
+        (b"{}", {"bucketId": "uploads", "objectId": "a.png", "eventType": "OBJECT_DELETE"}, (), None),
+        (b"gs://uploads/d.png", {}, (), ("gs://uploads/d.png", "not_allowed")),
+        (b"gs://uploads/d.png", {}, ("gs://uploads/",), ("gs://uploads/d.png", None)),
+        (b"gs://other/d.png", {}, ("gs://uploads/",), ("gs://other/d.png", "not_allowed")),
+        (b"gs://uploads/../other/d.png", {}, ("gs://uploads/",), ("gs://uploads/../other/d.png", "not_allowed")),
+        (b"/etc/passwd", {}, ("gs://uploads/",), ("/etc/passwd", "not_allowed")),
+        (b"http://127.0.0.1/x.png", {}, ("gs://uploads/",), ("http://127.0.0.1/x.png", "not_allowed")),
+        (b"{}", {"bucketId": "other", "objectId": "a.png"}, ("gs://uploads/",), ("gs://other/a.png", "not_allowed")),
+        (b'{"bucket": 5}', {}, (), ("pubsub:m1", "bad_message")),
+        (b"", {}, (), ("pubsub:m1", "bad_message")),
+        (b"[" * 100_000, {}, (), ("pubsub:m1", "bad_message")),
+        (b'{"name": "' + b"x" * 70_000 + b'"}', {}, (), ("pubsub:m1", "bad_message")),
+    ],
+)
 def test_a_message_names_an_allowed_image_or_becomes_a_dead_letter(data, attributes, allowed, expected):
     from apache_beam.io.gcp.pubsub import PubsubMessage
 
@@ -268,7 +368,9 @@ def test_a_message_names_an_allowed_image_or_becomes_a_dead_letter(data, attribu
     assert [(g.uri, g.error) for g in got] == ([expected] if expected else [])
 
 
-def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_dir, pubsub_emulator, gcs_emulator, gcs_bucket, tmp_path):
+def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(
+    model_dir, pubsub_emulator, gcs_emulator, gcs_bucket, tmp_path
+):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -277,8 +379,22 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_di
     local = tmp_path / "b.jpg"
     local.write_bytes(MIXED["b.jpg"]())
     output = str(tmp_path / "out" / "labels")
-    args, beam_args = label.parse_args(["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription,
-                                        "--output", output, "--allowed_prefix", f"{gcs_bucket}/drop/", "--allowed_prefix", str(tmp_path) + os.sep])
+    args, beam_args = label.parse_args(
+        [
+            "--runner=DirectRunner",
+            "--streaming",
+            "--model_dir",
+            model_dir,
+            "--input",
+            subscription,
+            "--output",
+            output,
+            "--allowed_prefix",
+            f"{gcs_bucket}/drop/",
+            "--allowed_prefix",
+            str(tmp_path) + os.sep,
+        ]
+    )
     p = beam.Pipeline(options=PipelineOptions(beam_args))
     label.build_pipeline(p, args, streaming=True, model=label.load_model_info(model_dir, None))
     result = p.run()
@@ -286,7 +402,9 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(model_di
         bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
         notification = json.dumps({"kind": "storage#object", "bucket": bucket, "name": obj}).encode()
         pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_FINALIZE")
-        pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_DELETE")  # ignored
+        pubsub_emulator.publish(
+            topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_DELETE"
+        )  # ignored
         pubsub_emulator.publish(topic, str(local).encode())
         _wait_for(lambda: len(_results(output)[0]) >= 2, 60, "both Pub/Sub messages to be labelled")
     finally:
@@ -306,7 +424,10 @@ def test_an_image_the_model_refuses_is_dead_lettered_and_its_batch_still_labelle
 
     run_dir = trained["summary"]["model_dir"]
     model = label.load_model_info(run_dir, None)
-    good = [(label.ImageKey(f"good{i}.png", "0" * 64, 96, 64), prepare(image_bytes(i), model.image_size).pixels.tobytes()) for i in range(3)]
+    good = [
+        (label.ImageKey(f"good{i}.png", "0" * 64, 96, 64), prepare(image_bytes(i), model.image_size).pixels.tobytes())
+        for i in range(3)
+    ]
     bad = (label.ImageKey("bad.png", "1" * 64, 96, 64), b"not 32x32x3 bytes")
     handler = KeyedModelHandler(SavedModelHandler(run_dir, min_batch_size=4, max_batch_size=4))
     with TestPipeline() as p:
@@ -317,7 +438,11 @@ def test_an_image_the_model_refuses_is_dead_lettered_and_its_batch_still_labelle
             | beam.ParDo(label.ToResult(model)).with_outputs(dead_letters.REJECTED, main="results")
         )
         assert_that(scored.results | beam.Map(lambda r: r["uri"]), equal_to(["good0.png", "good1.png", "good2.png"]))
-        assert_that(scored[dead_letters.REJECTED] | beam.Map(lambda r: (r["uri"], r["reason"])), equal_to([("bad.png", "model_error")]), label="Refused")
+        assert_that(
+            scored[dead_letters.REJECTED] | beam.Map(lambda r: (r["uri"], r["reason"])),
+            equal_to([("bad.png", "model_error")]),
+            label="Refused",
+        )
 
 
 def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy(tmp_path):
@@ -328,16 +453,28 @@ def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy
     same, changed = tmp_path / "same.png", tmp_path / "changed.png"
     same.write_bytes(image_bytes(1))
     changed.write_bytes(image_bytes(2))
-    results = [{"uri": str(path), "label": features.CHART, "sha256": hashlib.sha256(image_bytes(1)).hexdigest()} for path in (same, changed)]
+    results = [
+        {"uri": str(path), "label": features.CHART, "sha256": hashlib.sha256(image_bytes(1)).hexdigest()}
+        for path in (same, changed)
+    ]
     (tmp_path / "blocked").write_text("a file where the sorted folder should be")
     with TestPipeline() as p:
-        sorted_ok = p | "Ok" >> beam.Create(results) | "SortOk" >> beam.ParDo(label.CopyInto(str(tmp_path / "sorted"), 64))
-        blocked = p | "Blocked" >> beam.Create(results[:1]) | "SortBlocked" >> beam.ParDo(label.CopyInto(str(tmp_path / "blocked"), 64))
-        assert_that(sorted_ok | beam.Map(lambda r: (os.path.basename(r["uri"]), r["reason"])), equal_to([("changed.png", "changed_since_labelled")]))
+        sorted_ok = (
+            p | "Ok" >> beam.Create(results) | "SortOk" >> beam.ParDo(label.CopyInto(str(tmp_path / "sorted"), 64))
+        )
+        blocked = (
+            p
+            | "Blocked" >> beam.Create(results[:1])
+            | "SortBlocked" >> beam.ParDo(label.CopyInto(str(tmp_path / "blocked"), 64))
+        )
+        assert_that(
+            sorted_ok | beam.Map(lambda r: (os.path.basename(r["uri"]), r["reason"])),
+            equal_to([("changed.png", "changed_since_labelled")]),
+        )
         assert_that(blocked | beam.Map(lambda r: r["reason"]), equal_to(["sort_failed"]), label="Failed")
     copies = list((tmp_path / "sorted" / features.CHART).iterdir())
     assert [p.read_bytes() for p in copies] == [image_bytes(1)]
-    assert not [p for p in (tmp_path / "sorted").rglob("*.part")]
+    assert not list((tmp_path / "sorted").rglob("*.part"))
 
 
 def test_streaming_dead_letters_a_bad_file_name_and_ctrl_c_exits_130(model_dir, tmp_path):
@@ -350,9 +487,31 @@ def test_streaming_dead_letters_a_bad_file_name_and_ctrl_c_exits_130(model_dir, 
     _write_folder(str(inbox), ["a.png"])
     with open(os.path.join(os.fsencode(inbox), b"caf\xe9.png"), "wb") as f:
         f.write(MIXED["b.jpg"]())
-    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", model_dir, "--input", str(inbox),
-               "--output", output, "--streaming", "--poll_interval", "1", "--duration", "300"]
-    job = subprocess.Popen(command, cwd=root, env=dict(os.environ, PYTHONPATH=root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.label",
+        "--runner=DirectRunner",
+        "--model_dir",
+        model_dir,
+        "--input",
+        str(inbox),
+        "--output",
+        output,
+        "--streaming",
+        "--poll_interval",
+        "1",
+        "--duration",
+        "300",
+    ]
+    job = subprocess.Popen(
+        command,
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_for(lambda: len(_results(output)[0]) == 1 and len(_results(output)[1]) == 1, 90, "both files")
         job.send_signal(signal.SIGINT)

@@ -47,11 +47,14 @@ def test_a_package_imports_only_the_layers_below_it(package):
 
 def test_the_layer_check_sees_lazy_imports(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("import core.storage\n\ndef f():\n    from pipelines import label\n    import models.inference as mi\n")
+    module.write_text(
+        "import core.storage\n\ndef f():\n    from pipelines import label\n    import models.inference as mi\n"
+    )
     assert first_party_imports(module) == [("core", 1), ("pipelines", 4), ("models", 5)]
 
 
 def test_worker_modules_import_without_tensorflow():
-    probe = f"import sys\nimport {', '.join(TENSORFLOW_FREE)}\nprint(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    loaded = "sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)"
+    probe = f"import sys\nimport {', '.join(TENSORFLOW_FREE)}\nprint({loaded})"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

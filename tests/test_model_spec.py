@@ -9,11 +9,17 @@ import keras
 import numpy as np
 import pytest
 
-from models.builder import (AUGMENTATION, BACKBONE, PREPROCESS, RESIZE, WEIGHTS_HOST_ENV, build_model,
-                            start_fine_tuning)
+from models.builder import AUGMENTATION, BACKBONE, PREPROCESS, RESIZE, WEIGHTS_HOST_ENV, build_model, start_fine_tuning
 from models.factory import build_optimizer
-from models.spec import (DEFAULT_EARLY_STOPPING, ModelSpec, SpecError, available_model_types, load_model_spec,
-                         load_specs, parse_spec)
+from models.spec import (
+    DEFAULT_EARLY_STOPPING,
+    ModelSpec,
+    SpecError,
+    available_model_types,
+    load_model_spec,
+    load_specs,
+    parse_spec,
+)
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "model_config.yaml")
 RAW = load_specs(CONFIG)

@@ -61,7 +61,9 @@ def test_help_beam_lists_the_runners_options(capsys):
 
 
 def test_help_from_the_command_line():
-    done = subprocess.run([sys.executable, "-m", "pipelines.ingest", "--help"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.ingest", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 0 and done.stdout.startswith("usage: python -m pipelines.ingest"), done.stderr[-2000:]
     assert "--output_dir" in done.stdout and "--help_beam" in done.stdout
 
@@ -81,7 +83,13 @@ def test_label_keeps_its_flags_and_hands_the_rest_to_beam():
             "--threshold", "0.4", "--direct_running_mode=multi_processing", "--direct_num_workers", "2",
             "--allowed_prefix", "gs://a/", "--allowed_prefix", "gs://b/", "--dask_client_address=tcp://h:8786"]
     args, beam_args = label.parse_args(argv)
-    assert (args.model_dir, args.input, args.output, args.streaming, args.threshold) == ("m", "in/", "out/labels", True, 0.4)
+    assert (args.model_dir, args.input, args.output, args.streaming, args.threshold) == (
+        "m",
+        "in/",
+        "out/labels",
+        True,
+        0.4,
+    )
     assert args.allowed_prefix == ["gs://a/", "gs://b/"] and args.batch_size == 64 and args.max_file_mb == 64.0
     assert beam_args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers", "2",
                          "--dask_client_address=tcp://h:8786", "--streaming"]
@@ -97,16 +105,34 @@ def test_a_missing_required_flag_is_a_usage_error(capsys):
 
 
 def test_readme_command_lines_parse():
-    args, beam_args = ingest.parse_args(["--runner=DirectRunner", "--config", "configs/ingest_demo.yaml", "--output_dir",
-                                         "DIR", "--debug", "--max_file_mb", "8", "--allow_outside_root",
-                                         "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    args, beam_args = ingest.parse_args(
+        [
+            "--runner=DirectRunner",
+            "--config",
+            "configs/ingest_demo.yaml",
+            "--output_dir",
+            "DIR",
+            "--debug",
+            "--max_file_mb",
+            "8",
+            "--allow_outside_root",
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+        ]
+    )
     assert (args.config, args.output_dir, args.debug, args.max_file_mb, args.allow_outside_root) == (
         "configs/ingest_demo.yaml", "DIR", True, 8.0, True)
     assert beam_args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     args, beam_args = evaluate.parse_args(["--model_dir", "D", "--data_dir", "R", "--threshold", "0.5",
                                            "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"])
-    assert (args.data_dir, args.threshold, beam_args) == ("R", 0.5, ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"])
-    args = train.parse_args(["--model_type", "demo", "--epochs", "2", "--batch_size", "16", "--weights", "null", "--seed", "3"])
+    assert (args.data_dir, args.threshold, beam_args) == (
+        "R",
+        0.5,
+        ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"],
+    )
+    args = train.parse_args(
+        ["--model_type", "demo", "--epochs", "2", "--batch_size", "16", "--weights", "null", "--seed", "3"]
+    )
     assert (args.model_type, args.epochs, args.batch_size, args.weights, args.seed) == ("demo", 2, 16, "null", 3)
     args = serve.parse_args(["--model_dir", "D", "--allowed_root", "a", "--allowed_root", "b", "--max_batch", "1"])
     assert (args.allowed_root, args.max_batch, args.port) == (["a", "b"], 1, serve.DEFAULT_PORT)
@@ -119,4 +145,9 @@ def test_evaluate_hands_its_labelling_flags_to_label():
     forwarded, beam_args = label.parse_args(evaluate.labelling_args(args, model, "R", "out/p"))
     assert beam_args == []
     assert (forwarded.model_dir, forwarded.input, forwarded.output, forwarded.threshold) == ("run", "R", "out/p", 0.25)
-    assert (forwarded.batch_size, forwarded.decode_threads, forwarded.max_file_mb, forwarded.allow_outside_root) == (8, 1, 2.0, True)
+    assert (forwarded.batch_size, forwarded.decode_threads, forwarded.max_file_mb, forwarded.allow_outside_root) == (
+        8,
+        1,
+        2.0,
+        True,
+    )

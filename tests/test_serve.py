@@ -31,8 +31,14 @@ def _free_port() -> int:
 
 
 def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines.serve", *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.serve", *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +67,22 @@ def bucket(gcs_emulator) -> str:
 def server(trained, files, bucket):
     """The server on a free port of 127.0.0.1, with small limits so the tests can reach them."""
     port = _free_port()
-    process = _start("--model_dir", trained["summary"]["model_dir"], "--port", str(port), "--allowed_root", os.path.join(files, "data"),
-                     "--allowed_prefix", f"{bucket}/allowed/", "--max_file_mb", str(bad_inputs.MAX_FILE_MB),
-                     "--max_files", str(MAX_FILES), "--max_request_mb", str(MAX_REQUEST_MB))
+    process = _start(
+        "--model_dir",
+        trained["summary"]["model_dir"],
+        "--port",
+        str(port),
+        "--allowed_root",
+        os.path.join(files, "data"),
+        "--allowed_prefix",
+        f"{bucket}/allowed/",
+        "--max_file_mb",
+        str(bad_inputs.MAX_FILE_MB),
+        "--max_files",
+        str(MAX_FILES),
+        "--max_request_mb",
+        str(MAX_REQUEST_MB),
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -72,7 +91,9 @@ def server(trained, files, bucket):
                 break
         except httpx.TransportError:
             pass
-        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read() if process.poll() is not None else "no answer"
+        assert process.poll() is None and time.monotonic() < deadline, (
+            process.stdout.read() if process.poll() is not None else "no answer"
+        )
         time.sleep(0.3)
     yield url
     process.terminate()
@@ -99,9 +120,13 @@ def test_health_and_model_describe_the_loaded_model(server, trained):
 def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, files, trained, tmp_path):
     data = os.path.join(files, "data")
     output = str(tmp_path / "labels")
-    label.run(["--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"], "--input", data, "--output", output])
+    label.run(
+        ["--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"], "--input", data, "--output", output]
+    )
     labelled = {r["uri"]: r for r in label.read_results(output)[0]}
-    evaluate.run(["--model_dir", trained["summary"]["model_dir"], "--data_dir", data, "--output_dir", str(tmp_path / "eval")])
+    evaluate.run(
+        ["--model_dir", trained["summary"]["model_dir"], "--data_dir", data, "--output_dir", str(tmp_path / "eval")]
+    )
     evaluated = {r["uri"]: r["score"] for r in label.read_results(str(tmp_path / "eval" / evaluate.PREDICTIONS))[0]}
     assert len(labelled) == 6 and set(evaluated) == set(labelled)
 
@@ -154,7 +179,12 @@ def test_every_bad_file_of_the_corpus_gets_the_pipelines_reason_code(server):
 def test_image_path_is_served_only_under_an_allowed_root(server, files):
     data = os.path.join(files, "data")
     outside = os.path.join(files, "outside", "secret.png")
-    for path in (outside, os.path.join(data, "..", "outside", "secret.png"), os.path.join(data, "link_out.png"), "/etc/passwd"):
+    for path in (
+        outside,
+        os.path.join(data, "..", "outside", "secret.png"),
+        os.path.join(data, "link_out.png"),
+        "/etc/passwd",
+    ):
         response = _predict(server, image_path=path)
         assert response.status_code == 403 and response.json()["reason"] == "not_allowed", (path, response.text)
     missing = _predict(server, image_path=os.path.join(data, "no_such.png"))
@@ -166,7 +196,12 @@ def test_image_path_is_served_only_under_an_allowed_root(server, files):
 def test_image_uri_is_read_only_under_an_allowed_prefix(server, bucket):
     allowed = _predict(server, image_uri=f"{bucket}/allowed/a.png")
     assert allowed.status_code == 200 and allowed.json()["uri"] == f"{bucket}/allowed/a.png"
-    for uri in (f"{bucket}/private/a.png", f"{bucket}/allowed/../private/a.png", "file:///etc/passwd", "http://127.0.0.1/a.png"):
+    for uri in (
+        f"{bucket}/private/a.png",
+        f"{bucket}/allowed/../private/a.png",
+        "file:///etc/passwd",
+        "http://127.0.0.1/a.png",
+    ):
         response = _predict(server, image_uri=uri)
         assert response.status_code == 403 and response.json()["reason"] == "not_allowed", (uri, response.text)
     missing = _predict(server, image_uri=f"{bucket}/allowed/missing.png")
@@ -212,8 +247,16 @@ def test_the_web_page_labels_an_uploaded_image_in_chromium(server, files, tmp_pa
     (tmp_path / "notes.png").write_bytes(b"not an image")
     expected = _predict(server, image_path=chart).json()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page()
         page.goto(server)
         page.wait_for_function("document.getElementById('model').textContent.startsWith('Model ')")
@@ -223,7 +266,9 @@ def test_the_web_page_labels_an_uploaded_image_in_chromium(server, files, tmp_pa
         shown = cards[os.path.basename(chart)]
         assert shown.get_attribute("data-label") == expected["label"]
         assert float(shown.get_attribute("data-score")) == expected["score"]
-        assert expected["label"] in shown.inner_text() and shown.query_selector("img").evaluate("i => i.naturalWidth") > 0
+        assert (
+            expected["label"] in shown.inner_text() and shown.query_selector("img").evaluate("i => i.naturalWidth") > 0
+        )
         assert cards["notes.png"].get_attribute("data-reason") == "not_an_image"
         assert "Labelled 2 image(s)." in page.inner_text("#status")
         browser.close()

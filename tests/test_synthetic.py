@@ -104,7 +104,10 @@ def test_negative_seed_or_index_is_refused():
 
 
 def test_rendering_in_threads_matches_sequential_rendering():
-    kinds = {index: generate._scene_kind(np.random.default_rng([0, index]), generate._label(0, index)) for index in range(300)}
+    kinds = {
+        index: generate._scene_kind(np.random.default_rng([0, index]), generate._label(0, index))
+        for index in range(300)
+    }
     library = [index for index, kind in kinds.items() if kind in ("matplotlib", "mplfinance")][:3]
     indices = library + [index for index, kind in kinds.items() if kind in ("price", "document", "photo")][:5]
     assert len(library) == 3

@@ -33,9 +33,13 @@ def test_a_training_run_writes_every_output(trained):
     with open(os.path.join(reports, f"training_summary_{run_id}.json")) as f:
         written = json.load(f)
     assert SUMMARY_KEYS <= set(written) and written["epochs"] == 2
-    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "threshold"} <= set(written["test_metrics"])
+    assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix", "threshold"} <= set(
+        written["test_metrics"]
+    )
     matrix = np.array(written["test_metrics"]["confusion_matrix"]["matrix"])
-    assert matrix.sum() == sum(json.load(open(os.path.join(trained["data_dir"], features.SUMMARY_FILE)))["counts"]["test"].values())
+    assert matrix.sum() == sum(
+        json.load(open(os.path.join(trained["data_dir"], features.SUMMARY_FILE)))["counts"]["test"].values()
+    )
     for plot in ("accuracy_plot", "loss_plot", "roc_pr_plot", "confusion_matrix"):
         path = os.path.join(reports, "plots", f"{plot}_{run_id}.png")
         assert os.path.getsize(path) > 5000, path  # a rendered figure, not an empty file
@@ -54,7 +58,10 @@ def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, rea
     run_dir = trained["summary"]["model_dir"]
     model = keras.models.load_model(os.path.join(run_dir, "demo_classifier.keras"))
     serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
-    files = sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:3] + sorted(glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:3]
+    files = (
+        sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:3]
+        + sorted(glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:3]
+    )
     pixels = np.stack([prepare(open(f, "rb").read(), 32).pixels for f in files])
     expected = model.predict(pixels.astype(np.float32), verbose=0).reshape(-1)
     served = serving(**{runs.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[runs.SERVING_OUTPUT].numpy()
@@ -65,7 +72,9 @@ def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, rea
 def test_serving_refuses_pixels_of_another_size(trained):
     import tensorflow as tf
 
-    serving = tf.saved_model.load(os.path.join(trained["summary"]["model_dir"], runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
+    serving = tf.saved_model.load(os.path.join(trained["summary"]["model_dir"], runs.SAVED_MODEL_DIR)).signatures[
+        runs.SERVING_SIGNATURE
+    ]
     with pytest.raises(tf.errors.InvalidArgumentError):
         serving(**{runs.SERVING_INPUT: tf.constant([bytes(64 * 64 * 3)])})  # a 64 px image for a 32 px model
 
@@ -89,7 +98,9 @@ def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
 
     transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
     per_label = {features.LABEL_IDS[features.CHART]: 0.5, features.LABEL_IDS[features.NON_CHART]: 2.0}
-    dataset = make_dataset(split_files(demo_ingest, features.TRAIN), transform_output, 8, training=True, class_weights=per_label)
+    dataset = make_dataset(
+        split_files(demo_ingest, features.TRAIN), transform_output, 8, training=True, class_weights=per_label
+    )
     batches = [(y.numpy(), w.numpy()) for _, y, w in dataset]
     labels, weights = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
     assert set(labels) == {0.0, 1.0}
@@ -97,7 +108,8 @@ def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
 
 
 def _fit_on_demo(demo_ingest: str, run_dir: str, model_type: str, **changes):
-    """A real short fit of a shipped spec (with `changes`) on the demo ingest: (model, val dataset, history, kept epoch)."""
+    """A real short fit of a shipped spec (with `changes`) on the demo ingest:
+    (model, val dataset, history, kept epoch)."""
     import dataclasses
 
     import keras
@@ -110,8 +122,10 @@ def _fit_on_demo(demo_ingest: str, run_dir: str, model_type: str, **changes):
     spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, model_type), **changes)
     transform_output = tft.TFTransformOutput(os.path.join(demo_ingest, features.TRANSFORM_DIR))
     keras.utils.set_random_seed(0)
-    train_ds, val_ds = (make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
-                        for split in (features.TRAIN, features.VAL))
+    train_ds, val_ds = (
+        make_dataset(split_files(demo_ingest, split), transform_output, 8, training=split == features.TRAIN)
+        for split in (features.TRAIN, features.VAL)
+    )
     model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
     return (model, val_ds, *train.fit(model, spec, train_ds, val_ds, run_dir))
 
@@ -119,8 +133,15 @@ def _fit_on_demo(demo_ingest: str, run_dir: str, model_type: str, **changes):
 def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_keeps(demo_ingest, tmp_path):
     """optimizer_args {use_ema: true}: validation (and so early stopping and the checkpoint) sees the
     EMA weights, and those are the weights the trained model ends with."""
-    model, val_ds, history, _ = _fit_on_demo(demo_ingest, str(tmp_path), "demo", epochs=2, early_stopping=None, checkpoint=False,
-                                             optimizer_args={"use_ema": True, "ema_momentum": 0.5})
+    model, val_ds, history, _ = _fit_on_demo(
+        demo_ingest,
+        str(tmp_path),
+        "demo",
+        epochs=2,
+        early_stopping=None,
+        checkpoint=False,
+        optimizer_args={"use_ema": True, "ema_momentum": 0.5},
+    )
     assert model.optimizer.use_ema
     kept = model.evaluate(val_ds, verbose=0, return_dict=True)["loss"]
     np.testing.assert_allclose(kept, history["val_loss"][-1], rtol=1e-4)
@@ -153,7 +174,9 @@ def test_data_dir_without_ingest_output_says_how_to_make_one(tmp_path):
 
 
 def test_command_line_overrides_reach_the_spec():
-    spec = train.load_spec(train.parse_args(["--model_type", "mobile", "--weights", "null", "--epochs", "3", "--batch_size", "8"]))
+    spec = train.load_spec(
+        train.parse_args(["--model_type", "mobile", "--weights", "null", "--epochs", "3", "--batch_size", "8"])
+    )
     assert (spec.weights, spec.epochs, spec.batch_size, spec.base_model) == (None, 3, 8, "MobileNetV3Small")
     assert train.load_spec(train.parse_args(["--model_type", "mobile"])).weights == "imagenet"
 
@@ -175,6 +198,10 @@ def test_fine_tuning_keeps_one_history_one_best_and_reports_the_exported_epoch(d
     rows = list(csv.DictReader(open(tmp_path / "history.csv")))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
     assert kept in (2, 3) and history["val_loss"][kept] == min(history["val_loss"][2:])
-    np.testing.assert_allclose(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"], history["val_loss"][kept], rtol=1e-4)
+    np.testing.assert_allclose(
+        model.evaluate(val_ds, verbose=0, return_dict=True)["loss"], history["val_loss"][kept], rtol=1e-4
+    )
     best = keras.models.load_model(tmp_path / "best.keras")
-    np.testing.assert_allclose(best.evaluate(val_ds, verbose=0, return_dict=True)["loss"], min(history["val_loss"]), rtol=1e-4)
+    np.testing.assert_allclose(
+        best.evaluate(val_ds, verbose=0, return_dict=True)["loss"], min(history["val_loss"]), rtol=1e-4
+    )

@@ -136,7 +136,9 @@ def _open(data: bytes) -> Image.Image:
         # _check_size rejects it, since Pillow warns above MAX_PIXELS.
         raise RejectedImage(DECOMPRESSION_BOMB, str(exc)) from exc
     except Image.UnidentifiedImageError as exc:
-        raise RejectedImage(NOT_AN_IMAGE, f"not a {', '.join(SUPPORTED_FORMATS)} image (starts with {data[:8]!r})") from exc
+        raise RejectedImage(
+            NOT_AN_IMAGE, f"not a {', '.join(SUPPORTED_FORMATS)} image (starts with {data[:8]!r})"
+        ) from exc
     except Exception as exc:  # Pillow's parsers signal bad input with many exception types.
         raise RejectedImage(NOT_AN_IMAGE, f"{type(exc).__name__}: {exc}") from exc
 
