@@ -29,7 +29,8 @@ MANIFEST_FILE = "_SUCCESS"  # written last: JSON {"tfrecords": {split: [shard pa
 TFRECORD_SUFFIX = ".tfrecord.gz"
 
 # Output layout under a labelling --output PREFIX.
-RESULTS_SUFFIX = ".jsonl"  # PREFIX-*.jsonl, one result object per image
+RESULT_FIELDS = ("uri", "label", "score", "model_type", "run_id", "sha256", "width", "height", "labeled_at")  # a line
+JSONL_SUFFIX = ".jsonl"  # results: PREFIX-*.jsonl, one object per image; dead letters: PREFIX.rejected-*.jsonl
 # Dead letters go to PREFIX.rejected-*.jsonl, a name `PREFIX-*` never matches (Beam's WriteToText
 # deletes files matching its own PREFIX-*-of-N glob before finalizing).
 DEAD_LETTER_INFIX = ".rejected"

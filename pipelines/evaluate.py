@@ -56,8 +56,9 @@ def labelling_args(args: argparse.Namespace, model, root: str, predictions: str)
 
 def truth_of(uri: str, root: str) -> Optional[int]:
     """The label a file's folder gives it (<root>/chart/... or <root>/non_chart/...), else None."""
-    relative = uri[len(root):].lstrip("/").split("/", 1)[0] if uri.startswith(root) else ""
-    return features.LABEL_IDS.get(relative)
+    prefix = root.rstrip("/") + "/"
+    top = uri[len(prefix):].lstrip("/").split("/", 1)[0] if uri.startswith(prefix) else ""
+    return features.LABEL_IDS.get(top)
 
 
 def run(argv: Optional[list[str]] = None) -> dict:

@@ -1,14 +1,13 @@
 """Ingest: labelled images from any mix of sources -> validated, deduplicated,
 split, tf.Transform-preprocessed TFRecords plus the transform graph.
 
-    python -m pipelines.ingest --runner=DirectRunner [--config configs/ingest.yaml]
-        [--output_dir DIR] [--debug] [any Beam option, e.g. --runner=DataflowRunner ...]
-
 Data flow (each step is a labelled PTransform):
-    Read<source>... -> Flatten -> Validate (decode once, resize) -> Deduplicate -> Split
-      -> Encode/WriteTFRecords/<split> (raw RGB pixels: 3 bytes a pixel)
-      -> tf.Transform: AnalyzeTrain -> WriteTransformFn (the trainer and the exported model apply it);
-      rejects -> WriteDeadLetters;  dropped copies -> WriteDuplicates;  counts -> WriteSummary
+    Read[i] <source> ... -> Flatten
+      -> ValidateAndSplit: Validate (decode once, resize) -> KeyByContent -> GroupCopies -> Deduplicate -> Split
+      -> Encode[<split>] -> WriteTFRecords[<split>] (raw RGB pixels: 3 bytes a pixel)
+      -> RawFeatures[train] -> AnalyzeTrain -> WriteTransformFn (the trainer and the exported model apply it)
+    dead letters -> WriteDeadLetters; dropped copies -> WriteDuplicates; counts -> WriteSummary;
+    last, WriteManifest (_SUCCESS). Command line: `python -m pipelines.ingest --help`, README.
 """
 import argparse
 import dataclasses
@@ -193,6 +192,40 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
     }
 
 
+class ValidateAndSplit(beam.PTransform):
+    """RawImage records -> validated, deduplicated examples by split, with the dead letters and dropped copies.
+
+    Output: {"examples": every kept example, "train"/"val"/"test": its split's examples, REJECTED: dead
+    letters (unreadable, not an image, unknown label, label conflict ...), DUPLICATES: copies dropped}.
+    """
+
+    def __init__(self, config: IngestConfig, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB):
+        super().__init__()
+        self._config = config
+        self._max_file_mb = max_file_mb
+
+    def expand(self, records):
+        config = self._config
+        weights = {s.name: s.weight for s in config.sources}
+        validate = ValidateImage(weights, config.image_size, self._max_file_mb)
+        validated = records | "Validate" >> beam.ParDo(validate).with_outputs(REJECTED, main="valid")
+        deduped = (
+            validated.valid
+            | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
+            | "GroupCopies" >> beam.GroupByKey()
+            | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, DUPLICATES, main="unique")
+        )
+        splits = deduped.unique | "Split" >> beam.Partition(split_index, len(features.SPLITS), config.split)
+        rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
+        by_split = dict(zip(features.SPLITS, splits))
+        return {"examples": deduped.unique, **by_split, REJECTED: rejected, DUPLICATES: deduped[DUPLICATES]}
+
+
+def split_index(example: Example, splits: int, ratios: tuple[float, float, float]) -> int:
+    """beam.Partition's function: the example's split, by its content hash."""
+    return split_of(example.content_hash, ratios)
+
+
 def build_pipeline(
     p: beam.Pipeline,
     config: IngestConfig,
@@ -201,97 +234,87 @@ def build_pipeline(
     allow_outside_root: bool = False,
 ) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
+    read = [
+        p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root)
+        for i, s in enumerate(config.sources)
+    ]
+    listed = read | "Flatten" >> beam.Flatten()
+    ingested = listed | "ValidateAndSplit" >> ValidateAndSplit(config, max_file_mb)
+    written = _write_examples(p, ingested, config, output_dir)  # step -> what it wrote, for the manifest
+    for name, records, prefix in (
+        ("DeadLetters", ingested[REJECTED], features.DEAD_LETTER_PREFIX),
+        ("Duplicates", ingested[DUPLICATES], features.DUPLICATES_PREFIX),
+    ):
+        write = beam.io.WriteToText(storage.join(output_dir, prefix), file_name_suffix=features.JSONL_SUFFIX)
+        written[name] = records | f"{name}Json" >> beam.Map(json.dumps, sort_keys=True) | f"Write{name}" >> write
+    written["Summary"] = _write_summary(listed, ingested, config, output_dir)
+    _ = (
+        p
+        | "ManifestSeed" >> beam.Create([output_dir])
+        | "WriteManifest" >> beam.Map(write_manifest, **{k: beam.pvalue.AsList(v) for k, v in written.items()})
+    )
+
+
+def _write_examples(p: beam.Pipeline, ingested: dict, config: IngestConfig, output_dir: str) -> dict:
+    """Each split's TFRecords, and tf.Transform's graph analysed on the train split."""
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
     from transforms.preprocessing import RAW_FEATURE_SPEC, preprocessing_fn
 
-    raw = [
-        p | f"Read[{i}] {s.type}: {s.name}" >> read_source(s, allow_outside_root) for i, s in enumerate(config.sources)
-    ]
-    weights = {s.name: s.weight for s in config.sources}
-    listed = raw | "Flatten" >> beam.Flatten()
-    validated = listed | "Validate" >> beam.ParDo(ValidateImage(weights, config.image_size, max_file_mb)).with_outputs(
-        REJECTED, main="valid"
-    )
-    deduped = (
-        validated.valid
-        | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
-        | "GroupCopies" >> beam.GroupByKey()
-        | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, DUPLICATES, main="unique")
-    )
-    splits = deduped.unique | "Split" >> beam.Partition(
-        lambda e, n: split_of(e.content_hash, config.split), len(features.SPLITS)
-    )
-
     raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC))
     encode = tft.coders.ExampleProtoCoder(raw_metadata.schema)
-    written = {}  # step name -> its written files (or outputs), for the manifest written last
-    for i, name in enumerate(features.SPLITS):
+    written = {}
+    for name in features.SPLITS:
         written[name] = (
-            splits[i]
+            ingested[name]
             | f"Encode[{name}]" >> beam.Map(lambda e: encode.encode(e.raw_features()))
             | f"WriteTFRecords[{name}]" >> beam.io.WriteToTFRecord(
                 storage.join(output_dir, features.TFRECORD_DIR, name, "part"),
                 file_name_suffix=features.TFRECORD_SUFFIX,
-                compression_type=beam.io.filesystem.CompressionTypes.GZIP)
-        )
-    with tft_beam.Context(temp_dir=storage.join(output_dir, "tmp"), desired_batch_size=64):
-        train_features = splits[features.SPLITS.index(features.TRAIN)] | "RawFeatures[train]" >> beam.Map(
-            Example.raw_features
-        )
-        transform = functools.partial(preprocessing_fn, image_size=config.image_size)
-        transform_fn = (train_features, raw_metadata) | "AnalyzeTrain" >> tft_beam.AnalyzeDataset(transform)
-        transform_dir = storage.join(output_dir, features.TRANSFORM_DIR)
-        written["TransformFn"] = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
-        written["RawMetadata"] = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
-            storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR), p
-        )
-
-    rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
-    for name, records, prefix in (
-        ("DeadLetters", rejected, features.DEAD_LETTER_PREFIX),
-        ("Duplicates", deduped[DUPLICATES], features.DUPLICATES_PREFIX),
-    ):
-        written[name] = (
-            records
-            | f"{name}Json" >> beam.Map(json.dumps, sort_keys=True)
-            | f"Write{name}" >> beam.io.WriteToText(storage.join(output_dir, prefix), file_name_suffix=".jsonl")
-        )
-    counted = (
-        [
-            splits[i]
-            | f"CountKey[{name}]"
-            >> beam.Map(lambda e, name=name: ("counts", f"{name}/{features.LABEL_NAMES[e.label]}"))
-            for i, name in enumerate(features.SPLITS)
-        ]
-        + [
-            rejected | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
-            deduped[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
-        ]
-        + [
-            records
-            | f"CountKeySource[{what}]"
-            >> beam.Map(
-                lambda r, what=what: (f"source:{what}", r.source if what in ("listed", "examples") else r["source"])
+                compression_type=beam.io.filesystem.CompressionTypes.GZIP,
             )
-            for what, records in zip(PER_SOURCE, (listed, deduped.unique, rejected, deduped[DUPLICATES]))
-        ]
-    )
-    written["Summary"] = (
+        )
+    transform_dir = storage.join(output_dir, features.TRANSFORM_DIR)
+    with tft_beam.Context(temp_dir=storage.join(output_dir, "tmp"), desired_batch_size=64):
+        train = ingested[features.TRAIN] | "RawFeatures[train]" >> beam.Map(Example.raw_features)
+        transform = functools.partial(preprocessing_fn, image_size=config.image_size)
+        transform_fn = (train, raw_metadata) | "AnalyzeTrain" >> tft_beam.AnalyzeDataset(transform)
+        written["TransformFn"] = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_dir)
+        raw_metadata_dir = storage.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR)
+        written["RawMetadata"] = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(raw_metadata_dir, p)
+    return written
+
+
+def _write_summary(listed, ingested: dict, config: IngestConfig, output_dir: str):
+    """ingest_summary.json, from (kind, key) pairs counted over every output (see summary_from_counts)."""
+    counted = [
+        ingested[name] | f"CountKey[{name}]" >> beam.Map(count_key_of_example, name) for name in features.SPLITS
+    ]
+    counted += [
+        ingested[REJECTED] | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
+        ingested[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
+    ]
+    for what, records in zip(PER_SOURCE, (listed, ingested["examples"], ingested[REJECTED], ingested[DUPLICATES])):
+        counted.append(records | f"CountKeySource[{what}]" >> beam.Map(count_key_of_source, what))
+    return (
         counted
         | "FlattenCounts" >> beam.Flatten()
         | "Count" >> beam.combiners.Count.PerElement()
         | "Gather" >> beam.combiners.ToList()
         | "WriteSummary" >> beam.ParDo(WriteSummary(storage.join(output_dir, features.SUMMARY_FILE), config))
     )
-    _ = (
-        p
-        | "ManifestSeed" >> beam.Create([output_dir])
-        | "WriteManifest"
-        >> beam.Map(write_manifest, **{name: beam.pvalue.AsList(files) for name, files in written.items()})
-    )
+
+
+def count_key_of_example(example: Example, split: str) -> tuple[str, str]:
+    """("counts", "<split>/<label>"): what summary_from_counts counts per split and label."""
+    return "counts", f"{split}/{features.LABEL_NAMES[example.label]}"
+
+
+def count_key_of_source(record: Union[RawImage, Example, dict], what: str) -> tuple[str, str]:
+    """("source:<what>", source name) for a listed record, an example or a dead-letter/duplicate line."""
+    return f"source:{what}", record["source"] if isinstance(record, dict) else record.source
 
 
 def write_manifest(output_dir: str, **written: list) -> None:

@@ -1,13 +1,12 @@
 """Label: Beam RunInference over a folder, bucket or Pub/Sub subscription -> JSONL.
 
-    python -m pipelines.label --model_dir DIR --input SOURCE --output PREFIX
-        [--streaming] [--threshold T] [--sort_into DIR] [--duration S] [--debug] [Beam options]
-
-Batch:      List -> Spread -> ReadAndPrepare (decode once, a thread per core) -> RunInference
-            -> ToResult -> WriteToText (sharded JSONL); counts -> WriteSummary (PREFIX.summary.json)
-Streaming:  WatchFiles -> NewVersions | ReadPubSub -> ImageUris, then ReadAndPrepare -> RunInference
-            -> ToResult -> WriteBundleFiles (a small JSONL file per bundle)
+Batch:      Pattern -> List -> Spread -> Label -> WriteResults (sharded JSONL), WriteDeadLetters;
+            counts -> WriteSummary (PREFIX.summary.json)
+Streaming:  WatchFiles -> KeyByPath -> NewVersions -> NotYetLabelled | ReadPubSub -> ImageUris, then Label
+            -> WriteResults, WriteDeadLetters[<branch>] (a small JSONL file per bundle)
+Label:      ReadAndPrepare (decode once, a thread per core) -> RunInference -> ToResult
 Every listed file that is not labelled goes to PREFIX.rejected-*.jsonl with its reason.
+Command line: `python -m pipelines.label --help`, README.
 """
 import argparse
 import dataclasses
@@ -207,10 +206,9 @@ class WriteBundleFiles(beam.DoFn):
     def finish_bundle(self):
         if self._records:
             keys = sorted(f"{r['uri']}\0{r.get('sha256') or r.get('reason')}" for r in self._records)
-            path = f"{self._prefix}-{hashlib.sha256(chr(1).join(keys).encode()).hexdigest()[:20]}.jsonl"
-            storage.write_atomically(
-                path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._records).encode()
-            )
+            name = hashlib.sha256(chr(1).join(keys).encode()).hexdigest()[:20]
+            lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in self._records)
+            storage.write_atomically(f"{self._prefix}-{name}{features.JSONL_SUFFIX}", lines.encode())
             self._records = []
 
 
@@ -305,14 +303,14 @@ def read_results(output: str) -> tuple[list[dict], list[dict]]:
     """(results, dead letters) written under an output prefix, on any filesystem; each sorted by uri, since
     the order lines were written in depends on the runner."""
     by_uri = operator.itemgetter("uri")
-    return sorted(_read_jsonl(f"{output}-*.jsonl"), key=by_uri), sorted(
-        _read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*.jsonl"), key=by_uri
-    )
+    results = _read_jsonl(f"{output}-*{features.JSONL_SUFFIX}")
+    rejected = _read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*{features.JSONL_SUFFIX}")
+    return sorted(results, key=by_uri), sorted(rejected, key=by_uri)
 
 
 def already_labelled(output: str) -> set[str]:
     """URIs present in earlier results under the output prefix (restart safety for streaming)."""
-    return {r["uri"] for r in _read_jsonl(f"{output}-*.jsonl")}
+    return {r["uri"] for r in _read_jsonl(f"{output}-*{features.JSONL_SUFFIX}")}
 
 
 def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
@@ -369,56 +367,41 @@ def _inside(path: str, folder: str) -> bool:
     return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
+class LabelImages(beam.PTransform):
+    """Listed files -> result objects, and the dead letters of files that could not be read or scored.
+
+    Output: {"results": one JSONL result object per labelled image, "Unreadable": dead letters of files that
+    are not images the model can take, "Refused": dead letters of images the model refused (model_error)}.
+    """
+
+    def __init__(self, model: ModelInfo, batch_size: int = 64, decode_threads: int = 0,
+                 max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False):
+        super().__init__()
+        self._model = model
+        self._read = ReadAndPrepare(model.image_size, decode_threads, max_file_mb)
+        # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
+        # streaming runs label whatever has arrived.
+        min_batch = 1 if streaming else batch_size
+        self._handler = KeyedModelHandler(SavedModelHandler(model.run_dir, min_batch, batch_size))
+
+    def expand(self, listed):
+        prepared = listed | "ReadAndPrepare" >> beam.ParDo(self._read).with_outputs(REJECTED, main="images")
+        scored = (
+            prepared.images
+            | "RunInference" >> RunInference(self._handler)
+            | "ToResult" >> beam.ParDo(ToResult(self._model)).with_outputs(REJECTED, main="results")
+        )
+        return {"results": scored.results, "Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
+
+
 def build_pipeline(
     p: beam.Pipeline, args: argparse.Namespace, streaming: bool, model: ModelInfo, stop_after: Optional[float] = None
 ):
     """Builds the labelling graph on `p`; returns the results PCollection."""
-    if args.input.startswith(PUBSUB_PREFIX):
-        uris = (
-            p
-            | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=args.input, with_attributes=True)
-            | "ImageUris" >> beam.FlatMap(uris_from_message, tuple(args.allowed_prefix or ()))
-        )
-    elif streaming:
-        from apache_beam.io import fileio
-        from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
-
-        stop = Timestamp.now() + stop_after if stop_after else MAX_TIMESTAMP
-        done = already_labelled(args.output)
-        uris = (
-            p
-            | "WatchFiles"
-            >> fileio.MatchContinuously(
-                input_pattern(args.input), interval=args.poll_interval, has_deduplication=False, stop_timestamp=stop
-            )
-            | "KeyByPath" >> beam.Map(_keyed_version)
-            | "NewVersions" >> beam.ParDo(NewVersions())
-            | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
-        )
-    else:
-        uris = (
-            p
-            | "Pattern" >> beam.Create([input_pattern(args.input)])
-            | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=args.allow_outside_root)
-            | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
-        )
-    prepared = uris | "ReadAndPrepare" >> beam.ParDo(
-        ReadAndPrepare(model.image_size, args.decode_threads, args.max_file_mb)
-    ).with_outputs(REJECTED, main="images")
-    # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
-    # streaming runs label whatever has arrived.
-    handler = KeyedModelHandler(
-        SavedModelHandler(
-            model.run_dir, min_batch_size=1 if streaming else args.batch_size, max_batch_size=args.batch_size
-        )
-    )
-    scored = (
-        prepared.images
-        | "RunInference" >> RunInference(handler)
-        | "ToResult" >> beam.ParDo(ToResult(model)).with_outputs(REJECTED, main="results")
-    )
-    results = scored.results
-    rejected = {"Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
+    listed = _listed_files(p, args, streaming, stop_after)
+    labelled = listed | "Label" >> LabelImages(model, args.batch_size, args.decode_threads, args.max_file_mb, streaming)
+    results = labelled["results"]
+    rejected = {name: labelled[name] for name in ("Unreadable", "Refused")}
     if args.sort_into:
         rejected["NotSorted"] = results | "SortInto" >> beam.ParDo(CopyInto(args.sort_into, args.max_file_mb))
     dead_letter_prefix = args.output + features.DEAD_LETTER_INFIX
@@ -427,31 +410,61 @@ def build_pipeline(
         for name, pcoll in rejected.items():
             _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letter_prefix))
         return results
-    for name, pcoll, prefix in (
-        ("Results", results, args.output),
-        ("DeadLetters", list(rejected.values()) | beam.Flatten(), dead_letter_prefix),
-    ):
+    all_rejected = list(rejected.values()) | "AllRejected" >> beam.Flatten()
+    for name, pcoll, prefix in (("Results", results, args.output), ("DeadLetters", all_rejected, dead_letter_prefix)):
         _ = (
             pcoll
             | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True)
-            | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+            | f"Write{name}" >> beam.io.WriteToText(prefix, file_name_suffix=features.JSONL_SUFFIX)
         )
-    counted = [uris | "CountListed" >> beam.Map(lambda _: ("listed", "")),
-               results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"]))]
-    counted += [
-        pcoll
-        | f"Count{name}"
-        >> beam.Map(lambda r, kind="not_sorted" if name == "NotSorted" else "rejected": (kind, r["reason"]))
-        for name, pcoll in rejected.items()
+    counted = [
+        listed | "CountListed" >> beam.Map(lambda _: ("listed", "")),
+        results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"])),
     ]
+    for name, pcoll in rejected.items():
+        kind = "not_sorted" if name == "NotSorted" else "rejected"
+        counted.append(pcoll | f"Count{name}" >> beam.Map(lambda r, kind: (kind, r["reason"]), kind))
+    summary = args.output + features.LABEL_SUMMARY_SUFFIX
     _ = (
         counted
         | "FlattenCounts" >> beam.Flatten()
         | "Count" >> beam.combiners.Count.PerElement()
         | "Gather" >> beam.combiners.ToList()
-        | "WriteSummary" >> beam.Map(write_run_summary, args.output + features.LABEL_SUMMARY_SUFFIX, args.input, model)
+        | "WriteSummary" >> beam.Map(write_run_summary, summary, args.input, model)
     )
     return results
+
+
+def _listed_files(p: beam.Pipeline, args: argparse.Namespace, streaming: bool, stop_after: Optional[float]):
+    """What to label, as inputs.Listed records: from Pub/Sub messages, a watched folder or bucket, or a listing."""
+    if args.input.startswith(PUBSUB_PREFIX):
+        return (
+            p
+            | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=args.input, with_attributes=True)
+            | "ImageUris" >> beam.FlatMap(uris_from_message, tuple(args.allowed_prefix or ()))
+        )
+    if streaming:
+        from apache_beam.io import fileio
+        from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+
+        stop = Timestamp.now() + stop_after if stop_after else MAX_TIMESTAMP
+        done = already_labelled(args.output)
+        watch = fileio.MatchContinuously(
+            input_pattern(args.input), interval=args.poll_interval, has_deduplication=False, stop_timestamp=stop
+        )
+        return (
+            p
+            | "WatchFiles" >> watch
+            | "KeyByPath" >> beam.Map(_keyed_version)
+            | "NewVersions" >> beam.ParDo(NewVersions())
+            | "NotYetLabelled" >> beam.Filter(lambda listed: listed.uri not in done)
+        )
+    return (
+        p
+        | "Pattern" >> beam.Create([input_pattern(args.input)])
+        | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=args.allow_outside_root)
+        | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
+    )
 
 
 def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:

@@ -17,7 +17,7 @@ from core import dead_letters, features, runs
 from pipelines import label
 from tests.conftest import image_bytes
 
-RESULT_KEYS = {"uri", "label", "score", "model_type", "run_id", "sha256", "width", "height", "labeled_at"}
+RESULT_KEYS = set(features.RESULT_FIELDS)
 MIXED = {
     "a.png": lambda: image_bytes(1, "PNG", size=(120, 80)),
     "b.jpg": lambda: image_bytes(2, "JPEG", size=(90, 140)),
