@@ -1,10 +1,7 @@
-"""Build and compile the Keras 3 model a `ModelSpec` describes.
-
-Contract: the input is a float32 image batch [None, H, W, 3] of 0-255 pixels; the output is
-[None, 1], the sigmoid probability of class "chart". Inside, in order: an optional resize to
-`image_size`, the augmentation layers (active only in training), the base model's own
-`preprocess_input` where it needs one, the backbone, then (for base models) the head
-GAP -> Dropout -> Dense(relu) -> Dropout -> Dense(1, sigmoid).
+"""Build and compile the Keras 3 model a `ModelSpec` describes: float32 images [None, H, W, 3] of 0-255
+pixels in, [None, 1] chart probability out. Inside, in order: an optional resize to `image_size`, the
+augmentation (training only), the base model's own `preprocess_input` where it needs one, the backbone,
+then for base models the head GAP -> Dropout -> Dense(relu) -> Dropout -> Dense(1, sigmoid).
 """
 from __future__ import annotations
 

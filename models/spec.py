@@ -1,10 +1,7 @@
-"""The YAML model spec as validated plain data: the `ModelSpec` dataclass, the allowlists its names
-resolve against, and its parsing. models/factory.py builds Keras objects from a parsed spec.
-
-Every name is looked up in an explicit dict below (nothing from the file is deserialized, evaluated or
-resolved with getattr), and constructor arguments may only be YAML scalars or lists. Each component is
-constructed once while parsing, so Keras itself checks its arguments; the object is dropped.
-`configs/model_config.yaml` documents every key.
+"""The YAML model spec as validated plain data (`ModelSpec`), the allowlists its names resolve against,
+and its parsing; models/factory.py builds the Keras objects. Nothing from the file is deserialized or
+resolved with getattr, arguments are YAML scalars or lists, and each component is constructed once while
+parsing so Keras checks its arguments (the object is dropped). README (Model config) describes every key.
 """
 from __future__ import annotations
 

@@ -2,28 +2,9 @@
 
     --runner=pipelines.dask_runner.DaskRunner [--dask_client_address=HOST:8786]
 
-(`--runner=apache_beam.runners.dask.dask_runner.DaskRunner` is swapped for this one by
-`pipelines.runners.pipeline`.) Beam 2.77's DaskRunner turns each transform into a `dask.bag`
-operation, and four of its translations lose or mix data without an error:
-
-1. A ParDo with tagged outputs (`with_outputs`, `beam.Partition`) sends every output to every
-   consumer: labelling's (key, pixel bytes) pairs reached the dead-letter branch, where `json.dumps`
-   failed on the bytes ("Object of type bytes is not JSON serializable").
-2. What a DoFn emits from `finish_bundle` is dropped: RunInference's last batches, ThreadPoolDoFn's
-   pending results and every `WriteToText` shard (its files are left in beam-temp-*, the output is empty).
-3. Only the last transform of the graph is computed: other sinks never run.
-4. A side input is recomputed inside each task that reads it (a nested compute), re-running its
-   upstream steps, writes included.
-
-Here bags are kept per PCollection; a ParDo's bag holds (tag, value) pairs, split per output; a bundle
-is one partition, run through setup/start/process/finish/teardown and returned after finish_bundle;
-side inputs are dependencies of the tasks that read them; every leaf is computed, in one graph, so
-shared steps run once; Reshuffle spreads elements over the cluster (one partition per worker thread,
-or --dask_npartitions). What it cannot run (streaming, stateful or splittable DoFns, Read, Impulse,
-windows other than the global one) is refused with an error naming the step. No metrics, as in Beam's
-runner (`result.metrics()` raises). Upstream: Beam's DaskRunner tests (runners/dask/dask_runner_test.py)
-cover none of the four; related: apache/beam#27618 (DaskRunner windowing and side inputs), apache/beam#29365
-(GroupByKey split across partitions: not seen with dask 2026.8, which partitions by tokenize).
+(`pipelines.runners.pipeline` swaps Beam's own DaskRunner for this one.) Beam 2.77's translation loses
+or mixes data on these pipelines; what it gets wrong, what this one does instead and what it refuses:
+docs/ARCHITECTURE.md, Runners and exits.
 """
 import dataclasses
 import itertools

@@ -1,12 +1,8 @@
 """Evaluate: score an exported model on a labelled folder tree and show what fails.
 
-    python -m pipelines.evaluate --model_dir DIR --data_dir ROOT [--output_dir OUT]
-        [--threshold T] [Beam options]
-
-ROOT holds chart/ and non_chart/ (local, gs://, any Beam filesystem). The images
-go through the labelling pipeline itself (same reading, decoding and model), then
-OUT gets metrics.json, roc_pr.png, confusion_matrix.png and misclassified.png (a
-contact sheet of every misclassified image with its score).
+ROOT/chart/ and ROOT/non_chart/ go through the labelling pipeline itself (same reading, decoding and
+model); OUT gets metrics.json and plots, among them a contact sheet of every misclassified image.
+Command line: `python -m pipelines.evaluate --help`, README.
 """
 import argparse
 import collections

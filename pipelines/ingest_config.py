@@ -1,26 +1,5 @@
-"""The ingest YAML config: which sources to read, how to split, what size the model sees.
-
-```yaml
-image_size: 224            # side of the square image the model sees
-split: {train: 0.8, val: 0.1, test: 0.1}
-sources:
-  - type: huggingface      # a hub dataset by name, or local parquet laid out like one
-    name: StephanAkkerman/stock-charts     # or: data_files: path/or/glob/*.parquet
-    split: train
-    label_map: {0: chart, 1: non_chart}    # source label value -> chart | non_chart
-  - type: folder           # <root>/chart/*, <root>/non_chart/* (local, gs://, memory://, ...)
-    root: gs://my-bucket/images
-  - type: jsonl            # one {"image": path-or-URI, "label": ...} per line
-    path: data/manifest.jsonl
-    label_map: {charts: chart}             # optional; chart / non_chart pass through
-  - type: demo             # the embedded generator of labelled demo images
-    size: 300
-    seed: 0
-```
-Every source also takes `weight` (default 1.0): how much each of its images counts in
-training (a sample weight) and in choosing the model on val (val loss, threshold), e.g. to
-make a small set of real images count for more than a large generated one.
-"""
+"""The ingest YAML config (which sources to read, how to split, what size the model sees) and its
+validation; every key is described in README, Ingest config."""
 import dataclasses
 import hashlib
 import math

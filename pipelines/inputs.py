@@ -1,10 +1,8 @@
 """Listing and reading input files so that no odd file can stop a job or vanish from it.
 
-Every listed path comes back as a `Listed` record: a file to read, or the reason it cannot be one
-(a dead letter). Local listings see what Beam's match hides or chokes on: names that are not
-UTF-8 (Beam's string coder fails on them), broken symlinks (Beam drops them), symlinks out of the
-input root, and FIFOs or devices (reading one could hang). Object stores have none of these, so
-remote patterns go through Beam's FileSystems unchanged. Reads are bounded by a size cap.
+Every listed path is a `Listed` record: a file to read, or the reason it cannot be one (a dead letter).
+Local listings see what Beam's match hides or chokes on (names that are not UTF-8, broken symlinks,
+links out of the root, FIFOs); remote patterns go through Beam's FileSystems. Reads are size-capped.
 """
 import glob
 import os

@@ -1,13 +1,8 @@
 """Serve: a REST API and a web page that label single images with an exported model.
 
-    python -m pipelines.serve --model_dir DIR [--host 127.0.0.1] [--port 8008]
-        [--allowed_root DIR ...] [--allowed_prefix gs://BUCKET/PREFIX/ ...]
-
-POST /predict takes JSON ({"image_path"}, {"image_b64"} or {"image_uri"}) or a multipart upload of
-one or many files; GET /health, GET /model; GET / is the web page. Images are read, decoded and
-scored by the code `pipelines.label` uses (`inputs.read_bounded`, `transforms.image.prepare`,
-`models.inference.SavedModelHandler`), so a file gets the same score here as in a batch run.
-Requests that arrive while the model is busy are scored together in its next call.
+Images are read, decoded and scored by the code `pipelines.label` runs, so a file gets the same score
+here as in a batch run; requests that arrive while the model is busy share its next call. Endpoints and
+answers: README (Serve) and docs/ARCHITECTURE.md (Contract 6); flags: `python -m pipelines.serve --help`.
 """
 import argparse
 import asyncio

@@ -1,10 +1,7 @@
 """Train: a Keras model from the YAML spec, on ingest's TFRecords, exported for serving.
 
-    python -m pipelines.train --model_type demo [--config configs/model_config.yaml]
-        [--data_dir DIR] [--epochs N] [--batch_size N] [--weights imagenet|null|PATH] [--debug]
-
-Reads in the TFX order: transform output -> input datasets -> model -> fit ->
-evaluate (threshold on val, metrics on test) -> export -> reports.
+Reads in the TFX order: transform output -> input datasets -> model -> fit -> evaluate (threshold on
+val, metrics on test) -> export -> reports. Command line: `python -m pipelines.train --help`, README.
 """
 import argparse
 import dataclasses
