@@ -3,11 +3,14 @@ import atexit
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 
 BASE_DIR_ENV = "BASE_DIR"
 DEFAULT_BASE_DIR = "artifacts"
+INTERRUPT_GRACE_S = 30.0  # after Ctrl-C, how long a command may take to stop before it is ended anyway
 
 
 def base_dir() -> str:
@@ -50,9 +53,10 @@ def main(module: str) -> None:
     Any process that ran a tf.Transform pipeline segfaults while the interpreter shuts
     down, after the work is done: after the exit handlers have run (they delete
     TensorFlow's temporary files), `os._exit` skips that teardown so the exit code
-    tells the truth.
+    tells the truth. Ctrl-C that Beam swallows or hangs on still ends the run (see `_interrupted`).
     """
     code = 0
+    signal.signal(signal.SIGINT, _interrupted)
     try:
         importlib.import_module(module).run(sys.argv[1:])
     except SystemExit as err:
@@ -67,6 +71,20 @@ def main(module: str) -> None:
         logging.exception("Failed.")
         code = 1
     exit_now(code)
+
+
+def _interrupted(signum: int, frame) -> None:
+    """Ctrl-C: raise KeyboardInterrupt as usual, and exit 130 if the command is still running
+    INTERRUPT_GRACE_S later (Beam's FnApiRunner can hang in the bundle the interrupt landed in)."""
+    watchdog = threading.Timer(INTERRUPT_GRACE_S, _still_running)
+    watchdog.daemon = True
+    watchdog.start()
+    raise KeyboardInterrupt
+
+
+def _still_running() -> None:
+    logging.error("Interrupted, and still running %.0f s later: exiting.", INTERRUPT_GRACE_S)
+    exit_now(130)
 
 
 def exit_now(code: int) -> None:

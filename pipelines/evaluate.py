@@ -31,23 +31,11 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
 
 def labelling_args(args: argparse.Namespace, model, root: str, predictions: str) -> list[str]:
     """The pipelines.label command line that labels the tree (every Beam option is added after it)."""
-    flags = [
-        "--model_dir",
-        model.run_dir,
-        "--input",
-        root,
-        "--output",
-        predictions,
-        "--threshold",
-        str(model.threshold),
-        "--max_file_mb",
-        str(args.max_file_mb),
-        "--batch_size",
-        str(args.batch_size),
-        "--decode_threads",
-        str(args.decode_threads),
-    ]
-    return flags + [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
+    flags = {"--model_dir": model.run_dir, "--input": root, "--output": predictions, "--threshold": model.threshold,
+             "--max_file_mb": args.max_file_mb, "--batch_size": args.batch_size,
+             "--decode_threads": args.decode_threads}
+    switches = [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
+    return [item for flag, value in flags.items() for item in (flag, str(value))] + switches
 
 
 def truth_of(uri: str, root: str) -> Optional[int]:

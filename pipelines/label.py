@@ -233,14 +233,13 @@ def uris_from_message(message, allowed_prefixes: tuple[str, ...] = ()) -> Iterat
     uri, notified = _uri_in(attributes, payload)
     if not uri:
         yield inputs.Listed(where, dead_letters.BAD_MESSAGE, f"neither a GCS notification nor a URI: {payload[:200]!r}")
-    elif not (
-        inputs.under_prefix(uri, allowed_prefixes) or (notified and not allowed_prefixes and "/../" not in f"{uri}/")
-    ):
-        yield inputs.Listed(
-            uri, dead_letters.NOT_ALLOWED, f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)"
-        )
-    else:
+        return
+    own_object = notified and not allowed_prefixes and "/../" not in f"{uri}/"  # what a notification names
+    if inputs.under_prefix(uri, allowed_prefixes) or own_object:
         yield inputs.Listed(uri)
+    else:
+        detail = f"outside the allowed prefixes {list(allowed_prefixes)} (--allowed_prefix)"
+        yield inputs.Listed(uri, dead_letters.NOT_ALLOWED, detail)
 
 
 def _uri_in(attributes: dict, payload: str) -> tuple[Optional[str], bool]:
@@ -252,13 +251,9 @@ def _uri_in(attributes: dict, payload: str) -> tuple[Optional[str], bool]:
     except (ValueError, RecursionError):  # not JSON, or nested beyond reason
         body = None
     if isinstance(body, dict):
-        if (
-            isinstance(body.get("bucket"), str)
-            and isinstance(body.get("name"), str)
-            and body["bucket"]
-            and body["name"]
-        ):
-            return f"gs://{body['bucket']}/{body['name']}", True
+        bucket, name = body.get("bucket"), body.get("name")
+        if isinstance(bucket, str) and isinstance(name, str) and bucket and name:
+            return f"gs://{bucket}/{name}", True
         return None, False
     return (payload, False) if payload and body is None and "\n" not in payload else (None, False)
 

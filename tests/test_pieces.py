@@ -2,6 +2,10 @@
 input patterns, Pub/Sub messages, ground truth from folders, verdicts, and the contracts in core."""
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import apache_beam as beam
 import pytest
@@ -169,3 +173,36 @@ def test_resolve_model_dir_accepts_a_run_a_latest_file_or_its_folder(tmp_path):
                   os.path.join(runs.model_type_dir(base, "demo"), runs.LATEST_FILE)):
         assert runs.resolve_model_dir(given) == run_dir
     assert runs.read_metadata(run_dir) == {"run_id": "20260101_000000_abcdef01"}
+
+
+STUBBORN = """import time
+from pipelines import cli
+
+cli.INTERRUPT_GRACE_S = 1.0
+
+
+def run(argv):
+    print("running", flush=True)
+    while True:  # swallows every Ctrl-C, as a runner stuck in a bundle does
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            print("swallowed", flush=True)
+"""
+
+
+def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
+    (tmp_path / "stubborn.py").write_text(STUBBORN)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    job = subprocess.Popen([sys.executable, "-c", "from pipelines import cli; cli.main('stubborn')"], cwd=root,
+                           env=dict(os.environ, PYTHONPATH=f"{root}:{tmp_path}"), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        assert job.stdout.readline().strip() == "running"
+        job.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        log, _ = job.communicate(timeout=30)
+    finally:
+        job.kill()
+    assert job.returncode == 130 and "swallowed" in log and "still running" in log, log[-2000:]
+    assert time.monotonic() - started < 10
