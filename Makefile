@@ -8,7 +8,7 @@ export BASE_DIR ?= artifacts
 export HF_HUB_OFFLINE ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench model clean
 
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,6 +32,15 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	CHART_SIFTER_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests
+
+# The shipped model (models/shipped, the default --model_dir): every real image in ../shared/data plus
+# demo images, the chart-cnn recipe, seed 0 (about 15 minutes on 2 cores).
+SHIP := $(BASE_DIR)/ship
+model: $(STAMP)
+	$(BIN)/python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_shipped.yaml --output_dir $(SHIP)/ingest
+	BASE_DIR=$(SHIP) $(BIN)/python -m pipelines.train --model_type chart-cnn --data_dir $(SHIP)/ingest --seed 0
+	$(BIN)/python -m pipelines.ship --run_dir $(SHIP)/models/chart-cnn/latest --config configs/ingest_shipped.yaml --seed 0 \
+		$(if $(wildcard benchmarks/results/source_folds.json),--folds benchmarks/results/source_folds.json)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

@@ -11,6 +11,7 @@ CHART = "chart"
 NON_CHART = "non_chart"
 LABEL_NAMES = (NON_CHART, CHART)  # index == integer label
 LABEL_IDS = {name: i for i, name in enumerate(LABEL_NAMES)}
+REVIEW = "review"  # --sort_into's folder for images scored inside the review band
 
 # Splits written by ingest.
 TRAIN, VAL, TEST = "train", "val", "test"
@@ -29,7 +30,8 @@ MANIFEST_FILE = "_SUCCESS"  # written last: JSON {"tfrecords": {split: [shard pa
 TFRECORD_SUFFIX = ".tfrecord.gz"
 
 # Output layout under a labelling --output PREFIX.
-RESULT_FIELDS = ("uri", "label", "score", "model_type", "run_id", "sha256", "width", "height", "labeled_at")  # a line
+# A result line (PREFIX-*.jsonl)
+RESULT_FIELDS = ("uri", "label", "score", "review", "model_type", "run_id", "sha256", "width", "height", "labeled_at")
 JSONL_SUFFIX = ".jsonl"  # results: PREFIX-*.jsonl, one object per image; dead letters: PREFIX.rejected-*.jsonl
 # Dead letters go to PREFIX.rejected-*.jsonl, a name `PREFIX-*` never matches (Beam's WriteToText
 # deletes files matching its own PREFIX-*-of-N glob before finalizing).

@@ -1,7 +1,9 @@
 """Training runs on disk: the run-directory layout, the serving signature's names, the metadata keys,
 and finding a run from --model_dir (docs/ARCHITECTURE.md, Contract 4). TensorFlow-free."""
 import json
+import os
 import posixpath
+from typing import Optional
 
 from core import storage
 
@@ -20,6 +22,10 @@ SERVING_INPUT = "rgb_pixels"  # string [N]
 SERVING_OUTPUT = "score"  # float32 [N]
 
 METADATA_KEYS = ("model_type", "run_id", "threshold", "image_size")  # what labelling and serving rely on
+REVIEW_BAND_KEY = "review_band"  # optional [low, high): scores inside go to a person (chosen on val by train)
+
+# The ready model shipped in the repository (`make model` writes it): the default --model_dir.
+SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "shipped")
 
 
 def model_type_dir(base_dir: str, model_type: str) -> str:
@@ -42,8 +48,14 @@ def point_latest(model_type_dir: str, run_id: str) -> None:
         f.write(f"{run_id}\n".encode())
 
 
-def resolve_model_dir(model_dir: str) -> str:
-    """A run directory from a run directory, a `latest` file, or the folder holding `latest`."""
+def resolve_model_dir(model_dir: Optional[str]) -> str:
+    """A run directory from a run directory, a `latest` file, or the folder holding `latest`;
+    None: the shipped model."""
+    if model_dir is None:
+        if not os.path.exists(os.path.join(SHIPPED_MODEL_DIR, METADATA_FILE)):
+            raise FileNotFoundError(f"no --model_dir given and no shipped model in {SHIPPED_MODEL_DIR}: "
+                                    "pass --model_dir, or build the shipped model with `make model`")
+        return SHIPPED_MODEL_DIR
     model_dir = model_dir.rstrip("/")
     if storage.exists(storage.join(model_dir, METADATA_FILE)):
         return model_dir

@@ -47,3 +47,41 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
         },
         "counts": {name: int(np.sum(labels == i)) for i, name in enumerate(features.LABEL_NAMES)},
     }
+
+
+def choose_review_band(labels, scores, threshold: float, target: float = 0.99, weights=None) -> tuple[float, float]:
+    """The review band [low, high): the widest automatic coverage such that, on held-out data, the images
+    scored below `low` (labelled non_chart) and at or above `high` (labelled chart) are each right at least
+    `target` of the time (sample-weighted). Scores inside the band go to a person."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    weights = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=float)
+    below = scores < threshold
+    low = _widest_side(scores[below], labels[below] == 0, weights[below], target, True, edge=0.0, cap=threshold)
+    high = _widest_side(scores[~below], labels[~below] == 1, weights[~below], target, False, edge=1.0, cap=threshold)
+    return low, high
+
+
+def _widest_side(scores, right, weights, target: float, ascending: bool, edge: float, cap: float) -> float:
+    """The cut that keeps the most images on one side of the threshold while their accuracy is >= target."""
+    order = np.argsort(scores if ascending else -scores, kind="stable")
+    scores, right, weights = scores[order], right[order], weights[order]
+    accuracy = np.cumsum(weights * right) / np.maximum(np.cumsum(weights), 1e-12)
+    good = np.flatnonzero(accuracy >= target - 1e-12)
+    if good.size == 0:
+        return edge  # nothing on this side is sure enough: all of it goes to review
+    k = good[-1]
+    if k == scores.size - 1:
+        return cap  # the whole side is sure enough: no band on this side
+    return float((scores[k] + scores[k + 1]) / 2.0)
+
+
+def selective(labels, scores, threshold: float, band: tuple[float, float]) -> dict:
+    """Coverage (share labelled automatically) and accuracy outside and inside the review band."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    inside = (scores >= band[0]) & (scores < band[1])
+    right = (scores >= threshold) == labels
+    return {"review_band": [float(band[0]), float(band[1])],
+            "coverage": float(np.mean(~inside)) if labels.size else 0.0,
+            "in_review": int(inside.sum()),
+            "accuracy_outside_band": float(right[~inside].mean()) if (~inside).any() else None,
+            "accuracy_inside_band": float(right[inside].mean()) if inside.any() else None}

@@ -40,6 +40,30 @@ def plot_history(history: dict, metric: str, path: str, title: str, best_epoch: 
     return _save(fig, path)
 
 
+def plot_coverage(labels: Sequence[int], scores: Sequence[float], threshold: float, band: Sequence[float],
+                  path: str, title: str) -> str:
+    """Selective classification: accuracy of the images labelled automatically against their share
+    (coverage), leaving the least sure to a person first; the review band's point is marked."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
+    sureness = np.where(scores >= threshold, (scores - threshold) / max(1 - threshold, 1e-9),
+                        (threshold - scores) / max(threshold, 1e-9))
+    right = ((scores >= threshold) == labels)[np.argsort(-sureness, kind="stable")]
+    kept = np.arange(1, right.size + 1)
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    if right.size:
+        ax.plot(kept / right.size, np.cumsum(right) / kept, label="least sure left to a person first")
+        inside = (scores >= band[0]) & (scores < band[1])
+        if inside.any() and (~inside).any():
+            accuracy = float(np.mean(((scores >= threshold) == labels)[~inside]))
+            ax.plot([np.mean(~inside)], [accuracy], "ro",
+                    label=f"review band [{band[0]:.2f}, {band[1]:.2f}): {np.mean(~inside):.0%} covered, {accuracy:.3f}")
+    ax.set(title=title, xlabel="coverage (share labelled automatically)", ylabel="accuracy of those", xlim=(0, 1.01))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    return _save(fig, path)
+
+
 def plot_roc_pr(labels: Sequence[int], scores: Sequence[float], threshold: float, path: str, title: str) -> str:
     """ROC and precision-recall curves side by side, with the operating point marked."""
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)

@@ -32,7 +32,8 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
 def labelling_args(args: argparse.Namespace, model, root: str, predictions: str) -> list[str]:
     """The pipelines.label command line that labels the tree (every Beam option is added after it)."""
     flags = {"--model_dir": model.run_dir, "--input": root, "--output": predictions, "--threshold": model.threshold,
-             "--max_file_mb": args.max_file_mb, "--batch_size": args.batch_size,
+             "--review_band": ",".join(map(str, model.review_band)), "--max_file_mb": args.max_file_mb,
+             "--batch_size": args.batch_size,
              "--decode_threads": args.decode_threads}
     switches = [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
     return [item for flag, value in flags.items() for item in (flag, str(value))] + switches
@@ -49,9 +50,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     args, beam_args = parse_args(argv)
     cli.setup_logging(args.debug)
     from models import reports
-    from models.metrics import binary_metrics
+    from models.metrics import binary_metrics, selective
 
-    model = label.load_model_info(args.model_dir, args.threshold)
+    model = label.load_model_info(args.model_dir, args.threshold, args.review_band)
     root = args.data_dir.rstrip("/")
     output_dir = args.output_dir or storage.join(cli.base_dir(), "evaluations", f"{model.model_type}_{model.run_id}")
     predictions = storage.join(output_dir, PREDICTIONS)
@@ -63,6 +64,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     labels = np.array([truth for _, truth in scored], dtype=int)
     scores = np.array([r["score"] for r, _ in scored], dtype=float)
     metrics = binary_metrics(labels, scores, model.threshold)
+    metrics.update(selective(labels, scores, model.threshold, model.review_band))
     metrics.update(
         {
             "model_type": model.model_type,
@@ -84,6 +86,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     title = f"{model.model_type} {model.run_id} on {root}"
     reports.write_json(storage.join(output_dir, "metrics.json"), metrics)
     reports.plot_roc_pr(labels, scores, model.threshold, storage.join(output_dir, "roc_pr.png"), title)
+    reports.plot_coverage(labels, scores, model.threshold, model.review_band,
+                          storage.join(output_dir, "coverage.png"), f"Accuracy against coverage\n{title}")
     reports.plot_confusion(
         metrics["confusion_matrix"]["matrix"],
         storage.join(output_dir, "confusion_matrix.png"),
@@ -95,13 +99,17 @@ def run(argv: Optional[list[str]] = None) -> dict:
         f"Misclassified ({len(wrong)} of {len(scored)}): {title}",
     )
     logging.info(
-        "Evaluated %d images (%d rejected): accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f -> %s",
+        "Evaluated %d images (%d rejected): accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f; "
+        "review band %s: %.1f%% labelled automatically, accuracy %s -> %s",
         len(scored),
         len(rejected),
         metrics["accuracy"],
         metrics["f1"],
         metrics["roc_auc"],
         model.threshold,
+        list(model.review_band),
+        100 * metrics["coverage"],
+        metrics["accuracy_outside_band"],
         output_dir,
     )
     return metrics

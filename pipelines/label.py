@@ -54,11 +54,16 @@ class ModelInfo:
     run_id: str
     threshold: float
     image_size: int
+    review_band: tuple[float, float] = (0.0, 0.0)  # [low, high): scores inside go to a person
 
     def verdict(self, score: float) -> dict:
-        """The fields every answer about one image carries (JSONL results and /predict alike)."""
+        """The fields every answer about one image carries (JSONL results and /predict alike); label and review
+        follow from the score as written (6 decimals), so a reader can recompute them."""
+        score = round(score, 6)
         label = features.CHART if score >= self.threshold else features.NON_CHART
-        return {"label": label, "score": round(score, 6), "model_type": self.model_type, "run_id": self.run_id}
+        review = self.review_band[0] <= score < self.review_band[1]
+        return {"label": label, "score": score, "review": review, "model_type": self.model_type,
+                "run_id": self.run_id}
 
 
 def input_pattern(source: str) -> str:
@@ -127,6 +132,8 @@ class ToResult(beam.DoFn):
             return
         verdict = self._model.verdict(float(prediction.inference))
         beam.metrics.Metrics.counter(_METRICS, f"labelled_{verdict['label']}").inc()
+        if verdict["review"]:
+            beam.metrics.Metrics.counter(_METRICS, "labelled_review").inc()
         self._progress.tick()
         yield {
             "uri": key.uri,
@@ -139,7 +146,8 @@ class ToResult(beam.DoFn):
 
 
 class CopyInto(beam.DoFn):
-    """--sort_into: copy each image to DIR/<label>/<sha256 prefix>_<name>; an existing copy is left alone.
+    """--sort_into: copy each image to DIR/<label>/<sha256 prefix>_<name> (DIR/review/ for scores in the review
+    band); an existing copy is left alone.
 
     Only the bytes that were labelled are copied (a file changed since is a dead letter,
     `changed_since_labelled`), through a temporary name so a half-written copy never shows;
@@ -152,7 +160,7 @@ class CopyInto(beam.DoFn):
 
     def process(self, result: dict) -> Iterator:
         name = f"{result['sha256'][:12]}_{os.path.basename(result['uri'].rstrip('/')) or 'image'}"
-        target = storage.join(self._root, result["label"], name)
+        target = storage.join(self._root, features.REVIEW if result["review"] else result["label"], name)
         try:
             if storage.exists(target):
                 return
@@ -270,11 +278,13 @@ def write_run_summary(counted: list[tuple[tuple[str, str], int]], path: str, inp
         "model_type": model.model_type,
         "run_id": model.run_id,
         "threshold": model.threshold,
+        "review_band": list(model.review_band),
+        "review": 0,
         "finished_at": _now(),
     }
     for (kind, key), n in sorted(counted):
-        if kind == "listed":
-            summary["listed"] = n
+        if kind in ("listed", "review"):
+            summary[kind] = n
         else:
             summary[kind][key] = n
     with storage.open_write(path) as f:
@@ -308,17 +318,21 @@ def already_labelled(output: str) -> set[str]:
     return {r["uri"] for r in _read_jsonl(f"{output}-*{features.JSONL_SUFFIX}")}
 
 
-def load_model_info(model_dir: str, threshold: Optional[float]) -> ModelInfo:
+def load_model_info(model_dir: Optional[str], threshold: Optional[float] = None,
+                    review_band: Optional[tuple[float, float]] = None) -> ModelInfo:
+    """The checked model (None: the shipped one), with --threshold / --review_band over its recorded ones."""
     from models.export import check_run_dir  # TensorFlow: at launch only, never on a worker's import
 
     run_dir = runs.resolve_model_dir(model_dir)
     metadata = check_run_dir(run_dir)
+    band = review_band or tuple(metadata.get(runs.REVIEW_BAND_KEY) or (0.0, 0.0))
     return ModelInfo(
         run_dir,
         metadata["model_type"],
         metadata["run_id"],
         metadata["threshold"] if threshold is None else threshold,
         metadata["image_size"],
+        (float(band[0]), float(band[1])),
     )
 
 
@@ -415,6 +429,9 @@ def build_pipeline(
     counted = [
         listed | "CountListed" >> beam.Map(lambda _: ("listed", "")),
         results | "CountLabelled" >> beam.Map(lambda r: ("labelled", r["label"])),
+        results
+        | "Reviewed" >> beam.Filter(lambda r: r["review"])
+        | "CountReview" >> beam.Map(lambda _: ("review", "")),
     ]
     for name, pcoll in rejected.items():
         kind = "not_sorted" if name == "NotSorted" else "rejected"
@@ -493,7 +510,7 @@ def run(argv: Optional[list[str]] = None) -> Optional[object]:
     pipeline_options = PipelineOptions(beam_args)
     streaming = pipeline_options.view_as(StandardOptions).streaming
     check_options(args, streaming)
-    model = load_model_info(args.model_dir, args.threshold)
+    model = load_model_info(args.model_dir, args.threshold, args.review_band)
     logging.info(
         "Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl",
         args.input,

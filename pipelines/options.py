@@ -72,10 +72,27 @@ def parser(command: str, description: str, beam: bool) -> argparse.ArgumentParse
 
 def add_model(parser: argparse.ArgumentParser) -> None:
     """--model_dir and --threshold: which exported model, and where its chart label starts."""
-    parser.add_argument("--model_dir", required=True,
-                        help="A training run directory, a model_type's `latest` file, or the model_type folder.")
+    parser.add_argument("--model_dir", default=None,
+                        help="A training run directory, a model_type's `latest` file, or the model_type folder "
+                             "(default: the model shipped in models/shipped).")
     parser.add_argument("--threshold", type=float, default=None,
                         help="Chart probability at or above which an image is `chart` (default: the model's own).")
+    parser.add_argument("--review_band", type=review_band, default=None, metavar="LOW,HIGH",
+                        help="Scores in [LOW, HIGH) are marked review: true (default: the band recorded with the "
+                             "model, if any; 'off': none).")
+
+
+def review_band(text: str) -> tuple[float, float]:
+    """--review_band LOW,HIGH (0 <= LOW <= HIGH <= 1), or 'off' (an empty band)."""
+    if text.strip().lower() == "off":
+        return (0.0, 0.0)
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (e.g. 0.2,0.8) or off, got {text!r}") from None
+    if not 0.0 <= low <= high <= 1.0:
+        raise argparse.ArgumentTypeError(f"need 0 <= LOW <= HIGH <= 1, got {text!r}")
+    return (low, high)
 
 
 def add_input_limits(parser: argparse.ArgumentParser, outside_root: bool = True) -> None:

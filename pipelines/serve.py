@@ -189,7 +189,8 @@ def create_app(model: label.ModelInfo, limits: Limits) -> FastAPI:
     @app.get("/model")
     async def model_info() -> dict:
         return {"model_type": model.model_type, "run_id": model.run_id, "threshold": model.threshold,
-                "image_size": model.image_size, "limits": limits.model_dump(exclude={"allowed_roots"})}
+                "review_band": list(model.review_band), "image_size": model.image_size,
+                "limits": limits.model_dump(exclude={"allowed_roots"})}
 
     @app.post("/predict", openapi_extra=_PREDICT_DOC)
     async def predict(request: Request):
@@ -346,7 +347,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     args = parse_args(argv)
     cli.setup_logging(args.debug)
     limits = limits_from(args)
-    model = label.load_model_info(args.model_dir, args.threshold)
+    model = label.load_model_info(args.model_dir, args.threshold, args.review_band)
     app = create_app(model, limits)
     logging.info(
         "Serving %s run %s (threshold %.3f) on http://%s:%d",

@@ -34,6 +34,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--weights", default=None,
                         help="Override the spec's weights: imagenet, null (from scratch) or a local weights file.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
+    parser.add_argument("--review_target", type=float, default=0.99,
+                        help="The review band recorded with the model leaves to a person the scores needed for this "
+                             "accuracy on the rest of the val split.")
     return parser.parse_args(argv)
 
 
@@ -146,7 +149,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models import export, reports
     from models.builder import build_model
     from models.data import make_dataset, split_files
-    from models.metrics import binary_metrics, choose_threshold
+    from models.metrics import binary_metrics, choose_review_band, choose_threshold, selective
 
     keras.utils.set_random_seed(args.seed)
     base = cli.base_dir()
@@ -190,7 +193,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     val_scores, val_labels, val_weights = scores_labels_weights(model, datasets[features.VAL])
     threshold = choose_threshold(val_labels, val_scores, val_weights)
     test_scores, test_labels, _ = scores_labels_weights(model, datasets[features.TEST])
+    review_band = choose_review_band(val_labels, val_scores, threshold, args.review_target, val_weights)
     test_metrics = binary_metrics(test_labels, test_scores, threshold)
+    test_metrics.update(selective(test_labels, test_scores, threshold, review_band))
 
     model.save(storage.join(run_dir, spec.file_name))
     export.export_saved_model(model, transform_output, run_dir)
@@ -204,6 +209,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
             "score": "probability that the image is a chart",
             "threshold": threshold,
             "threshold_source": "chosen on the val split (max source-weighted accuracy)",
+            runs.REVIEW_BAND_KEY: list(review_band),
+            "review_band_source": f"chosen on the val split: source-weighted accuracy >= {args.review_target} "
+                                  "outside it, on each side of the threshold",
             "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]),
             "keras_file": spec.file_name,
             "serving_signature": {"input": runs.SERVING_INPUT, "output": runs.SERVING_OUTPUT},
@@ -231,6 +239,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
         "best_validation_accuracy": history["val_accuracy"][best],
         "test_metrics": test_metrics,
         "threshold": threshold,
+        "review_band": list(review_band),
         "train_seconds": round(train_seconds, 2),
         "train_images_per_second": round(n_train * epochs_run / max(train_seconds, 1e-9), 1),
         "model_dir": run_dir,

@@ -91,13 +91,15 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
         assert set(r) == RESULT_KEYS
         assert r["score"] == pytest.approx(float(score), abs=1e-5)
         assert r["label"] == (features.CHART if r["score"] >= metadata["threshold"] else features.NON_CHART)
+        low, high = metadata[runs.REVIEW_BAND_KEY]
+        assert r["review"] == (low <= r["score"] < high)
         assert r["sha256"] == hashlib.sha256(written[name]).hexdigest()
         assert (r["width"], r["height"]) == Image.open(io.BytesIO(written[name])).size
         assert (r["model_type"], r["run_id"]) == ("demo", metadata["run_id"])
         assert datetime.fromisoformat(r["labeled_at"].replace("Z", "+00:00")).tzinfo is not None
 
     copies = sorted(p.relative_to(sorted_dir).parts[0] for p in sorted_dir.rglob("*") if p.is_file())
-    assert copies == sorted(r["label"] for r in results)
+    assert copies == sorted(features.REVIEW if r["review"] else r["label"] for r in results)
     # --sort_into is idempotent: a second run adds no copies
     _label(
         "--model_dir",
@@ -454,7 +456,8 @@ def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy
     same.write_bytes(image_bytes(1))
     changed.write_bytes(image_bytes(2))
     results = [
-        {"uri": str(path), "label": features.CHART, "sha256": hashlib.sha256(image_bytes(1)).hexdigest()}
+        {"uri": str(path), "label": features.CHART, "review": False,
+         "sha256": hashlib.sha256(image_bytes(1)).hexdigest()}
         for path in (same, changed)
     ]
     (tmp_path / "blocked").write_text("a file where the sorted folder should be")

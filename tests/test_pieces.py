@@ -128,8 +128,12 @@ def test_truth_of_reads_the_label_from_the_first_folder_under_the_root(uri, expe
 
 def test_a_verdict_is_chart_at_or_above_the_threshold():
     model = label.ModelInfo("run", "demo", "r1", 0.4, 32)
-    assert model.verdict(0.4) == {"label": features.CHART, "score": 0.4, "model_type": "demo", "run_id": "r1"}
-    assert model.verdict(0.3999999)["label"] == features.NON_CHART
+    assert model.verdict(0.4) == {"label": features.CHART, "score": 0.4, "review": False, "model_type": "demo",
+                                  "run_id": "r1"}
+    assert model.verdict(0.3999994)["label"] == features.NON_CHART
+    assert model.verdict(0.3999996)["label"] == features.CHART  # written as 0.4: the label follows the written score
+    banded = label.ModelInfo("run", "demo", "r1", 0.4, 32, (0.3, 0.5))
+    assert [banded.verdict(s)["review"] for s in (0.29, 0.3, 0.45, 0.5)] == [False, True, True, False]
     assert model.verdict(0.123456789)["score"] == 0.123457
 
 
@@ -182,9 +186,12 @@ cli.INTERRUPT_GRACE_S = 1.0
 
 
 def run(argv):
-    print("running", flush=True)
+    announced = False
     while True:  # swallows every Ctrl-C, as a runner stuck in a bundle does
         try:
+            if not announced:  # inside the try: a Ctrl-C right after the announcement is swallowed too
+                announced = True
+                print("running", flush=True)
             time.sleep(0.1)
         except KeyboardInterrupt:
             print("swallowed", flush=True)

@@ -114,6 +114,7 @@ def test_health_and_model_describe_the_loaded_model(server, trained):
     info = httpx.get(f"{server}/model").json()
     assert {k: info[k] for k in runs.METADATA_KEYS} == {k: metadata[k] for k in runs.METADATA_KEYS}
     assert info["limits"]["max_files"] == MAX_FILES
+    assert info["review_band"] == metadata[runs.REVIEW_BAND_KEY]  # the band recorded with the model
     assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
 
 
@@ -135,8 +136,8 @@ def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, fil
         assert by_path.status_code == 200, by_path.text
         answer = by_path.json()
         assert answer["uri"] == uri and answer["score"] == expected["score"] == evaluated[uri]
-        assert {k: answer[k] for k in ("label", "sha256", "width", "height", "model_type", "run_id")} == \
-               {k: expected[k] for k in ("label", "sha256", "width", "height", "model_type", "run_id")}
+        assert {k: answer[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")} == \
+               {k: expected[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")}
         assert answer["threshold"] == runs.read_metadata(trained["summary"]["model_dir"])["threshold"]
         raw = open(uri, "rb").read()
         assert _predict(server, image_b64=base64.b64encode(raw).decode()).json()["score"] == expected["score"]

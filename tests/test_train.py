@@ -28,6 +28,8 @@ def test_a_training_run_writes_every_output(trained):
     metadata = runs.read_metadata(run_dir)
     assert metadata["positive_label"] == features.CHART and metadata["image_size"] == 32
     assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
+    low, high = metadata[runs.REVIEW_BAND_KEY]
+    assert 0.0 <= low <= metadata["threshold"] <= high <= 1.0 and "val split" in metadata["review_band_source"]
 
     reports = os.path.join(base, "reports", "demo")
     with open(os.path.join(reports, f"training_summary_{run_id}.json")) as f:

@@ -1,0 +1,61 @@
+"""Ship: make a trained run the default model (models/shipped), with its provenance recorded.
+
+Copies the run's SavedModel and metadata.json (not its Keras files: serving needs neither) and adds
+`provenance`: the ingest config, the commit, the seed and, when given, the source-disjoint metrics of
+the same recipe (benchmarks/results/source_folds.json). `make model` runs ingest, train, then this.
+"""
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+from typing import Optional
+
+from core import runs
+from pipelines import cli, options
+
+MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
+
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = options.parser("ship", __doc__.split("\n\n")[0], beam=False)
+    parser.add_argument("--run_dir", required=True, help="The run to ship (a run directory or `latest` file).")
+    parser.add_argument("--config", required=True, help="The ingest config the run was trained on (recorded).")
+    parser.add_argument("--seed", type=int, required=True, help="The seed it was trained with (recorded).")
+    parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded).")
+    parser.add_argument("--target", default=runs.SHIPPED_MODEL_DIR, help="Where the shipped model goes.")
+    return parser.parse_args(argv)
+
+
+def run(argv: Optional[list[str]] = None) -> dict:
+    args = parse_args(argv)
+    cli.setup_logging(args.debug)
+    run_dir = runs.resolve_model_dir(args.run_dir)
+    metadata = runs.read_metadata(run_dir)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    metadata["provenance"] = {
+        "ingest_config": open(args.config).read(),
+        "commit": commit,
+        "seed": args.seed,
+        "trained_in": run_dir,
+        "source_disjoint": json.load(open(args.folds))["summary"] if args.folds else None,
+    }
+    shutil.rmtree(args.target, ignore_errors=True)
+    shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
+    runs.write_metadata(args.target, metadata)
+    too_big = [p for p in _files(args.target) if p[1] > MAX_FILE_BYTES]
+    if too_big:
+        raise ValueError(f"files over {MAX_FILE_BYTES} bytes cannot be shipped in the repository: {too_big}")
+    logging.info("Shipped %s run %s to %s (%.1f MB)", metadata["model_type"], metadata["run_id"], args.target,
+                 sum(size for _, size in _files(args.target)) / 2**20)
+    return metadata
+
+
+def _files(folder: str) -> list[tuple[str, int]]:
+    paths = [os.path.join(top, name) for top, _, names in os.walk(folder) for name in names]
+    return [(path, os.path.getsize(path)) for path in paths]
+
+
+if __name__ == "__main__":
+    cli.main("pipelines.ship")
