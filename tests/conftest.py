@@ -27,6 +27,12 @@ def image_bytes(seed: int, fmt: str = "PNG", size: tuple[int, int] = (96, 64), m
     return out.getvalue()
 
 
+def label_command(model_dir: str, input_: str, output: str, *extra: str) -> list[str]:
+    """`python -m pipelines.label` on the DirectRunner, as a user types it (for tests that run it as a process)."""
+    return [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--model_dir", model_dir,
+            "--input", input_, "--output", output, *extra]
+
+
 @pytest.fixture(scope="session")
 def real_sample() -> str:
     if not os.path.isdir(REAL_SAMPLE):

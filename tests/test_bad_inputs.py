@@ -3,7 +3,6 @@ validation: every file is labelled or dead-lettered with its reason, none is los
 import io
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from PIL import Image
 from core import features
 from pipelines import ingest, label
 from tests import bad_inputs
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, label_command
 from transforms.image import PreparedImage, RejectedImage, prepare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,20 +24,8 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
     expected = bad_inputs.write(str(tmp_path / "corpus"), str(tmp_path))
     assert len(expected) >= 40
     output = str(tmp_path / "out" / "labels")
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.label",
-        "--runner=DirectRunner",
-        "--model_dir",
-        trained["summary"]["model_dir"],
-        "--input",
-        str(tmp_path / "corpus"),
-        "--output",
-        output,
-        "--max_file_mb",
-        str(bad_inputs.MAX_FILE_MB),
-    ]
+    command = label_command(trained["summary"]["model_dir"], str(tmp_path / "corpus"), output,
+                            "--max_file_mb", str(bad_inputs.MAX_FILE_MB))
     done = subprocess.run(
         command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=600
     )
@@ -54,18 +41,7 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
 
 def test_a_label_run_with_nothing_to_read_exits_1(trained, tmp_path):
     (tmp_path / "empty").mkdir()
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.label",
-        "--runner=DirectRunner",
-        "--model_dir",
-        trained["summary"]["model_dir"],
-        "--input",
-        str(tmp_path / "empty"),
-        "--output",
-        str(tmp_path / "out"),
-    ]
+    command = label_command(trained["summary"]["model_dir"], str(tmp_path / "empty"), str(tmp_path / "out"))
     done = subprocess.run(
         command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300
     )

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core import dead_letters, features, runs
 from pipelines import label
-from tests.conftest import image_bytes
+from tests.conftest import image_bytes, label_command
 
 RESULT_KEYS = set(features.RESULT_FIELDS)
 MIXED = {
@@ -483,30 +483,13 @@ def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy
 def test_streaming_dead_letters_a_bad_file_name_and_ctrl_c_exits_130(model_dir, tmp_path):
     import signal
     import subprocess
-    import sys
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     inbox, output = tmp_path / "inbox", str(tmp_path / "out" / "labels")
     _write_folder(str(inbox), ["a.png"])
     with open(os.path.join(os.fsencode(inbox), b"caf\xe9.png"), "wb") as f:
         f.write(MIXED["b.jpg"]())
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.label",
-        "--runner=DirectRunner",
-        "--model_dir",
-        model_dir,
-        "--input",
-        str(inbox),
-        "--output",
-        output,
-        "--streaming",
-        "--poll_interval",
-        "1",
-        "--duration",
-        "300",
-    ]
+    command = label_command(model_dir, str(inbox), output, "--streaming", "--poll_interval", "1", "--duration", "300")
     job = subprocess.Popen(
         command,
         cwd=root,
