@@ -44,7 +44,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     accuracy = summary["test_metrics"]["accuracy"]
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {accuracy:.3f})")
     print(f"Model:   {summary['model_dir']}")
-    print(f"Labels:  {output}-*.jsonl; images sorted into {storage.join(base, 'sorted')}/chart|non_chart")
+    print(f"Labels:  {output}-*.jsonl; images sorted into {storage.join(base, 'sorted')}/chart|non_chart|review")
     example = sorted(r["uri"] for r in label.read_results(output)[0])[0]
     print(
         f"\nServe it (REST API and a web page at http://127.0.0.1:8008/):\n"
@@ -55,14 +55,16 @@ def run(argv: Optional[list[str]] = None) -> None:
 
 
 def print_table(results: list[dict]) -> None:
-    """uri, truth (from the folder name), label, score: one row per image."""
-    print(f"\n{'image':<28} {'truth':<10} {'label':<10} {'score':>6}")
+    """uri, truth (from the folder name), label, score, review: one row per image."""
+    print(f"\n{'image':<28} {'truth':<10} {'label':<10} {'score':>6}  review")
     correct = 0
     for r in sorted(results, key=lambda r: r["uri"]):
         truth = r["uri"].rstrip("/").split("/")[-2]
         correct += truth == r["label"]
-        print(f"{r['uri'].split('/')[-1]:<28} {truth:<10} {r['label']:<10} {r['score']:>6.3f}")
-    print(f"{correct}/{len(results)} labelled as their folder says")
+        review = "yes" if r["review"] else ""
+        print(f"{r['uri'].split('/')[-1]:<28} {truth:<10} {r['label']:<10} {r['score']:>6.3f}  {review}")
+    reviewed = sum(r["review"] for r in results)
+    print(f"{correct}/{len(results)} labelled as their folder says; {reviewed} in the review band")
 
 
 if __name__ == "__main__":
