@@ -227,28 +227,10 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
 
 def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
-    _label(
-        "--model_dir",
-        model_dir,
-        "--input",
-        str(tmp_path / "in" / "*.*"),
-        "--output",
-        str(tmp_path / "lo"),
-        "--threshold",
-        "0",
-    )
-    _label(
-        "--model_dir",
-        model_dir,
-        "--input",
-        str(tmp_path / "in" / "*.*"),
-        "--output",
-        str(tmp_path / "hi"),
-        "--threshold",
-        "1.01",
-    )
-    assert {r["label"] for r in _results(str(tmp_path / "lo"))[0]} == {features.CHART}
-    assert {r["label"] for r in _results(str(tmp_path / "hi"))[0]} == {features.NON_CHART}
+    for name, threshold, everyone in (("lo", "0", features.CHART), ("hi", "1.01", features.NON_CHART)):
+        output = str(tmp_path / name)
+        _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", output, "--threshold", threshold)
+        assert {r["label"] for r in _results(output)[0]} == {everyone}
 
 
 def test_batch_over_a_gcs_bucket(model_dir, gcs_emulator, gcs_bucket):
