@@ -229,7 +229,8 @@ def test_threshold_option_overrides_the_recorded_one(model_dir, tmp_path):
     _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg"])
     for name, threshold, everyone in (("lo", "0", features.CHART), ("hi", "1.01", features.NON_CHART)):
         output = str(tmp_path / name)
-        _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", output, "--threshold", threshold)
+        _label("--model_dir", model_dir, "--input", str(tmp_path / "in" / "*.*"), "--output", output,
+               "--threshold", threshold)
         assert {r["label"] for r in _results(output)[0]} == {everyone}
 
 
