@@ -120,7 +120,10 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         too_large = Refused(REQUEST_TOO_LARGE, f"request body over {self.max_bytes} bytes (--max_request_mb)")
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_bytes:
+        if not length.isdigit():
+            bad_length = Refused(BAD_REQUEST, f"Content-Length {length!r} is not a number")
+            return await _refusal(bad_length)(scope, receive, send)
+        if int(length) > self.max_bytes:
             return await _refusal(too_large)(scope, receive, send)
         received = 0
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from typing import Optional
 
-from core import runs
+from core import runs, storage
 from pipelines import cli, options
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
@@ -35,11 +35,11 @@ def run(argv: Optional[list[str]] = None) -> dict:
     metadata = runs.read_metadata(run_dir)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
     metadata["provenance"] = {
-        "ingest_config": open(args.config).read(),
+        "ingest_config": storage.read_bytes(args.config).decode(),
         "commit": commit,
         "seed": args.seed,
         "trained_in": run_dir,
-        "source_disjoint": json.load(open(args.folds))["summary"] if args.folds else None,
+        "source_disjoint": json.loads(storage.read_bytes(args.folds))["summary"] if args.folds else None,
     }
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
