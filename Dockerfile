@@ -26,7 +26,9 @@ COPY transforms/ transforms/
 COPY models/ models/
 COPY pipelines/ pipelines/
 COPY configs/ configs/
-RUN pip install --no-cache-dir ".${EXTRAS}" && python -c "import pipelines.label, pipelines.serve, transforms.image, models.inference"
+# LightGBM (the ensemble's boosted trees) needs the OpenMP runtime.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
+RUN pip install --no-cache-dir ".${EXTRAS}" && python -c "import pipelines.label, pipelines.serve, lightgbm"
 # The SDK harness stays the entry point (inherited from the base image).
 
 FROM worker AS serve

@@ -29,6 +29,7 @@ REQUIRED = [
     "google-cloud-pubsub==2.44.0",
     "matplotlib==3.11.2",
     "scikit-learn==1.9.1",
+    "lightgbm==4.7.0",  # the ensemble's boosted trees (models/boosted.py); needs libgomp1
     # REST API (pipelines.serve)
     "fastapi==0.165.0",
     "starlette==1.10.0",

@@ -23,6 +23,10 @@ SERVING_OUTPUT = "score"  # float32 [N]
 
 METADATA_KEYS = ("model_type", "run_id", "threshold", "image_size")  # what labelling and serving rely on
 REVIEW_BAND_KEY = "review_band"  # optional [low, high): scores inside go to a person (chosen on val by train)
+# Optional {"file", "weight", "descriptors"}: the run is an ensemble, and its score blends the SavedModel's with
+# LightGBM's on transforms.descriptors (the model file in LightGBM's text format, in the run directory).
+BOOSTED_TREES_KEY = "boosted_trees"
+BOOSTED_TREES_FILE = "boosted_trees.txt"
 
 # The ready model shipped in the repository (`make model` writes it): the default --model_dir.
 SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "shipped")

@@ -1,7 +1,8 @@
 """tf.data input pipelines from ingest's TFRecords, through the saved tf.Transform graph."""
 import json
-from typing import Optional
+from typing import Iterator, Optional
 
+import numpy as np
 import tensorflow as tf
 
 from core import features, storage
@@ -52,3 +53,11 @@ def make_dataset(files: list[str], transform_output, batch_size: int, training: 
         .map(lambda records: to_xyw(tf.io.parse_example(records, spec)), num_parallel_calls=AUTOTUNE)
         .prefetch(AUTOTUNE)
     )
+
+
+def raw_batches(files: list[str], transform_output, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """The records' raw features as numpy batches, in file order: `image` holds the prepared RGB bytes,
+    exactly what the labeller hands the exported model (so scores on them are the labeller's scores)."""
+    spec = transform_output.raw_feature_spec()
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size)
+    yield from dataset.map(lambda records: tf.io.parse_example(records, spec)).as_numpy_iterator()

@@ -50,4 +50,7 @@ def check_run_dir(run_dir: str) -> dict:
         saved_model_pb2.SavedModel().ParseFromString(storage.read_bytes(graph))
     except Exception as err:  # missing (any filesystem's error) or not a SavedModel (protobuf's DecodeError)
         raise ValueError(f"{graph} is missing or corrupt ({type(err).__name__}: {err}); {restore}") from err
+    trees = metadata.get(runs.BOOSTED_TREES_KEY)
+    if trees and not storage.exists(storage.join(run_dir, trees.get("file", runs.BOOSTED_TREES_FILE))):
+        raise ValueError(f"{run_dir} is an ensemble but lacks its boosted trees ({trees.get('file')}); {restore}")
     return metadata

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import keras
+import lightgbm
 import yaml
 
 from core.features import CHART, NON_CHART
@@ -161,6 +162,14 @@ class FineTune:
 
 
 @dataclasses.dataclass(frozen=True)
+class BoostedTrees:
+    """The ensemble's second model: LightGBM on `transforms.descriptors`, blended with the network's score."""
+
+    weight: float  # share of the score from the trees: score = (1 - weight) * network + weight * trees
+    arguments: dict[str, Any] = dataclasses.field(default_factory=dict)  # lightgbm.LGBMClassifier's
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """A validated model spec (see configs/model_config.yaml for the meaning of each key)."""
 
@@ -186,6 +195,7 @@ class ModelSpec:
     class_weights: str | dict[str, float] | None = None
     augmentation: tuple[Component, ...] = ()
     fine_tune: FineTune | None = None
+    boosted_trees: BoostedTrees | None = None
 
 
 SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ModelSpec)) - {"model_type"}
@@ -342,6 +352,7 @@ class _Parser:
             class_weights=self.class_weights(),
             augmentation=self.augmentation(),
             fine_tune=self.fine_tune(),
+            boosted_trees=self.boosted_trees(),
         )
         self.check_optimizer(spec)
         return spec
@@ -447,3 +458,20 @@ class _Parser:
             learning_rate=self.typed("fine_tune.learning_rate", value["learning_rate"], float, positive=True),
             unfreeze_from=None if unfreeze_from is None else self.typed("fine_tune.unfreeze_from", unfreeze_from, int),
         )
+
+    def boosted_trees(self) -> BoostedTrees | None:
+        value = self.raw.get("boosted_trees")
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or not {"weight"} <= set(value) <= {"weight", "arguments"}:
+            raise self.error("boosted_trees", f"expected {{weight, arguments}} or null, got {value!r}")
+        weight = self.typed("boosted_trees.weight", value["weight"], float, positive=True)
+        if weight >= 1:
+            raise self.error("boosted_trees.weight", f"must be below 1 (the network gets 1 - weight), got {weight}")
+        arguments = self.mapping("boosted_trees.arguments", value.get("arguments"))
+        known = lightgbm.LGBMClassifier().get_params()
+        unknown = sorted(set(arguments) - set(known))
+        if unknown:
+            raise self.error("boosted_trees.arguments", f"unknown {unknown}; lightgbm.LGBMClassifier takes "
+                             f"{', '.join(sorted(known))}")
+        return BoostedTrees(weight, arguments)

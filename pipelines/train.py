@@ -125,16 +125,42 @@ def fit(model, spec, train_ds, val_ds, run_dir: str) -> tuple[dict, int]:
     return history, (stopper.best_epoch if restored else len(history["loss"]) - 1)
 
 
-def scores_labels_weights(model, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's chart scores over `dataset`, with each image's label and sample weight."""
-    scores, labels, weights = [], [], []
-    for pixels, label, weight in dataset:
-        scores.append(model(pixels, training=False).numpy().reshape(-1))
-        labels.append(label.numpy())
-        weights.append(weight.numpy())
-    if not scores:
-        return np.zeros(0), np.zeros(0, int), np.zeros(0)
-    return np.concatenate(scores), np.concatenate(labels).astype(int), np.concatenate(weights)
+def label_weights(batch: dict, per_label: Optional[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """A raw batch's labels, and sample weights as training uses them (source weight x class weight)."""
+    labels = batch[features.LABEL_KEY].astype(int)
+    per = np.array([(per_label or {}).get(i, 1.0) for i in range(len(features.LABEL_NAMES))])
+    return labels, batch[features.WEIGHT_KEY] * per[labels]
+
+
+def fit_trees(spec, files: list[str], transform_output, image_size: int, per_label: Optional[dict], seed: int):
+    """The ensemble's boosted trees, fitted on the train split's descriptors (sample-weighted as the network)."""
+    from models import boosted
+    from models.data import raw_batches
+    from transforms.descriptors import describe
+
+    rows, labels, weights = [], [], []
+    for batch in raw_batches(files, transform_output, spec.batch_size):
+        pixels = np.frombuffer(b"".join(batch[features.IMAGE_KEY]), np.uint8).reshape(-1, image_size, image_size, 3)
+        rows.append(describe(pixels))
+        y, w = label_weights(batch, per_label)
+        labels.append(y)
+        weights.append(w)
+    return boosted.fit(np.concatenate(rows), np.concatenate(labels), np.concatenate(weights),
+                       spec.boosted_trees.arguments, seed)
+
+
+def scores_labels_weights(model, files: list[str], transform_output, batch_size: int):
+    """The exported model's chart scores over a split's records (exactly what labelling gives for the same
+    files), with each image's label and source weight."""
+    from models.data import raw_batches
+
+    scores, labels, weights = [np.zeros(0)], [np.zeros(0, int)], [np.zeros(0)]
+    for batch in raw_batches(files, transform_output, batch_size):
+        scores.append(model(list(batch[features.IMAGE_KEY])))
+        y, w = label_weights(batch, None)
+        labels.append(y)
+        weights.append(w)
+    return np.concatenate(scores), np.concatenate(labels), np.concatenate(weights)
 
 
 def run(argv: Optional[list[str]] = None) -> dict:
@@ -146,9 +172,10 @@ def run(argv: Optional[list[str]] = None) -> dict:
     import keras
     import tensorflow_transform as tft
 
-    from models import export, reports
+    from models import boosted, export, reports
     from models.builder import build_model
     from models.data import make_dataset, split_files
+    from models.inference import RunModel, load_signature
     from models.metrics import binary_metrics, choose_review_band, choose_threshold, selective
 
     keras.utils.set_random_seed(args.seed)
@@ -176,7 +203,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
             seed=args.seed,
             class_weights=weights.get(split),
         )
-        for split in features.SPLITS
+        for split in (features.TRAIN, features.VAL)
     }
 
     model = build_model(spec, tuple(feature_spec[features.IMAGE_KEY].shape))
@@ -190,15 +217,25 @@ def run(argv: Optional[list[str]] = None) -> dict:
     history, kept_epoch = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], run_dir)
     train_seconds = time.monotonic() - started
 
-    val_scores, val_labels, val_weights = scores_labels_weights(model, datasets[features.VAL])
+    model.save(storage.join(run_dir, spec.file_name))
+    image_size = int(feature_spec[features.IMAGE_KEY].shape[0])
+    export.export_saved_model(model, transform_output, run_dir)
+    exported = RunModel(load_signature(run_dir), image_size)
+    ensemble = {}
+    if spec.boosted_trees:
+        exported.trees = fit_trees(spec, files[features.TRAIN], transform_output, image_size, weights[features.TRAIN],
+                                   args.seed)
+        exported.weight = spec.boosted_trees.weight
+        ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight)
+    val_scores, val_labels, val_weights = scores_labels_weights(exported, files[features.VAL], transform_output,
+                                                                spec.batch_size)
     threshold = choose_threshold(val_labels, val_scores, val_weights)
-    test_scores, test_labels, _ = scores_labels_weights(model, datasets[features.TEST])
+    test_scores, test_labels, _ = scores_labels_weights(exported, files[features.TEST], transform_output,
+                                                        spec.batch_size)
     review_band = choose_review_band(val_labels, val_scores, threshold, args.review_target, val_weights)
     test_metrics = binary_metrics(test_labels, test_scores, threshold)
     test_metrics.update(selective(test_labels, test_scores, threshold, review_band))
 
-    model.save(storage.join(run_dir, spec.file_name))
-    export.export_saved_model(model, transform_output, run_dir)
     runs.write_metadata(
         run_dir,
         {
@@ -212,7 +249,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
             runs.REVIEW_BAND_KEY: list(review_band),
             "review_band_source": f"chosen on the val split: source-weighted accuracy >= {args.review_target} "
                                   "outside it, on each side of the threshold",
-            "image_size": int(feature_spec[features.IMAGE_KEY].shape[0]),
+            "image_size": image_size,
+            **ensemble,
             "keras_file": spec.file_name,
             "serving_signature": {"input": runs.SERVING_INPUT, "output": runs.SERVING_OUTPUT},
             "data": {

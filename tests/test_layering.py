@@ -12,7 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LAYERS = {"core": 0, "transforms": 1, "synthetic": 1, "models": 2, "pipelines": 3, "benchmarks": 4, "tests": 5}
 # Imported by Beam workers (DoFns, the model handler) or by every command at start-up.
 TENSORFLOW_FREE = ("core.features", "core.runs", "core.dead_letters", "core.storage", "transforms.image",
-                   "models.inference", "pipelines.inputs", "pipelines.sources", "pipelines.ingest", "pipelines.label")
+                   "transforms.descriptors", "models.boosted", "models.inference", "pipelines.inputs",
+                   "pipelines.sources", "pipelines.ingest", "pipelines.label")
 
 
 def first_party_imports(path: pathlib.Path) -> list[tuple[str, int]]:
@@ -54,7 +55,7 @@ def test_the_layer_check_sees_lazy_imports(tmp_path):
 
 
 def test_worker_modules_import_without_tensorflow():
-    loaded = "sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)"
+    loaded = "sorted(m for m in ('tensorflow', 'keras', 'lightgbm') if m in sys.modules)"
     probe = f"import sys\nimport {', '.join(TENSORFLOW_FREE)}\nprint({loaded})"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,0 +1,43 @@
+"""The boosted-trees half of an ensemble: LightGBM on `transforms.descriptors` of the prepared pixels,
+kept in LightGBM's own text format beside the SavedModel, and how its score blends with the network's."""
+from typing import Any
+
+import numpy as np
+
+from core import runs, storage
+from transforms.descriptors import DESCRIPTOR_COUNT, describe
+
+
+def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, arguments: dict, seed: int) -> Any:
+    """A LightGBM booster for P(chart | descriptors), sample-weighted like the network's training."""
+    import lightgbm
+
+    classifier = lightgbm.LGBMClassifier(**{"random_state": seed, "verbose": -1, **arguments})
+    return classifier.fit(descriptors, labels, sample_weight=weights).booster_
+
+
+def save(booster: Any, run_dir: str, weight: float) -> dict:
+    """Write the booster into the run directory; returns the metadata entry that names it."""
+    storage.write_atomically(storage.join(run_dir, runs.BOOSTED_TREES_FILE), booster.model_to_string().encode())
+    return {"file": runs.BOOSTED_TREES_FILE, "weight": weight, "descriptors": DESCRIPTOR_COUNT}
+
+
+def load(run_dir: str, entry: dict) -> Any:
+    """The booster a run's metadata entry names; ValueError if it was trained on other descriptors."""
+    import lightgbm
+
+    if entry.get("descriptors") != DESCRIPTOR_COUNT:
+        raise ValueError(f"{run_dir}: its boosted trees were trained on {entry.get('descriptors')} descriptors and "
+                         f"this version computes {DESCRIPTOR_COUNT}; retrain the model with this version")
+    text = storage.read_bytes(storage.join(run_dir, entry["file"])).decode()
+    return lightgbm.Booster(model_str=text)
+
+
+def tree_scores(booster: Any, pixels: np.ndarray) -> np.ndarray:
+    """P(chart) from the trees, for uint8 pixels [N, S, S, 3]."""
+    return booster.predict(describe(pixels))
+
+
+def blend(network: np.ndarray, trees: np.ndarray, weight: float) -> np.ndarray:
+    """The ensemble's score: still a chart probability, and what the threshold and review band apply to."""
+    return (1.0 - weight) * np.asarray(network, np.float64) + weight * np.asarray(trees, np.float64)
