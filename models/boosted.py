@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from core import runs, storage
-from transforms.descriptors import DESCRIPTOR_COUNT, describe
+from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, describe
 
 
 def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, arguments: dict, seed: int) -> Any:
@@ -13,24 +13,25 @@ def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, argume
     import lightgbm
 
     classifier = lightgbm.LGBMClassifier(**{"random_state": seed, "verbose": -1, **arguments})
-    return classifier.fit(descriptors, labels, sample_weight=weights).booster_
+    return classifier.fit(descriptors, labels, sample_weight=weights, feature_name=list(DESCRIPTOR_NAMES)).booster_
 
 
 def save(booster: Any, run_dir: str, weight: float) -> dict:
     """Write the booster into the run directory; returns the metadata entry that names it."""
     storage.write_atomically(storage.join(run_dir, runs.BOOSTED_TREES_FILE), booster.model_to_string().encode())
-    return {"file": runs.BOOSTED_TREES_FILE, "weight": weight, "descriptors": DESCRIPTOR_COUNT}
+    return {"file": runs.BOOSTED_TREES_FILE, "weight": weight}
 
 
 def load(run_dir: str, entry: dict) -> Any:
     """The booster a run's metadata entry names; ValueError if it was trained on other descriptors."""
     import lightgbm
 
-    if entry.get("descriptors") != DESCRIPTOR_COUNT:
-        raise ValueError(f"{run_dir}: its boosted trees were trained on {entry.get('descriptors')} descriptors and "
-                         f"this version computes {DESCRIPTOR_COUNT}; retrain the model with this version")
-    text = storage.read_bytes(storage.join(run_dir, entry["file"])).decode()
-    return lightgbm.Booster(model_str=text)
+    path = storage.join(run_dir, entry["file"])
+    booster = lightgbm.Booster(model_str=storage.read_bytes(path).decode())
+    if booster.feature_name() != list(DESCRIPTOR_NAMES):
+        raise ValueError(f"{path} was trained on other descriptors ({booster.num_feature()}) than this version "
+                         f"computes ({DESCRIPTOR_COUNT}, transforms/descriptors.py); retrain the model")
+    return booster
 
 
 def tree_scores(booster: Any, pixels: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from core import features, runs, storage
+from models import boosted
 
 
 class ServingModule(tf.Module):
@@ -51,6 +52,12 @@ def check_run_dir(run_dir: str) -> dict:
     except Exception as err:  # missing (any filesystem's error) or not a SavedModel (protobuf's DecodeError)
         raise ValueError(f"{graph} is missing or corrupt ({type(err).__name__}: {err}); {restore}") from err
     trees = metadata.get(runs.BOOSTED_TREES_KEY)
-    if trees and not storage.exists(storage.join(run_dir, trees.get("file", runs.BOOSTED_TREES_FILE))):
-        raise ValueError(f"{run_dir} is an ensemble but lacks its boosted trees ({trees.get('file')}); {restore}")
+    if trees:
+        try:
+            boosted.load(run_dir, trees)
+        except ValueError:
+            raise  # other descriptors: the message says what to do
+        except Exception as err:  # missing (any filesystem's error), or not a LightGBM model
+            raise ValueError(f"{run_dir}/{trees.get('file')}, the run's boosted trees, is missing or corrupt "
+                             f"({type(err).__name__}: {err}); {restore}") from err
     return metadata

@@ -207,7 +207,8 @@ def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, 
 
 
 @pytest.mark.parametrize(
-    "damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing"]
+    "damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing",
+               "boosted_trees_missing", "boosted_trees_corrupt", "boosted_trees_on_other_descriptors"]
 )
 def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_path, damage):
     import shutil
@@ -223,11 +224,20 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
         )
     elif damage == "saved_model_corrupt":
         graph.write_bytes(graph.read_bytes()[:100] + b"\xff" * 50)
-    else:
+    elif damage == "saved_model_missing":
         graph.unlink()
+    elif damage == "boosted_trees_missing":
+        (run_dir / runs.BOOSTED_TREES_FILE).unlink()
+    elif damage == "boosted_trees_corrupt":
+        (run_dir / runs.BOOSTED_TREES_FILE).write_text("tree\nversion=v4\nnum_class=banana\n")
+    else:  # a model from a version whose first descriptor was another
+        trees = run_dir / runs.BOOSTED_TREES_FILE
+        trees.write_text(trees.read_text().replace("feature_names=rgb_mean_0 ", "feature_names=brightness "))
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(MIXED["a.png"]())
-    with pytest.raises(ValueError, match="metadata.json|saved_model.pb"):
+    match = "metadata.json|saved_model.pb" if "boosted" not in damage else (
+        "trained on other descriptors.*retrain" if damage.endswith("descriptors") else "boosted_trees.txt.*corrupt")
+    with pytest.raises(ValueError, match=match):
         _label("--model_dir", str(run_dir), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"))
 
 

@@ -299,6 +299,10 @@ def test_only_one_learning_rate_source(rates):
     ({"fine_tune": {"epochs": 2}}, "fine_tune"),
     ({"file_name": "../model.keras"}, "file_name"),
     ({"augmentation": [{"type": "RandomZoom", "arguments": {"height_factor": {"class_name": "X"}}}]}, "augmentation"),
+    ({"boosted_trees": {"arguments": {}}}, "boosted_trees"),
+    ({"boosted_trees": {"weight": 1.0}}, "boosted_trees.weight"),
+    ({"boosted_trees": {"weight": 0}}, "boosted_trees.weight"),
+    ({"boosted_trees": {"weight": 0.4, "arguments": {"n_estimator": 10}}}, "boosted_trees.arguments"),
 ])
 def test_malformed_values_fail_naming_the_key(change, key):
     message = spec_error({**VALID, **change})
@@ -314,6 +318,14 @@ def test_malformed_values_fail_naming_the_key(change, key):
 ])
 def test_custom_stacks_must_end_in_a_sigmoid_and_own_their_head(raw, key):
     assert f"model 'probe': {key}" in spec_error(raw)
+
+
+def test_boosted_trees_reach_the_spec_and_unknown_arguments_list_lightgbms():
+    spec = parse_spec("probe", {**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"num_leaves": 7}}})
+    assert (spec.boosted_trees.weight, spec.boosted_trees.arguments) == (0.3, {"num_leaves": 7})
+    assert parse_spec("probe", VALID).boosted_trees is None
+    message = spec_error({**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"leaves": 7}}})
+    assert "unknown ['leaves']" in message and "num_leaves" in message
 
 
 def test_config_file_must_be_a_mapping_of_specs(tmp_path):

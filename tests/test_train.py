@@ -30,6 +30,8 @@ def test_a_training_run_writes_every_output(trained):
     assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
     low, high = metadata[runs.REVIEW_BAND_KEY]
     assert 0.0 <= low <= metadata["threshold"] <= high <= 1.0 and "val split" in metadata["review_band_source"]
+    assert metadata[runs.BOOSTED_TREES_KEY] == {"file": runs.BOOSTED_TREES_FILE, "weight": 0.4}  # the demo spec's
+    assert os.path.getsize(os.path.join(run_dir, runs.BOOSTED_TREES_FILE)) > 1000
 
     reports = os.path.join(base, "reports", "demo")
     with open(os.path.join(reports, f"training_summary_{run_id}.json")) as f:

@@ -20,10 +20,16 @@ GREY_THUMB, COLOUR_THUMB = 8, 4
 
 
 def describe(pixels: np.ndarray) -> np.ndarray:
-    """uint8 [N, S, S, 3] -> float32 [N, DESCRIPTOR_COUNT]."""
+    """uint8 [N, S, S, 3] -> float32 [N, DESCRIPTOR_COUNT] (columns named by DESCRIPTOR_NAMES)."""
+    return np.concatenate(list(describe_parts(pixels).values()), 1).astype(np.float32)
+
+
+def describe_parts(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The descriptors by kind: name -> [N, k]."""
     pixels = np.asarray(pixels)
     if pixels.ndim != 4 or pixels.shape[-1] != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels [N, S, S, 3], got {pixels.dtype} {pixels.shape}")
+    n = len(pixels)
     x = pixels.astype(np.float32) / 255.0
     grey = x @ GREY
     gy, gx = np.gradient(grey, axis=(1, 2))
@@ -34,20 +40,22 @@ def describe(pixels: np.ndarray) -> np.ndarray:
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     brightest, darkest = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)  # not max(-1): slow
     saturation = np.where(brightest > 0, (brightest - darkest) / np.maximum(brightest, 1e-6), 0.0)
-    parts = [
-        x.mean((1, 2)), x.std((1, 2)),
-        _histogram(grey, GREY_BINS, 1.0), _histogram(saturation, SATURATION_BINS, 1.0),
-        _palette(pixels),
-        _histogram(magnitude, MAGNITUDE_BINS, MAGNITUDE_RANGE), strong.mean((1, 2))[:, None],
-        _normalised(_counts(orientation, ORIENTATION_BINS, strong.astype(np.float32))),
-        _cell_orientations(orientation, magnitude),
-        _lines(np.abs(gy) > STRONG_EDGE, np.abs(gx) > STRONG_EDGE),
-        _flat_runs(pixels.astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], np.int32)),
-        _blocks(grey, GREY_THUMB).reshape(len(x), -1), _blocks(x, COLOUR_THUMB).reshape(len(x), -1),
-        np.stack([grey.std(2).mean(1), grey.std(1).mean(1), np.median(grey.reshape(len(x), -1), 1),
-                  (grey > 0.9).mean((1, 2)), (grey < 0.1).mean((1, 2))], 1),
-    ]
-    return np.concatenate(parts, 1).astype(np.float32)
+    return {
+        "rgb_mean": x.mean((1, 2)), "rgb_std": x.std((1, 2)),
+        "grey_histogram": _histogram(grey, GREY_BINS, 1.0),
+        "saturation_histogram": _histogram(saturation, SATURATION_BINS, 1.0),
+        "palette": _palette(pixels),
+        "gradient_histogram": _histogram(magnitude, MAGNITUDE_BINS, MAGNITUDE_RANGE),
+        "edge_share": strong.mean((1, 2))[:, None],
+        "edge_orientations": _normalised(_counts(orientation, ORIENTATION_BINS, strong.astype(np.float32))),
+        "cell_orientations": _cell_orientations(orientation, magnitude),
+        "lines": _lines(np.abs(gy) > STRONG_EDGE, np.abs(gx) > STRONG_EDGE),
+        "flat_runs": _flat_runs(pixels.astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], np.int32)),
+        "grey_thumbnail": _blocks(grey, GREY_THUMB).reshape(n, -1),
+        "colour_thumbnail": _blocks(x, COLOUR_THUMB).reshape(n, -1),
+        "grey_profile": np.stack([grey.std(2).mean(1), grey.std(1).mean(1), np.median(grey.reshape(n, -1), 1),
+                                  (grey > 0.9).mean((1, 2)), (grey < 0.1).mean((1, 2))], 1),
+    }
 
 
 def _counts(bins: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -116,4 +124,6 @@ def _flat_runs(colours: np.ndarray) -> np.ndarray:
     return np.stack([across, down], 1)
 
 
-DESCRIPTOR_COUNT = describe(np.zeros((1, 32, 32, 3), np.uint8)).shape[1]
+DESCRIPTOR_NAMES = tuple(f"{name}_{i}" for name, part in describe_parts(np.zeros((1, 32, 32, 3), np.uint8)).items()
+                         for i in range(part.shape[1]))
+DESCRIPTOR_COUNT = len(DESCRIPTOR_NAMES)

@@ -1,0 +1,59 @@
+"""The boosted trees' descriptors: one image's numbers never depend on its batch, and each kind measures
+what it is named for."""
+import numpy as np
+import pytest
+
+from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, PALETTE_TOP, describe, describe_parts
+
+WHITE = np.full((1, 64, 64, 3), 255, np.uint8)
+
+
+def _chart_like() -> np.ndarray:
+    """White, with a full-width axis, a full-height axis and a thin zig-zag line in one colour."""
+    image = WHITE.copy()
+    image[0, 56, :] = image[0, :, 6] = 0
+    rows = (30 + 12 * np.sin(np.arange(8, 64) / 3)).astype(int)
+    image[0, rows, np.arange(8, 64)] = (200, 30, 30)
+    return image
+
+
+def test_each_image_gets_the_same_numbers_whatever_its_batch():
+    rng = np.random.default_rng(0)
+    batch = np.concatenate([rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), WHITE, _chart_like()])
+    together = describe(batch)
+    assert together.shape == (5, DESCRIPTOR_COUNT) and together.dtype == np.float32
+    assert np.isfinite(together).all()
+    for i in range(len(batch)):
+        np.testing.assert_array_equal(together[i], describe(batch[i:i + 1])[0])
+    assert len(set(DESCRIPTOR_NAMES)) == DESCRIPTOR_COUNT
+
+
+def test_a_flat_image_has_one_colour_no_edges_and_only_flat_runs():
+    parts = describe_parts(WHITE)
+    assert parts["palette"][0, 0] == pytest.approx(np.log1p(1))
+    np.testing.assert_allclose(parts["palette"][0, 2:], 1.0)  # its commonest colour covers it all
+    assert parts["edge_share"][0, 0] == 0 and not parts["lines"].any()
+    np.testing.assert_array_equal(parts["flat_runs"], [[1.0, 1.0]])
+    np.testing.assert_allclose(parts["grey_thumbnail"], 1.0, atol=1e-6)
+
+
+def test_axes_and_a_thin_series_show_as_lines_a_sparse_palette_and_edges():
+    chart, noise = describe_parts(_chart_like()), describe_parts(
+        np.random.default_rng(1).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8))
+    ramp = describe_parts(np.broadcast_to(np.linspace(0, 255, 64).astype(np.uint8)[None, None, :, None],
+                                          (1, 64, 64, 3)).copy())
+    rows_30, cols_30 = chart["lines"][0, :2]
+    assert rows_30 == pytest.approx(2 / 64) and cols_30 == pytest.approx(2 / 64)  # each axis (both its edges)
+    assert not ramp["lines"].any() and ramp["edge_share"][0, 0] == 0  # a smooth shade has no edge
+    assert chart["palette"][0, 0] == pytest.approx(np.log1p(3))  # white, black, the series colour
+    assert chart["palette"][0, 2 + PALETTE_TOP.index(4)] == pytest.approx(1.0)
+    assert noise["palette"][0, 0] > np.log1p(1000)
+    assert 0 < chart["edge_share"][0, 0] < noise["edge_share"][0, 0]
+    assert chart["flat_runs"].min() > 0.8 > noise["flat_runs"].max()
+
+
+@pytest.mark.parametrize("pixels", [np.zeros((1, 32, 32, 3), np.float32), np.zeros((32, 32, 3), np.uint8),
+                                    np.zeros((1, 32, 32, 4), np.uint8)])
+def test_anything_but_a_uint8_rgb_batch_is_refused(pixels):
+    with pytest.raises(ValueError, match=r"expected uint8 pixels \[N, S, S, 3\]"):
+        describe(pixels)
