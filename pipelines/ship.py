@@ -1,6 +1,7 @@
 """Ship: make a trained run the default model (models/shipped), with its provenance recorded.
 
-Copies the run's SavedModel and metadata.json (not its Keras files: serving needs neither) and adds
+Copies the run's SavedModel, its boosted trees if it has them, and metadata.json (not its Keras files:
+serving needs neither) and adds
 `provenance`: the ingest config, the commit, the seed and, when given, the source-disjoint metrics of
 the same recipe (benchmarks/results/source_folds.json). `make model` runs ingest, train, then this.
 """
@@ -43,6 +44,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     }
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
+    trees = metadata.get(runs.BOOSTED_TREES_KEY)
+    if trees:
+        shutil.copyfile(f"{run_dir}/{trees['file']}", f"{args.target}/{trees['file']}")
     runs.write_metadata(args.target, metadata)
     too_big = [p for p in _files(args.target) if p[1] > MAX_FILE_BYTES]
     if too_big:

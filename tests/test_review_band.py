@@ -104,3 +104,29 @@ def test_without_model_dir_the_shipped_model_is_used():
     assert 0.0 <= low <= shipped.threshold <= high <= 1.0
     for top, _, names in os.walk(runs.SHIPPED_MODEL_DIR):
         assert all(os.path.getsize(os.path.join(top, n)) <= 5 * 1024 * 1024 for n in names)
+
+
+def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_path):
+    from pipelines import ship
+
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"summary": {"accuracy": {"mean": 0.9}}, "folds": []}))
+    config = os.path.join(os.path.dirname(__file__), "..", "configs", "ingest_demo.yaml")
+    target = tmp_path / "shipped"
+    run_dir = trained["summary"]["model_dir"]
+    ship.run(["--run_dir", run_dir, "--config", config, "--seed", "3", "--folds", str(folds),
+              "--target", str(target)])
+    metadata = runs.read_metadata(str(target))
+    assert metadata["provenance"]["seed"] == 3 and metadata["provenance"]["source_disjoint"] == {
+        "accuracy": {"mean": 0.9}}
+    assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, runs.BOOSTED_TREES_FILE])
+    images = tmp_path / "in"
+    images.mkdir()
+    for i in range(4):
+        (images / f"{i}.png").write_bytes(image_bytes(i))
+    scores = {}
+    for name, model_dir in (("run", run_dir), ("shipped", str(target))):
+        label.run(["--runner=DirectRunner", "--model_dir", model_dir, "--input", str(images),
+                   "--output", str(tmp_path / name / "labels")])
+        scores[name] = {r["uri"]: r["score"] for r in label.read_results(str(tmp_path / name / "labels"))[0]}
+    assert scores["shipped"] == scores["run"] and len(scores["run"]) == 4
