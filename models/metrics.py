@@ -7,11 +7,14 @@ from core import features
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """The decision threshold that maximises (sample-weighted) accuracy on held-out data.
+    """The decision threshold from held-out data, by the one-standard-error rule: of the cuts whose
+    (sample-weighted) accuracy is within one standard error of the best, the one nearest 0.5.
 
-    Ties (a range of equally good thresholds) resolve to the middle of the best
-    range nearest 0.5, so a clean separation does not end up on a knife's edge.
-    With a single class (or no data) there is nothing to choose: 0.5.
+    A cut that wins on val by a few images is mostly noise, and the model's own 0.5 (classes are balanced
+    in training) is the better prior: on source-disjoint folds this rule lifted the ensemble from 0.940
+    to 0.950 and left the network alone as it was (README, "Accuracy"). The standard error is that of the
+    best accuracy over the weights' effective sample size; a perfect separation has none, and the cut
+    goes to the middle of the gap nearest 0.5. With a single class (or no data) there is nothing to choose: 0.5.
     """
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
     if labels.size == 0 or labels.min() == labels.max():
@@ -20,8 +23,10 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray
     candidates = (cuts[:-1] + cuts[1:]) / 2.0  # midpoints between distinct scores
     weights = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=float)
     accuracy = np.array([np.average((scores >= t) == labels, weights=weights) for t in candidates])
-    best = candidates[accuracy >= accuracy.max() - 1e-12]
-    return float(best[np.argmin(np.abs(best - 0.5))])
+    best = accuracy.max()
+    effective_n = weights.sum() ** 2 / np.sum(weights**2)
+    good = candidates[accuracy >= best - np.sqrt(best * (1.0 - best) / effective_n) - 1e-12]
+    return float(good[np.argmin(np.abs(good - 0.5))])
 
 
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:

@@ -245,7 +245,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
             "label_names": list(features.LABEL_NAMES),
             "score": "probability that the image is a chart",
             "threshold": threshold,
-            "threshold_source": "chosen on the val split (max source-weighted accuracy)",
+            "threshold_source": "chosen on the val split: nearest 0.5 within one standard error of the best "
+                                "source-weighted accuracy",
             runs.REVIEW_BAND_KEY: list(review_band),
             "review_band_source": f"chosen on the val split: source-weighted accuracy >= {args.review_target} "
                                   "outside it, on each side of the threshold",

@@ -60,3 +60,15 @@ def test_chosen_threshold_beats_the_default_when_scores_are_shifted():
     scores = np.clip(0.15 + 0.2 * labels + rng.normal(0, 0.05, 400), 0, 1)  # a model that never reaches 0.5
     chosen = choose_threshold(labels, scores)
     assert binary_metrics(labels, scores, chosen)["accuracy"] > 0.9 > binary_metrics(labels, scores, 0.5)["accuracy"]
+
+
+def test_a_cut_that_wins_on_val_by_a_hair_does_not_move_the_threshold_from_half():
+    """The one-standard-error rule: a cut at 0.30 beats 0.5 by one image of 600, well within the noise."""
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 300)
+    scores = np.where(labels == 1, rng.uniform(0.55, 1.0, 600), rng.uniform(0.0, 0.25, 600))
+    scores[:4] = [0.46, 0.47, 0.6, 0.65]  # four non-charts above 0.45
+    scores[300:303] = [0.35, 0.36, 0.37]  # three charts between 0.3 and 0.45
+    assert binary_metrics(labels, scores, 0.30)["accuracy"] - binary_metrics(labels, scores, 0.5)["accuracy"] == (
+        pytest.approx(1 / 600))
+    assert choose_threshold(labels, scores) == pytest.approx(0.5, abs=0.05)
