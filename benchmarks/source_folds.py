@@ -83,18 +83,25 @@ def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> di
     if not os.path.exists(os.path.join(data_dir, "ingest_summary.json")):
         _python(["pipelines.ingest", "--runner=DirectRunner", f"--config={home}/ingest.yaml", f"--output_dir={data_dir}", "--allow_outside_root"], env)
     base = os.path.join(home, "base")
+    out = os.path.join(home, "evaluation")
+    done = os.path.join(home, "fold.json")  # written last: a finished fold that --resume reuses
+    if args.resume and os.path.exists(done):
+        return json.load(open(done))
     train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
     seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), dict(env, BASE_DIR=base))
     folder = os.path.join(home, "held_out")
     _held_out_folder(held, folder)
-    out = os.path.join(home, "evaluation")
     _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", os.path.join(base, "models", args.model_type, "latest"),
              "--data_dir", folder, "--output_dir", out, "--allow_outside_root"], env)
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     scores = _scores(os.path.join(out, "predictions"), folder)
-    return {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
-            "train_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
-            "threshold": metrics["threshold"], "rejected": metrics["rejected"]["count"], "scores": scores}
+    row = {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
+           "train_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
+           "threshold": metrics["threshold"], "review_band": metrics["review_band"], "coverage": metrics["coverage"],
+           "accuracy_outside_band": metrics["accuracy_outside_band"], "rejected": metrics["rejected"]["count"], "scores": scores}
+    with open(done, "w") as f:
+        json.dump(row, f)
+    return row
 
 
 def _scores(predictions: str, folder: str) -> dict:
@@ -121,6 +128,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="fold assignment, demo images and training")
     parser.add_argument("--only_folds", default=None, help="comma-separated fold numbers to run (default: all)")
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_source_folds")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the folds an interrupted run of the same code finished in --work_dir")
     args = parser.parse_args(argv)
 
     from models.metrics import binary_metrics
@@ -144,20 +153,30 @@ def main(argv=None) -> dict:
     correct = np.array([(s >= thr) == bool(t) for (_, _, s, thr), t in zip(pooled, truths)])
     summary = {name: {"mean": round(statistics.mean(r[name] for r in rows), 4),
                       "stdev": round(statistics.stdev(r[name] for r in rows), 4) if len(rows) > 1 else 0.0,
-                      "min": round(min(r[name] for r in rows), 4)} for name in ("accuracy", "f1", "roc_auc")}
+                      "min": round(min(r[name] for r in rows), 4)}
+               for name in ("accuracy", "f1", "roc_auc", "coverage", "accuracy_outside_band")}
     summary["pooled_accuracy"] = round(float(correct.mean()), 4)
+    # Selective accuracy pooled: the share right among the images each fold's model is surest of (by distance
+    # from its threshold, scaled to the side's range), at fixed coverages.
+    sureness = np.array([(s - thr) / (1 - thr) if s >= thr else (thr - s) / thr for _, _, s, thr in pooled])
+    order = np.argsort(-sureness, kind="stable")
+    summary["pooled_accuracy_at_coverage"] = {
+        str(cov): round(float(correct[order[: int(round(cov * len(order)))]].mean()), 4) for cov in (0.7, 0.8, 0.85, 0.9)}
     summary["pooled_roc_auc"] = binary_metrics(truths, np.array([s for _, _, s, _ in pooled]), 0.5)["roc_auc"]
     misses = sorted(((p, t, s) for (p, t, s, thr), ok in zip(pooled, correct) if not ok), key=lambda m: m[0])
     sheet = os.path.join(RESULTS_DIR, "source_folds_misses.png")
     os.makedirs(RESULTS_DIR, exist_ok=True)
     contact_sheet([(open(p, "rb").read(), f"true {t}\nscore {s:.2f}") for p, t, s in misses], sheet,
                   f"Source-disjoint misses, {args.model_type}, {args.folds} folds ({len(misses)} of {len(pooled)})")
-    print(f"\n{'fold':>4} {'images':>7} {'sources':>8} {'accuracy':>9} {'F1':>7} {'AUC':>7} {'thr':>6} {'train s':>8}")
+    print(f"\n{'fold':>4} {'images':>7} {'sources':>8} {'accuracy':>9} {'F1':>7} {'AUC':>7} {'thr':>6} {'coverage':>9} "
+          f"{'acc out':>8} {'train s':>8}")
     for r in rows:
         print(f"{r['fold']:>4} {r['held_out_images']:>7} {r['held_out_sources']:>8} {r['accuracy']:>9.3f} {r['f1']:>7.3f} "
-              f"{r['roc_auc']:>7.3f} {r['threshold']:>6.2f} {r['train_seconds']:>8.0f}")
+              f"{r['roc_auc']:>7.3f} {r['threshold']:>6.2f} {r['coverage']:>9.3f} {r['accuracy_outside_band']:>8.3f} "
+              f"{r['train_seconds']:>8.0f}")
     print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict))
-          + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}")
+          + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}, "
+          + "accuracy of the surest " + ", ".join(f"{float(c):.0%}: {a:.3f}" for c, a in summary["pooled_accuracy_at_coverage"].items()))
     result = {"args": vars(args), "summary": summary, "folds": rows, "misses_sheet": sheet}
     with open(os.path.join(RESULTS_DIR, "source_folds.json"), "w") as f:
         json.dump(result, f, indent=1)
