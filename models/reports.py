@@ -115,6 +115,26 @@ def plot_confusion(matrix: Sequence[Sequence[int]], path: str, title: str) -> st
     return _save(fig, path)
 
 
+def plot_descriptor_importance(names: Sequence[str], gains: Sequence[float], path: str, title: str) -> str:
+    """The boosted trees' total split gain per kind of descriptor (`palette_3` counts towards `palette`)."""
+    kinds: dict[str, float] = {}
+    for name, gain in zip(names, gains):
+        kind = name.rsplit("_", 1)[0]
+        kinds[kind] = kinds.get(kind, 0.0) + float(gain)
+    total = sum(kinds.values())
+    ranked = sorted(kinds.items(), key=lambda kv: kv[1])
+    fig = Figure(figsize=(7, 0.35 * len(ranked) + 1.2))
+    ax = fig.subplots()
+    ax.barh([k for k, _ in ranked], [100 * g / (total or 1.0) for _, g in ranked], color="tab:green")
+    ax.set_xlabel("share of the trees' split gain (%)")
+    if not total:
+        ax.text(0.5, 0.5, "no split: too few training images for the trees'\nmin_child_samples; they add a constant",
+                transform=ax.transAxes, ha="center", va="center", color="tab:red")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def write_json(path: str, payload: object) -> str:
     with storage.open_write(path) as f:
         f.write(json.dumps(payload, indent=2, sort_keys=True, default=str).encode())

@@ -226,6 +226,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
         exported.trees = fit_trees(spec, files[features.TRAIN], transform_output, image_size, weights[features.TRAIN],
                                    args.seed)
         exported.weight = spec.boosted_trees.weight
+        if not exported.trees.feature_importance("gain").any():
+            logging.warning("The boosted trees found no split in the train split (too few images for LightGBM's "
+                            "min_child_samples): they add a constant, and the ranking is the network's alone.")
         ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight)
     val_scores, val_labels, val_weights = scores_labels_weights(exported, files[features.VAL], transform_output,
                                                                 spec.batch_size)
@@ -284,7 +287,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
         "model_dir": run_dir,
         "data_dir": data_dir,
     }
-    write_reports(summary, history, test_labels, test_scores, base)
+    write_reports(summary, history, test_labels, test_scores, base, exported.trees)
     logging.info(
         "Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s",
         run_dir,
@@ -296,8 +299,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
     return summary
 
 
-def write_reports(summary: dict, history: dict, test_labels, test_scores, base: str) -> None:
-    """Plots, training_summary_<run_id>.json and the leaderboard under $BASE_DIR/reports/."""
+def write_reports(summary: dict, history: dict, test_labels, test_scores, base: str, trees=None) -> None:
+    """Plots, training_summary_<run_id>.json and the leaderboard under $BASE_DIR/reports/ (and, for an
+    ensemble, what its boosted trees weigh most)."""
     from models import reports
 
     run_id, model_type = summary["run_id"], summary["model_type"]
@@ -326,6 +330,10 @@ def write_reports(summary: dict, history: dict, test_labels, test_scores, base: 
         storage.join(plots, f"confusion_matrix_{run_id}.png"),
         f"Test split at threshold {summary['threshold']:.2f}\n{title}",
     )
+    if trees is not None:
+        reports.plot_descriptor_importance(trees.feature_name(), trees.feature_importance("gain"),
+                                           storage.join(plots, f"descriptor_importance_{run_id}.png"),
+                                           f"Boosted trees: {title}")
     reports.write_json(storage.join(reports_dir, model_type, f"training_summary_{run_id}.json"), summary)
     metrics = summary["test_metrics"]
     reports.update_leaderboard(
