@@ -174,7 +174,7 @@ def main(argv=None) -> dict:
         print(f"{r['fold']:>4} {r['held_out_images']:>7} {r['held_out_sources']:>8} {r['accuracy']:>9.3f} {r['f1']:>7.3f} "
               f"{r['roc_auc']:>7.3f} {r['threshold']:>6.2f} {r['coverage']:>9.3f} {r['accuracy_outside_band']:>8.3f} "
               f"{r['train_seconds']:>8.0f}")
-    print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict))
+    print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict) and "mean" in v)
           + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}, "
           + "accuracy of the surest " + ", ".join(f"{float(c):.0%}: {a:.3f}" for c, a in summary["pooled_accuracy_at_coverage"].items()))
     result = {"args": vars(args), "summary": summary, "folds": rows, "misses_sheet": sheet}
