@@ -145,8 +145,12 @@ def fit_trees(spec, files: list[str], transform_output, image_size: int, per_lab
         y, w = label_weights(batch, per_label)
         labels.append(y)
         weights.append(w)
-    return boosted.fit(np.concatenate(rows), np.concatenate(labels), np.concatenate(weights),
-                       spec.boosted_trees.arguments, seed)
+    trees = boosted.fit(np.concatenate(rows), np.concatenate(labels), np.concatenate(weights),
+                        spec.boosted_trees.arguments, seed)
+    if not trees.feature_importance("gain").any():
+        logging.warning("The boosted trees found no split in the train split (too few images for LightGBM's "
+                        "min_child_samples): they add a constant, and the ranking is the network's alone.")
+    return trees
 
 
 def scores_labels_weights(model, files: list[str], transform_output, batch_size: int):
@@ -220,15 +224,11 @@ def run(argv: Optional[list[str]] = None) -> dict:
     model.save(storage.join(run_dir, spec.file_name))
     image_size = int(feature_spec[features.IMAGE_KEY].shape[0])
     export.export_saved_model(model, transform_output, run_dir)
-    exported = RunModel(load_signature(run_dir), image_size)
-    ensemble = {}
+    exported, ensemble = RunModel(load_signature(run_dir), image_size), {}
     if spec.boosted_trees:
         exported.trees = fit_trees(spec, files[features.TRAIN], transform_output, image_size, weights[features.TRAIN],
                                    args.seed)
         exported.weight = spec.boosted_trees.weight
-        if not exported.trees.feature_importance("gain").any():
-            logging.warning("The boosted trees found no split in the train split (too few images for LightGBM's "
-                            "min_child_samples): they add a constant, and the ranking is the network's alone.")
         ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight)
     val_scores, val_labels, val_weights = scores_labels_weights(exported, files[features.VAL], transform_output,
                                                                 spec.batch_size)
