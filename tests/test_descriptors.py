@@ -17,9 +17,13 @@ def _chart_like() -> np.ndarray:
     return image
 
 
-def test_each_image_gets_the_same_numbers_whatever_its_batch():
+@pytest.mark.parametrize("side", [17, 64, 224])  # any model size, grids that do not divide it included
+def test_each_image_gets_the_same_numbers_whatever_its_batch(side):
     rng = np.random.default_rng(0)
-    batch = np.concatenate([rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), WHITE, _chart_like()])
+    batch = rng.integers(0, 256, (5, side, side, 3), dtype=np.uint8)
+    batch[3] = 255
+    if side == 64:
+        batch[4] = _chart_like()[0]
     together = describe(batch)
     assert together.shape == (5, DESCRIPTOR_COUNT) and together.dtype == np.float32
     assert np.isfinite(together).all()
