@@ -98,8 +98,11 @@ def test_evaluate_reports_coverage_and_accuracy_outside_the_band(trained, tmp_pa
 def test_without_model_dir_the_shipped_model_is_used():
     shipped = label.load_model_info(None)
     assert shipped.run_dir == runs.SHIPPED_MODEL_DIR and shipped.model_type == "chart-cnn" and shipped.image_size == 128
-    provenance = runs.read_metadata(runs.SHIPPED_MODEL_DIR)["provenance"]
+    metadata = runs.read_metadata(runs.SHIPPED_MODEL_DIR)
+    provenance = metadata["provenance"]
     assert provenance["commit"] and provenance["seed"] == 0 and "real_train" in provenance["ingest_config"]
+    assert {"accuracy", "f1", "roc_auc", "accuracy_outside_band"} <= set(provenance["source_disjoint"])
+    assert os.path.isfile(os.path.join(runs.SHIPPED_MODEL_DIR, metadata[runs.BOOSTED_TREES_KEY]["file"]))
     low, high = shipped.review_band
     assert 0.0 <= low <= shipped.threshold <= high <= 1.0
     for top, _, names in os.walk(runs.SHIPPED_MODEL_DIR):
