@@ -1,11 +1,11 @@
 """The boosted-trees half of an ensemble: LightGBM on `transforms.descriptors` of the prepared pixels,
 kept in LightGBM's own text format beside the SavedModel, and how its score blends with the network's."""
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from core import runs, storage
-from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, describe
+from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, describe_prepared
 
 
 def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, arguments: dict, seed: int) -> Any:
@@ -34,9 +34,9 @@ def load(run_dir: str, entry: dict) -> Any:
     return booster
 
 
-def tree_scores(booster: Any, pixels: np.ndarray) -> np.ndarray:
-    """P(chart) from the trees, for uint8 pixels [N, S, S, 3]."""
-    return booster.predict(describe(pixels))
+def tree_scores(booster: Any, batch: Sequence[bytes], side: int) -> np.ndarray:
+    """P(chart) from the trees, for a batch of prepared RGB bytes."""
+    return booster.predict(describe_prepared(batch, side))
 
 
 def blend(network: np.ndarray, trees: np.ndarray, weight: float) -> np.ndarray:

@@ -47,9 +47,7 @@ class RunModel:
             runs.SERVING_OUTPUT].numpy()
         if self.trees is None:
             return scores
-        side = self.image_size
-        pixels = np.frombuffer(b"".join(batch), np.uint8).reshape(len(batch), side, side, 3)
-        return boosted.blend(scores, boosted.tree_scores(self.trees, pixels), self.weight)
+        return boosted.blend(scores, boosted.tree_scores(self.trees, batch, self.image_size), self.weight)
 
 
 class SavedModelHandler(ModelHandler[bytes, PredictionResult, RunModel]):

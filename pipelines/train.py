@@ -136,12 +136,11 @@ def fit_trees(spec, files: list[str], transform_output, image_size: int, per_lab
     """The ensemble's boosted trees, fitted on the train split's descriptors (sample-weighted as the network)."""
     from models import boosted
     from models.data import raw_batches
-    from transforms.descriptors import describe
+    from transforms.descriptors import describe_prepared
 
     rows, labels, weights = [], [], []
     for batch in raw_batches(files, transform_output, spec.batch_size):
-        pixels = np.frombuffer(b"".join(batch[features.IMAGE_KEY]), np.uint8).reshape(-1, image_size, image_size, 3)
-        rows.append(describe(pixels))
+        rows.append(describe_prepared(batch[features.IMAGE_KEY], image_size))
         y, w = label_weights(batch, per_label)
         labels.append(y)
         weights.append(w)

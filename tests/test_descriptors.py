@@ -3,7 +3,14 @@ what it is named for."""
 import numpy as np
 import pytest
 
-from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, PALETTE_TOP, describe, describe_parts
+from transforms.descriptors import (
+    DESCRIPTOR_COUNT,
+    DESCRIPTOR_NAMES,
+    PALETTE_TOP,
+    describe,
+    describe_parts,
+    describe_prepared,
+)
 
 WHITE = np.full((1, 64, 64, 3), 255, np.uint8)
 
@@ -61,3 +68,10 @@ def test_axes_and_a_thin_series_show_as_lines_a_sparse_palette_and_edges():
 def test_anything_but_a_uint8_rgb_batch_is_refused(pixels):
     with pytest.raises(ValueError, match=r"expected uint8 pixels \[N, S, S, 3\]"):
         describe(pixels)
+
+
+def test_prepared_bytes_give_the_descriptors_of_their_pixels_and_other_lengths_are_refused():
+    pixels = np.random.default_rng(2).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(describe_prepared([p.tobytes() for p in pixels], 32), describe(pixels))
+    with pytest.raises(ValueError, match=r"32x32x3 prepared bytes per image, got lengths \[3069, 3075\]"):
+        describe_prepared([bytes(3069), bytes(3075)], 32)  # right in total, wrong per image

@@ -6,6 +6,8 @@ make different mistakes from the CNN, so the two together beat either (README, "
 `describe` runs on a batch of `transforms.image.prepare` pixels, in training (from the TFRecords)
 and in every labelling path (from the same bytes), so both see identical numbers. Numpy only.
 """
+from typing import Sequence
+
 import numpy as np
 
 GREY = np.array([0.299, 0.587, 0.114], np.float32)
@@ -22,6 +24,14 @@ GREY_THUMB, COLOUR_THUMB = 8, 4
 def describe(pixels: np.ndarray) -> np.ndarray:
     """uint8 [N, S, S, 3] -> float32 [N, DESCRIPTOR_COUNT] (columns named by DESCRIPTOR_NAMES)."""
     return np.concatenate(list(describe_parts(pixels).values()), 1).astype(np.float32)
+
+
+def describe_prepared(batch: Sequence[bytes], side: int) -> np.ndarray:
+    """`describe` of prepared RGB bytes, as the TFRecords store them and the model handler gets them."""
+    if any(len(data) != side * side * 3 for data in batch):
+        lengths = sorted({len(data) for data in batch})
+        raise ValueError(f"expected {side}x{side}x3 prepared bytes per image, got lengths {lengths}")
+    return describe(np.frombuffer(b"".join(batch), np.uint8).reshape(len(batch), side, side, 3))
 
 
 def describe_parts(pixels: np.ndarray) -> dict[str, np.ndarray]:
