@@ -92,10 +92,13 @@ class ReadAndPrepare(ThreadPoolDoFn):
 
     Reading, decoding and resizing run on a thread per core (see pipelines.threaded); each file is
     decoded once, by `transforms.image.prepare`, the function ingest prepares training images with.
+    Two model batches are in flight, so the threads decode the next batch while the model scores one
+    (with one batch or less they sat idle during scoring: 8-10% fewer images/s, README, Performance).
     """
 
-    def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB):
-        super().__init__(threads)
+    def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
+                 batch_size: int = 64):
+        super().__init__(threads, in_flight=2 * batch_size)
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
 
@@ -387,7 +390,7 @@ class LabelImages(beam.PTransform):
                  max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False):
         super().__init__()
         self._model = model
-        self._read = ReadAndPrepare(model.image_size, decode_threads, max_file_mb)
+        self._read = ReadAndPrepare(model.image_size, decode_threads, max_file_mb, batch_size)
         # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
         # streaming runs label whatever has arrived.
         min_batch = 1 if streaming else batch_size

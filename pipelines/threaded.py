@@ -22,10 +22,12 @@ def default_threads() -> int:
 
 class ThreadPoolDoFn(beam.DoFn):
     """Subclasses define `work(element)` (thread-safe, on the pool) and `emit(element, result)`
-    (on the bundle thread, yields outputs). At most `threads * 8` elements are in flight."""
+    (on the bundle thread, yields outputs). At most `in_flight` elements (default `threads * 8`) are in flight:
+    when what follows in the bundle is slow (a model batch), a deeper queue keeps the pool busy meanwhile."""
 
-    def __init__(self, threads: int = 0):
+    def __init__(self, threads: int = 0, in_flight: int = 0):
         self._threads = threads or default_threads()
+        self._in_flight = in_flight or self._threads * 8
 
     def work(self, element: Any) -> Any:
         raise NotImplementedError
@@ -41,7 +43,7 @@ class ThreadPoolDoFn(beam.DoFn):
 
     def process(self, element, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam) -> Iterator:
         self._pending.append((element, self._pool.submit(self.work, element), window, timestamp))
-        while self._pending and (len(self._pending) > self._threads * 8 or self._pending[0][1].done()):
+        while self._pending and (len(self._pending) > self._in_flight or self._pending[0][1].done()):
             yield from self._emit_oldest()
 
     def finish_bundle(self) -> Iterator:
