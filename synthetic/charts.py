@@ -969,15 +969,77 @@ def _mplfinance_chart(rng: np.random.Generator, size: tuple[int, int], scale: fl
     return _figure_to_image(fig)
 
 
+_RESEARCH_TITLES = ("Cumulative returns", "Strategy vs benchmark", "Monthly returns", "Underwater plot",
+                    "Rolling Sharpe (6M)", "Signals", "Position", "Spread z-score", "Exposure", "Price and trades")
+
+
+def _research_pane(ax, rng: np.random.Generator, dates: np.ndarray, colours: list[str]) -> None:
+    """One pane of a quant-research figure: compared lines, a filled area, return bars or price with trades."""
+    n = len(dates)
+    kind = weighted(rng, {"lines": 0.35, "area": 0.2, "bars": 0.2, "trades": 0.15, "step": 0.1})
+    if kind == "lines":
+        names = [str(t) for t in rng.choice(tk.TICKERS, size=randint(rng, 2, 5), replace=False)]
+        for name, colour in zip(names, colours):
+            ax.plot(dates, 100 * tk.price_path(rng, n, start=1.0), color=colour, linewidth=between(rng, 0.8, 1.8),
+                    label=name)
+        ax.legend(loc=pick(rng, ("upper left", "lower left", "best")), fontsize="small")
+    elif kind == "area":
+        values = tk.equity_curve(rng, n)
+        if chance(rng, 0.5):  # underwater: distance below the running peak
+            values = 100 * (values / np.maximum.accumulate(values) - 1)
+        base = 0.0 if values.min() < 0 else float(values.min())
+        ax.fill_between(dates, values, base, color=colours[0], alpha=between(rng, 0.3, 0.9), linewidth=0)
+        ax.plot(dates, values, color=colours[0], linewidth=1)
+    elif kind == "bars":
+        step = max(1, n // randint(rng, 12, 60))
+        returns = rng.normal(0.5, 4.0, len(dates[::step]))
+        up, down = pick(rng, tk.UP_DOWN)
+        days = float((dates[min(step, n - 1)] - dates[0]) / np.timedelta64(1, "D")) or 1.0
+        ax.bar(dates[::step], returns, width=0.8 * days,
+               color=["#%02x%02x%02x" % (up if r >= 0 else down) for r in returns] if chance(rng, 0.6) else colours[0])
+        ax.axhline(0, color="grey", linewidth=0.8)
+    elif kind == "trades":
+        close = tk.price_path(rng, n)
+        ax.plot(dates, close, color=colours[0], linewidth=1)
+        for marker, colour in (("^", "green"), ("v", "red")):
+            at = rng.choice(n, size=randint(rng, 3, 25), replace=False)
+            ax.scatter(dates[at], close[at], marker=marker, color=colour, s=40, zorder=3)
+    else:
+        ax.step(dates, np.cumsum(rng.choice([-1, 0, 0, 1], n)), color=colours[0], linewidth=1, where="post")
+    ax.set_title(pick(rng, _RESEARCH_TITLES), fontsize="medium")
+
+
+def _research_plot(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
+    """A quant-research figure (backtest report, notebook output): stacked or gridded panes of different kinds."""
+    dpi = 100 * scale * between(rng, 0.8, 1.2)
+    look = _MPL_LOOKS[pick(rng, tuple(_MPL_LOOKS))]
+    fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor=look[0])
+    rows, cols = pick(rng, ((2, 1), (3, 1), (4, 1), (2, 2), (1, 2), (3, 2)))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=chance(rng, 0.6)).ravel()
+    n = randint(rng, 60, 1000)
+    end = np.datetime64(tk.moment(rng).date())
+    dates = end - np.arange(n)[::-1] * np.timedelta64(pick(rng, (1, 1, 7)), "D")
+    colours = ["#%02x%02x%02x" % c for c in pick(rng, tk.PALETTES)]
+    for ax in axes:
+        _research_pane(ax, rng, dates, colours)
+        _style_axes(ax, look)
+    if chance(rng, 0.5):
+        fig.suptitle(pick(rng, ("Backtest report", "Strategy tear sheet", "Pairs trading", "Walk-forward results")),
+                     color=look[3])
+    fig.set_layout_engine("tight")
+    return _figure_to_image(fig)
+
+
 def _chart_grid(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
     """A screener page of small price charts (finviz, TradingView watchlists)."""
     return small_multiples(rng, size, scale, (_price_chart, _price_chart, _series_chart))
 
 
 CHART_SCENES: dict[str, tuple[float, Scene]] = {
-    "price": (0.55, _price_chart),
-    "series": (0.26, _series_chart),
+    "price": (0.5, _price_chart),
+    "series": (0.23, _series_chart),
     "matplotlib": (0.09, _matplotlib_chart),
+    "research": (0.08, _research_plot),
     "mplfinance": (0.05, _mplfinance_chart),
     "terminal": (0.05, _terminal_chart),
     "grid": (0.04, _chart_grid),

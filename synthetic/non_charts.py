@@ -1124,11 +1124,67 @@ def _gallery(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
     return small_multiples(rng, size, scale, (_photo, _logo, _tweet, _ui, _table))
 
 
+_DIAGRAM_NODES = ("Data feed", "Exchange API", "Order router", "Risk check", "Strategy", "Backtester", "Broker",
+                  "Database", "Scheduler", "Signal engine", "Portfolio", "Web UI", "Message queue", "Cache",
+                  "Model", "Features", "Execution", "Logger", "Alerts", "Market data")
+
+
+def _arrow(c: Canvas, p0: tuple[float, float], p1: tuple[float, float], colour: RGB, width: int, gap: float) -> None:
+    """A straight arrow from p0 towards p1, its filled head `gap` pixels short of p1 (outside the node there)."""
+    angle, head = np.arctan2(p1[1] - p0[1], p1[0] - p0[0]), c.px(8)
+    p1 = (p1[0] - gap * np.cos(angle), p1[1] - gap * np.sin(angle))
+    c.draw.line((*p0, *p1), fill=colour, width=width)
+    wings = [(p1[0] - head * np.cos(angle + s), p1[1] - head * np.sin(angle + s)) for s in (0.45, -0.45)]
+    c.draw.polygon([p1, *wings], fill=colour)
+
+
+def _diagram(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
+    """An architecture diagram or flowchart (labelled boxes and arrows) or a state graph (circles and edges)."""
+    dark = chance(rng, 0.25)
+    background = (30, 30, 36) if dark else pick(rng, ((255, 255, 255), (250, 250, 250), (245, 247, 250)))
+    ink = (220, 220, 220) if dark else (60, 60, 60)
+    c = Canvas(size, background, scale)
+    rows, cols = randint(rng, 2, 4), randint(rng, 2, 4)
+    cell_w, cell_h = c.w / cols, c.h / rows
+    fills = [tk.random_colour(rng, (0.2, 0.6), (0.75, 0.95)) for _ in range(3)]
+    graph = chance(rng, 0.35)
+    centres = {}
+    for r in range(rows):
+        for k in range(cols):
+            if chance(rng, 0.2):
+                continue
+            x, y = (k + between(rng, 0.35, 0.65)) * cell_w, (r + between(rng, 0.35, 0.65)) * cell_h
+            centres[(r, k)] = (x, y)
+    width, gap = c.px(pick(rng, (1, 1.5, 2))), min(cell_w, cell_h) * 0.3
+    keys = sorted(centres)
+    for a, b in zip(keys, keys[1:] + keys[:1]):
+        if a != b and chance(rng, 0.8):
+            _arrow(c, centres[a], centres[b], ink, width, gap)
+    for _ in range(randint(rng, 0, 4)):
+        a, b = pick(rng, keys), pick(rng, keys)
+        if a != b:
+            _arrow(c, centres[a], centres[b], ink, width, gap)
+    text_size = between(rng, 10, 14)
+    for key, (x, y) in centres.items():
+        fill = pick(rng, fills)
+        if graph:
+            radius = min(cell_w, cell_h) * between(rng, 0.12, 0.22)
+            tk.circle(c.draw, (x, y), radius, fill=fill if chance(rng, 0.5) else background, outline=ink, width=width)
+            c.text((x, y), pick(rng, "ABCDEFGHSX") + str(randint(rng, 0, 9)), text_size, ink, anchor="mm")
+        else:
+            half_w, half_h = cell_w * between(rng, 0.25, 0.4), cell_h * between(rng, 0.15, 0.28)
+            c.draw.rounded_rectangle((x - half_w, y - half_h, x + half_w, y + half_h), radius=c.px(6), fill=fill,
+                                     outline=ink, width=width)
+            c.text((x, y), pick(rng, _DIAGRAM_NODES), text_size, (20, 20, 20), anchor="mm")
+    return c.image
+
+
 NON_CHART_SCENES: dict[str, tuple[float, Scene]] = {
-    "photo": (0.2, _photo),
-    "ui": (0.16, _ui),
-    "table": (0.14, _table),
-    "document": (0.14, _document),
+    "photo": (0.18, _photo),
+    "ui": (0.15, _ui),
+    "table": (0.13, _table),
+    "document": (0.13, _document),
+    "diagram": (0.05, _diagram),
     "tweet": (0.08, _tweet),
     "chat": (0.08, _chat),
     "logo": (0.09, _logo),
