@@ -17,7 +17,7 @@ from synthetic.generate import DemoImage, render_demo_image, write_demo_folder
 N = 40  # images in the shared batch (seed 0, indices 0..N-1)
 # sha256 over the hex sha256 of each image of the batch, as the generator wrote them before it moved
 # out of pipelines/: a change to any scene's drawing or random draws changes the demo data.
-BATCH_DIGEST = "b840b66c691cc555c707c988f90bda0bb610154a0146be6a1406b73ed630dbb0"
+BATCH_DIGEST = "066cc3453ca74bc5c43e07e630ec94357996414dc71f5e341b15967de6248778"
 
 
 @pytest.fixture(scope="module")
