@@ -1165,7 +1165,7 @@ def _diagram(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
         if a != b:
             _arrow(c, centres[a], centres[b], ink, width, gap)
     text_size = between(rng, 10, 14)
-    for key, (x, y) in centres.items():
+    for x, y in centres.values():
         fill = pick(rng, fills)
         if graph:
             radius = min(cell_w, cell_h) * between(rng, 0.12, 0.22)
