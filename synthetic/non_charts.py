@@ -1155,6 +1155,8 @@ def _diagram(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
                 continue
             x, y = (k + between(rng, 0.35, 0.65)) * cell_w, (r + between(rng, 0.35, 0.65)) * cell_h
             centres[(r, k)] = (x, y)
+    if not centres:  # every cell skipped (about 1 in 600 on a 2 x 2 grid): one node in the middle
+        centres[(0, 0)] = (c.w / 2, c.h / 2)
     width, gap = c.px(pick(rng, (1, 1.5, 2))), min(cell_w, cell_h) * 0.3
     keys = sorted(centres)
     for a, b in zip(keys, keys[1:] + keys[:1]):

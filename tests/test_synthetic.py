@@ -15,8 +15,8 @@ from synthetic import generate
 from synthetic.generate import DemoImage, render_demo_image, write_demo_folder
 
 N = 40  # images in the shared batch (seed 0, indices 0..N-1)
-# sha256 over the hex sha256 of each image of the batch, as the generator wrote them before it moved
-# out of pipelines/: a change to any scene's drawing or random draws changes the demo data.
+# sha256 over the hex sha256 of each image of the batch, as the generator writes them (the research and
+# diagram scenes included): a change to any scene's drawing or random draws changes the demo data.
 BATCH_DIGEST = "066cc3453ca74bc5c43e07e630ec94357996414dc71f5e341b15967de6248778"
 
 
@@ -94,6 +94,13 @@ def test_every_scene_draws_at_every_canvas_shape(label, scene):
         pixels = np.asarray(draw(np.random.default_rng([seed, 7]), size, 1.0).convert("RGB"))
         assert pixels.shape[:2] == size[::-1], (scene, seed)
         assert pixels.std() > 3, (scene, seed, "a blank picture")
+
+
+def test_a_diagram_whose_every_cell_is_skipped_still_draws_a_node():
+    """Seed 9633 skips all four cells of a 2 x 2 diagram; it used to fail picking from no nodes."""
+    draw = generate.SCENES[NON_CHART]["diagram"][1]
+    pixels = np.asarray(draw(np.random.default_rng([9633, 7]), (120, 90), 1.0))
+    assert pixels.shape == (90, 120, 3) and pixels.std() > 3
 
 
 def test_negative_seed_or_index_is_refused():
