@@ -7,6 +7,12 @@ import numpy as np
 from core import runs, storage
 from transforms.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, describe_prepared
 
+# How the two scores combine: a weighted mean of the probabilities (what runs without a `combine` entry
+# used), or of their log-odds (a sure network outvotes unsure trees; the better review band on unseen sources).
+PROBABILITY, LOGIT = "probability", "logit"
+COMBINES = (PROBABILITY, LOGIT)
+_EPSILON = 1e-6  # probabilities are clipped to [eps, 1 - eps] before their log-odds are taken
+
 
 def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, arguments: dict, seed: int) -> Any:
     """A LightGBM booster for P(chart | descriptors), sample-weighted like the network's training."""
@@ -16,15 +22,21 @@ def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, argume
     return classifier.fit(descriptors, labels, sample_weight=weights, feature_name=list(DESCRIPTOR_NAMES)).booster_
 
 
-def save(booster: Any, run_dir: str, weight: float) -> dict:
+def save(booster: Any, run_dir: str, weight: float, combine: str) -> dict:
     """Write the booster into the run directory; returns the metadata entry that names it."""
     storage.write_atomically(storage.join(run_dir, runs.BOOSTED_TREES_FILE), booster.model_to_string().encode())
-    return {"file": runs.BOOSTED_TREES_FILE, "weight": weight}
+    return {"file": runs.BOOSTED_TREES_FILE, "weight": weight, "combine": combine}
 
 
 def load(run_dir: str, entry: dict) -> Any:
-    """The booster a run's metadata entry names; ValueError if it was trained on other descriptors."""
+    """The booster a run's metadata entry names; ValueError if it was trained on other descriptors or the
+    entry names a way to combine the scores that this version does not know."""
     import lightgbm
+
+    combine = entry.get("combine", PROBABILITY)
+    if combine not in COMBINES:
+        raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: boosted_trees combine {combine!r} is not one "
+                         f"of {', '.join(COMBINES)}; upgrade Chart Sifter or retrain the model")
 
     path = storage.join(run_dir, entry["file"])
     booster = lightgbm.Booster(model_str=storage.read_bytes(path).decode())
@@ -39,6 +51,13 @@ def tree_scores(booster: Any, batch: Sequence[bytes], side: int) -> np.ndarray:
     return booster.predict(describe_prepared(batch, side))
 
 
-def blend(network: np.ndarray, trees: np.ndarray, weight: float) -> np.ndarray:
+def blend(network: np.ndarray, trees: np.ndarray, weight: float, combine: str = PROBABILITY) -> np.ndarray:
     """The ensemble's score: still a chart probability, and what the threshold and review band apply to."""
-    return (1.0 - weight) * np.asarray(network, np.float64) + weight * np.asarray(trees, np.float64)
+    network, trees = np.asarray(network, np.float64), np.asarray(trees, np.float64)
+    if combine == PROBABILITY:
+        return (1.0 - weight) * network + weight * trees
+    if combine != LOGIT:
+        raise ValueError(f"unknown boosted_trees combine {combine!r}; expected one of {', '.join(COMBINES)}")
+    network, trees = (np.clip(p, _EPSILON, 1.0 - _EPSILON) for p in (network, trees))
+    log_odds = (1.0 - weight) * np.log(network / (1.0 - network)) + weight * np.log(trees / (1.0 - trees))
+    return 1.0 / (1.0 + np.exp(-log_odds))

@@ -28,8 +28,10 @@ def load_signature(run_dir: str) -> Any:
 class RunModel:
     """A loaded run: prepared RGB bytes of a batch -> chart scores (the ensemble's blend where it has trees)."""
 
-    def __init__(self, signature: Any, image_size: int, trees: Any = None, weight: float = 0.0):
+    def __init__(self, signature: Any, image_size: int, trees: Any = None, weight: float = 0.0,
+                 combine: str = boosted.PROBABILITY):
         self.signature, self.image_size, self.trees, self.weight = signature, image_size, trees, weight
+        self.combine = combine
 
     @classmethod
     def load(cls, run_dir: str) -> "RunModel":
@@ -38,7 +40,9 @@ class RunModel:
         entry = metadata.get(runs.BOOSTED_TREES_KEY)
         if not entry:
             return cls(signature, int(metadata["image_size"]))
-        return cls(signature, int(metadata["image_size"]), boosted.load(run_dir, entry), float(entry["weight"]))
+        # Runs written before `combine` existed blended probabilities.
+        return cls(signature, int(metadata["image_size"]), boosted.load(run_dir, entry), float(entry["weight"]),
+                   entry.get("combine", boosted.PROBABILITY))
 
     def __call__(self, batch: Sequence[bytes]) -> np.ndarray:
         import tensorflow as tf
@@ -47,7 +51,8 @@ class RunModel:
             runs.SERVING_OUTPUT].numpy()
         if self.trees is None:
             return scores
-        return boosted.blend(scores, boosted.tree_scores(self.trees, batch, self.image_size), self.weight)
+        return boosted.blend(scores, boosted.tree_scores(self.trees, batch, self.image_size), self.weight,
+                             self.combine)
 
 
 class SavedModelHandler(ModelHandler[bytes, PredictionResult, RunModel]):

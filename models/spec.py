@@ -15,6 +15,7 @@ import lightgbm
 import yaml
 
 from core.features import CHART, NON_CHART
+from models import boosted
 
 
 class SpecError(ValueError):
@@ -167,6 +168,7 @@ class BoostedTrees:
 
     weight: float  # share of the score from the trees: score = (1 - weight) * network + weight * trees
     arguments: dict[str, Any] = dataclasses.field(default_factory=dict)  # lightgbm.LGBMClassifier's
+    combine: str = boosted.PROBABILITY  # or boosted.LOGIT: the weighted mean of the log-odds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -463,8 +465,8 @@ class _Parser:
         value = self.raw.get("boosted_trees")
         if value is None:
             return None
-        if not isinstance(value, Mapping) or not {"weight"} <= set(value) <= {"weight", "arguments"}:
-            raise self.error("boosted_trees", f"expected {{weight, arguments}} or null, got {value!r}")
+        if not isinstance(value, Mapping) or not {"weight"} <= set(value) <= {"weight", "combine", "arguments"}:
+            raise self.error("boosted_trees", f"expected {{weight, combine, arguments}} or null, got {value!r}")
         weight = self.typed("boosted_trees.weight", value["weight"], float, positive=True)
         if weight >= 1:
             raise self.error("boosted_trees.weight", f"must be below 1 (the network gets 1 - weight), got {weight}")
@@ -474,4 +476,7 @@ class _Parser:
         if unknown:
             raise self.error("boosted_trees.arguments", f"unknown {unknown}; lightgbm.LGBMClassifier takes "
                              f"{', '.join(sorted(known))}")
-        return BoostedTrees(weight, arguments)
+        combine = value.get("combine", boosted.PROBABILITY)
+        if combine not in boosted.COMBINES:
+            raise self.error("boosted_trees.combine", f"expected one of {', '.join(boosted.COMBINES)}, got {combine!r}")
+        return BoostedTrees(weight, arguments, combine)

@@ -227,8 +227,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     if spec.boosted_trees:
         exported.trees = fit_trees(spec, files[features.TRAIN], transform_output, image_size, weights[features.TRAIN],
                                    args.seed)
-        exported.weight = spec.boosted_trees.weight
-        ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight)
+        exported.weight, exported.combine = spec.boosted_trees.weight, spec.boosted_trees.combine
+        ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight, exported.combine)
     val_scores, val_labels, val_weights = scores_labels_weights(exported, files[features.VAL], transform_output,
                                                                 spec.batch_size)
     threshold = choose_threshold(val_labels, val_scores, val_weights)

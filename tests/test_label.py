@@ -58,8 +58,12 @@ def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
     pixels = np.stack([prepare(b, metadata["image_size"]).pixels for b in blobs])
     network = serving(**{runs.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[runs.SERVING_OUTPUT]
     trees = metadata[runs.BOOSTED_TREES_KEY]
-    booster = lightgbm.Booster(model_file=os.path.join(run_dir, trees["file"]))
-    return (1 - trees["weight"]) * network.numpy() + trees["weight"] * booster.predict(describe(pixels))
+    tree_scores = lightgbm.Booster(model_file=os.path.join(run_dir, trees["file"])).predict(describe(pixels))
+    if trees.get("combine", "probability") == "probability":
+        return (1 - trees["weight"]) * network.numpy() + trees["weight"] * tree_scores
+    assert trees["combine"] == "logit"
+    log_odds = [np.log(p / (1 - p)) for p in (np.clip(network.numpy().astype(np.float64), 1e-6, 1 - 1e-6), tree_scores)]
+    return 1 / (1 + np.exp(-((1 - trees["weight"]) * log_odds[0] + trees["weight"] * log_odds[1])))
 
 
 @pytest.fixture(scope="module")
@@ -206,9 +210,30 @@ def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, 
     assert bad.returncode == 1 and "is not a trained model" in bad.stderr
 
 
+def test_a_run_that_blends_log_odds_is_labelled_with_them(trained, tmp_path):
+    """`combine: logit` in the run's metadata changes every score (the shipped model's way), and a run
+    without the entry (written before it existed) keeps the probability mean."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained["summary"]["model_dir"], run_dir)
+    metadata = json.loads((run_dir / runs.METADATA_FILE).read_text())
+    metadata[runs.BOOSTED_TREES_KEY]["combine"] = "logit"
+    (run_dir / runs.METADATA_FILE).write_text(json.dumps(metadata))
+    written = _write_folder(str(tmp_path / "in"), ["a.png", "b.jpg", "c.gif"])
+    names = sorted(written)
+    probability_mean = _serving_scores(trained["summary"]["model_dir"], [written[n] for n in names])
+    expected = _serving_scores(str(run_dir), [written[n] for n in names])
+    assert not np.allclose(expected, probability_mean, atol=1e-4)  # the two blends differ on these images
+    _label("--model_dir", str(run_dir), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out" / "l"))
+    scores = {os.path.basename(r["uri"]): r["score"] for r in _results(str(tmp_path / "out" / "l"))[0]}
+    assert [scores[n] for n in names] == pytest.approx(list(expected), abs=1e-5)
+
+
 @pytest.mark.parametrize(
     "damage", ["metadata_not_json", "metadata_without_image_size", "saved_model_corrupt", "saved_model_missing",
-               "boosted_trees_missing", "boosted_trees_corrupt", "boosted_trees_on_other_descriptors"]
+               "boosted_trees_missing", "boosted_trees_corrupt", "boosted_trees_on_other_descriptors",
+               "boosted_trees_combine_unknown"]
 )
 def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_path, damage):
     import shutil
@@ -230,13 +255,19 @@ def test_a_damaged_run_directory_fails_at_launch_naming_the_file(trained, tmp_pa
         (run_dir / runs.BOOSTED_TREES_FILE).unlink()
     elif damage == "boosted_trees_corrupt":
         (run_dir / runs.BOOSTED_TREES_FILE).write_text("tree\nversion=v4\nnum_class=banana\n")
+    elif damage == "boosted_trees_combine_unknown":  # a run from a later version
+        entry = json.loads(metadata.read_text())
+        entry[runs.BOOSTED_TREES_KEY]["combine"] = "geometric"
+        metadata.write_text(json.dumps(entry))
     else:  # a model from a version whose first descriptor was another
         trees = run_dir / runs.BOOSTED_TREES_FILE
         trees.write_text(trees.read_text().replace("feature_names=rgb_mean_0 ", "feature_names=brightness "))
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(MIXED["a.png"]())
     match = "metadata.json|saved_model.pb" if "boosted" not in damage else (
-        "trained on other descriptors.*retrain" if damage.endswith("descriptors") else "boosted_trees.txt.*corrupt")
+        "trained on other descriptors.*retrain" if damage.endswith("descriptors") else
+        "metadata.json: boosted_trees combine 'geometric'.*upgrade" if damage.endswith("unknown") else
+        "boosted_trees.txt.*corrupt")
     with pytest.raises(ValueError, match=match):
         _label("--model_dir", str(run_dir), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"))
 

@@ -303,6 +303,7 @@ def test_only_one_learning_rate_source(rates):
     ({"boosted_trees": {"weight": 1.0}}, "boosted_trees.weight"),
     ({"boosted_trees": {"weight": 0}}, "boosted_trees.weight"),
     ({"boosted_trees": {"weight": 0.4, "arguments": {"n_estimator": 10}}}, "boosted_trees.arguments"),
+    ({"boosted_trees": {"weight": 0.4, "combine": "mean"}}, "boosted_trees.combine"),
 ])
 def test_malformed_values_fail_naming_the_key(change, key):
     message = spec_error({**VALID, **change})
@@ -323,6 +324,9 @@ def test_custom_stacks_must_end_in_a_sigmoid_and_own_their_head(raw, key):
 def test_boosted_trees_reach_the_spec_and_unknown_arguments_list_lightgbms():
     spec = parse_spec("probe", {**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"num_leaves": 7}}})
     assert (spec.boosted_trees.weight, spec.boosted_trees.arguments) == (0.3, {"num_leaves": 7})
+    assert spec.boosted_trees.combine == "probability"  # what runs written before `combine` existed did
+    logit = parse_spec("probe", {**VALID, "boosted_trees": {"weight": 0.3, "combine": "logit"}})
+    assert logit.boosted_trees.combine == "logit"
     assert parse_spec("probe", VALID).boosted_trees is None
     message = spec_error({**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"leaves": 7}}})
     assert "unknown ['leaves']" in message and "num_leaves" in message
