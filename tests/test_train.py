@@ -30,7 +30,8 @@ def test_a_training_run_writes_every_output(trained):
     assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
     low, high = metadata[runs.REVIEW_BAND_KEY]
     assert 0.0 <= low <= metadata["threshold"] <= high <= 1.0 and "val split" in metadata["review_band_source"]
-    assert metadata[runs.BOOSTED_TREES_KEY] == {"file": runs.BOOSTED_TREES_FILE, "weight": 0.4}  # the demo spec's
+    expected_trees = {"file": runs.BOOSTED_TREES_FILE, "weight": 0.4, "combine": "probability"}  # the demo spec's
+    assert metadata[runs.BOOSTED_TREES_KEY] == expected_trees
     import lightgbm
 
     trees = lightgbm.Booster(model_file=os.path.join(run_dir, runs.BOOSTED_TREES_FILE))
