@@ -28,16 +28,22 @@ def save(booster: Any, run_dir: str, weight: float, combine: str) -> dict:
     return {"file": runs.BOOSTED_TREES_FILE, "weight": weight, "combine": combine}
 
 
+def combine_of(run_dir: str, entry: dict) -> str:
+    """How a run's metadata entry combines the scores (runs written before `combine` existed blended
+    probabilities); ValueError if this version does not know the way."""
+    combine = entry.get("combine", PROBABILITY)
+    if combine not in COMBINES:
+        raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: boosted_trees combine {combine!r} is not one "
+                         f"of {', '.join(COMBINES)}; upgrade Chart Sifter or retrain the model")
+    return combine
+
+
 def load(run_dir: str, entry: dict) -> Any:
     """The booster a run's metadata entry names; ValueError if it was trained on other descriptors or the
     entry names a way to combine the scores that this version does not know."""
     import lightgbm
 
-    combine = entry.get("combine", PROBABILITY)
-    if combine not in COMBINES:
-        raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: boosted_trees combine {combine!r} is not one "
-                         f"of {', '.join(COMBINES)}; upgrade Chart Sifter or retrain the model")
-
+    combine_of(run_dir, entry)
     path = storage.join(run_dir, entry["file"])
     booster = lightgbm.Booster(model_str=storage.read_bytes(path).decode())
     if booster.feature_name() != list(DESCRIPTOR_NAMES):

@@ -40,9 +40,8 @@ class RunModel:
         entry = metadata.get(runs.BOOSTED_TREES_KEY)
         if not entry:
             return cls(signature, int(metadata["image_size"]))
-        # Runs written before `combine` existed blended probabilities.
         return cls(signature, int(metadata["image_size"]), boosted.load(run_dir, entry), float(entry["weight"]),
-                   entry.get("combine", boosted.PROBABILITY))
+                   boosted.combine_of(run_dir, entry))
 
     def __call__(self, batch: Sequence[bytes]) -> np.ndarray:
         import tensorflow as tf
