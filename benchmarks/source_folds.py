@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import time
 
 import numpy as np
 import yaml
+
+from benchmarks import _common as c
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_DIRS = [os.path.normpath(os.path.join(ROOT, "..", "shared", "data", d)) for d in ("real_sample", "real_train")]
@@ -52,10 +55,16 @@ def assign_folds(images: list[dict], folds: int, seed: int) -> list[int]:
     return fold_of
 
 
-def _python(args: list[str], env: dict) -> float:
-    started = time.monotonic()
+def _python(args: list[str], env: dict) -> tuple[float, float]:
+    """Run `python -m args`; its (wall, CPU) seconds. Both, because this machine's stalls stretch wall time."""
+    started, cpu = time.monotonic(), _children_cpu()
     subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, check=True)
-    return time.monotonic() - started
+    return time.monotonic() - started, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _held_out_folder(images: list[dict], folder: str) -> None:
@@ -88,7 +97,7 @@ def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> di
     if args.resume and os.path.exists(done):
         return json.load(open(done))
     train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
-    seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), dict(env, BASE_DIR=base))
+    seconds, cpu_seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), dict(env, BASE_DIR=base))
     folder = os.path.join(home, "held_out")
     _held_out_folder(held, folder)
     _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", os.path.join(base, "models", args.model_type, "latest"),
@@ -96,7 +105,7 @@ def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> di
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     scores = _scores(os.path.join(out, "predictions"), folder)
     row = {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
-           "train_seconds": round(seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
+           "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
            "threshold": metrics["threshold"], "review_band": metrics["review_band"], "coverage": metrics["coverage"],
            "accuracy_outside_band": metrics["accuracy_outside_band"], "rejected": metrics["rejected"]["count"], "scores": scores}
     with open(done, "w") as f:
@@ -146,7 +155,7 @@ def main(argv=None) -> dict:
         rows.append(run_fold(args, k, train, held, env))
         r = rows[-1]
         print(f"fold {k}: accuracy {r['accuracy']:.3f} F1 {r['f1']:.3f} AUC {r['roc_auc']:.3f} ({r['held_out_images']} images, "
-              f"{r['held_out_sources']} sources, train {r['train_seconds']:.0f} s)", flush=True)
+              f"{r['held_out_sources']} sources, train {r['train_seconds']:.0f} s, {r['train_cpu_seconds']:.0f} s CPU)", flush=True)
 
     pooled = [(path, truth, score, r["threshold"]) for r in rows for path, (truth, score) in r["scores"].items()]
     truths = np.array([t == "chart" for _, t, _, _ in pooled], dtype=int)
@@ -169,15 +178,15 @@ def main(argv=None) -> dict:
     contact_sheet([(open(p, "rb").read(), f"true {t}\nscore {s:.2f}") for p, t, s in misses], sheet,
                   f"Source-disjoint misses, {args.model_type}, {args.folds} folds ({len(misses)} of {len(pooled)})")
     print(f"\n{'fold':>4} {'images':>7} {'sources':>8} {'accuracy':>9} {'F1':>7} {'AUC':>7} {'thr':>6} {'coverage':>9} "
-          f"{'acc out':>8} {'train s':>8}")
+          f"{'acc out':>8} {'train s':>8} {'CPU s':>6}")
     for r in rows:
         print(f"{r['fold']:>4} {r['held_out_images']:>7} {r['held_out_sources']:>8} {r['accuracy']:>9.3f} {r['f1']:>7.3f} "
               f"{r['roc_auc']:>7.3f} {r['threshold']:>6.2f} {r['coverage']:>9.3f} {r['accuracy_outside_band']:>8.3f} "
-              f"{r['train_seconds']:>8.0f}")
+              f"{r['train_seconds']:>8.0f} {r['train_cpu_seconds']:>6.0f}")
     print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict) and "mean" in v)
           + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}, "
           + "accuracy of the surest " + ", ".join(f"{float(c):.0%}: {a:.3f}" for c, a in summary["pooled_accuracy_at_coverage"].items()))
-    result = {"args": vars(args), "summary": summary, "folds": rows, "misses_sheet": sheet}
+    result = {"args": vars(args), "environment": c.environment(), "summary": summary, "folds": rows, "misses_sheet": sheet}
     with open(os.path.join(RESULTS_DIR, "source_folds.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result

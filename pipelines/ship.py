@@ -1,9 +1,9 @@
 """Ship: make a trained run the default model (models/shipped), with its provenance recorded.
 
 Copies the run's SavedModel, its boosted trees if it has them, and metadata.json (not its Keras files:
-serving needs neither) and adds
-`provenance`: the ingest config, the commit, the seed and, when given, the source-disjoint metrics of
-the same recipe (benchmarks/results/source_folds.json). `make model` runs ingest, train, then this.
+serving needs neither) and adds `provenance`: the ingest config, the commit, the seed and, when given,
+the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.json) with that run's
+arguments and commit. `make model` runs ingest, train, then this.
 """
 import argparse
 import json
@@ -40,7 +40,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
         "commit": commit,
         "seed": args.seed,
         "trained_in": run_dir,
-        "source_disjoint": json.loads(storage.read_bytes(args.folds))["summary"] if args.folds else None,
+        **_source_disjoint(args.folds),
     }
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
@@ -54,6 +54,17 @@ def run(argv: Optional[list[str]] = None) -> dict:
     logging.info("Shipped %s run %s to %s (%.1f MB)", metadata["model_type"], metadata["run_id"], args.target,
                  sum(size for _, size in _files(args.target)) / 2**20)
     return metadata
+
+
+def _source_disjoint(folds: Optional[str]) -> dict:
+    """The fold run's summary, and what it ran: its arguments (folds, seed, config) and commit."""
+    if not folds:
+        return {"source_disjoint": None}
+    result = json.loads(storage.read_bytes(folds))
+    environment = result.get("environment", {})
+    return {"source_disjoint": result["summary"],
+            "source_disjoint_run": {"args": result.get("args"), "commit": environment.get("git_commit"),
+                                    "date_utc": environment.get("date_utc")}}
 
 
 def _files(folder: str) -> list[tuple[str, int]]:

@@ -113,7 +113,8 @@ def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_pa
     from pipelines import ship
 
     folds = tmp_path / "folds.json"
-    folds.write_text(json.dumps({"summary": {"accuracy": {"mean": 0.9}}, "folds": []}))
+    folds.write_text(json.dumps({"args": {"folds": 3, "seed": 2}, "environment": {"git_commit": "abc1234"},
+                                 "summary": {"accuracy": {"mean": 0.9}}, "folds": []}))
     config = os.path.join(os.path.dirname(__file__), "..", "configs", "ingest_demo.yaml")
     target = tmp_path / "shipped"
     run_dir = trained["summary"]["model_dir"]
@@ -122,6 +123,8 @@ def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_pa
     metadata = runs.read_metadata(str(target))
     assert metadata["provenance"]["seed"] == 3 and metadata["provenance"]["source_disjoint"] == {
         "accuracy": {"mean": 0.9}}
+    assert metadata["provenance"]["source_disjoint_run"] == {"args": {"folds": 3, "seed": 2}, "commit": "abc1234",
+                                                             "date_utc": None}
     assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, runs.BOOSTED_TREES_FILE])
     images = tmp_path / "in"
     images.mkdir()
