@@ -1,11 +1,10 @@
 """Keras objects from a validated `ModelSpec`: the layers of a custom stack, the augmentation layers, the
-optimizer with its rate, schedule or decay, the loss and the metrics. Types come from `models.spec`'s allowlists."""
-import math
+optimizer with its rate or schedule, the loss and the metrics. Types come from `models.spec`'s allowlists."""
 from typing import Any
 
 import keras
 
-from models.spec import COSINE, REGISTRIES, Component, ModelSpec, construct
+from models.spec import REGISTRIES, Component, ModelSpec, construct
 
 
 def create(model_type: str, key: str, component: Component, **extra: Any) -> Any:
@@ -31,16 +30,6 @@ def build_optimizer(spec: ModelSpec, learning_rate: float | None = None) -> kera
     rate = spec.learning_rate if learning_rate is None else learning_rate
     optimizer = Component(spec.optimizer, spec.optimizer_args)
     return create(spec.model_type, "optimizer", optimizer, learning_rate=rate)
-
-
-def build_decay(spec: ModelSpec) -> list[keras.callbacks.Callback]:
-    """`learning_rate_decay: cosine` as a Keras callback: epoch e of E trains at
-    learning_rate * (1 + cos(pi * e / E)) / 2, from the full rate down to nearly 0 at the last epoch, so the
-    run ends on small steps rather than wherever a constant rate's noise left it. Empty without a decay."""
-    if spec.learning_rate_decay != COSINE:
-        return []
-    return [keras.callbacks.LearningRateScheduler(
-        lambda epoch: spec.learning_rate * (1.0 + math.cos(math.pi * epoch / spec.epochs)) / 2.0)]
 
 
 def build_loss(spec: ModelSpec) -> keras.losses.Loss:

@@ -138,9 +138,6 @@ REGISTRIES: dict[str, dict[str, Callable[..., Any]]] = {
 }
 
 CLASS_WEIGHT_MODES = ("balanced",)
-COSINE = "cosine"
-THRESHOLD_FROM_VAL = "val"
-LEARNING_RATE_DECAYS = (COSINE,)
 DEFAULT_EARLY_STOPPING = {"monitor": "val_loss", "patience": 3, "restore_best_weights": True}
 VERTICAL_FLIP_ERROR = (
     "RandomFlip must use mode 'horizontal': a vertical flip turns a rising chart into a falling "
@@ -191,8 +188,6 @@ class ModelSpec:
     optimizer_args: dict[str, Any] = dataclasses.field(default_factory=dict)
     learning_rate: float | None = 0.001  # None exactly when learning_rate_schedule is set
     learning_rate_schedule: Component | None = None
-    learning_rate_decay: str | None = None  # COSINE: learning_rate follows a half cosine to 0 over the epochs
-    threshold: float | str = "val"  # THRESHOLD_FROM_VAL: chosen on the val split; or a fixed cut in (0, 1)
     loss: Component = dataclasses.field(default_factory=lambda: Component("binary_crossentropy"))
     metrics: tuple[Component, ...] = (Component(ACCURACY),)
     epochs: int = 10
@@ -350,8 +345,6 @@ class _Parser:
             optimizer_args=optimizer_args,
             learning_rate=learning_rate,
             learning_rate_schedule=schedule,
-            learning_rate_decay=self.learning_rate_decay(schedule),
-            threshold=self.threshold(),
             loss=loss,
             metrics=self.metrics(),
             epochs=self.get("epochs", int, ModelSpec.epochs, positive=True),
@@ -399,28 +392,6 @@ class _Parser:
         if value is None:
             return ModelSpec.learning_rate, None, optimizer_args
         return self.typed(source, value, float, positive=True), None, optimizer_args
-
-    def learning_rate_decay(self, schedule: Component | None) -> str | None:
-        """`cosine` or null; it shapes a constant `learning_rate` over the epochs, so not a schedule's."""
-        value = self.raw.get("learning_rate_decay")
-        if value is None:
-            return None
-        if value not in LEARNING_RATE_DECAYS:
-            allowed = ", ".join(LEARNING_RATE_DECAYS)
-            raise self.error("learning_rate_decay", f"unknown {value!r}; allowed: {allowed} or null")
-        if schedule is not None:
-            raise self.error("learning_rate_decay", "give only one of learning_rate_decay and learning_rate_schedule")
-        return value
-
-    def threshold(self) -> float | str:
-        """`val` (the default: chosen on the val split after training) or a fixed cut strictly inside (0, 1)."""
-        value = self.raw.get("threshold", THRESHOLD_FROM_VAL)
-        if value == THRESHOLD_FROM_VAL:
-            return value
-        if not _TYPES[float](value) or not 0.0 < value < 1.0:
-            raise self.error("threshold", f"expected {THRESHOLD_FROM_VAL} or a number strictly between 0 and 1, "
-                                          f"got {value!r}")
-        return float(value)
 
     def metrics(self) -> tuple[Component, ...]:
         """The configured metrics, with an "accuracy" metric first unless one is already named so."""

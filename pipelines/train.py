@@ -109,9 +109,8 @@ def fit(model, spec, train_ds, val_ds, run_dir: str) -> tuple[dict, int]:
     import keras
 
     from models.builder import start_fine_tuning
-    from models.factory import build_decay
 
-    phase = build_decay(spec) + callbacks(spec, run_dir)  # first, so history.csv logs the rate; first phase only
+    phase = callbacks(spec, run_dir)
     history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=phase, verbose=2).history
     if spec.fine_tune and spec.base_model:
         done = len(history["loss"])
@@ -153,18 +152,6 @@ def fit_trees(spec, files: list[str], transform_output, image_size: int, per_lab
     return trees
 
 
-def decision_threshold(spec, labels, scores, weights) -> tuple[float, str]:
-    """The cut between non_chart and chart, and how it was set: the spec's fixed `threshold`, or one
-    chosen on the val split's scores (`threshold: val`)."""
-    from models.metrics import choose_threshold
-    from models.spec import THRESHOLD_FROM_VAL
-
-    if spec.threshold != THRESHOLD_FROM_VAL:
-        return spec.threshold, f"fixed by the model spec (threshold: {spec.threshold})"
-    return (choose_threshold(labels, scores, weights),
-            "chosen on the val split: nearest 0.5 within one standard error of the best source-weighted accuracy")
-
-
 def scores_labels_weights(model, files: list[str], transform_output, batch_size: int):
     """The exported model's chart scores over a split's records (exactly what labelling gives for the same
     files), with each image's label and source weight."""
@@ -192,7 +179,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models.builder import build_model
     from models.data import make_dataset, split_files
     from models.inference import RunModel, load_signature
-    from models.metrics import binary_metrics, choose_review_band, selective
+    from models.metrics import binary_metrics, choose_review_band, choose_threshold, selective
 
     keras.utils.set_random_seed(args.seed)
     base = cli.base_dir()
@@ -244,7 +231,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
         ensemble[runs.BOOSTED_TREES_KEY] = boosted.save(exported.trees, run_dir, exported.weight, exported.combine)
     val_scores, val_labels, val_weights = scores_labels_weights(exported, files[features.VAL], transform_output,
                                                                 spec.batch_size)
-    threshold, threshold_source = decision_threshold(spec, val_labels, val_scores, val_weights)
+    threshold = choose_threshold(val_labels, val_scores, val_weights)
     test_scores, test_labels, _ = scores_labels_weights(exported, files[features.TEST], transform_output,
                                                         spec.batch_size)
     review_band = choose_review_band(val_labels, val_scores, threshold, args.review_target, val_weights)
@@ -260,7 +247,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
             "label_names": list(features.LABEL_NAMES),
             "score": "probability that the image is a chart",
             "threshold": threshold,
-            "threshold_source": threshold_source,
+            "threshold_source": "chosen on the val split: nearest 0.5 within one standard error of the best "
+                                "source-weighted accuracy",
             runs.REVIEW_BAND_KEY: list(review_band),
             "review_band_source": f"chosen on the val split: source-weighted accuracy >= {args.review_target} "
                                   "outside it, on each side of the threshold",

@@ -230,9 +230,6 @@ def test_defaults_for_every_training_knob():
     assert tuned.early_stopping == {**DEFAULT_EARLY_STOPPING, "patience": 7}
     assert tuned.class_weights == {"chart": 2.0, "non_chart": 1.0}
     assert parse_spec("probe", {**VALID, "early_stopping": False}).early_stopping is None
-    assert (spec.learning_rate_decay, spec.threshold) == (None, "val")
-    tuned = parse_spec("probe", {**VALID, "learning_rate_decay": "cosine", "threshold": 0.5})
-    assert (tuned.learning_rate_decay, tuned.threshold) == ("cosine", 0.5)
 
 
 def test_unknown_model_type_lists_the_available_ones():
@@ -307,12 +304,6 @@ def test_only_one_learning_rate_source(rates):
     ({"boosted_trees": {"weight": 0}}, "boosted_trees.weight"),
     ({"boosted_trees": {"weight": 0.4, "arguments": {"n_estimator": 10}}}, "boosted_trees.arguments"),
     ({"boosted_trees": {"weight": 0.4, "combine": "mean"}}, "boosted_trees.combine"),
-    ({"learning_rate_decay": "linear"}, "learning_rate_decay"),
-    ({"learning_rate_decay": "cosine",
-      "learning_rate_schedule": {"type": "CosineDecay", "arguments": {"initial_learning_rate": 0.1, "decay_steps": 9}}},
-     "learning_rate_decay"),
-    ({"threshold": 1.0}, "threshold"),
-    ({"threshold": "best"}, "threshold"),
 ])
 def test_malformed_values_fail_naming_the_key(change, key):
     message = spec_error({**VALID, **change})

@@ -155,32 +155,6 @@ def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_
     np.testing.assert_allclose(kept, history["val_loss"][-1], rtol=1e-4)
 
 
-def test_cosine_decay_takes_the_rate_from_full_to_nearly_zero_over_the_epochs(demo_ingest, tmp_path):
-    """learning_rate_decay: cosine: epoch e of E trains at rate * (1 + cos(pi e / E)) / 2, logged per epoch."""
-    import csv
-
-    model, _, history, _ = _fit_on_demo(demo_ingest, str(tmp_path), "demo", epochs=4, early_stopping=None,
-                                        checkpoint=False, learning_rate=0.01, learning_rate_decay="cosine")
-    expected = [0.01, 0.01 * (1 + np.cos(np.pi / 4)) / 2, 0.005, 0.01 * (1 + np.cos(3 * np.pi / 4)) / 2]
-    np.testing.assert_allclose(history["learning_rate"], expected, rtol=1e-5)
-    logged = [float(r["learning_rate"]) for r in csv.DictReader(open(tmp_path / "history.csv"))]
-    np.testing.assert_allclose(logged, expected, rtol=1e-5)
-    assert float(model.optimizer.learning_rate) == pytest.approx(expected[-1], rel=1e-5)  # the optimizer's own rate
-
-
-@pytest.mark.parametrize("threshold, source", [("val", "chosen on the val split"), (0.5, "fixed by the model spec")])
-def test_the_threshold_is_the_specs_fixed_cut_or_chosen_on_val(threshold, source):
-    import dataclasses
-
-    from models.spec import load_model_spec
-
-    spec = dataclasses.replace(load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo"), threshold=threshold)
-    labels, weights = np.array([0, 0, 1, 1]), np.ones(4)
-    scores = np.array([0.01, 0.02, 0.03, 0.04])  # squeezed low: val moves the cut to where they separate
-    cut, why = train.decision_threshold(spec, labels, scores, weights)
-    assert cut == pytest.approx(0.025 if threshold == "val" else 0.5) and why.startswith(source)
-
-
 def test_missing_model_type_prints_the_documented_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.run([])
