@@ -1,7 +1,9 @@
 """Hand-made descriptors of the prepared pixels: what the boosted-trees half of an ensemble sees.
 
 Charts have things a small CNN on a squashed 128 px image weighs differently: sparse palettes on flat
-backgrounds, long horizontal and vertical lines, gridded gradient orientations. Boosted trees on these
+backgrounds, long horizontal and vertical lines, gridded gradient orientations, a series that crosses
+the columns in small steps, and none of the short, evenly pitched strokes of text rows (tables, terminals,
+slides: the non-charts the network most often takes for charts). Boosted trees on these
 make different mistakes from the CNN, so the two together beat either (README, "Accuracy").
 `describe` runs on a batch of `transforms.image.prepare` pixels, in training (from the TFRecords)
 and in every labelling path (from the same bytes), so both see identical numbers. Numpy only.
@@ -19,6 +21,10 @@ LINE_FRACTIONS = (0.3, 0.5, 0.8)  # a row (column) is a line when this share of 
 PALETTE_BITS = 5  # colours quantised to 5 bits a channel for the palette statistics
 PALETTE_TOP = (1, 2, 4, 8, 16, 32)  # share of the image covered by its k commonest colours
 GREY_THUMB, COLOUR_THUMB = 8, 4
+BACKGROUND_BITS = 4  # colours quantised to 4 bits a channel to find the background (the commonest colour)
+SPARSE, SOME, DENSE = 0.1, 0.3, 0.5  # a column (row) with under 10% foreground is sparse; 10-30% some; 30%+ dense
+RUN_EDGES = (1, 2, 3, 5, 9, 17, 33, 65, 129)  # foreground run lengths in bins 1, 2, 3-4, 5-8, ..., 65-128, 129+
+PERIOD_LAGS = range(3, 24)  # profile autocorrelation lags (pixels): text row and gridline pitches at 128 px
 
 
 def describe(pixels: np.ndarray) -> np.ndarray:
@@ -49,6 +55,9 @@ def describe_parts(pixels: np.ndarray) -> dict[str, np.ndarray]:
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     brightest, darkest = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)  # not max(-1): slow
     saturation = np.where(brightest > 0, (brightest - darkest) / np.maximum(brightest, 1e-6), 0.0)
+    background, background_share = _background(pixels)
+    foreground = ~background
+    column_ink, row_ink = foreground.mean(1), foreground.mean(2)
     return {
         **_channel_moments(x),
         "grey_histogram": _histogram(grey, GREY_BINS, 1.0),
@@ -64,6 +73,15 @@ def describe_parts(pixels: np.ndarray) -> dict[str, np.ndarray]:
         "colour_thumbnail": _blocks(x, COLOUR_THUMB).reshape(n, -1),
         "grey_profile": np.stack([grey.std(2).mean(1), grey.std(1).mean(1), np.median(grey.reshape(n, -1), 1),
                                   (grey > 0.9).mean((1, 2)), (grey < 0.1).mean((1, 2))], 1),
+        "background": np.stack([background_share, foreground.mean((1, 2))], 1),
+        "foreground_columns": np.stack([column_ink == 0, (column_ink > 0) & (column_ink < SPARSE),
+                                        (column_ink >= SPARSE) & (column_ink < SOME), column_ink >= SOME], 1).mean(2),
+        "foreground_rows": np.stack([row_ink == 0, (row_ink > 0) & (row_ink < SPARSE), row_ink >= DENSE], 1).mean(2),
+        "trace_steps": _trace_steps(foreground)[:, None],
+        "horizontal_runs": _run_lengths(foreground),
+        "vertical_runs": _run_lengths(foreground.transpose(0, 2, 1)),
+        "periodicity": np.concatenate([_periodicity(profile) for profile in (
+            np.abs(gx).mean(2), np.abs(gy).mean(1), row_ink, column_ink)], 1),
     }
 
 
@@ -151,6 +169,48 @@ def _flat_runs(colours: np.ndarray) -> np.ndarray:
     across = (colours[:, :, 1:] == colours[:, :, :-1]).mean((1, 2))
     down = (colours[:, 1:] == colours[:, :-1]).mean((1, 2))
     return np.stack([across, down], 1)
+
+
+def _background(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which pixels have the image's commonest (quantised) colour, [N, S, S] bool, and that colour's share [N]."""
+    q = (pixels >> (8 - BACKGROUND_BITS)).astype(np.int32)
+    codes = (q[..., 0] << (2 * BACKGROUND_BITS)) | (q[..., 1] << BACKGROUND_BITS) | q[..., 2]
+    counts = _counts(codes, 1 << (3 * BACKGROUND_BITS))
+    return codes == counts.argmax(1)[:, None, None], counts.max(1) / codes[0].size
+
+
+def _trace_steps(foreground: np.ndarray) -> np.ndarray:
+    """Mean jump, as a share of the height, of the foreground's centre row from one column to the next (both
+    columns inked): small for a series drawn across the plot, large for text and pictures."""
+    ink = foreground.sum(1)
+    centre = (foreground * np.arange(foreground.shape[1])[None, :, None]).sum(1) / np.maximum(ink, 1)
+    both = (ink[:, 1:] > 0) & (ink[:, :-1] > 0)
+    steps = np.where(both, np.abs(np.diff(centre, axis=1)), 0.0).sum(1)
+    return steps / np.maximum(both.sum(1), 1) / foreground.shape[1]
+
+
+def _run_lengths(foreground: np.ndarray) -> np.ndarray:
+    """Share of the foreground pixels in runs (along each row) of each RUN_EDGES length bin: glyphs are short
+    runs, rules and series long ones."""
+    n, rows, cols = foreground.shape
+    padded = np.zeros((n, rows, cols + 2), np.int8)
+    padded[:, :, 1:-1] = foreground
+    step = np.diff(padded, axis=2)
+    image, _, start = np.nonzero(step == 1)
+    end = np.nonzero(step == -1)[2]  # in the same (image, row, column) order as the starts
+    lengths = end - start
+    bins = np.searchsorted(RUN_EDGES, lengths, side="right") - 1
+    counts = np.bincount(image * len(RUN_EDGES) + bins, weights=lengths, minlength=n * len(RUN_EDGES))
+    return _normalised(counts.reshape(n, len(RUN_EDGES)))
+
+
+def _periodicity(profile: np.ndarray) -> np.ndarray:
+    """A profile's autocorrelation over PERIOD_LAGS: its peak, the lag of the peak and its trough. Text rows and
+    gridlines repeat at a pitch; a price series does not."""
+    centred = profile - profile.mean(1, keepdims=True)
+    energy = (centred * centred).sum(1) + 1e-9
+    correlation = np.stack([(centred[:, :-lag] * centred[:, lag:]).sum(1) / energy for lag in PERIOD_LAGS], 1)
+    return np.stack([correlation.max(1), correlation.argmax(1) + PERIOD_LAGS.start, correlation.min(1)], 1)
 
 
 DESCRIPTOR_NAMES = tuple(f"{name}_{i}" for name, part in describe_parts(np.zeros((1, 32, 32, 3), np.uint8)).items()
