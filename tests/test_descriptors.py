@@ -75,3 +75,44 @@ def test_prepared_bytes_give_the_descriptors_of_their_pixels_and_other_lengths_a
     np.testing.assert_array_equal(describe_prepared([p.tobytes() for p in pixels], 32), describe(pixels))
     with pytest.raises(ValueError, match=r"32x32x3 prepared bytes per image, got lengths \[3069, 3075\]"):
         describe_prepared([bytes(3069), bytes(3075)], 32)  # right in total, wrong per image
+
+
+def _text_rows(pitch: int = 8) -> np.ndarray:
+    """White, with rows of 2-pixel-wide black glyphs every `pitch` rows: a table or a terminal at 64 px."""
+    image = WHITE.copy()
+    for top in range(4, 60, pitch):
+        for left in range(2, 62, 4):
+            image[0, top:top + 3, left:left + 2] = 0
+    return image
+
+
+def test_text_rows_repeat_at_their_pitch_in_short_runs_and_a_chart_axis_is_one_long_run():
+    text, chart = describe_parts(_text_rows()), describe_parts(_chart_like())
+    peak, lag, _ = text["periodicity"][0, 6:9]  # the third profile: each row's share of foreground
+    assert lag == 8 and peak > 0.5
+    assert chart["periodicity"][0, 6] < peak
+    np.testing.assert_allclose(text["horizontal_runs"][0], [0, 1, 0, 0, 0, 0, 0, 0, 0])  # every glyph row: 2 px
+    np.testing.assert_allclose(text["vertical_runs"][0, 2], 1.0)  # 3 px tall: the 3-4 bin
+    # The chart's x axis (64 px, the 33-64 bin) holds 64 of its horizontal foreground pixels.
+    axis_share = chart["horizontal_runs"][0, 6]
+    assert axis_share == pytest.approx(64 / (_chart_like()[0] != 255).any(-1).sum(), abs=1e-6)
+
+
+def test_background_and_foreground_columns_and_rows():
+    white, text = describe_parts(WHITE), describe_parts(_text_rows())
+    np.testing.assert_allclose(white["background"], [[1.0, 0.0]])
+    np.testing.assert_allclose(white["foreground_columns"], [[1, 0, 0, 0]])  # every column empty
+    ink = (_text_rows()[0] != 255).any(-1)
+    assert text["background"][0, 1] == pytest.approx(ink.mean())
+    empty_rows = (~ink.any(1)).mean()
+    assert text["foreground_rows"][0, 0] == pytest.approx(empty_rows)
+
+
+def test_a_series_moves_in_small_steps_and_scattered_ink_jumps():
+    line, scatter = WHITE.copy(), WHITE.copy()
+    columns = np.arange(64)
+    line[0, 10 + columns // 2, columns] = 0  # a rising series: half a pixel a column
+    scatter[0, np.where(columns % 2, 5, 58), columns] = 0  # ink alternately at the top and the bottom
+    steps = describe_parts(np.concatenate([line, scatter]))["trace_steps"][:, 0]
+    assert steps[0] == pytest.approx(0.5 / 64, abs=0.1 / 64)
+    assert steps[1] == pytest.approx(53 / 64)
