@@ -3,7 +3,10 @@
 Copies the run's SavedModel, its boosted trees if it has them, and metadata.json (not its Keras files:
 serving needs neither) and adds `provenance`: the ingest config, the commit, the seed and, when given,
 the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.json) with that run's
-arguments and commit. `make model` runs ingest, train, then this.
+arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
+scores: images from sources their models never saw, which is what users bring. The band the run chose on
+its val split (mostly its training sources' look-alikes) is kept in the provenance; it proved too narrow
+on unseen sources (README, "The review band"). `make model` runs ingest, train, then this.
 """
 import argparse
 import json
@@ -13,7 +16,10 @@ import shutil
 import subprocess
 from typing import Optional
 
-from core import runs, storage
+import numpy as np
+
+from core import features, runs, storage
+from models.metrics import choose_review_band
 from pipelines import cli, options
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
@@ -24,7 +30,10 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--run_dir", required=True, help="The run to ship (a run directory or `latest` file).")
     parser.add_argument("--config", required=True, help="The ingest config the run was trained on (recorded).")
     parser.add_argument("--seed", type=int, required=True, help="The seed it was trained with (recorded).")
-    parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded).")
+    parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded; the review "
+                                                       "band is chosen on their out-of-fold scores).")
+    parser.add_argument("--review_target", type=float, default=0.99,
+                        help="With --folds: the accuracy kept outside the review band, on each side of the threshold.")
     parser.add_argument("--target", default=runs.SHIPPED_MODEL_DIR, help="Where the shipped model goes.")
     return parser.parse_args(argv)
 
@@ -35,13 +44,17 @@ def run(argv: Optional[list[str]] = None) -> dict:
     run_dir = runs.resolve_model_dir(args.run_dir)
     metadata = runs.read_metadata(run_dir)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    folds = json.loads(storage.read_bytes(args.folds)) if args.folds else None
     metadata["provenance"] = {
         "ingest_config": storage.read_bytes(args.config).decode(),
         "commit": commit,
         "seed": args.seed,
         "trained_in": run_dir,
-        **_source_disjoint(args.folds),
+        **_source_disjoint(folds),
     }
+    if folds and _out_of_fold(folds)[0].size:
+        metadata["provenance"]["val_review_band"] = metadata.get(runs.REVIEW_BAND_KEY)
+        metadata.update(_unseen_source_band(folds, metadata["threshold"], args.review_target))
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
     trees = metadata.get(runs.BOOSTED_TREES_KEY)
@@ -56,15 +69,31 @@ def run(argv: Optional[list[str]] = None) -> dict:
     return metadata
 
 
-def _source_disjoint(folds: Optional[str]) -> dict:
+def _source_disjoint(folds: Optional[dict]) -> dict:
     """The fold run's summary, and what it ran: its arguments (folds, seed, config) and commit."""
     if not folds:
         return {"source_disjoint": None}
-    result = json.loads(storage.read_bytes(folds))
-    environment = result.get("environment", {})
-    return {"source_disjoint": result["summary"],
-            "source_disjoint_run": {"args": result.get("args"), "commit": environment.get("git_commit"),
+    environment = folds.get("environment", {})
+    return {"source_disjoint": folds["summary"],
+            "source_disjoint_run": {"args": folds.get("args"), "commit": environment.get("git_commit"),
                                     "date_utc": environment.get("date_utc")}}
+
+
+def _out_of_fold(folds: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Every held-out image's label (1: chart) and score, pooled over the fold run's folds."""
+    pairs = [pair for fold in folds["folds"] for pair in fold.get("scores", {}).values()]
+    return (np.array([truth == features.CHART for truth, _ in pairs], int),
+            np.array([score for _, score in pairs], float))
+
+
+def _unseen_source_band(folds: dict, threshold: float, target: float) -> dict:
+    """The review band chosen on the fold run's out-of-fold scores, and where it came from."""
+    labels, scores = _out_of_fold(folds)
+    band = choose_review_band(labels, scores, threshold, target)
+    return {runs.REVIEW_BAND_KEY: list(band),
+            "review_band_source": f"chosen on the {labels.size} out-of-fold scores of the source-disjoint run (images "
+                                  f"from sources their models never saw): accuracy >= {target} outside it, on each "
+                                  "side of the threshold"}
 
 
 def _files(folder: str) -> list[tuple[str, int]]:

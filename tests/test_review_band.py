@@ -125,6 +125,9 @@ def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_pa
         "accuracy": {"mean": 0.9}}
     assert metadata["provenance"]["source_disjoint_run"] == {"args": {"folds": 3, "seed": 2}, "commit": "abc1234",
                                                              "date_utc": None}
+    # No out-of-fold scores to choose a band on: the run's own (val-chosen) band is shipped.
+    assert metadata[runs.REVIEW_BAND_KEY] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
+    assert "val split" in metadata["review_band_source"] and "val_review_band" not in metadata["provenance"]
     assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, runs.BOOSTED_TREES_FILE])
     images = tmp_path / "in"
     images.mkdir()
@@ -136,3 +139,35 @@ def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_pa
                    "--output", str(tmp_path / name / "labels")])
         scores[name] = {r["uri"]: r["score"] for r in label.read_results(str(tmp_path / name / "labels"))[0]}
     assert scores["shipped"] == scores["run"] and len(scores["run"]) == 4
+
+
+def test_with_fold_results_the_shipped_band_is_chosen_on_their_out_of_fold_scores(trained, tmp_path):
+    """Val holds look-alikes of the training sources; the fold run's held-out images come from sources its
+    models never saw, as users' images do, so the shipped default band is chosen on those."""
+    from pipelines import ship
+
+    run_dir = trained["summary"]["model_dir"]
+    threshold = runs.read_metadata(run_dir)["threshold"]
+    rng = np.random.default_rng(3)
+    truths = rng.integers(0, 2, 400)
+    scores = np.clip(truths * 0.6 + rng.normal(0.2, 0.15, truths.size), 0, 1)
+
+    def fold(images: range) -> dict:
+        return {"scores": {f"/real/{i}.png": [features.LABEL_NAMES[truths[i]], float(scores[i])] for i in images}}
+
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"args": {"seed": 3}, "environment": {}, "summary": {"accuracy": {"mean": 0.9}},
+                                 "folds": [fold(range(0, 250)), fold(range(250, 400))]}))
+    target = tmp_path / "shipped"
+    ship.run(["--run_dir", run_dir, "--config", os.path.join(os.path.dirname(__file__), "..", "configs",
+              "ingest_demo.yaml"), "--seed", "0", "--folds", str(folds), "--review_target", "0.98",
+              "--target", str(target)])
+    metadata = runs.read_metadata(str(target))
+    low, high = metadata[runs.REVIEW_BAND_KEY]
+    assert metadata["provenance"]["val_review_band"] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
+    assert "400 out-of-fold scores" in metadata["review_band_source"] and "0.98" in metadata["review_band_source"]
+    outside, right = (scores < low) | (scores >= high), (scores >= threshold) == truths
+    for side in (scores < threshold, scores >= threshold):  # each side of the threshold meets the target
+        assert right[outside & side].mean() >= 0.98
+    assert 0.5 < outside.mean() < 1.0 and right[~outside].mean() < 0.98  # the unsure middle goes to review
+    assert label.load_model_info(str(target)).review_band == (low, high)  # labelling's default
