@@ -157,7 +157,7 @@ def test_with_fold_results_the_shipped_band_is_chosen_on_their_out_of_fold_score
 
     folds = tmp_path / "folds.json"
     folds.write_text(json.dumps({"args": {"seed": 3}, "environment": {}, "summary": {"accuracy": {"mean": 0.9}},
-                                 "folds": [fold(range(0, 250)), fold(range(250, 400))]}))
+                                 "folds": [fold(range(250)), fold(range(250, 400))]}))
     target = tmp_path / "shipped"
     ship.run(["--run_dir", run_dir, "--config", os.path.join(os.path.dirname(__file__), "..", "configs",
               "ingest_demo.yaml"), "--seed", "0", "--folds", str(folds), "--review_target", "0.98",
