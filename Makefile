@@ -34,7 +34,7 @@ test: $(STAMP) $(CHROMIUM)
 	CHART_SIFTER_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests
 
 # The shipped model (models/shipped, the default --model_dir): every real image in ../shared/data plus
-# demo images, the chart-cnn recipe, seed 0 (16 to 25 minutes here, as the machine stalls; README, "The shipped model").
+# demo images, the chart-cnn recipe, seed 0 (about 16 minutes here, 25 when the machine stalls; README, "The shipped model").
 SHIP := $(BASE_DIR)/ship
 model: $(STAMP)
 	$(BIN)/python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_shipped.yaml --output_dir $(SHIP)/ingest
