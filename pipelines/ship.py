@@ -52,9 +52,10 @@ def run(argv: Optional[list[str]] = None) -> dict:
         "trained_in": run_dir,
         **_source_disjoint(folds),
     }
-    if folds and _out_of_fold(folds)[0].size:
+    band = _unseen_source_band(folds, metadata["threshold"], args.review_target) if folds else {}
+    if band:
         metadata["provenance"]["val_review_band"] = metadata.get(runs.REVIEW_BAND_KEY)
-        metadata.update(_unseen_source_band(folds, metadata["threshold"], args.review_target))
+        metadata.update(band)
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
     trees = metadata.get(runs.BOOSTED_TREES_KEY)
@@ -79,17 +80,14 @@ def _source_disjoint(folds: Optional[dict]) -> dict:
                                     "date_utc": environment.get("date_utc")}}
 
 
-def _out_of_fold(folds: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Every held-out image's label (1: chart) and score, pooled over the fold run's folds."""
-    pairs = [pair for fold in folds["folds"] for pair in fold.get("scores", {}).values()]
-    return (np.array([truth == features.CHART for truth, _ in pairs], int),
-            np.array([score for _, score in pairs], float))
-
-
 def _unseen_source_band(folds: dict, threshold: float, target: float) -> dict:
-    """The review band chosen on the fold run's out-of-fold scores, and where it came from."""
-    labels, scores = _out_of_fold(folds)
-    band = choose_review_band(labels, scores, threshold, target)
+    """The review band chosen on the fold run's out-of-fold scores (pooled over its folds), and where it came
+    from; {} when the results hold no per-image scores."""
+    pairs = [pair for fold in folds["folds"] for pair in fold.get("scores", {}).values()]
+    if not pairs:
+        return {}
+    labels = np.array([truth == features.CHART for truth, _ in pairs], int)
+    band = choose_review_band(labels, np.array([score for _, score in pairs], float), threshold, target)
     return {runs.REVIEW_BAND_KEY: list(band),
             "review_band_source": f"chosen on the {labels.size} out-of-fold scores of the source-disjoint run (images "
                                   f"from sources their models never saw): accuracy >= {target} outside it, on each "

@@ -118,10 +118,15 @@ def _histogram(values: np.ndarray, n: int, top: float) -> np.ndarray:
     return _counts(bins, n) / values[0].size
 
 
+def _colour_codes(pixels: np.ndarray, bits: int) -> np.ndarray:
+    """Each pixel's colour quantised to `bits` a channel, as one int in [0, 2 ** (3 * bits))."""
+    q = (pixels >> (8 - bits)).astype(np.int32)
+    return (q[..., 0] << (2 * bits)) | (q[..., 1] << bits) | q[..., 2]
+
+
 def _palette(pixels: np.ndarray) -> np.ndarray:
     """log palette size, log count of colours over 0.1% of the image, and top-k colour coverage."""
-    q = (pixels >> (8 - PALETTE_BITS)).astype(np.int32)
-    codes = (q[..., 0] << (2 * PALETTE_BITS)) | (q[..., 1] << PALETTE_BITS) | q[..., 2]
+    codes = _colour_codes(pixels, PALETTE_BITS)
     counts = _counts(codes, 1 << (3 * PALETTE_BITS))
     size = codes[0].size
     k = PALETTE_TOP[-1]
@@ -173,8 +178,7 @@ def _flat_runs(colours: np.ndarray) -> np.ndarray:
 
 def _background(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which pixels have the image's commonest (quantised) colour, [N, S, S] bool, and that colour's share [N]."""
-    q = (pixels >> (8 - BACKGROUND_BITS)).astype(np.int32)
-    codes = (q[..., 0] << (2 * BACKGROUND_BITS)) | (q[..., 1] << BACKGROUND_BITS) | q[..., 2]
+    codes = _colour_codes(pixels, BACKGROUND_BITS)
     counts = _counts(codes, 1 << (3 * BACKGROUND_BITS))
     return codes == counts.argmax(1)[:, None, None], counts.max(1) / codes[0].size
 
