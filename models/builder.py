@@ -11,8 +11,16 @@ import os
 import keras
 
 from core import storage
-from models.factory import build_augmentation, build_layers, build_loss, build_metrics, build_optimizer
-from models.spec import BASE_MODELS, Backbone, ModelSpec, SpecError
+from models.factory import (
+    BASE_MODELS,
+    Backbone,
+    build_augmentation,
+    build_layers,
+    build_loss,
+    build_metrics,
+    build_optimizer,
+)
+from models.spec import ModelSpec, SpecError
 
 # Layer names the trainer can look up with `model.get_layer(...)`.
 BACKBONE = "backbone"  # the base model (fine-tuning unfreezes it) or the custom layers stack

@@ -1,19 +1,18 @@
-"""The YAML model spec as validated plain data (`ModelSpec`), the allowlists its names resolve against,
-and its parsing; models/factory.py builds the Keras objects. Nothing from the file is deserialized or
-resolved with getattr, arguments are YAML scalars or lists, and each component is constructed once while
-parsing so Keras checks its arguments (the object is dropped). README (Model config) describes every key.
+"""The YAML model spec as validated plain data (`ModelSpec`): its keys, the allowlisted names its components
+may take, and its parsing. Nothing from the file is deserialized or resolved with getattr, and arguments are
+YAML scalars or lists. models/factory.py maps each allowed name to its Keras or LightGBM class; parsing ends
+by constructing each component there once, so Keras checks the arguments at load time. README (Model
+config) describes every key.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
-import keras
-import lightgbm
 import yaml
 
+from core import config
 from core.features import CHART, NON_CHART
 from models import boosted
 
@@ -22,119 +21,54 @@ class SpecError(ValueError):
     """A model spec that cannot be honoured; the message names the model_type and the key."""
 
 
-class Backbone(NamedTuple):
-    """An allowlisted `keras.applications` base model (always built without its top)."""
+# `keras.applications` base models (always built without their top).
+BASE_MODELS = (
+    "MobileNetV3Small", "MobileNetV3Large", "MobileNetV2",
+    "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4", "EfficientNetB5",
+    "EfficientNetB6", "EfficientNetB7", "EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2",
+    "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L",
+    "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase",
+    "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
+    "DenseNet121", "DenseNet169", "DenseNet201", "Xception", "InceptionV3", "VGG16", "VGG19",
+)
 
-    constructor: Callable[..., keras.Model]
-    # The model's `keras.applications.<family>.preprocess_input`, applied inside our model;
-    # None where the base model rescales 0-255 pixels itself.
-    preprocess_input: Callable[[Any], Any] | None
-    # Name of the no-top ImageNet weights file Keras caches under ~/.keras/models.
-    # `{side}` stands for the input side, one of `weights_sides` (else the last of them).
-    weights_file: str
-    weights_sides: tuple[int, ...] = ()
-
-
-_apps = keras.applications
-_layers = keras.layers
-_WEIGHTS_FILE = "{}_weights_tf_dim_ordering_tf_kernels_notop.h5"  # ResNet, DenseNet, VGG, ...
-
-BASE_MODELS: dict[str, Backbone] = {
-    "MobileNetV3Small": Backbone(
-        _apps.MobileNetV3Small, None, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
-    "MobileNetV3Large": Backbone(
-        _apps.MobileNetV3Large, None, "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5"),
-    "MobileNetV2": Backbone(
-        _apps.MobileNetV2, _apps.mobilenet_v2.preprocess_input,
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{side}_no_top.h5", (96, 128, 160, 192, 224),
-    ),
-    "EfficientNetB0": Backbone(_apps.EfficientNetB0, None, "efficientnetb0_notop.h5"),
-    "EfficientNetB1": Backbone(_apps.EfficientNetB1, None, "efficientnetb1_notop.h5"),
-    "EfficientNetB2": Backbone(_apps.EfficientNetB2, None, "efficientnetb2_notop.h5"),
-    "EfficientNetB3": Backbone(_apps.EfficientNetB3, None, "efficientnetb3_notop.h5"),
-    "EfficientNetB4": Backbone(_apps.EfficientNetB4, None, "efficientnetb4_notop.h5"),
-    "EfficientNetB5": Backbone(_apps.EfficientNetB5, None, "efficientnetb5_notop.h5"),
-    "EfficientNetB6": Backbone(_apps.EfficientNetB6, None, "efficientnetb6_notop.h5"),
-    "EfficientNetB7": Backbone(_apps.EfficientNetB7, None, "efficientnetb7_notop.h5"),
-    "EfficientNetV2B0": Backbone(_apps.EfficientNetV2B0, None, "efficientnetv2-b0_notop.h5"),
-    "EfficientNetV2B1": Backbone(_apps.EfficientNetV2B1, None, "efficientnetv2-b1_notop.h5"),
-    "EfficientNetV2B2": Backbone(_apps.EfficientNetV2B2, None, "efficientnetv2-b2_notop.h5"),
-    "EfficientNetV2B3": Backbone(_apps.EfficientNetV2B3, None, "efficientnetv2-b3_notop.h5"),
-    "EfficientNetV2S": Backbone(_apps.EfficientNetV2S, None, "efficientnetv2-s_notop.h5"),
-    "EfficientNetV2M": Backbone(_apps.EfficientNetV2M, None, "efficientnetv2-m_notop.h5"),
-    "EfficientNetV2L": Backbone(_apps.EfficientNetV2L, None, "efficientnetv2-l_notop.h5"),
-    "ConvNeXtTiny": Backbone(_apps.ConvNeXtTiny, None, "convnext_tiny_notop.h5"),
-    "ConvNeXtSmall": Backbone(_apps.ConvNeXtSmall, None, "convnext_small_notop.h5"),
-    "ConvNeXtBase": Backbone(_apps.ConvNeXtBase, None, "convnext_base_notop.h5"),
-    "ResNet50": Backbone(_apps.ResNet50, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet50")),
-    "ResNet101": Backbone(_apps.ResNet101, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet101")),
-    "ResNet152": Backbone(_apps.ResNet152, _apps.resnet.preprocess_input, _WEIGHTS_FILE.format("resnet152")),
-    "ResNet50V2": Backbone(_apps.ResNet50V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet50v2")),
-    "ResNet101V2": Backbone(_apps.ResNet101V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet101v2")),
-    "ResNet152V2": Backbone(_apps.ResNet152V2, _apps.resnet_v2.preprocess_input, _WEIGHTS_FILE.format("resnet152v2")),
-    "DenseNet121": Backbone(_apps.DenseNet121, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet121")),
-    "DenseNet169": Backbone(_apps.DenseNet169, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet169")),
-    "DenseNet201": Backbone(_apps.DenseNet201, _apps.densenet.preprocess_input, _WEIGHTS_FILE.format("densenet201")),
-    "Xception": Backbone(_apps.Xception, _apps.xception.preprocess_input, _WEIGHTS_FILE.format("xception")),
-    "InceptionV3": Backbone(
-        _apps.InceptionV3, _apps.inception_v3.preprocess_input, _WEIGHTS_FILE.format("inception_v3")),
-    "VGG16": Backbone(_apps.VGG16, _apps.vgg16.preprocess_input, _WEIGHTS_FILE.format("vgg16")),
-    "VGG19": Backbone(_apps.VGG19, _apps.vgg19.preprocess_input, _WEIGHTS_FILE.format("vgg19")),
+ACCURACY = "accuracy"  # the metric name reports read from history (`accuracy`, `val_accuracy`)
+# Each metric's history name, unless its args name it. Keras's `Accuracy` counts exact equality, which a
+# sigmoid probability never meets: every accuracy spelling means BinaryAccuracy named "accuracy". Fixed
+# names (Keras would number them: auc_1, auc_2, ...) give stable history keys.
+METRIC_NAMES = {
+    ACCURACY: ACCURACY, "Accuracy": ACCURACY, "BinaryAccuracy": ACCURACY,
+    "AUC": "auc", "Precision": "precision", "Recall": "recall", "PrecisionAtRecall": "precision_at_recall",
+    "RecallAtPrecision": "recall_at_precision", "SensitivityAtSpecificity": "sensitivity_at_specificity",
+    "SpecificityAtSensitivity": "specificity_at_sensitivity", "TruePositives": "true_positives",
+    "TrueNegatives": "true_negatives", "FalsePositives": "false_positives", "FalseNegatives": "false_negatives",
+    "BinaryCrossentropy": "binary_crossentropy",
 }
 
-_BINARY_ACCURACY = functools.partial(keras.metrics.BinaryAccuracy, name="accuracy")
-ACCURACY = "accuracy"  # the metric name reports read from history (`accuracy`, `val_accuracy`)
-
-# Registries, keyed by the spec key whose entries they resolve.
-REGISTRIES: dict[str, dict[str, Callable[..., Any]]] = {
-    "layers": {cls.__name__: cls for cls in (
-        _layers.Conv2D, _layers.SeparableConv2D, _layers.DepthwiseConv2D, _layers.Conv2DTranspose,
-        _layers.MaxPooling2D, _layers.AveragePooling2D, _layers.GlobalAveragePooling2D,
-        _layers.GlobalMaxPooling2D, _layers.Flatten, _layers.Dense, _layers.Dropout,
-        _layers.SpatialDropout2D, _layers.GaussianDropout, _layers.GaussianNoise,
-        _layers.BatchNormalization, _layers.LayerNormalization, _layers.GroupNormalization,
-        _layers.Activation, _layers.ReLU, _layers.LeakyReLU, _layers.ELU, _layers.PReLU,
-        _layers.Rescaling, _layers.Resizing, _layers.CenterCrop, _layers.ZeroPadding2D,
-        _layers.Cropping2D,
-    )},
+# The names each component key allows (Keras class names, or the loss's snake_case name).
+ALLOWLISTS: dict[str, tuple[str, ...]] = {
+    "layers": (
+        "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D",
+        "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "SpatialDropout2D",
+        "GaussianDropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "GroupNormalization",
+        "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Rescaling", "Resizing", "CenterCrop", "ZeroPadding2D",
+        "Cropping2D",
+    ),
     # Chart-safe augmentations only: no vertical flips, rotations, hue shifts or inversions.
-    "augmentation": {cls.__name__: cls for cls in (
-        _layers.RandomFlip, _layers.RandomZoom, _layers.RandomTranslation, _layers.RandomContrast,
-        _layers.RandomBrightness, _layers.RandomCrop, _layers.RandomGrayscale,
-        _layers.RandomSharpness, _layers.RandomGaussianBlur, _layers.GaussianNoise,
-    )},
-    "optimizer": {cls.__name__: cls for cls in (
-        keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.Adamax, keras.optimizers.Nadam,
-        keras.optimizers.RMSprop, keras.optimizers.SGD, keras.optimizers.Adagrad,
-        keras.optimizers.Adadelta, keras.optimizers.Adafactor, keras.optimizers.Ftrl,
-        keras.optimizers.Lion, keras.optimizers.Lamb,
-    )},
-    "learning_rate_schedule": {cls.__name__: cls for cls in (
-        keras.optimizers.schedules.ExponentialDecay, keras.optimizers.schedules.PiecewiseConstantDecay,
-        keras.optimizers.schedules.PolynomialDecay, keras.optimizers.schedules.InverseTimeDecay,
-        keras.optimizers.schedules.CosineDecay, keras.optimizers.schedules.CosineDecayRestarts,
-    )},
-    "loss": {
-        "binary_crossentropy": keras.losses.BinaryCrossentropy,
-        "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
-        "mean_squared_error": keras.losses.MeanSquaredError,
-    },
-    # Keras's `Accuracy` counts exact equality, which a sigmoid probability never meets; every
-    # accuracy spelling therefore means BinaryAccuracy (threshold 0.5) named "accuracy".
-    # Fixed default names (Keras would number them: auc_1, auc_2, ...) give stable history keys.
-    "metrics": {
-        ACCURACY: _BINARY_ACCURACY, "Accuracy": _BINARY_ACCURACY, "BinaryAccuracy": _BINARY_ACCURACY,
-        **{cls.__name__: functools.partial(cls, name=name) for cls, name in (
-            (keras.metrics.AUC, "auc"), (keras.metrics.Precision, "precision"), (keras.metrics.Recall, "recall"),
-            (keras.metrics.PrecisionAtRecall, "precision_at_recall"),
-            (keras.metrics.RecallAtPrecision, "recall_at_precision"),
-            (keras.metrics.SensitivityAtSpecificity, "sensitivity_at_specificity"),
-            (keras.metrics.SpecificityAtSensitivity, "specificity_at_sensitivity"),
-            (keras.metrics.TruePositives, "true_positives"), (keras.metrics.TrueNegatives, "true_negatives"),
-            (keras.metrics.FalsePositives, "false_positives"), (keras.metrics.FalseNegatives, "false_negatives"),
-            (keras.metrics.BinaryCrossentropy, "binary_crossentropy"),
-        )},
-    },
+    "augmentation": (
+        "RandomFlip", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
+        "RandomGrayscale", "RandomSharpness", "RandomGaussianBlur", "GaussianNoise",
+    ),
+    "optimizer": (
+        "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "SGD", "Adagrad", "Adadelta", "Adafactor", "Ftrl", "Lion",
+        "Lamb",
+    ),
+    "learning_rate_schedule": (
+        "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay", "CosineDecay",
+        "CosineDecayRestarts",
+    ),
+    "loss": ("binary_crossentropy", "binary_focal_crossentropy", "mean_squared_error"),
+    "metrics": tuple(METRIC_NAMES),
 }
 
 CLASS_WEIGHT_MODES = ("balanced",)
@@ -147,7 +81,7 @@ VERTICAL_FLIP_ERROR = (
 
 @dataclasses.dataclass(frozen=True)
 class Component:
-    """One allowlisted Keras object: its registry name and constructor arguments."""
+    """One allowlisted Keras object: its allowlisted name and constructor arguments."""
 
     type: str
     arguments: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -204,14 +138,6 @@ SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ModelSpec)) - {"model_t
 _HEAD_KEYS = ("trainable", "dense_units", "dropout_rate", "fine_tune")  # base_model models only
 
 
-def construct(model_type: str, key: str, constructor: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """`constructor(**arguments)`; arguments it refuses become a SpecError naming the model_type and key."""
-    try:
-        return constructor(**arguments)
-    except (TypeError, ValueError) as err:
-        raise SpecError(f"model '{model_type}': {key}: bad arguments {dict(arguments)}: {err}") from err
-
-
 def load_specs(path: str) -> dict[str, dict]:
     """The raw YAML mapping of model_type -> spec mapping (yaml.safe_load)."""
     with open(path, encoding="utf-8") as f:
@@ -235,8 +161,13 @@ def load_model_spec(path: str, model_type: str) -> ModelSpec:
 
 
 def parse_spec(model_type: str, raw: Mapping[str, Any]) -> ModelSpec:
-    """Validate a raw spec mapping, instantiating each component once to check its arguments."""
-    return _Parser(model_type, raw).spec()
+    """Validate a raw spec mapping: its keys and names here, then its arguments by constructing each
+    component once (models.factory.check)."""
+    from models import factory  # Keras and LightGBM, which this module keeps out of its import
+
+    spec = _Parser(model_type, raw).spec()
+    factory.check(spec)
+    return spec
 
 
 def _is_plain(value: Any) -> bool:
@@ -294,13 +225,13 @@ class _Parser:
             value = {name_key: value}
         if not isinstance(value, Mapping) or name_key not in value or not set(value) <= {name_key, args_key}:
             raise self.error(key, f"expected {{{name_key}: ..., {args_key}: {{...}}}}, got {value!r}")
-        name = self.allowed(key, value[name_key], REGISTRIES[key])
+        name = self.allowed(key, value[name_key], ALLOWLISTS[key])
         return Component(name, self.mapping(key, value.get(args_key)))
 
-    def allowed(self, key: str, name: Any, registry: Mapping[str, Any]) -> str:
-        """`name`, if the allowlist `registry` has it."""
-        if not isinstance(name, str) or name not in registry:
-            raise self.error(key, f"unknown {name!r}; allowed: {', '.join(sorted(registry))}")
+    def allowed(self, key: str, name: Any, allowlist: tuple[str, ...]) -> str:
+        """`name`, if `allowlist` has it."""
+        if not isinstance(name, str) or name not in allowlist:
+            raise self.error(key, f"unknown {name!r}; allowed: {', '.join(sorted(allowlist))}")
         return name
 
     def components(self, key: str, **names: str) -> tuple[Component, ...]:
@@ -310,18 +241,10 @@ class _Parser:
             raise self.error(key, f"expected a list, got {value!r}")
         return tuple(self.component(key, item, **names) for item in value)
 
-    def instantiated(self, key: str, components: tuple[Component, ...], **extra: Any) -> list[Any]:
-        """Each component constructed once, so bad arguments fail now rather than mid-build."""
-        return [construct(self.model_type, f"{key}: {c.type}", REGISTRIES[key][c.type], {**extra, **c.arguments})
-                for c in components]
-
     def spec(self) -> ModelSpec:
-        unknown = sorted(set(self.raw) - SPEC_KEYS)
-        if unknown:
-            raise self.error(", ".join(unknown), f"unknown key; allowed keys: {', '.join(sorted(SPEC_KEYS))}")
+        config.check_keys(self.raw, SPEC_KEYS, (), self.error)
         base_model = self.raw.get("base_model")
         layers = self.components("layers")
-        self.instantiated("layers", layers)
         if (base_model is None) == (not layers):
             raise self.error("base_model", "give exactly one of base_model or layers")
         if base_model is not None:
@@ -330,8 +253,7 @@ class _Parser:
             self.check_custom_stack(layers)
         learning_rate, schedule, optimizer_args = self.learning_rate()
         loss = self.component("loss", self.raw.get("loss") or "binary_crossentropy", "name", "args")
-        self.instantiated("loss", (loss,))
-        spec = ModelSpec(
+        return ModelSpec(
             model_type=self.model_type,
             file_name=self.file_name(),
             base_model=base_model,
@@ -356,14 +278,6 @@ class _Parser:
             fine_tune=self.fine_tune(),
             boosted_trees=self.boosted_trees(),
         )
-        self.check_optimizer(spec)
-        return spec
-
-    def check_optimizer(self, spec: ModelSpec) -> None:
-        """The optimizer constructed once with its rate or schedule, so bad optimizer_args fail now."""
-        schedule = spec.learning_rate_schedule
-        rate = self.instantiated("learning_rate_schedule", (schedule,))[0] if schedule else spec.learning_rate
-        self.instantiated("optimizer", (Component(spec.optimizer, spec.optimizer_args),), learning_rate=rate)
 
     def check_custom_stack(self, layers: tuple[Component, ...]) -> None:
         """A `layers` model owns its whole network, so the base_model-only keys make no sense."""
@@ -385,7 +299,6 @@ class _Parser:
             raise self.error(sources[-1], f"give only one of {' and '.join(sources)}")
         if "learning_rate_schedule" in sources:
             schedule = self.component("learning_rate_schedule", self.raw["learning_rate_schedule"])
-            self.instantiated("learning_rate_schedule", (schedule,))
             return None, schedule, optimizer_args
         source = sources[0] if sources else "learning_rate"
         value = optimizer_args.pop("learning_rate", self.raw.get("learning_rate"))
@@ -396,7 +309,7 @@ class _Parser:
     def metrics(self) -> tuple[Component, ...]:
         """The configured metrics, with an "accuracy" metric first unless one is already named so."""
         metrics = self.components("metrics", name_key="name", args_key="args")
-        names = [metric.name for metric in self.instantiated("metrics", metrics)]
+        names = [m.arguments.get("name", METRIC_NAMES[m.type]) for m in metrics]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise self.error("metrics", f"two metrics named {duplicates[0]!r}; rename one with args: {{name: ...}}")
@@ -407,7 +320,6 @@ class _Parser:
         for item in augmentation:
             if item.type == "RandomFlip" and item.arguments.get("mode", "horizontal_and_vertical") != "horizontal":
                 raise self.error("augmentation", VERTICAL_FLIP_ERROR)
-        self.instantiated("augmentation", augmentation)
         return augmentation
 
     def file_name(self) -> str:
@@ -434,9 +346,7 @@ class _Parser:
         value = self.raw.get("early_stopping", True)
         if value is False or value is None:
             return None
-        arguments = {**DEFAULT_EARLY_STOPPING, **self.mapping("early_stopping", None if value is True else value)}
-        construct(self.model_type, "early_stopping", keras.callbacks.EarlyStopping, arguments)
-        return arguments
+        return {**DEFAULT_EARLY_STOPPING, **self.mapping("early_stopping", None if value is True else value)}
 
     def class_weights(self) -> str | dict[str, float] | None:
         value = self.raw.get("class_weights")
@@ -451,9 +361,9 @@ class _Parser:
         value = self.raw.get("fine_tune")
         if value is None:
             return None
-        if not isinstance(value, Mapping) or not {"epochs", "learning_rate"} <= set(value) <= {
-                "epochs", "learning_rate", "unfreeze_from"}:
+        if not isinstance(value, Mapping):
             raise self.error("fine_tune", f"expected {{epochs, learning_rate, unfreeze_from}} or null, got {value!r}")
+        config.check_keys(value, *config.block_keys(FineTune), lambda _, problem: self.error("fine_tune", problem))
         unfreeze_from = value.get("unfreeze_from")
         return FineTune(
             epochs=self.typed("fine_tune.epochs", value["epochs"], int, positive=True),
@@ -465,17 +375,14 @@ class _Parser:
         value = self.raw.get("boosted_trees")
         if value is None:
             return None
-        if not isinstance(value, Mapping) or not {"weight"} <= set(value) <= {"weight", "combine", "arguments"}:
+        if not isinstance(value, Mapping):
             raise self.error("boosted_trees", f"expected {{weight, combine, arguments}} or null, got {value!r}")
+        config.check_keys(value, *config.block_keys(BoostedTrees),
+                          lambda _, problem: self.error("boosted_trees", problem))
         weight = self.typed("boosted_trees.weight", value["weight"], float, positive=True)
         if weight >= 1:
             raise self.error("boosted_trees.weight", f"must be below 1 (the network gets 1 - weight), got {weight}")
         arguments = self.mapping("boosted_trees.arguments", value.get("arguments"))
-        known = lightgbm.LGBMClassifier().get_params()
-        unknown = sorted(set(arguments) - set(known))
-        if unknown:
-            raise self.error("boosted_trees.arguments", f"unknown {unknown}; lightgbm.LGBMClassifier takes "
-                             f"{', '.join(sorted(known))}")
         combine = value.get("combine", boosted.PROBABILITY)
         if combine not in boosted.COMBINES:
             raise self.error("boosted_trees.combine", f"expected one of {', '.join(boosted.COMBINES)}, got {combine!r}")

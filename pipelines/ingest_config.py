@@ -2,31 +2,12 @@
 validation; every key is described in README, Ingest config."""
 import dataclasses
 import hashlib
-import math
 from typing import Any
 
 import yaml
 
-from core import features
-
-SOURCE_TYPES = ("huggingface", "folder", "jsonl", "demo")
-_REQUIRED = {"huggingface": (), "folder": ("root",), "jsonl": ("path",), "demo": ("size",)}
-_ALLOWED = {
-    "huggingface": {
-        "type",
-        "name",
-        "data_files",
-        "split",
-        "label_map",
-        "image_column",
-        "label_column",
-        "revision",
-        "weight",
-    },
-    "folder": {"type", "root", "label_map", "weight"},
-    "jsonl": {"type", "path", "label_map", "weight"},
-    "demo": {"type", "size", "seed", "weight"},
-}
+from core import config, features
+from pipelines.sources import SOURCE_TYPES, Source
 
 
 class ConfigError(ValueError):
@@ -34,26 +15,8 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class SourceConfig:
-    type: str
-    name: str  # a readable id used in dead letters and summaries
-    options: dict[str, Any]
-
-    @property
-    def weight(self) -> float:
-        """The sample weight of this source's images (`weight:`, default 1.0)."""
-        return float(self.options.get("weight", 1.0))
-
-    def label_for(self, value: Any) -> str:
-        """Map a source label value to chart / non_chart (unmapped values pass through and are rejected later)."""
-        label_map = self.options.get("label_map") or {}
-        candidates = (value, str(value)) + ((int(value),) if str(value).isdigit() else ())
-        return next((str(label_map[k]) for k in candidates if k in label_map), str(value))
-
-
-@dataclasses.dataclass(frozen=True)
 class IngestConfig:
-    sources: tuple[SourceConfig, ...]
+    sources: tuple[Source, ...]  # each its type's dataclass (pipelines.sources.SOURCE_TYPES)
     image_size: int = features.DEFAULT_IMAGE_SIZE
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test
 
@@ -69,55 +32,30 @@ def split_of(content_hash: str, ratios: tuple[float, float, float]) -> int:
     return len(ratios) - 1
 
 
-def _source(entry: Any, index: int, where: str) -> SourceConfig:
+def _source(entry: Any, index: int, where: str) -> Source:
+    """One `sources:` entry as its type's dataclass; errors name the entry, its type and the key."""
     if not isinstance(entry, dict) or entry.get("type") not in SOURCE_TYPES:
         raise ConfigError(
             f"{where}: sources[{index}] must be a mapping with type one of {list(SOURCE_TYPES)}, got {entry!r}"
         )
     kind = entry["type"]
-    unknown = set(entry) - _ALLOWED[kind]
-    if unknown:
-        raise ConfigError(
-            f"{where}: sources[{index}] ({kind}) has unknown keys {sorted(unknown)}; allowed: {sorted(_ALLOWED[kind])}"
-        )
-    missing = [k for k in _REQUIRED[kind] if k not in entry]
-    if kind == "huggingface" and not (entry.get("name") or entry.get("data_files")):
-        missing.append("name or data_files")
-    if missing:
-        raise ConfigError(f"{where}: sources[{index}] ({kind}) needs {missing}")
-    label_map = entry.get("label_map") or {}
-    bad = {k: v for k, v in label_map.items() if v not in features.LABEL_NAMES}
-    if bad:
-        raise ConfigError(f"{where}: sources[{index}] label_map values must be {list(features.LABEL_NAMES)}, got {bad}")
-    weight = entry.get("weight", 1.0)
-    if not _is_number(weight) or not 0 < weight < math.inf:
-        raise ConfigError(f"{where}: sources[{index}] ({kind}) weight must be a finite number above 0, got {weight!r}")
-    for key in ("size", "seed"):  # the demo generator's
-        if (
-            kind == "demo"
-            and key in entry
-            and (isinstance(entry[key], bool) or not isinstance(entry[key], int) or entry[key] < (key == "size"))
-        ):
-            raise ConfigError(
-                f"{where}: sources[{index}] (demo) {key} must be an integer "
-                f"{'above 0' if key == 'size' else '>= 0'}, got {entry[key]!r}"
-            )
-    name = entry.get("name") or entry.get("root") or entry.get("path") or entry.get("data_files") or kind
-    if kind == "demo":
-        name = f"demo(seed={entry.get('seed', 0)})"
-    return SourceConfig(type=kind, name=str(name), options={k: v for k, v in entry.items() if k != "type"})
+
+    def error(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{where}: sources[{index}] ({kind}): {problem}")
+
+    return config.from_block(SOURCE_TYPES[kind].config, entry, error, ignore=("type",))
 
 
 def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     """Validate a parsed YAML mapping."""
     if not isinstance(raw, dict) or not raw.get("sources"):
         raise ConfigError(f"{where}: expected a mapping with a non-empty 'sources' list")
-    unknown = set(raw) - {"sources", "image_size", "split"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: sources, image_size, split")
+    config.check_keys(
+        raw, ("sources", "image_size", "split"), (), lambda _, problem: ConfigError(f"{where}: {problem}")
+    )
     split = raw.get("split") or {}
     ratios = tuple(split.get(s, d) for s, d in zip(features.SPLITS, IngestConfig.split))
-    if not all(_is_number(r) and 0 <= r <= 1 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
+    if not all(config.is_number(r) and 0 <= r <= 1 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6 or ratios[0] == 0:
         raise ConfigError(
             f"{where}: split ratios must be numbers >= 0, train > 0, and sum to 1; "
             f"got {dict(zip(features.SPLITS, ratios))}"
@@ -133,11 +71,6 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
             f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)"
         )
     return IngestConfig(sources=sources, image_size=image_size, split=tuple(float(r) for r in ratios))
-
-
-def _is_number(value: Any) -> bool:
-    """A finite int or float (not a bool, not NaN)."""
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def load_config(path: str) -> IngestConfig:

@@ -1,21 +1,24 @@
 """Read labelled images from every supported source as `RawImage` records.
 
-Each source is a PTransform rooted at the pipeline. Files are listed first, then a
-Reshuffle spreads them out; their bytes are read by validation, on its decode threads
-(`data` is None until then). A record that cannot become an image carries `error`, so
-validation can dead-letter it: nothing is dropped silently.
+Each source type is a frozen dataclass (its YAML block, checked by `core.config`) read by a PTransform
+rooted at the pipeline; `SOURCE_TYPES` pairs them by type name. Files are listed first, then a
+Reshuffle spreads them out; their bytes are read by validation, on its decode threads (`data` is None
+until then). A record that cannot become an image carries `error`, so validation can dead-letter it:
+nothing is dropped silently.
 """
+import abc
 import dataclasses
 import json
 import logging
+import math
 import os
 import urllib.parse
-from typing import Iterator, Optional
+from collections.abc import Mapping
+from typing import Any, ClassVar, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 
-from core import dead_letters, features, storage
-from pipelines.ingest_config import SourceConfig
+from core import config, dead_letters, features, storage
 from pipelines.inputs import list_files
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
@@ -31,14 +34,121 @@ class RawImage:
     detail: str = ""
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Source(abc.ABC):
+    """What every source block may say besides its `type`: how much each of its images counts."""
+
+    type: ClassVar[str]  # the block's `type:`
+    weight: float = 1.0  # the sample weight of the source's images
+
+    def __post_init__(self):
+        if not config.is_number(self.weight) or not 0 < self.weight < math.inf:
+            raise config.BadValue("weight", f"must be a finite number above 0, got {self.weight!r}")
+        object.__setattr__(self, "weight", float(self.weight))
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """A readable id, unique in a config: dead letters and the summary name the source by it."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LabelledSource(Source):
+    """A source whose own label values `label_map` maps to chart / non_chart."""
+
+    label_map: Mapping[Any, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.label_map is None:  # `label_map:` left empty
+            object.__setattr__(self, "label_map", {})
+        if not isinstance(self.label_map, Mapping):
+            raise config.BadValue("label_map", f"must be a mapping of source labels to labels, got {self.label_map!r}")
+        bad = {k: v for k, v in self.label_map.items() if v not in features.LABEL_NAMES}
+        if bad:
+            raise config.BadValue("label_map", f"values must be {list(features.LABEL_NAMES)}, got {bad}")
+
+    def label_for(self, value: Any) -> str:
+        """Map a source label value to chart / non_chart (unmapped values pass through and are rejected later)."""
+        candidates = (value, str(value)) + ((int(value),) if str(value).isdigit() else ())
+        return next((str(self.label_map[k]) for k in candidates if k in self.label_map), str(value))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FolderSource(LabelledSource):
+    """`type: folder`: one subfolder of images per label."""
+
+    type: ClassVar[str] = "folder"
+    root: str  # holds <root>/chart/* and <root>/non_chart/*, on any filesystem
+
+    @property
+    def name(self) -> str:
+        return self.root
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JsonlSource(LabelledSource):
+    """`type: jsonl`: a manifest of image and label lines."""
+
+    type: ClassVar[str] = "jsonl"
+    path: str  # the manifest; relative image paths resolve against its folder
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HuggingFaceSource(LabelledSource):
+    """`type: huggingface`: a hub image dataset (its YAML key `name` is `dataset` here), or local parquet."""
+
+    type: ClassVar[str] = "huggingface"
+    dataset: Optional[str] = dataclasses.field(default=None, metadata={config.KEY: "name"})  # a hub dataset ...
+    data_files: Any = None  # ... or local parquet files laid out like one (a glob, or a list of them)
+    split: str = "train"
+    revision: Optional[str] = None
+    image_column: str = features.IMAGE_KEY
+    label_column: str = features.LABEL_KEY
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not (self.dataset or self.data_files):
+            raise config.BadValue("name or data_files", "is needed: a hub dataset, or local parquet files laid out "
+                                                        "like one (image {bytes, path}, label)")
+
+    @property
+    def name(self) -> str:
+        return str(self.dataset or self.data_files)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DemoSource(Source):
+    """`type: demo`: images rendered by the embedded synthetic generator."""
+
+    type: ClassVar[str] = "demo"
+    size: int  # how many images the embedded generator renders
+    seed: int = 0  # the same seed renders the same images
+
+    def __post_init__(self):
+        super().__post_init__()
+        for key, least in (("size", 1), ("seed", 0)):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise config.BadValue(key, f"must be an integer {'above 0' if least else '>= 0'}, got {value!r}")
+
+    @property
+    def name(self) -> str:
+        return f"demo(seed={self.seed})"
+
+
 class ReadFolder(beam.PTransform):
     """`<root>/chart/*` and `<root>/non_chart/*` on any filesystem."""
 
-    def __init__(self, source: SourceConfig, allow_outside_root: bool = False):
+    def __init__(self, source: FolderSource, allow_outside_root: bool = False):
         super().__init__()
         self._source = source
         self._allow_outside_root = allow_outside_root
-        root = source.options["root"].rstrip("/")
+        root = source.root.rstrip("/")
         self._patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
         if not any(next(list_files(pattern, root), None) for pattern, _ in self._patterns):
             raise ValueError(
@@ -47,7 +157,7 @@ class ReadFolder(beam.PTransform):
             )
 
     def expand(self, pbegin):
-        name, root, allow = self._source.name, self._source.options["root"].rstrip("/"), self._allow_outside_root
+        name, root, allow = self._source.name, self._source.root.rstrip("/"), self._allow_outside_root
 
         def records(pattern: str, label: str) -> Iterator[RawImage]:
             for listed in list_files(pattern, root, allow):
@@ -61,10 +171,10 @@ class ReadFolder(beam.PTransform):
         )
 
 
-def _manifest_entries(source: SourceConfig) -> Iterator[RawImage]:
+def _manifest_entries(source: JsonlSource) -> Iterator[RawImage]:
     """One record per manifest line: the image still to read, or the line's error.
     Relative image paths resolve against the manifest's folder."""
-    path = source.options["path"]
+    path = source.path
     base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
     for number, line in enumerate(storage.read_bytes(path).splitlines(), start=1):
         if not line.strip():
@@ -100,10 +210,10 @@ def _manifest_line(line: bytes) -> tuple[str, object]:
 class ReadJsonl(beam.PTransform):
     """A JSONL manifest of `{"image": path-or-URI, "label": ...}` lines."""
 
-    def __init__(self, source: SourceConfig):
+    def __init__(self, source: JsonlSource):
         super().__init__()
         self._source = source
-        path = source.options["path"]
+        path = source.path
         try:
             lines = storage.read_bytes(path).split(b"\n")
         except Exception as err:  # any filesystem's error
@@ -126,7 +236,7 @@ class ReadJsonl(beam.PTransform):
 class ReadDemo(beam.PTransform):
     """The embedded demo generator: `size` images, deterministic by `seed`."""
 
-    def __init__(self, source: SourceConfig):
+    def __init__(self, source: DemoSource):
         super().__init__()
         self._source = source
         try:
@@ -136,11 +246,7 @@ class ReadDemo(beam.PTransform):
                              "missing): pip install '.[synthetic]'") from err
 
     def expand(self, pbegin):
-        size, seed, name = (
-            int(self._source.options["size"]),
-            int(self._source.options.get("seed", 0)),
-            self._source.name,
-        )
+        size, seed, name = self._source.size, self._source.seed, self._source.name
 
         def render(index: int) -> RawImage:
             from synthetic.generate import render_demo_image
@@ -153,30 +259,30 @@ class ReadDemo(beam.PTransform):
         )
 
 
-def _load_hf(options: dict, streaming: bool = True):
+def _load_hf(source: HuggingFaceSource, streaming: bool = True):
     """The `datasets` dataset for a source, with images as undecoded {bytes, path}."""
     import datasets
 
-    if options.get("data_files"):
+    if source.data_files:
         dataset = datasets.load_dataset(
-            "parquet", data_files=options["data_files"], split=options.get("split", "train"), streaming=streaming
+            "parquet", data_files=source.data_files, split=source.split, streaming=streaming
         )
     else:
         dataset = datasets.load_dataset(
-            options["name"], split=options.get("split", "train"), revision=options.get("revision"), streaming=streaming
+            source.dataset, split=source.split, revision=source.revision, streaming=streaming
         )
-    return dataset.cast_column(options.get("image_column", features.IMAGE_KEY), datasets.Image(decode=False))
+    return dataset.cast_column(source.image_column, datasets.Image(decode=False))
 
 
-def check_hub_reachable(source: SourceConfig) -> None:
+def check_hub_reachable(source: HuggingFaceSource) -> None:
     """Fail within seconds, naming the dataset and the offline alternatives, when the hub is out of reach."""
-    if source.options.get("data_files") or os.environ.get("HF_HUB_OFFLINE") == "1":
+    if source.data_files or os.environ.get("HF_HUB_OFFLINE") == "1":
         return  # local parquet, or the user asked for the local cache only
     endpoint = urllib.parse.urlsplit(os.environ.get(HF_ENDPOINT_ENV, "https://huggingface.co"))
     storage.require_reachable(
         endpoint.hostname,
         endpoint.port or (443 if endpoint.scheme == "https" else 80),
-        what=f"Hugging Face dataset {source.options['name']!r}",
+        what=f"Hugging Face dataset {source.dataset!r}",
         alternatives="Offline, either set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, "
         "or point the source at local parquet files with `data_files: path/*.parquet` "
         "(the hub layout: `image` as {bytes, path} and `label`).",
@@ -186,12 +292,12 @@ def check_hub_reachable(source: SourceConfig) -> None:
 class ReadHuggingFace(beam.PTransform):
     """A Hugging Face image dataset (hub name, or local parquet laid out like one), read shard by shard."""
 
-    def __init__(self, source: SourceConfig):
+    def __init__(self, source: HuggingFaceSource):
         super().__init__()
         self._source = source
         check_hub_reachable(source)
         try:
-            self._num_shards = _load_hf(source.options).num_shards
+            self._num_shards = _load_hf(source).num_shards
         except Exception as err:
             raise ConnectionError(
                 f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}"
@@ -202,12 +308,10 @@ class ReadHuggingFace(beam.PTransform):
         num_shards = self._num_shards
 
         def read_shard(index: int) -> Iterator[RawImage]:
-            dataset = _load_hf(source.options).shard(num_shards=num_shards, index=index)
-            image_column = source.options.get("image_column", features.IMAGE_KEY)
-            label_column = source.options.get("label_column", features.LABEL_KEY)
+            dataset = _load_hf(source).shard(num_shards=num_shards, index=index)
             for row_number, row in enumerate(dataset):
-                image = row[image_column] or {}
-                label = source.label_for(row.get(label_column))
+                image = row[source.image_column] or {}
+                label = source.label_for(row.get(source.label_column))
                 if image.get("bytes"):
                     uri = f"{source.name}/{image.get('path') or f'shard{index}/row{row_number}'}"
                     yield RawImage(source.name, uri, label, image["bytes"])
@@ -231,11 +335,24 @@ class ReadHuggingFace(beam.PTransform):
         )
 
 
-READERS = {"huggingface": ReadHuggingFace, "folder": ReadFolder, "jsonl": ReadJsonl, "demo": ReadDemo}
+class SourceType(NamedTuple):
+    config: type[Source]  # the YAML block
+    reader: type[beam.PTransform]  # what reads it
 
 
-def read_source(source: SourceConfig, allow_outside_root: bool = False) -> beam.PTransform:
+# Every source type, by the `type:` its YAML block names.
+SOURCE_TYPES: dict[str, SourceType] = {
+    block.type: SourceType(block, reader)
+    for block, reader in (
+        (HuggingFaceSource, ReadHuggingFace),
+        (FolderSource, ReadFolder),
+        (JsonlSource, ReadJsonl),
+        (DemoSource, ReadDemo),
+    )
+}
+
+
+def read_source(source: Source, allow_outside_root: bool = False) -> beam.PTransform:
     """The PTransform that reads one configured source."""
-    if source.type == "folder":
-        return ReadFolder(source, allow_outside_root)
-    return READERS[source.type](source)
+    reader = SOURCE_TYPES[source.type].reader
+    return reader(source, allow_outside_root) if isinstance(source, FolderSource) else reader(source)

@@ -1,21 +1,26 @@
 """Ingest end to end on the real Beam DirectRunner and tf.Transform, on small data
 mixing every source type, odd formats and every kind of bad input."""
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 
+import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # not collected as a test class
+from apache_beam.testing.util import assert_that, equal_to
 
-from core import features
+from core import config, features
 from pipelines import ingest
-from pipelines.ingest_config import ConfigError, parse_config, split_of
-from pipelines.sources import ReadHuggingFace
+from pipelines.ingest_config import ConfigError, load_config, parse_config, split_of
+from pipelines.sources import SOURCE_TYPES, HuggingFaceSource, ReadHuggingFace, read_source
 from tests.conftest import image_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -399,6 +404,70 @@ def test_bad_configs_name_the_problem(raw, fragment):
     with pytest.raises(ConfigError, match=None) as err:
         parse_config(raw, where="bad.yaml")
     assert fragment in str(err.value) and "bad.yaml" in str(err.value)
+
+
+# Every key of every source type, none at its default.
+FULL_BLOCKS = {
+    "folder": {"type": "folder", "root": "gs://bucket/images", "label_map": {"charts": "chart"}, "weight": 2.5},
+    "jsonl": {"type": "jsonl", "path": "data/manifest.jsonl", "label_map": {1: "non_chart"}, "weight": 3},
+    "huggingface": {
+        "type": "huggingface", "name": "someone/charts", "data_files": "hub/*.parquet", "split": "test",
+        "revision": "v2", "image_column": "picture", "label_column": "kind", "label_map": {0: "chart"}, "weight": 0.5,
+    },
+    "demo": {"type": "demo", "size": 7, "seed": 3, "weight": 2.0},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCE_TYPES))
+def test_each_source_type_is_its_dataclass_with_every_key_from_yaml(kind, tmp_path):
+    block, source_type = FULL_BLOCKS[kind], SOURCE_TYPES[kind].config
+    assert set(block) == {config.key_of(f) for f in dataclasses.fields(source_type)} | {"type"}, "a key untested"
+    path = tmp_path / "ingest.yaml"
+    path.write_text(yaml.safe_dump({"sources": [block]}))
+    (source,) = load_config(str(path)).sources
+    assert type(source) is source_type and source.type == kind
+    assert {config.key_of(f): getattr(source, f.name) for f in dataclasses.fields(source)} == {
+        k: v for k, v in block.items() if k != "type"
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCE_TYPES))
+def test_an_unknown_key_is_named_with_the_source_and_the_allowed_keys(kind):
+    block = {**FULL_BLOCKS[kind], "colour": "red"}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"sources": [FULL_BLOCKS["demo"], block]}, where="bad.yaml")
+    message = str(err.value)
+    assert f"bad.yaml: sources[1] ({kind}): unknown keys ['colour']; allowed: " in message
+    assert all(key in message for key in block if key != "colour")
+
+
+def test_a_misspelt_key_names_the_one_meant():
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(folder\): unknown keys \['roots'\].*did you mean 'root'"):
+        parse_config({"sources": [{"type": "folder", "roots": "x"}]})
+
+
+def test_the_registry_reads_every_source_type_the_readme_documents():
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    documented = yaml.safe_load(re.search(r"#### Ingest config\n```yaml\n(.*?)```", readme, re.S).group(1))
+    sources = parse_config(documented, where="README.md").sources
+    assert {s.type for s in sources} == set(SOURCE_TYPES)
+    assert all(isinstance(s, SOURCE_TYPES[s.type].config) for s in sources)
+
+
+def test_a_hub_source_reads_the_columns_and_labels_its_block_names(tmp_path):
+    table = pa.table({
+        "picture": [{"bytes": image_bytes(i), "path": f"p{i}.png"} for i in range(3)],
+        "kind": pa.array([7, 8, 7], pa.int64()),
+    })
+    pq.write_table(table, tmp_path / "rows.parquet")
+    source = HuggingFaceSource(data_files=str(tmp_path / "rows.parquet"), image_column="picture",
+                               label_column="kind", label_map={7: "chart", 8: "non_chart"})
+    with BeamTestPipeline() as p:
+        records = p | read_source(source) | beam.Map(lambda r: (os.path.basename(r.uri), r.label, r.data))
+        assert_that(records, equal_to([
+            ("p0.png", "chart", image_bytes(0)), ("p1.png", "non_chart", image_bytes(1)),
+            ("p2.png", "chart", image_bytes(2)),
+        ]))
 
 
 def test_command_line_exits_zero_on_success_and_nonzero_on_failure(tmp_path):

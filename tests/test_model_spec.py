@@ -3,15 +3,20 @@ model, each base model gets exactly the input scaling it expects, and bad specs 
 import dataclasses
 import os
 import socket
+import subprocess
+import sys
 import time
 
 import keras
 import numpy as np
 import pytest
 
+from models import factory
 from models.builder import AUGMENTATION, BACKBONE, PREPROCESS, RESIZE, WEIGHTS_HOST_ENV, build_model, start_fine_tuning
 from models.factory import build_optimizer
 from models.spec import (
+    ALLOWLISTS,
+    BASE_MODELS,
     DEFAULT_EARLY_STOPPING,
     ModelSpec,
     SpecError,
@@ -330,6 +335,34 @@ def test_boosted_trees_reach_the_spec_and_unknown_arguments_list_lightgbms():
     assert parse_spec("probe", VALID).boosted_trees is None
     message = spec_error({**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"leaves": 7}}})
     assert "unknown ['leaves']" in message and "num_leaves" in message
+
+
+def test_the_spec_allows_exactly_the_names_the_factory_has_classes_for():
+    assert set(BASE_MODELS) == set(factory.BASE_MODELS)
+    assert set(ALLOWLISTS) == set(factory.REGISTRIES)
+    for key, names in ALLOWLISTS.items():
+        assert set(names) == set(factory.REGISTRIES[key]), key
+
+
+def test_the_spec_is_plain_data_read_without_keras_or_lightgbm():
+    probe = "import sys, models.spec\nprint(sorted(m for m in ('tensorflow', 'keras', 'lightgbm') if m in sys.modules))"
+    root = os.path.join(os.path.dirname(__file__), "..")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_metrics_get_their_fixed_history_names_unless_the_spec_names_them():
+    metrics = factory.build_metrics(parse_spec("probe", {**VALID, "metrics": [
+        {"name": "Accuracy"}, {"name": "AUC"}, {"name": "AUC", "args": {"curve": "PR", "name": "pr_auc"}}]}))
+    assert [(type(m).__name__, m.name) for m in metrics] == [
+        ("BinaryAccuracy", "accuracy"), ("AUC", "auc"), ("AUC", "pr_auc")]
+
+
+def test_a_misspelt_key_names_the_one_meant():
+    assert "model 'probe': learning_rat: unknown keys ['learning_rat']" in spec_error({**VALID, "learning_rat": 0.1})
+    assert "did you mean 'learning_rate'?" in spec_error({**VALID, "learning_rat": 0.1})
+    message = spec_error({**VALID, "fine_tune": {"epoch": 2, "learning_rate": 1.0e-5}})
+    assert "model 'probe': fine_tune: unknown keys ['epoch']" in message and "did you mean 'epochs'?" in message
 
 
 def test_config_file_must_be_a_mapping_of_specs(tmp_path):
