@@ -24,6 +24,7 @@ COPY core/ core/
 COPY synthetic/ synthetic/
 COPY transforms/ transforms/
 COPY models/ models/
+COPY serving/ serving/
 COPY pipelines/ pipelines/
 COPY configs/ configs/
 # LightGBM (the ensemble's boosted trees) needs the OpenMP runtime.

@@ -56,7 +56,7 @@ DEV = [
     "ruff==0.17.6",  # make test lints first (ruff.toml)
 ]
 
-PACKAGES = ("core", "synthetic", "transforms", "models", "pipelines")
+PACKAGES = ("core", "synthetic", "transforms", "models", "serving", "pipelines")
 CONFIGS = ("model_config.yaml", "ingest.yaml", "ingest_demo.yaml", "ingest_real.yaml")
 
 setuptools.setup(
@@ -69,8 +69,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
     data_files=[("configs", [f"configs/{name}" for name in CONFIGS])],
     include_package_data=True,
-    package_data={"pipelines": ["serve_page.html"], "models": ["shipped/*.json", "shipped/saved_model/*.pb",
-                                                                  "shipped/saved_model/variables/*"]},
+    package_data={"serving": ["page.html"], "models": ["shipped/*.json", "shipped/saved_model/*.pb",
+                                                       "shipped/saved_model/variables/*"]},
     install_requires=REQUIRED,
     extras_require={"synthetic": SYNTHETIC, "dev": DEV},
 )

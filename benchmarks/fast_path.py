@@ -269,8 +269,8 @@ def keras_worker(root: str, run_dir: str, output: str) -> dict:
 
     from core import runs
 
-    meta = runs.read_metadata(run_dir)
-    model = keras.saving.load_model(os.path.join(run_dir, meta["keras_file"]))
+    meta = runs.RunMetadata.read(run_dir)
+    model = keras.saving.load_model(os.path.join(run_dir, meta.keras_file))
     t_loop = time.perf_counter()
     with open(output, "w") as out:
         for batch in c.batches(listing(root), BATCH):
@@ -282,7 +282,7 @@ def keras_worker(root: str, run_dir: str, output: str) -> dict:
                     json.dumps(
                         {
                             "uri": path,
-                            "label": "chart" if score >= meta["threshold"] else "non_chart",
+                            "label": "chart" if score >= meta.threshold else "non_chart",
                             "score": round(float(score), 6),
                             "labeled_at": now,
                         }

@@ -15,7 +15,7 @@ TRUNCATED = "truncated"  # the pixel data cannot be fully decoded (cut short or 
 UNSUPPORTED_MODE = "unsupported_mode"  # a Pillow pixel mode with no defined conversion to RGB
 IMAGE_REASONS = (EMPTY_FILE, NOT_AN_IMAGE, DECOMPRESSION_BOMB, TOO_SMALL, TOO_LARGE, TRUNCATED, UNSUPPORTED_MODE)
 
-# The path cannot be listed or read (pipelines.inputs).
+# The path cannot be listed or read (core.inputs).
 BAD_FILE_NAME = "bad_file_name"  # the path is not valid UTF-8; rename the file
 BROKEN_SYMLINK = "broken_symlink"  # a symlink whose target does not exist
 OUTSIDE_ROOT = "outside_root"  # a symlink out of the input folder (allow with --allow_outside_root)

@@ -1,11 +1,12 @@
 """Training runs on disk: the run-directory layout, the serving signature's names, the metadata keys,
 and finding a run from --model_dir (docs/ARCHITECTURE.md, Contract 4). TensorFlow-free."""
+import dataclasses
 import json
 import os
 import posixpath
-from typing import Optional
+from typing import Any, Optional
 
-from core import storage
+from core import features, storage
 
 # $BASE_DIR/models/<model_type>/<run_id>/ holds one training run; <model_type>/latest names the newest.
 MODELS_DIR = "models"
@@ -36,6 +37,62 @@ SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath
 def model_type_dir(base_dir: str, model_type: str) -> str:
     """$BASE_DIR/models/<model_type>: the runs of one model type and their `latest` file."""
     return storage.join(base_dir, MODELS_DIR, model_type)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunMetadata:
+    """A run's metadata.json: what training decided and measured, what labelling and serving rely on
+    (the first four fields are required), and what shipping adds (provenance)."""
+
+    model_type: str
+    run_id: str
+    threshold: float  # chart at or above it
+    image_size: int  # side of the square input the model takes
+    review_band: tuple[float, float] = (0.0, 0.0)  # [low, high): scores inside go to a person
+    boosted_trees: Optional[dict] = None  # the ensemble's trees, see BOOSTED_TREES_KEY
+    keras_file: Optional[str] = None
+    threshold_source: str = ""
+    review_band_source: str = ""
+    data: dict = dataclasses.field(default_factory=dict)  # data_dir, sources, counts per split and label
+    test_metrics: dict = dataclasses.field(default_factory=dict)
+    provenance: Optional[dict] = None  # pipelines.ship: ingest config, commit, seed, source-disjoint figures
+    positive_label: str = features.CHART
+    label_names: tuple[str, ...] = features.LABEL_NAMES
+    score: str = "probability that the image is a chart"
+    serving_signature: dict = dataclasses.field(
+        default_factory=lambda: {"input": SERVING_INPUT, "output": SERVING_OUTPUT})
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunMetadata":
+        """ValueError naming the missing or unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = [k for k in METADATA_KEYS if k not in values]
+        unknown = sorted(set(values) - names)
+        if missing or unknown:
+            wrong = [f"lacks {missing}"] * bool(missing) + [f"has unknown keys {unknown}"] * bool(unknown)
+            raise ValueError(f"{METADATA_FILE} {' and '.join(wrong)}")
+        typed = {"review_band": tuple(float(v) for v in values.get("review_band") or (0.0, 0.0)),
+                 "label_names": tuple(values.get("label_names") or features.LABEL_NAMES),
+                 "threshold": float(values["threshold"]), "image_size": int(values["image_size"])}
+        return cls(**{**values, **typed})
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values.update(review_band=list(self.review_band), label_names=list(self.label_names))
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def read(cls, run_dir: str) -> "RunMetadata":
+        """ValueError when the file is not JSON or lacks a required key (FileNotFoundError when absent)."""
+        try:
+            values = json.loads(storage.read_bytes(storage.join(run_dir, METADATA_FILE)))
+        except ValueError as err:
+            raise ValueError(f"{METADATA_FILE} is not valid JSON ({err})") from err
+        return cls.from_dict(values)
+
+    def write(self, run_dir: str) -> None:
+        with storage.open_write(storage.join(run_dir, METADATA_FILE)) as f:
+            f.write(json.dumps(self.to_dict(), indent=2, sort_keys=True).encode())
 
 
 def read_metadata(run_dir: str) -> dict:

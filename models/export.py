@@ -35,23 +35,20 @@ def export_saved_model(model: Any, transform_output: Any, run_dir: str) -> str:
     return path
 
 
-def check_run_dir(run_dir: str) -> dict:
+def check_run_dir(run_dir: str) -> runs.RunMetadata:
     """The run's metadata, after checking that it and the SavedModel are whole (at launch, not on the
     workers); raises ValueError naming what is wrong."""
     restore = "retrain or restore the run directory"
     try:
-        metadata = runs.read_metadata(run_dir)
+        metadata = runs.RunMetadata.read(run_dir)
     except ValueError as err:
-        raise ValueError(f"{run_dir}/{runs.METADATA_FILE} is not valid JSON ({err}); {restore}") from err
-    missing = [k for k in runs.METADATA_KEYS if k not in metadata]
-    if missing:
-        raise ValueError(f"{run_dir}/{runs.METADATA_FILE} lacks {missing}; {restore}")
+        raise ValueError(f"{run_dir}/{err}; {restore}") from err
     graph = storage.join(run_dir, runs.SAVED_MODEL_DIR, runs.SAVED_MODEL_FILE)
     try:
         saved_model_pb2.SavedModel().ParseFromString(storage.read_bytes(graph))
     except Exception as err:  # missing (any filesystem's error) or not a SavedModel (protobuf's DecodeError)
         raise ValueError(f"{graph} is missing or corrupt ({type(err).__name__}: {err}); {restore}") from err
-    trees = metadata.get(runs.BOOSTED_TREES_KEY)
+    trees = metadata.boosted_trees
     if trees:
         try:
             boosted.load(run_dir, trees)

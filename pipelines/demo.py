@@ -5,7 +5,10 @@ synthetic images -> print a table of the results and how to serve the model.
 """
 from typing import Optional
 
-from core import runs, storage
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from core import results, runs, storage
+from models.run import LoadedRun
 from pipelines import cli, ingest, label, options, train
 
 DEMO_CONFIG = "configs/ingest_demo.yaml"
@@ -26,26 +29,17 @@ def run(argv: Optional[list[str]] = None) -> None:
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")
-    label.run(
-        [
-            "--runner=DirectRunner",
-            "--model_dir",
-            storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE),
-            "--input",
-            inbox,
-            "--output",
-            output,
-            "--sort_into",
-            storage.join(base, "sorted"),
-            *debug,
-        ]
-    )
-    print_table(label.read_results(output)[0])
+    opts = label.LabelOptions(inbox, output, sort_into=storage.join(base, "sorted"))
+    label.check_options(opts)
+    model = LoadedRun.open(storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE))
+    label.label(opts, model, PipelineOptions(["--runner=DirectRunner"]))
+    labelled = results.read_results(output)[0]
+    print_table(labelled)
     accuracy = summary["test_metrics"]["accuracy"]
     print(f"\nReports: {storage.join(base, 'reports', DEMO_MODEL)} (test accuracy {accuracy:.3f})")
     print(f"Model:   {summary['model_dir']}")
     print(f"Labels:  {output}-*.jsonl; images sorted into {storage.join(base, 'sorted')}/chart|non_chart|review")
-    example = sorted(r["uri"] for r in label.read_results(output)[0])[0]
+    example = sorted(r["uri"] for r in labelled)[0]
     print(
         f"\nServe it (REST API and a web page at http://127.0.0.1:8008/):\n"
         f"  .venv/bin/python -m pipelines.serve --model_dir {summary['model_dir']} --allowed_root {inbox}\n"

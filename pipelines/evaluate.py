@@ -10,8 +10,10 @@ import logging
 from typing import Optional
 
 import numpy as np
+from apache_beam.options.pipeline_options import PipelineOptions
 
-from core import features, storage
+from core import features, results, storage
+from models.run import LoadedRun
 from pipelines import cli, label, options
 
 PREDICTIONS = "predictions/labels"
@@ -29,14 +31,10 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     return parser.parse_known_args(argv)
 
 
-def labelling_args(args: argparse.Namespace, model, root: str, predictions: str) -> list[str]:
-    """The pipelines.label command line that labels the tree (every Beam option is added after it)."""
-    flags = {"--model_dir": model.run_dir, "--input": root, "--output": predictions, "--threshold": model.threshold,
-             "--review_band": ",".join(map(str, model.review_band)), "--max_file_mb": args.max_file_mb,
-             "--batch_size": args.batch_size,
-             "--decode_threads": args.decode_threads}
-    switches = [f"--{name}" for name in ("allow_outside_root", "debug") if getattr(args, name)]
-    return [item for flag, value in flags.items() for item in (flag, str(value))] + switches
+def labelling_options(args: argparse.Namespace, root: str, predictions: str) -> label.LabelOptions:
+    """What labelling gets of evaluate's flags: the tree to label and where its predictions go."""
+    return label.LabelOptions(root, predictions, batch_size=args.batch_size, decode_threads=args.decode_threads,
+                              max_file_mb=args.max_file_mb, allow_outside_root=args.allow_outside_root)
 
 
 def truth_of(uri: str, root: str) -> Optional[int]:
@@ -52,13 +50,16 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models import reports
     from models.metrics import binary_metrics, selective
 
-    model = label.load_model_info(args.model_dir, args.threshold, args.review_band)
+    run = LoadedRun.open(args.model_dir, args.threshold, args.review_band)
+    model = run.rule
     root = args.data_dir.rstrip("/")
     output_dir = args.output_dir or storage.join(cli.base_dir(), "evaluations", f"{model.model_type}_{model.run_id}")
     predictions = storage.join(output_dir, PREDICTIONS)
-    label.run([*labelling_args(args, model, root, predictions), *beam_args])
-    results, rejected = label.read_results(predictions)
-    scored = [(r, truth_of(r["uri"], root)) for r in results]
+    opts = labelling_options(args, root, predictions)
+    label.check_options(opts)
+    label.label(opts, run, PipelineOptions(beam_args))
+    labelled, rejected = results.read_results(predictions)
+    scored = [(r, truth_of(r["uri"], root)) for r in labelled]
     outside = [r["uri"] for r, truth in scored if truth is None]
     scored = [(r, truth) for r, truth in scored if truth is not None]
     labels = np.array([truth for _, truth in scored], dtype=int)

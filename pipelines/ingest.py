@@ -20,9 +20,9 @@ from typing import Iterable, Iterator, Optional, Union
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from core import dead_letters, features, storage
+from core import dead_letters, features, inputs, storage
 from core.dead_letters import DUPLICATES, REJECTED
-from pipelines import cli, inputs, options, runners
+from pipelines import cli, options, runners
 from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn

@@ -5,7 +5,7 @@ here, once."""
 import argparse
 from typing import Iterator
 
-from pipelines.inputs import DEFAULT_MAX_FILE_MB
+from core.inputs import DEFAULT_MAX_FILE_MB
 
 BEAM_OPTIONS_URL = "https://beam.apache.org/documentation/programming-guide/#configuring-pipeline-options"
 BEAM_EPILOG = f"""Any other flag is a Beam pipeline option: the runner and its settings, e.g.

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterator, NamedTuple, Optional
 import apache_beam as beam
 
 from core import config, dead_letters, features, storage
-from pipelines.inputs import list_files
+from core.inputs import list_files
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
 

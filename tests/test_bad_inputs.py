@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from core import features
-from pipelines import ingest, label
+from core.results import read_results
+from pipelines import ingest
 from tests import bad_inputs
 from tests.conftest import image_bytes, label_command
 from transforms.image import PreparedImage, RejectedImage, prepare
@@ -31,7 +32,7 @@ def test_labelling_the_corpus_accounts_for_every_file_with_its_reason(trained, t
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
-    results, rejected = label.read_results(output)
+    results, rejected = read_results(output)
     got = {os.path.basename(r["uri"]): bad_inputs.LABELLED for r in results}
     got.update({os.path.basename(r["uri"]): r["reason"] for r in rejected})
     assert got == expected

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from core import features
+from core.results import read_results
 from pipelines import evaluate, ingest, label
 
 DASK = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
@@ -59,7 +60,7 @@ def test_label_on_dask_gives_the_direct_runners_labels_dead_letters_and_summary(
         outputs[name] = str(tmp_path / name / "labels")
         label.run([*runner, "--model_dir", model_dir, "--input", data_dir, "--output", outputs[name]])
     (direct, direct_rejected), (dask, dask_rejected) = (
-        label.read_results(outputs[name]) for name in ("direct", "dask")
+        read_results(outputs[name]) for name in ("direct", "dask")
     )
 
     assert len(direct) == 2 * PER_LABEL

@@ -4,8 +4,7 @@ import threading
 
 import pytest
 
-from core import dead_letters
-from pipelines import inputs
+from core import dead_letters, inputs
 from tests.conftest import image_bytes
 
 

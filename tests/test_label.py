@@ -14,7 +14,9 @@ import pytest
 from PIL import Image
 
 from core import dead_letters, features, runs
-from pipelines import label
+from core.results import read_results
+from models.run import LoadedRun
+from pipelines import label, labelling, pubsub
 from tests.conftest import image_bytes, label_command
 
 RESULT_KEYS = set(features.RESULT_FIELDS)
@@ -41,7 +43,7 @@ def _write_folder(folder, names) -> dict[str, bytes]:
 
 
 def _results(prefix: str) -> tuple[list[dict], list[dict]]:
-    return label.read_results(prefix)
+    return read_results(prefix)
 
 
 def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
@@ -54,7 +56,7 @@ def _serving_scores(run_dir: str, blobs: list[bytes]) -> np.ndarray:
     from transforms.image import prepare
 
     serving = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
-    metadata = runs.read_metadata(run_dir)
+    metadata = runs.RunMetadata.read(run_dir).to_dict()
     pixels = np.stack([prepare(b, metadata["image_size"]).pixels for b in blobs])
     network = serving(**{runs.SERVING_INPUT: tf.constant([p.tobytes() for p in pixels])})[runs.SERVING_OUTPUT]
     trees = metadata[runs.BOOSTED_TREES_KEY]
@@ -93,7 +95,7 @@ def test_batch_over_a_folder_labels_every_image_and_dead_letters_the_corrupt_one
     by_name = {os.path.relpath(r["uri"], inbox): r for r in results}
     assert set(by_name) == set(written)
     assert [(os.path.basename(r["uri"]), r["reason"]) for r in rejected] == [("corrupt.jpg", "truncated")]
-    metadata = runs.read_metadata(runs.resolve_model_dir(model_dir))
+    metadata = runs.RunMetadata.read(runs.resolve_model_dir(model_dir)).to_dict()
     names = sorted(written)
     expected = _serving_scores(trained["summary"]["model_dir"], [written[n] for n in names])
     for name, score in zip(names, expected):
@@ -396,7 +398,7 @@ def test_outputs_inside_the_watched_folder_are_refused(model_dir, tmp_path):
 def test_a_message_names_an_allowed_image_or_becomes_a_dead_letter(data, attributes, allowed, expected):
     from apache_beam.io.gcp.pubsub import PubsubMessage
 
-    got = list(label.uris_from_message(PubsubMessage(data, attributes, message_id="m1"), allowed))
+    got = list(pubsub.uris_from_message(PubsubMessage(data, attributes, message_id="m1"), allowed))
     assert [(g.uri, g.error) for g in got] == ([expected] if expected else [])
 
 
@@ -428,7 +430,7 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(
         ]
     )
     p = beam.Pipeline(options=PipelineOptions(beam_args))
-    label.build_pipeline(p, args, streaming=True, model=label.load_model_info(model_dir, None))
+    label.build_pipeline(p, label.LabelOptions.from_args(args, streaming=True), LoadedRun.open(model_dir))
     result = p.run()
     try:
         bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
@@ -455,19 +457,20 @@ def test_an_image_the_model_refuses_is_dead_lettered_and_its_batch_still_labelle
     from transforms.image import prepare
 
     run_dir = trained["summary"]["model_dir"]
-    model = label.load_model_info(run_dir, None)
+    model = LoadedRun.open(run_dir)
     good = [
-        (label.ImageKey(f"good{i}.png", "0" * 64, 96, 64), prepare(image_bytes(i), model.image_size).pixels.tobytes())
+        (labelling.ImageKey(f"good{i}.png", "0" * 64, 96, 64),
+         prepare(image_bytes(i), model.image_size).pixels.tobytes())
         for i in range(3)
     ]
-    bad = (label.ImageKey("bad.png", "1" * 64, 96, 64), b"not 32x32x3 bytes")
-    handler = KeyedModelHandler(SavedModelHandler(run_dir, min_batch_size=4, max_batch_size=4))
+    bad = (labelling.ImageKey("bad.png", "1" * 64, 96, 64), b"not 32x32x3 bytes")
+    handler = KeyedModelHandler(SavedModelHandler(model, min_batch_size=4, max_batch_size=4))
     with TestPipeline() as p:
         scored = (
             p
             | beam.Create(good + [bad])
             | RunInference(handler)
-            | beam.ParDo(label.ToResult(model)).with_outputs(dead_letters.REJECTED, main="results")
+            | beam.ParDo(labelling.ToResult(model.rule)).with_outputs(dead_letters.REJECTED, main="results")
         )
         assert_that(scored.results | beam.Map(lambda r: r["uri"]), equal_to(["good0.png", "good1.png", "good2.png"]))
         assert_that(
@@ -493,12 +496,12 @@ def test_sort_into_copies_only_the_labelled_bytes_and_dead_letters_a_failed_copy
     (tmp_path / "blocked").write_text("a file where the sorted folder should be")
     with TestPipeline() as p:
         sorted_ok = (
-            p | "Ok" >> beam.Create(results) | "SortOk" >> beam.ParDo(label.CopyInto(str(tmp_path / "sorted"), 64))
+            p | "Ok" >> beam.Create(results) | "SortOk" >> beam.ParDo(labelling.CopyInto(str(tmp_path / "sorted"), 64))
         )
         blocked = (
             p
             | "Blocked" >> beam.Create(results[:1])
-            | "SortBlocked" >> beam.ParDo(label.CopyInto(str(tmp_path / "blocked"), 64))
+            | "SortBlocked" >> beam.ParDo(labelling.CopyInto(str(tmp_path / "blocked"), 64))
         )
         assert_that(
             sorted_ok | beam.Map(lambda r: (os.path.basename(r["uri"]), r["reason"])),

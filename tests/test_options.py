@@ -141,10 +141,8 @@ def test_readme_command_lines_parse():
 def test_evaluate_hands_its_labelling_flags_to_label():
     args, _ = evaluate.parse_args(["--model_dir", "D", "--data_dir", "R", "--allow_outside_root", "--batch_size", "8",
                                    "--decode_threads", "1", "--max_file_mb", "2"])
-    model = label.ModelInfo("run", "demo", "r1", 0.25, 32)
-    forwarded, beam_args = label.parse_args(evaluate.labelling_args(args, model, "R", "out/p"))
-    assert beam_args == []
-    assert (forwarded.model_dir, forwarded.input, forwarded.output, forwarded.threshold) == ("run", "R", "out/p", 0.25)
+    forwarded = evaluate.labelling_options(args, "R", "out/p")
+    assert (forwarded.input, forwarded.output, forwarded.streaming, forwarded.sort_into) == ("R", "out/p", False, None)
     assert (forwarded.batch_size, forwarded.decode_threads, forwarded.max_file_mb, forwarded.allow_outside_root) == (
         8,
         1,

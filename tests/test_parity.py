@@ -11,8 +11,8 @@ import yaml
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from core import dead_letters, features, runs
-from pipelines import ingest, inputs, label
+from core import dead_letters, features, inputs, runs
+from pipelines import ingest, labelling
 
 SIZE = 32  # the `trained` fixture's demo model
 
@@ -64,7 +64,7 @@ def test_labelling_feeds_the_model_exactly_the_pixels_ingest_stored(real_files, 
             p
             | beam.Create(sorted(real_files["files"]))
             | beam.Map(inputs.Listed)
-            | beam.ParDo(label.ReadAndPrepare(SIZE)).with_outputs(dead_letters.REJECTED, main="images")
+            | beam.ParDo(labelling.ReadAndPrepare(SIZE)).with_outputs(dead_letters.REJECTED, main="images")
         )
         assert_that(prepared.images | beam.MapTuple(lambda key, pixels: (key.uri, pixels)), equal_to(stored))
         assert_that(prepared[dead_letters.REJECTED], equal_to([]), label="NothingRejected")

@@ -11,9 +11,10 @@ import apache_beam as beam
 import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
-from core import dead_letters, features, runs
+from core import dead_letters, features, inputs, runs
 from core.dead_letters import DUPLICATES, REJECTED
-from pipelines import evaluate, ingest, label
+from core.results import Rule
+from pipelines import evaluate, ingest, label, pubsub
 from pipelines.ingest_config import parse_config, split_of
 from pipelines.sources import RawImage
 
@@ -91,12 +92,12 @@ def test_summary_from_nothing_counted_is_all_zeros():
 
 
 def test_input_pattern_lists_a_folder_recursively_and_passes_globs_through(tmp_path):
-    assert label.input_pattern(str(tmp_path)) == os.path.join(str(tmp_path), "**")
-    assert label.input_pattern(str(tmp_path) + "/") == os.path.join(str(tmp_path), "**")
-    assert label.input_pattern("gs://bucket/inbox/") == "gs://bucket/inbox/**"
-    assert label.input_pattern("gs://bucket/inbox/*.png") == "gs://bucket/inbox/*.png"
-    assert label.input_pattern(str(tmp_path / "*.jpg")) == str(tmp_path / "*.jpg")
-    assert label.input_pattern(str(tmp_path / "missing")) == str(tmp_path / "missing")  # not a folder (yet)
+    assert inputs.input_pattern(str(tmp_path)) == os.path.join(str(tmp_path), "**")
+    assert inputs.input_pattern(str(tmp_path) + "/") == os.path.join(str(tmp_path), "**")
+    assert inputs.input_pattern("gs://bucket/inbox/") == "gs://bucket/inbox/**"
+    assert inputs.input_pattern("gs://bucket/inbox/*.png") == "gs://bucket/inbox/*.png"
+    assert inputs.input_pattern(str(tmp_path / "*.jpg")) == str(tmp_path / "*.jpg")
+    assert inputs.input_pattern(str(tmp_path / "missing")) == str(tmp_path / "missing")  # not a folder (yet)
 
 
 @pytest.mark.parametrize("data, attributes, expected", [
@@ -107,7 +108,7 @@ def test_input_pattern_lists_a_folder_recursively_and_passes_globs_through(tmp_p
     (b'{"bucket": "uploads", "name": ""}', {}, ("pubsub:m1", dead_letters.BAD_MESSAGE)),
 ])
 def test_uris_from_message_more_shapes(data, attributes, expected):
-    got = list(label.uris_from_message(PubsubMessage(data, attributes, message_id="m1"), ("gs://uploads/",)))
+    got = list(pubsub.uris_from_message(PubsubMessage(data, attributes, message_id="m1"), ("gs://uploads/",)))
     assert [(g.uri, g.error) for g in got] == ([expected] if expected else [])
 
 
@@ -127,22 +128,22 @@ def test_truth_of_reads_the_label_from_the_first_folder_under_the_root(uri, expe
 
 
 def test_a_verdict_is_chart_at_or_above_the_threshold():
-    model = label.ModelInfo("run", "demo", "r1", 0.4, 32)
+    model = Rule("demo", "r1", 0.4)
     assert model.verdict(0.4) == {"label": features.CHART, "score": 0.4, "review": False, "model_type": "demo",
                                   "run_id": "r1"}
     assert model.verdict(0.3999994)["label"] == features.NON_CHART
     assert model.verdict(0.3999996)["label"] == features.CHART  # written as 0.4: the label follows the written score
-    banded = label.ModelInfo("run", "demo", "r1", 0.4, 32, (0.3, 0.5))
+    banded = Rule("demo", "r1", 0.4, (0.3, 0.5))
     assert [banded.verdict(s)["review"] for s in (0.29, 0.3, 0.45, 0.5)] == [False, True, True, False]
     assert model.verdict(0.123456789)["score"] == 0.123457
 
 
 def test_the_run_summary_counts_what_became_of_every_listed_file(tmp_path):
-    model = label.ModelInfo("run", "demo", "r1", 0.5, 32)
+    model = Rule("demo", "r1", 0.5)
     counted = [(("listed", ""), 5), (("labelled", "chart"), 2), (("labelled", "non_chart"), 1),
                (("rejected", "truncated"), 2), (("not_sorted", "sort_failed"), 1)]
     path = str(tmp_path / "labels.summary.json")
-    summary = label.write_run_summary(counted, path, "inbox/", model)
+    summary = label.write_summary(counted, path, "inbox/", model)
     assert json.loads(open(path).read()) == summary
     assert (summary["listed"], summary["labelled"], summary["rejected"], summary["not_sorted"]) == (
         5, {"non_chart": 1, "chart": 2}, {"truncated": 2}, {"sort_failed": 1})
@@ -151,10 +152,10 @@ def test_the_run_summary_counts_what_became_of_every_listed_file(tmp_path):
 
 
 def test_inside_compares_whole_path_steps(tmp_path):
-    assert label._inside(str(tmp_path / "in" / "out"), str(tmp_path / "in"))
-    assert not label._inside(str(tmp_path / "inbox2"), str(tmp_path / "inbox"))
-    assert label._inside("gs://b/in/out/labels", "gs://b/in/")
-    assert not label._inside("gs://b/inbox2/labels", "gs://b/inbox")
+    assert inputs.inside(str(tmp_path / "in" / "out"), str(tmp_path / "in"))
+    assert not inputs.inside(str(tmp_path / "inbox2"), str(tmp_path / "inbox"))
+    assert inputs.inside("gs://b/in/out/labels", "gs://b/in/")
+    assert not inputs.inside("gs://b/inbox2/labels", "gs://b/inbox")
 
 
 def test_dead_letter_and_refusal_shapes():
@@ -169,14 +170,24 @@ def test_resolve_model_dir_accepts_a_run_a_latest_file_or_its_folder(tmp_path):
     base = str(tmp_path)
     run_dir = os.path.join(runs.model_type_dir(base, "demo"), "20260101_000000_abcdef01")
     os.makedirs(run_dir)
-    runs.write_metadata(run_dir, {"run_id": "20260101_000000_abcdef01"})
+    metadata = runs.RunMetadata("demo", "20260101_000000_abcdef01", 0.5, 32, review_band=(0.2, 0.8))
+    metadata.write(run_dir)
     with pytest.raises(FileNotFoundError, match="is not a trained model"):
         runs.resolve_model_dir(runs.model_type_dir(base, "demo"))  # no `latest` yet
     runs.point_latest(runs.model_type_dir(base, "demo"), "20260101_000000_abcdef01")
     for given in (run_dir, run_dir + "/", runs.model_type_dir(base, "demo"),
                   os.path.join(runs.model_type_dir(base, "demo"), runs.LATEST_FILE)):
         assert runs.resolve_model_dir(given) == run_dir
-    assert runs.read_metadata(run_dir) == {"run_id": "20260101_000000_abcdef01"}
+    assert runs.RunMetadata.read(run_dir) == metadata
+
+
+def test_run_metadata_names_a_missing_or_unknown_key(tmp_path):
+    values = runs.RunMetadata("demo", "r1", 0.5, 32).to_dict()
+    assert runs.RunMetadata.from_dict(values).to_dict() == values
+    with pytest.raises(ValueError, match=r"lacks \['threshold'\]"):
+        runs.RunMetadata.from_dict({k: v for k, v in values.items() if k != "threshold"})
+    with pytest.raises(ValueError, match=r"unknown keys \['thresold'\]"):
+        runs.RunMetadata.from_dict({**values, "thresold": 0.4})
 
 
 STUBBORN = """import time

@@ -1,5 +1,5 @@
 """The review band: chosen on val by train, recorded with the model, applied by label, evaluate and
-serve (scores in [low, high) are marked review: true), and the shipped default model."""
+serve (scores in [low, high) are marked review: true). The shipped default model's band: tests/test_ship.py."""
 import json
 import os
 
@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from core import features, runs
+from core.results import read_results
 from models.metrics import choose_review_band, selective
+from models.run import LoadedRun
 from pipelines import evaluate, label, options
 from tests.conftest import image_bytes
 
@@ -60,11 +62,11 @@ def test_label_marks_scores_in_the_band_and_sorts_them_into_review(trained, tmp_
     output, sorted_dir = str(tmp_path / "out" / "labels"), tmp_path / "sorted"
     model_dir = trained["summary"]["model_dir"]
     label.run(["--runner=DirectRunner", "--model_dir", model_dir, "--input", str(tmp_path / "in"), "--output", output])
-    scores = sorted(r["score"] for r in label.read_results(output)[0])
+    scores = sorted(r["score"] for r in read_results(output)[0])
     band = (scores[2], scores[5])  # three of the eight scores fall in [low, high)
     label.run(["--runner=DirectRunner", "--model_dir", model_dir, "--input", str(tmp_path / "in"),
                "--output", output + "2", "--review_band", f"{band[0]},{band[1]}", "--sort_into", str(sorted_dir)])
-    results = label.read_results(output + "2")[0]
+    results = read_results(output + "2")[0]
     assert all(r["review"] == (band[0] <= r["score"] < band[1]) for r in results)
     assert sum(r["review"] for r in results) == 3
     review_copies = os.listdir(sorted_dir / features.REVIEW)
@@ -77,10 +79,10 @@ def test_label_marks_scores_in_the_band_and_sorts_them_into_review(trained, tmp_
 def test_label_takes_the_band_recorded_with_the_model_and_off_turns_it_off(trained, tmp_path):
     _folder(tmp_path / "in")
     model_dir = trained["summary"]["model_dir"]
-    recorded = runs.read_metadata(model_dir)[runs.REVIEW_BAND_KEY]
-    assert label.load_model_info(model_dir).review_band == tuple(recorded)
-    off = label.load_model_info(model_dir, None, options.review_band("off"))
-    assert off.review_band == (0.0, 0.0) and not off.verdict(0.5)["review"]
+    recorded = runs.RunMetadata.read(model_dir).review_band
+    assert LoadedRun.open(model_dir).rule.review_band == tuple(recorded)
+    off = LoadedRun.open(model_dir, None, options.review_band("off"))
+    assert off.rule.review_band == (0.0, 0.0) and not off.verdict(0.5)["review"]
 
 
 def test_evaluate_reports_coverage_and_accuracy_outside_the_band(trained, tmp_path):
@@ -94,80 +96,3 @@ def test_evaluate_reports_coverage_and_accuracy_outside_the_band(trained, tmp_pa
     assert metrics["coverage"] == 1.0 and metrics["accuracy_outside_band"] == metrics["accuracy"]
     assert Image.open(tmp_path / "out" / "coverage.png").size[0] > 300
 
-
-def test_without_model_dir_the_shipped_model_is_used():
-    shipped = label.load_model_info(None)
-    assert shipped.run_dir == runs.SHIPPED_MODEL_DIR and shipped.model_type == "chart-cnn" and shipped.image_size == 128
-    metadata = runs.read_metadata(runs.SHIPPED_MODEL_DIR)
-    provenance = metadata["provenance"]
-    assert provenance["commit"] and provenance["seed"] == 0 and "real_train" in provenance["ingest_config"]
-    assert {"accuracy", "f1", "roc_auc", "accuracy_outside_band"} <= set(provenance["source_disjoint"])
-    assert os.path.isfile(os.path.join(runs.SHIPPED_MODEL_DIR, metadata[runs.BOOSTED_TREES_KEY]["file"]))
-    low, high = shipped.review_band
-    assert 0.0 <= low <= shipped.threshold <= high <= 1.0
-    for top, _, names in os.walk(runs.SHIPPED_MODEL_DIR):
-        assert all(os.path.getsize(os.path.join(top, n)) <= 5 * 1024 * 1024 for n in names)
-
-
-def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_path):
-    from pipelines import ship
-
-    folds = tmp_path / "folds.json"
-    folds.write_text(json.dumps({"args": {"folds": 3, "seed": 2}, "environment": {"git_commit": "abc1234"},
-                                 "summary": {"accuracy": {"mean": 0.9}}, "folds": []}))
-    config = os.path.join(os.path.dirname(__file__), "..", "configs", "ingest_demo.yaml")
-    target = tmp_path / "shipped"
-    run_dir = trained["summary"]["model_dir"]
-    ship.run(["--run_dir", run_dir, "--config", config, "--seed", "3", "--folds", str(folds),
-              "--target", str(target)])
-    metadata = runs.read_metadata(str(target))
-    assert metadata["provenance"]["seed"] == 3 and metadata["provenance"]["source_disjoint"] == {
-        "accuracy": {"mean": 0.9}}
-    assert metadata["provenance"]["source_disjoint_run"] == {"args": {"folds": 3, "seed": 2}, "commit": "abc1234",
-                                                             "date_utc": None}
-    # No out-of-fold scores to choose a band on: the run's own (val-chosen) band is shipped.
-    assert metadata[runs.REVIEW_BAND_KEY] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
-    assert "val split" in metadata["review_band_source"] and "val_review_band" not in metadata["provenance"]
-    assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, runs.BOOSTED_TREES_FILE])
-    images = tmp_path / "in"
-    images.mkdir()
-    for i in range(4):
-        (images / f"{i}.png").write_bytes(image_bytes(i))
-    scores = {}
-    for name, model_dir in (("run", run_dir), ("shipped", str(target))):
-        label.run(["--runner=DirectRunner", "--model_dir", model_dir, "--input", str(images),
-                   "--output", str(tmp_path / name / "labels")])
-        scores[name] = {r["uri"]: r["score"] for r in label.read_results(str(tmp_path / name / "labels"))[0]}
-    assert scores["shipped"] == scores["run"] and len(scores["run"]) == 4
-
-
-def test_with_fold_results_the_shipped_band_is_chosen_on_their_out_of_fold_scores(trained, tmp_path):
-    """Val holds look-alikes of the training sources; the fold run's held-out images come from sources its
-    models never saw, as users' images do, so the shipped default band is chosen on those."""
-    from pipelines import ship
-
-    run_dir = trained["summary"]["model_dir"]
-    threshold = runs.read_metadata(run_dir)["threshold"]
-    rng = np.random.default_rng(3)
-    truths = rng.integers(0, 2, 400)
-    scores = np.clip(truths * 0.6 + rng.normal(0.2, 0.15, truths.size), 0, 1)
-
-    def fold(images: range) -> dict:
-        return {"scores": {f"/real/{i}.png": [features.LABEL_NAMES[truths[i]], float(scores[i])] for i in images}}
-
-    folds = tmp_path / "folds.json"
-    folds.write_text(json.dumps({"args": {"seed": 3}, "environment": {}, "summary": {"accuracy": {"mean": 0.9}},
-                                 "folds": [fold(range(250)), fold(range(250, 400))]}))
-    target = tmp_path / "shipped"
-    ship.run(["--run_dir", run_dir, "--config", os.path.join(os.path.dirname(__file__), "..", "configs",
-              "ingest_demo.yaml"), "--seed", "0", "--folds", str(folds), "--review_target", "0.98",
-              "--target", str(target)])
-    metadata = runs.read_metadata(str(target))
-    low, high = metadata[runs.REVIEW_BAND_KEY]
-    assert metadata["provenance"]["val_review_band"] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
-    assert "400 out-of-fold scores" in metadata["review_band_source"] and "0.98" in metadata["review_band_source"]
-    outside, right = (scores < low) | (scores >= high), (scores >= threshold) == truths
-    for side in (scores < threshold, scores >= threshold):  # each side of the threshold meets the target
-        assert right[outside & side].mean() >= 0.98
-    assert 0.5 < outside.mean() < 1.0 and right[~outside].mean() < 0.98  # the unsure middle goes to review
-    assert label.load_model_info(str(target)).review_band == (low, high)  # labelling's default

@@ -10,9 +10,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # not collected as a test class
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
-from core import dead_letters, features
+from core import dead_letters, features, inputs
 from core.dead_letters import DUPLICATES, REJECTED
-from pipelines import ingest, inputs, label
+from core.results import Rule
+from models.run import LoadedRun
+from pipelines import ingest, label, labelling, streaming
 from pipelines.ingest_config import parse_config, split_of
 from pipelines.sources import RawImage, ReadDemo, ReadFolder, ReadJsonl
 from synthetic.generate import render_demo_image
@@ -123,9 +125,9 @@ def test_batch_listing_lists_every_file_and_says_why_some_cannot_be_read(tmp_pat
     (inbox / "sub" / "b.png").write_bytes(image_bytes(2))
     os.symlink(tmp_path / "missing.png", inbox / "broken.png")
     os.mkfifo(inbox / "pipe.png")
-    args, _ = label.parse_args(["--model_dir", "m", "--input", str(inbox), "--output", str(tmp_path / "out")])
+    opts = label.LabelOptions(str(inbox), str(tmp_path / "out"))
     with BeamTestPipeline() as p:
-        listed = label._listed_files(p, args, streaming=False, stop_after=None)
+        listed = p | label.ListInputs(opts)
         assert_that(listed | beam.Map(lambda r: (os.path.relpath(r.uri, inbox), r.error)), equal_to([
             ("a.png", None), (os.path.join("sub", "b.png"), None), ("broken.png", dead_letters.BROKEN_SYMLINK),
             ("pipe.png", dead_letters.NOT_A_FILE)]))
@@ -135,7 +137,7 @@ def test_new_versions_passes_each_version_of_a_file_once():
     versions = [("a", (inputs.Listed("a"), "10:1.0")), ("a", (inputs.Listed("a"), "10:1.0")),
                 ("b", (inputs.Listed("b"), "7:2.0")), ("a", (inputs.Listed("a"), "10:1.0"))]
     with BeamTestPipeline() as p:
-        emitted = p | beam.Create(versions) | beam.ParDo(label.NewVersions())
+        emitted = p | beam.Create(versions) | beam.ParDo(streaming.NewVersions())
         assert_that(emitted | beam.Map(lambda listed: listed.uri), equal_to(["a", "b"]))
 
 
@@ -149,13 +151,11 @@ def _scores_match(expected: dict[str, float]):
 
 
 @pytest.fixture(scope="module")
-def model(trained) -> label.ModelInfo:
-    return label.load_model_info(trained["summary"]["model_dir"], None)
+def model(trained) -> LoadedRun:
+    return LoadedRun.open(trained["summary"]["model_dir"])
 
 
 def test_label_reads_scores_and_answers_each_file_and_dead_letters_the_rest(model, tmp_path):
-    from models.inference import RunModel
-
     good = {f"{i}.png": image_bytes(i, "PNG") for i in range(5)} | {"5.jpg": image_bytes(5, "JPEG")}
     for name, data in good.items():
         (tmp_path / name).write_bytes(data)
@@ -165,18 +165,18 @@ def test_label_reads_scores_and_answers_each_file_and_dead_letters_the_rest(mode
     (tmp_path / "notes.png").write_text("not a picture")
     listed = [inputs.Listed(str(tmp_path / name)) for name in [*good, "cut.jpg", "big.png", "notes.png"]]
     listed.append(inputs.Listed(str(tmp_path / "gone.png"), dead_letters.BROKEN_SYMLINK, "symlink to missing x"))
-    scorer = RunModel.load(model.run_dir)  # the run, loaded outside Beam (its boosted trees included)
+    scorer = model.scorer()  # the run, loaded outside Beam (its boosted trees included)
     expected = dict(zip(good, scorer([prepare(data, model.image_size).pixels.tobytes() for data in good.values()])))
     max_file_mb = 0.9 * len((tmp_path / "big.png").read_bytes()) / 2**20  # big.png alone is over the limit
     with BeamTestPipeline() as p:
-        segment = label.LabelImages(model, batch_size=4, decode_threads=2, max_file_mb=max_file_mb)
+        segment = labelling.LabelImages(model, batch_size=4, decode_threads=2, max_file_mb=max_file_mb)
         out = p | beam.Create(listed) | segment
         results = out["results"] | "Results" >> beam.Map(lambda r: (os.path.basename(r["uri"]), r["label"], r["score"]))
         assert_that(results, _scores_match(expected), label="CheckScores")
         assert_that(out["results"] | "Labels" >> beam.Map(
-            lambda r: (r["label"] == (features.CHART if r["score"] >= model.threshold else features.NON_CHART),
+            lambda r: (r["label"] == (features.CHART if r["score"] >= model.rule.threshold else features.NON_CHART),
                        sorted(r), r["model_type"], r["run_id"])),
-            equal_to([(True, sorted(features.RESULT_FIELDS), model.model_type, model.run_id)] * len(good)),
+            equal_to([(True, sorted(features.RESULT_FIELDS), model.rule.model_type, model.rule.run_id)] * len(good)),
             label="CheckFields")
         assert_that(out["Unreadable"] | "Unreadable" >> beam.Map(
             lambda r: (os.path.basename(r["uri"]), r["reason"], sorted(r))), equal_to([
@@ -193,12 +193,12 @@ def test_a_refused_image_becomes_a_model_error_dead_letter_with_the_models_messa
 
     from models.inference import InferenceError
 
-    model = label.ModelInfo("run", "demo", "r1", 0.5, SIZE)
-    key = label.ImageKey("x.png", "0" * 64, 40, 30)
+    rule = Rule("demo", "r1", 0.5)
+    key = labelling.ImageKey("x.png", "0" * 64, 40, 30)
     scored = [(key, PredictionResult(b"", InferenceError("InvalidArgumentError: bad shape"))),
               (key._replace(uri="y.png"), PredictionResult(b"", np.float32(0.75)))]
     with BeamTestPipeline() as p:
-        out = p | beam.Create(scored) | beam.ParDo(label.ToResult(model)).with_outputs(REJECTED, main="results")
+        out = p | beam.Create(scored) | beam.ParDo(labelling.ToResult(rule)).with_outputs(REJECTED, main="results")
         assert_that(out[REJECTED] | "Dead" >> beam.Map(lambda r: (r["uri"], r["reason"], r["detail"])), equal_to([
             ("x.png", dead_letters.MODEL_ERROR, "InvalidArgumentError: bad shape")]), label="CheckDead")
         assert_that(out.results | "Json" >> beam.Map(lambda r: json.loads(json.dumps(r))["score"]), equal_to([0.75]))

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from core import features, runs
+from core.results import read_results
 from pipelines import evaluate, label, serve
 from tests import bad_inputs
 from tests.conftest import image_bytes
@@ -110,7 +111,7 @@ def _upload(url: str, named: dict[str, bytes]) -> httpx.Response:
 
 def test_health_and_model_describe_the_loaded_model(server, trained):
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
-    metadata = runs.read_metadata(trained["summary"]["model_dir"])
+    metadata = runs.RunMetadata.read(trained["summary"]["model_dir"]).to_dict()
     info = httpx.get(f"{server}/model").json()
     assert {k: info[k] for k in runs.METADATA_KEYS} == {k: metadata[k] for k in runs.METADATA_KEYS}
     assert info["limits"]["max_files"] == MAX_FILES
@@ -124,11 +125,11 @@ def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, fil
     label.run(
         ["--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"], "--input", data, "--output", output]
     )
-    labelled = {r["uri"]: r for r in label.read_results(output)[0]}
+    labelled = {r["uri"]: r for r in read_results(output)[0]}
     evaluate.run(
         ["--model_dir", trained["summary"]["model_dir"], "--data_dir", data, "--output_dir", str(tmp_path / "eval")]
     )
-    evaluated = {r["uri"]: r["score"] for r in label.read_results(str(tmp_path / "eval" / evaluate.PREDICTIONS))[0]}
+    evaluated = {r["uri"]: r["score"] for r in read_results(str(tmp_path / "eval" / evaluate.PREDICTIONS))[0]}
     assert len(labelled) == 6 and set(evaluated) == set(labelled)
 
     for uri, expected in labelled.items():
@@ -138,7 +139,7 @@ def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, fil
         assert answer["uri"] == uri and answer["score"] == expected["score"] == evaluated[uri]
         assert {k: answer[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")} == \
                {k: expected[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")}
-        assert answer["threshold"] == runs.read_metadata(trained["summary"]["model_dir"])["threshold"]
+        assert answer["threshold"] == runs.RunMetadata.read(trained["summary"]["model_dir"]).threshold
         raw = open(uri, "rb").read()
         assert _predict(server, image_b64=base64.b64encode(raw).decode()).json()["score"] == expected["score"]
         uploaded = _upload(server, {os.path.basename(uri): raw})

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core import features, runs
+from models import trainer
 from models.spec import SpecError
 from pipelines import train
 
@@ -25,7 +26,7 @@ def test_a_training_run_writes_every_output(trained):
     assert os.path.isfile(os.path.join(run_dir, runs.SAVED_MODEL_DIR, runs.SAVED_MODEL_FILE))
     assert runs.resolve_model_dir(os.path.join(base, "models", "demo", "latest")) == run_dir
     assert runs.resolve_model_dir(os.path.join(base, "models", "demo")) == run_dir
-    metadata = runs.read_metadata(run_dir)
+    metadata = runs.RunMetadata.read(run_dir).to_dict()
     assert metadata["positive_label"] == features.CHART and metadata["image_size"] == 32
     assert metadata["model_type"] == "demo" and metadata["run_id"] == run_id and 0.0 < metadata["threshold"] < 1.0
     low, high = metadata[runs.REVIEW_BAND_KEY]
@@ -94,9 +95,9 @@ def test_class_weights_follow_the_spec():
 
     spec = load_model_spec(train.DEFAULT_MODEL_CONFIG, "demo")
     counts = {features.CHART: 30, features.NON_CHART: 10}
-    balanced = train.class_weights(dataclasses.replace(spec, class_weights="balanced"), counts)
+    balanced = trainer.class_weights(dataclasses.replace(spec, class_weights="balanced"), counts)
     assert balanced == {features.LABEL_IDS[features.CHART]: 40 / 60, features.LABEL_IDS[features.NON_CHART]: 40 / 20}
-    assert train.class_weights(dataclasses.replace(spec, class_weights=None), counts) is None
+    assert trainer.class_weights(dataclasses.replace(spec, class_weights=None), counts) is None
 
 
 def test_datasets_weigh_each_image_by_its_source_and_class(demo_ingest):
@@ -135,7 +136,7 @@ def _fit_on_demo(demo_ingest: str, run_dir: str, model_type: str, **changes):
         for split in (features.TRAIN, features.VAL)
     )
     model = build_model(spec, tuple(transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape))
-    return (model, val_ds, *train.fit(model, spec, train_ds, val_ds, run_dir))
+    return (model, val_ds, *trainer.fit(model, spec, train_ds, val_ds, run_dir))
 
 
 def test_with_ema_the_logged_val_loss_is_that_of_the_averaged_weights_the_model_keeps(demo_ingest, tmp_path):

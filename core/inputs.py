@@ -91,6 +91,21 @@ def _walk(folder: str) -> Iterator:
         )
 
 
+def input_pattern(source: str) -> str:
+    """A folder becomes a recursive pattern; globs and URIs pass through."""
+    if source.endswith("/") or (("://" not in source) and os.path.isdir(source)):
+        return storage.join(source.rstrip("/"), "**")
+    return source
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` (a file prefix or folder) lies under `folder`, on local paths and URIs alike."""
+    if "://" in path or "://" in folder:
+        return path.rstrip("/").startswith(folder.rstrip("/") + "/")
+    folder = os.path.realpath(folder)
+    return os.path.commonpath([os.path.realpath(path), folder]) == folder
+
+
 def under_prefix(uri: str, prefixes) -> bool:
     """Whether `uri` lies under one of `prefixes` (with no `..` step that could climb out of it)."""
     return "/../" not in f"{uri}/" and any(uri.startswith(p) for p in prefixes)

@@ -1,0 +1,333 @@
+"""The trainer, in TFX's order: ingest's output -> datasets -> model -> fit -> export -> threshold and review band
+on val -> metrics on test -> metadata.json -> reports. `pipelines.train` is its command line."""
+import dataclasses
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import numpy as np
+
+from core import features, runs, storage
+from models import reports
+from models.spec import ModelSpec
+
+INGEST_HINT = "python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_demo.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """An ingest output as training reads it: the tf.Transform output, the shards and counts of each split."""
+
+    data_dir: str
+    transform_output: Any
+    files: dict[str, list[str]]
+    counts: dict[str, dict[str, int]]
+    sources: Optional[list]
+
+    @property
+    def image_size(self) -> int:
+        return int(self.transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """A split's scores from the exported model, with each image's label and source weight."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+
+
+def run(spec: ModelSpec, data_dir: str, base_dir: str, seed: int = 0, review_target: float = 0.99) -> dict:
+    """Train one model end to end; returns the training summary."""
+    from models.determinism import make_deterministic
+
+    make_deterministic(seed)
+    data = load_data(data_dir)
+    run_id, run_dir = new_run(base_dir, spec.model_type)
+    logging.info("Training %s (run %s) on %d images from %s", spec.model_type, run_id,
+                 sum(data.counts[features.TRAIN].values()), data_dir)
+    model, history, kept_epoch, seconds = train(spec, data, run_dir, seed)
+    scorer, trees = export(model, spec, data, run_dir, seed)
+    val, test = (score_split(scorer, data, split, spec.batch_size) for split in (features.VAL, features.TEST))
+    threshold, band = calibrate(val, review_target)
+    test_metrics = evaluate(test, threshold, band)
+    metadata = run_metadata(spec, data, run_id, threshold, band, review_target, test_metrics, trees)
+    metadata.write(run_dir)
+    runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
+    summary = training_summary(metadata, history, kept_epoch, seconds, data, run_dir)
+    write_reports(summary, history, test.labels, test.scores, base_dir, scorer.trees)
+    logging.info("Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s", run_dir,
+                 test_metrics["accuracy"], test_metrics["f1"], threshold,
+                 storage.join(base_dir, "reports", spec.model_type))
+    return summary
+
+
+def load_data(data_dir: str) -> TrainingData:
+    """ingest's output directory: its tf.Transform output, TFRecord shards and summary."""
+    import tensorflow_transform as tft
+
+    from models.data import split_files
+
+    transform_dir = storage.join(data_dir, features.TRANSFORM_DIR)
+    if not storage.exists(transform_dir):
+        raise FileNotFoundError(
+            f"--data_dir {data_dir} holds no tf.Transform output ({transform_dir}). Run ingest first: {INGEST_HINT}")
+    summary = reports.read_json(storage.join(data_dir, features.SUMMARY_FILE))
+    return TrainingData(data_dir, tft.TFTransformOutput(transform_dir),
+                        {split: split_files(data_dir, split) for split in features.SPLITS}, summary["counts"],
+                        summary.get("sources"))
+
+
+def new_run(base_dir: str, model_type: str) -> tuple[str, str]:
+    """(run_id, its new directory $BASE_DIR/models/<model_type>/<run_id>)."""
+    run_id = new_run_id()
+    run_dir = storage.join(runs.model_type_dir(base_dir, model_type), run_id)
+    storage.makedirs(run_dir)
+    return run_id, run_dir
+
+
+def train(spec: ModelSpec, data: TrainingData, run_dir: str, seed: int) -> tuple[Any, dict, int, float]:
+    """(the fitted Keras model, its history, the 0-based epoch it ends with, seconds spent fitting)."""
+    from models.builder import build_model
+    from models.data import make_dataset
+
+    per_label = class_weights(spec, data.counts[features.TRAIN])  # val: source weights only
+    datasets = {split: make_dataset(data.files[split], data.transform_output, spec.batch_size,
+                                    training=split == features.TRAIN, seed=seed,
+                                    class_weights=per_label if split == features.TRAIN else None)
+                for split in (features.TRAIN, features.VAL)}
+    shape = tuple(data.transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape)
+    model = build_model(spec, shape)
+    started = time.monotonic()
+    history, kept_epoch = fit(model, spec, datasets[features.TRAIN], datasets[features.VAL], run_dir)
+    return model, history, kept_epoch, time.monotonic() - started
+
+
+def export(model, spec: ModelSpec, data: TrainingData, run_dir: str, seed: int) -> tuple[Any, Optional[dict]]:
+    """The Keras file, the serving SavedModel and (an ensemble) the boosted trees; returns the run's Scorer,
+    which scores exactly as labelling will, and the metadata entry of its trees."""
+    from models import boosted
+    from models.export import export_saved_model
+    from models.run import Scorer, load_signature
+
+    model.save(storage.join(run_dir, spec.file_name))
+    export_saved_model(model, data.transform_output, run_dir)
+    scorer = Scorer(load_signature(run_dir), data.image_size)
+    if not spec.boosted_trees:
+        return scorer, None
+    logging.info("Fitting the boosted trees on the train split's descriptors")
+    scorer.trees = fit_trees(spec, data.files[features.TRAIN], data.transform_output, data.image_size,
+                             class_weights(spec, data.counts[features.TRAIN]), seed)
+    scorer.weight, scorer.combine = spec.boosted_trees.weight, spec.boosted_trees.combine
+    return scorer, boosted.save(scorer.trees, run_dir, scorer.weight, scorer.combine)
+
+
+def score_split(scorer, data: TrainingData, split: str, batch_size: int) -> Scored:
+    """The exported model's chart scores over a split's records (exactly what labelling gives for the same
+    files), with each image's label and source weight."""
+    from models.data import raw_batches
+
+    scores, labels, weights = [np.zeros(0)], [np.zeros(0, int)], [np.zeros(0)]
+    for batch in raw_batches(data.files[split], data.transform_output, batch_size):
+        scores.append(scorer(list(batch[features.IMAGE_KEY])))
+        y, w = label_weights(batch, None)
+        labels.append(y)
+        weights.append(w)
+    return Scored(np.concatenate(scores), np.concatenate(labels), np.concatenate(weights))
+
+
+def calibrate(val: Scored, review_target: float) -> tuple[float, tuple[float, float]]:
+    """The threshold and review band, both chosen on the val split."""
+    from models.metrics import choose_review_band, choose_threshold
+
+    threshold = choose_threshold(val.labels, val.scores, val.weights)
+    return threshold, choose_review_band(val.labels, val.scores, threshold, review_target, val.weights)
+
+
+def evaluate(test: Scored, threshold: float, band: tuple[float, float]) -> dict:
+    """The test split's metrics at the threshold, and with the review band left to a person."""
+    from models.metrics import binary_metrics, selective
+
+    metrics = binary_metrics(test.labels, test.scores, threshold)
+    metrics.update(selective(test.labels, test.scores, threshold, band))
+    return metrics
+
+
+def run_metadata(spec: ModelSpec, data: TrainingData, run_id: str, threshold: float, band: tuple[float, float],
+                 review_target: float, test_metrics: dict, trees: Optional[dict]) -> runs.RunMetadata:
+    """metadata.json's contents (core.runs.RunMetadata)."""
+    return runs.RunMetadata(
+        model_type=spec.model_type, run_id=run_id, threshold=threshold, image_size=data.image_size,
+        review_band=band, boosted_trees=trees, keras_file=spec.file_name,
+        threshold_source="chosen on the val split: nearest 0.5 within one standard error of the best "
+                         "source-weighted accuracy",
+        review_band_source=f"chosen on the val split: source-weighted accuracy >= {review_target} outside it, on "
+                           "each side of the threshold",
+        data={"data_dir": data.data_dir, "sources": data.sources, "counts": data.counts},
+        test_metrics=test_metrics)
+
+
+def training_summary(metadata: runs.RunMetadata, history: dict, kept_epoch: int, seconds: float,
+                     data: TrainingData, run_dir: str) -> dict:
+    """training_summary_<run_id>.json: the run's history in brief, its test metrics and where it lives."""
+    epochs_run = len(history["loss"])
+    n_train = sum(data.counts[features.TRAIN].values())
+    return {
+        "run_id": metadata.run_id,
+        "model_type": metadata.model_type,
+        "final_training_accuracy": history["accuracy"][-1],
+        "final_validation_accuracy": history["val_accuracy"][-1],
+        "final_training_loss": history["loss"][-1],
+        "final_validation_loss": history["val_loss"][-1],
+        "epochs": epochs_run,
+        "best_epoch": kept_epoch + 1,  # the epoch whose weights were exported
+        "best_validation_accuracy": history["val_accuracy"][kept_epoch],
+        "test_metrics": metadata.test_metrics,
+        "threshold": metadata.threshold,
+        "review_band": list(metadata.review_band),
+        "train_seconds": round(seconds, 2),
+        "train_images_per_second": round(n_train * epochs_run / max(seconds, 1e-9), 1),
+        "model_dir": run_dir,
+        "data_dir": data.data_dir,
+    }
+
+
+def new_run_id() -> str:
+    """Like 20250127_171226_c6b8dd01: sortable by time, unique by the suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
+
+
+def class_weights(spec, counts: dict) -> Optional[dict]:
+    """Per-label weights from the spec: null, 'balanced' (from the train counts), or explicit per label."""
+    if not spec.class_weights:
+        return None
+    if spec.class_weights == "balanced":
+        total = sum(counts.values())
+        return {features.LABEL_IDS[label]: total / (len(counts) * max(n, 1)) for label, n in counts.items()}
+    return {features.LABEL_IDS[label]: float(w) for label, w in spec.class_weights.items()}
+
+
+def callbacks(spec, run_dir: str, checkpoint=None) -> list:
+    """History log, early stopping and the best-epoch checkpoint. With `optimizer_args: {use_ema: true}`
+    validation, early stopping and the checkpoint all see the averaged (EMA) weights, so the kept model is
+    the best averaged one rather than the raw weights of its epoch. A later phase passes the first phase's
+    `checkpoint` (it remembers the best so far) and appends to the same history.csv."""
+    import keras
+
+    history_csv = storage.join(run_dir, runs.HISTORY_FILE)
+    result = [keras.callbacks.CSVLogger(history_csv, append=checkpoint is not None)]
+    if spec.optimizer_args.get("use_ema"):
+        result.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # before the callbacks that read weights
+    if spec.early_stopping:
+        result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
+    if spec.checkpoint:
+        monitor = (spec.early_stopping or {}).get("monitor", "val_loss")
+        result.append(
+            checkpoint
+            or keras.callbacks.ModelCheckpoint(
+                storage.join(run_dir, runs.BEST_CHECKPOINT_FILE), monitor=monitor, save_best_only=True
+            )
+        )
+    return result
+
+
+def fit(model, spec, train_ds, val_ds, run_dir: str) -> tuple[dict, int]:
+    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged
+    history and the 0-based epoch whose weights the model ends with (the one exported).
+
+    Class and source weights come with the data as sample weights (see models.data).
+    """
+    import keras
+
+    from models.builder import start_fine_tuning
+
+    phase = callbacks(spec, run_dir)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=phase, verbose=2).history
+    if spec.fine_tune and spec.base_model:
+        done = len(history["loss"])
+        start_fine_tuning(model, spec)
+        checkpoint = next((c for c in phase if isinstance(c, keras.callbacks.ModelCheckpoint)), None)
+        phase = callbacks(spec, run_dir, checkpoint)
+        more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + spec.fine_tune.epochs,
+                         callbacks=phase, verbose=2).history
+        history = {k: history.get(k, []) + more.get(k, []) for k in history}
+    stopper = next((c for c in phase if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    restored = stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None
+    return history, (stopper.best_epoch if restored else len(history["loss"]) - 1)
+
+
+def label_weights(batch: dict, per_label: Optional[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """A raw batch's labels, and sample weights as training uses them (source weight x class weight)."""
+    labels = batch[features.LABEL_KEY].astype(int)
+    per = np.array([(per_label or {}).get(i, 1.0) for i in range(len(features.LABEL_NAMES))])
+    return labels, batch[features.WEIGHT_KEY] * per[labels]
+
+
+def fit_trees(spec, files: list[str], transform_output, image_size: int, per_label: Optional[dict], seed: int):
+    """The ensemble's boosted trees, fitted on the train split's descriptors (sample-weighted as the network)."""
+    from models import boosted
+    from models.data import raw_batches
+    from transforms.descriptors import describe_prepared
+
+    rows, labels, weights = [], [], []
+    for batch in raw_batches(files, transform_output, spec.batch_size):
+        rows.append(describe_prepared(batch[features.IMAGE_KEY], image_size))
+        y, w = label_weights(batch, per_label)
+        labels.append(y)
+        weights.append(w)
+    trees = boosted.fit(np.concatenate(rows), np.concatenate(labels), np.concatenate(weights),
+                        spec.boosted_trees.arguments, seed)
+    if not trees.feature_importance("gain").any():
+        logging.warning("The boosted trees found no split in the train split (too few images for LightGBM's "
+                        "min_child_samples): they add a constant, and the ranking is the network's alone.")
+    return trees
+
+
+def write_reports(summary: dict, history: dict, test_labels, test_scores, base: str, trees=None) -> None:
+    """Plots, training_summary_<run_id>.json and the leaderboard under $BASE_DIR/reports/ (and, for an
+    ensemble, what its boosted trees weigh most)."""
+    run_id, model_type = summary["run_id"], summary["model_type"]
+    reports_dir = storage.join(base, "reports")
+    plots = storage.join(reports_dir, model_type, "plots")
+    title = f"{model_type} {run_id}"
+    reports.plot_history(
+        history,
+        "accuracy",
+        storage.join(plots, f"accuracy_plot_{run_id}.png"),
+        f"Accuracy: {title}",
+        summary["best_epoch"],
+    )
+    reports.plot_history(
+        history, "loss", storage.join(plots, f"loss_plot_{run_id}.png"), f"Loss: {title}", summary["best_epoch"]
+    )
+    reports.plot_roc_pr(
+        test_labels,
+        test_scores,
+        summary["threshold"],
+        storage.join(plots, f"roc_pr_plot_{run_id}.png"),
+        f"Test split, {title}",
+    )
+    reports.plot_confusion(
+        summary["test_metrics"]["confusion_matrix"]["matrix"],
+        storage.join(plots, f"confusion_matrix_{run_id}.png"),
+        f"Test split at threshold {summary['threshold']:.2f}\n{title}",
+    )
+    if trees is not None:
+        reports.plot_descriptor_importance(trees.feature_name(), trees.feature_importance("gain"),
+                                           storage.join(plots, f"descriptor_importance_{run_id}.png"),
+                                           f"Boosted trees: {title}")
+    reports.write_json(storage.join(reports_dir, model_type, f"training_summary_{run_id}.json"), summary)
+    metrics = summary["test_metrics"]
+    reports.update_leaderboard(
+        reports_dir,
+        {
+            "model_type": model_type,
+            "run_id": run_id,
+            **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold")},
+            "epochs": summary["epochs"],
+            "train_seconds": summary["train_seconds"],
+        },
+    )

@@ -1,0 +1,301 @@
+"""The REST API and web page (FastAPI): single images labelled by the code `pipelines.label` runs.
+
+Images are read, decoded and scored as in a batch run, so a file gets the same score here; requests that
+arrive while the model is busy share its next call. Endpoints and answers: README (Serve) and
+docs/ARCHITECTURE.md (Contract 6). `pipelines.serve` is the command line that starts it.
+"""
+import asyncio
+import base64
+import binascii
+import concurrent.futures
+import functools
+import importlib.resources
+import os
+from typing import Any, Optional
+
+import pydantic
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException
+
+from core import dead_letters, inputs
+from core.dead_letters import (
+    BAD_REQUEST,
+    FILE_TOO_LARGE,
+    MODEL_ERROR,
+    NOT_ALLOWED,
+    REQUEST_TOO_LARGE,
+    TOO_MANY_FILES,
+)
+from models.inference import InferenceError, SavedModelHandler
+from models.run import LoadedRun
+from transforms.image import RejectedImage, prepare
+
+_STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
+
+
+class Refused(Exception):
+    """Why one request or image gets no label: a reason code (the pipelines' dead-letter codes,
+    plus the request-level ones above) and a message that says what to do."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+    @property
+    def status(self) -> int:
+        return _STATUS.get(self.reason, 400 if self.reason == BAD_REQUEST else 422)
+
+
+class PredictRequest(pydantic.BaseModel):
+    """The JSON body of POST /predict: exactly one of the three fields."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    image_path: Optional[str] = None
+    image_b64: Optional[str] = None
+    image_uri: Optional[str] = None
+
+
+class Limits(pydantic.BaseModel):
+    allowed_roots: tuple[str, ...] = ()
+    allowed_prefixes: tuple[str, ...] = ()
+    max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB
+    max_request_mb: float = 128.0
+    max_files: int = 32
+    max_batch: int = 64
+
+
+class BatchingScorer:
+    """Scores prepared pixels with the pipelines' model handler. Requests queue while the model
+    is busy and go into its next call together: batching without waiting when the server is idle."""
+
+    def __init__(self, run: LoadedRun, max_batch: int):
+        self._handler = SavedModelHandler(run)
+        self._model = self._handler.load_model()
+        self._max_batch = max_batch
+        self._queue: Optional[asyncio.Queue] = None
+        self._model_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="model")
+
+    async def score(self, pixels: bytes) -> float:
+        if self._queue is None:  # created on the server's event loop
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+        answer = asyncio.get_running_loop().create_future()
+        await self._queue.put((pixels, answer))
+        inference = await answer
+        if isinstance(inference, InferenceError):
+            raise Refused(MODEL_ERROR, inference)
+        return inference
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._model_thread, self._handler.run_inference, [pixels for pixels, _ in batch], self._model)
+                for (_, answer), result in zip(batch, results):
+                    if not answer.done():
+                        answer.set_result(result.inference)
+            except Exception as err:  # never leave a request waiting
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(err)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` gets 413 before it is read (by its
+    Content-Length) or as soon as it passes the limit (chunked uploads)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        too_large = Refused(REQUEST_TOO_LARGE, f"request body over {self.max_bytes} bytes (--max_request_mb)")
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit():
+            bad_length = Refused(BAD_REQUEST, f"Content-Length {length!r} is not a number")
+            return await _refusal(bad_length)(scope, receive, send)
+        if int(length) > self.max_bytes:
+            return await _refusal(too_large)(scope, receive, send)
+        received = 0
+
+        async def bounded_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise too_large
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+def _refusal(err: Refused, **where: str) -> JSONResponse:
+    return JSONResponse(dead_letters.refusal(err.reason, err.detail, where), status_code=err.status)
+
+
+def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
+    """The ASGI app (tests and uvicorn both start this); loads the model now, not on first request."""
+    scorer = BatchingScorer(model, limits.max_batch)
+    decoders = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
+    max_bytes = inputs.megabytes(limits.max_file_mb)
+    app = FastAPI(title="Chart Sifter", description="Label images as financial charts or not.", version="0.1.0")
+    app.add_middleware(BodyLimit, max_bytes=inputs.megabytes(limits.max_request_mb))
+
+    async def answer(where: dict, read) -> dict:
+        """Read (on a decode thread), prepare and score one image; raises Refused."""
+        loop = asyncio.get_running_loop()
+        try:
+            prepared = await loop.run_in_executor(decoders, _read_and_prepare, read, model.image_size)
+        except (inputs.ReadError, RejectedImage) as err:
+            raise Refused(err.reason, err.detail) from err
+        score = await scorer.score(prepared.pixels.tobytes())
+        return {**where, **model.verdict(score), "threshold": model.rule.threshold, "sha256": prepared.sha256,
+                "width": prepared.width, "height": prepared.height}
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, err: Refused):
+        return _refusal(err)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException):
+        reason = (
+            TOO_MANY_FILES
+            if "Too many files" in str(err.detail)
+            else BAD_REQUEST
+            if err.status_code < 500
+            else "server_error"
+        )
+        status = 413 if reason == TOO_MANY_FILES else err.status_code
+        return JSONResponse(dead_letters.refusal(reason, str(err.detail)), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError):
+        return _refusal(Refused(BAD_REQUEST, str(err.errors())))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return importlib.resources.files("serving").joinpath("page.html").read_text()
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/model")
+    async def model_info() -> dict:
+        rule = model.rule
+        return {"model_type": rule.model_type, "run_id": rule.run_id, "threshold": rule.threshold,
+                "review_band": list(rule.review_band), "image_size": model.image_size,
+                "limits": limits.model_dump(exclude={"allowed_roots"})}
+
+    @app.post("/predict", openapi_extra=_PREDICT_DOC)
+    async def predict(request: Request):
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            return await _predict_files(request)
+        if not content_type.startswith("application/json"):
+            raise Refused(
+                BAD_REQUEST,
+                "send JSON (application/json) or files (multipart/form-data), "
+                f"not {content_type or 'no content type'!r}",
+            )
+        try:
+            body = PredictRequest.model_validate_json(await request.body())
+        except pydantic.ValidationError as err:
+            raise Refused(
+                BAD_REQUEST, f'expected {{"image_path"|"image_b64"|"image_uri": "..."}}: {err.errors()[0]["msg"]}'
+            ) from err
+        where, read = _source(body, limits, max_bytes)
+        try:
+            return await answer(where, read)
+        except Refused as err:
+            return _refusal(err, **where)
+
+    async def _predict_files(request: Request):
+        form = await request.form(max_files=limits.max_files)
+        uploads = [value for _, value in form.multi_items() if not isinstance(value, str)]
+        if not uploads:
+            raise Refused(BAD_REQUEST, "the multipart upload holds no file (use a file field, e.g. -F file=@image.png)")
+        contents = [await upload.read(max_bytes + 1) for upload in uploads]
+
+        async def one(upload, data: bytes) -> dict:
+            where = {"name": upload.filename or "upload"}
+            try:
+                return await answer(where, functools.partial(_bounded, data, max_bytes))
+            except Refused as err:
+                return dead_letters.refusal(err.reason, err.detail, where)
+
+        results = await asyncio.gather(*(one(u, d) for u, d in zip(uploads, contents)))
+        all_labelled = all("label" in r for r in results)
+        return JSONResponse({"results": results}, status_code=200 if all_labelled else 422)
+
+    return app
+
+
+_PREDICT_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": PredictRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+        }
+    }
+}
+
+
+def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict, Any]:
+    """({"uri"|"name": ...}, a function returning the image bytes) for a JSON request; raises Refused."""
+    given = {k: v for k, v in body.model_dump().items() if v is not None}
+    if len(given) != 1:
+        raise Refused(
+            BAD_REQUEST, f"give exactly one of image_path, image_b64, image_uri (got {sorted(given) or 'none'})"
+        )
+    if body.image_b64 is not None:
+        try:
+            data = base64.b64decode(body.image_b64, validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise Refused(BAD_REQUEST, f"image_b64 is not valid base64: {err}") from err
+        return {"name": "image_b64"}, functools.partial(_bounded, data, max_bytes)
+    if body.image_uri is not None:
+        if not inputs.under_prefix(body.image_uri, limits.allowed_prefixes) or "://" not in body.image_uri:
+            raise Refused(
+                NOT_ALLOWED,
+                f"{body.image_uri} is outside the allowed prefixes {list(limits.allowed_prefixes)} (--allowed_prefix)",
+            )
+        return {"uri": body.image_uri}, functools.partial(inputs.read_bounded, body.image_uri, max_bytes)
+    return {"uri": body.image_path}, functools.partial(
+        inputs.read_bounded, _allowed_path(body.image_path, limits.allowed_roots), max_bytes
+    )
+
+
+def _allowed_path(path: str, roots: tuple[str, ...]) -> str:
+    """The real path of `path` if it lies under an allowed root after resolving symlinks; raises Refused."""
+    if not roots:
+        raise Refused(
+            NOT_ALLOWED, "image_path is off: start the server with --allowed_root DIR to serve files under DIR"
+        )
+    if ".." in path.replace("\\", "/").split("/"):
+        raise Refused(NOT_ALLOWED, f"{path}: '..' is not allowed in image_path")
+    real = os.path.realpath(path)
+    if not any(os.path.commonpath([real, root]) == root for root in roots):
+        raise Refused(NOT_ALLOWED, f"{path} is outside --allowed_root {list(roots)} (symlinks are resolved first)")
+    return real
+
+
+def _bounded(data: bytes, max_bytes: int) -> bytes:
+    if len(data) > max_bytes:
+        raise inputs.ReadError(FILE_TOO_LARGE, f"over {max_bytes} bytes (--max_file_mb)")
+    return data
+
+
+def _read_and_prepare(read, image_size: int):
+    return prepare(read(), image_size)
