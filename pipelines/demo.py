@@ -19,13 +19,15 @@ UNSEEN_SIZE = 24
 
 def run(argv: Optional[list[str]] = None) -> None:
     args = options.parser("demo", __doc__, beam=False).parse_args(argv)
+    from models import trainer
+    from models.spec import load_model_spec
     from synthetic.generate import write_demo_folder
 
-    debug = ["--debug"] if args.debug else []
     base = cli.base_dir()
     data_dir = storage.join(base, "ingest")
-    ingest.run(["--runner=DirectRunner", f"--config={DEMO_CONFIG}", f"--output_dir={data_dir}", *debug])
-    summary = train.run(["--model_type", DEMO_MODEL, "--data_dir", data_dir, *debug])
+    ingest.run(["--runner=DirectRunner", f"--config={DEMO_CONFIG}", f"--output_dir={data_dir}",
+                *(["--debug"] if args.debug else [])])
+    summary = trainer.run(load_model_spec(train.DEFAULT_MODEL_CONFIG, DEMO_MODEL), data_dir, base)
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")

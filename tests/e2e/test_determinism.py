@@ -1,0 +1,55 @@
+"""Training is deterministic for a seed, in parallel processes."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core import runs
+from tests import support
+from tests.support.images import image_bytes
+
+ROOT = support.REPO_ROOT
+
+
+ONE_CORE = ["taskset", "-c", "0"]  # Linux: the process sees one CPU, as on a smaller or busier machine
+
+
+def _train(data_dir: str, base: str, prefix: list[str]) -> subprocess.Popen:
+    command = [*prefix, sys.executable, "-m", "pipelines.train", "--model_type", "demo", "--data_dir", data_dir,
+               "--epochs", "2", "--batch_size", "16"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "BASE_DIR": base}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _network_scores(run_dir: str, batch: list[bytes]) -> np.ndarray:
+    """The exported SavedModel's own scores (without the boosted trees)."""
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(os.path.join(run_dir, runs.SAVED_MODEL_DIR)).signatures[runs.SERVING_SIGNATURE]
+    return signature(**{runs.SERVING_INPUT: tf.constant(batch, dtype=tf.string)})[runs.SERVING_OUTPUT].numpy()
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs taskset and two CPUs")
+def test_runs_in_parallel_processes_on_any_number_of_cores_export_the_same_model(demo_ingest, tmp_path):
+    from transforms.image import prepare
+
+    bases = {name: str(tmp_path / name) for name in ("a", "b", "one_core")}
+    processes = [_train(demo_ingest, base, ONE_CORE if name == "one_core" else []) for name, base in bases.items()]
+    for process in processes:  # all at once: each loads the machine for the others
+        output = process.communicate(timeout=900)[0]
+        assert process.returncode == 0, output[-3000:]
+    run_dirs = {name: runs.resolve_model_dir(os.path.join(base, runs.MODELS_DIR, "demo", runs.LATEST_FILE))
+                for name, base in bases.items()}
+    first, second = (runs.read_metadata(run_dirs[name]) for name in ("a", "b"))
+    for key in ("threshold", runs.REVIEW_BAND_KEY, "test_metrics"):
+        assert first[key] == second[key], key
+    trees = [open(os.path.join(run_dirs[name], runs.BOOSTED_TREES_FILE)).read() for name in ("a", "b")]
+    assert trees[0] == trees[1]
+    batch = [prepare(image_bytes(seed, size=(120, 80)), first["image_size"]).pixels.tobytes() for seed in range(16)]
+    scores = {name: _network_scores(run_dir, batch) for name, run_dir in run_dirs.items()}
+    for name in ("b", "one_core"):
+        assert np.array_equal(scores["a"], scores[name]), (name, np.abs(scores["a"] - scores[name]).max())

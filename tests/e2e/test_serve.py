@@ -1,0 +1,289 @@
+"""The REST server, started as a user starts it (`python -m pipelines.serve` on 127.0.0.1)."""
+import base64
+import concurrent.futures
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from core import features, runs
+from core.results import read_results
+from pipelines import evaluate, label, serve
+from tests import support
+from tests.support import bad_inputs
+from tests.support.images import image_bytes
+
+ROOT = support.REPO_ROOT
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+MAX_FILES = 4
+
+
+MAX_REQUEST_MB = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.serve", *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, real_sample) -> str:
+    """A labelled folder (chart/, non_chart/) of real images, plus a folder outside it."""
+    root = tmp_path_factory.mktemp("serve_files")
+    for truth in features.LABEL_NAMES:
+        os.makedirs(root / "data" / truth)
+        for path in sorted(glob.glob(os.path.join(real_sample, truth, "*")), key=os.path.getsize)[:3]:
+            shutil.copy(path, root / "data" / truth)
+    os.makedirs(root / "outside")
+    (root / "outside" / "secret.png").write_bytes(image_bytes(1))
+    os.symlink(root / "outside" / "secret.png", root / "data" / "link_out.png")
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def bucket(gcs_emulator) -> str:
+    bucket = gcs_emulator.unique_bucket("serve")
+    gcs_emulator.upload(f"{bucket}/allowed/a.png", image_bytes(5))
+    gcs_emulator.upload(f"{bucket}/private/a.png", image_bytes(5))
+    return bucket
+
+
+@pytest.fixture(scope="module")
+def server(trained, files, bucket):
+    """The server on a free port of 127.0.0.1, with small limits so the tests can reach them."""
+    port = _free_port()
+    process = _start(
+        "--model_dir",
+        trained["summary"]["model_dir"],
+        "--port",
+        str(port),
+        "--allowed_root",
+        os.path.join(files, "data"),
+        "--allowed_prefix",
+        f"{bucket}/allowed/",
+        "--max_file_mb",
+        str(bad_inputs.MAX_FILE_MB),
+        "--max_files",
+        str(MAX_FILES),
+        "--max_request_mb",
+        str(MAX_REQUEST_MB),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, (
+            process.stdout.read() if process.poll() is not None else "no answer"
+        )
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(30)
+
+
+def _predict(url: str, **body) -> httpx.Response:
+    return httpx.post(f"{url}/predict", json=body, timeout=60)
+
+
+def _upload(url: str, named: dict[str, bytes]) -> httpx.Response:
+    return httpx.post(f"{url}/predict", files=[("file", (name, data)) for name, data in named.items()], timeout=60)
+
+
+def test_health_and_model_describe_the_loaded_model(server, trained):
+    assert httpx.get(f"{server}/health").json() == {"status": "ok"}
+    metadata = runs.RunMetadata.read(trained["summary"]["model_dir"]).to_dict()
+    info = httpx.get(f"{server}/model").json()
+    assert {k: info[k] for k in runs.METADATA_KEYS} == {k: metadata[k] for k in runs.METADATA_KEYS}
+    assert info["limits"]["max_files"] == MAX_FILES
+    assert info["review_band"] == metadata[runs.REVIEW_BAND_KEY]  # the band recorded with the model
+    assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
+
+
+def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, files, trained, tmp_path):
+    data = os.path.join(files, "data")
+    output = str(tmp_path / "labels")
+    label.run(
+        ["--runner=DirectRunner", "--model_dir", trained["summary"]["model_dir"], "--input", data, "--output", output]
+    )
+    labelled = {r["uri"]: r for r in read_results(output)[0]}
+    evaluate.run(
+        ["--model_dir", trained["summary"]["model_dir"], "--data_dir", data, "--output_dir", str(tmp_path / "eval")]
+    )
+    evaluated = {r["uri"]: r["score"] for r in read_results(str(tmp_path / "eval" / evaluate.PREDICTIONS))[0]}
+    assert len(labelled) == 6 and set(evaluated) == set(labelled)
+
+    for uri, expected in labelled.items():
+        by_path = _predict(server, image_path=uri)
+        assert by_path.status_code == 200, by_path.text
+        answer = by_path.json()
+        assert answer["uri"] == uri and answer["score"] == expected["score"] == evaluated[uri]
+        assert {k: answer[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")} == \
+               {k: expected[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")}
+        assert answer["threshold"] == runs.RunMetadata.read(trained["summary"]["model_dir"]).threshold
+        raw = open(uri, "rb").read()
+        assert _predict(server, image_b64=base64.b64encode(raw).decode()).json()["score"] == expected["score"]
+        uploaded = _upload(server, {os.path.basename(uri): raw})
+        assert uploaded.status_code == 200 and uploaded.json()["results"][0]["score"] == expected["score"]
+
+
+def test_concurrent_requests_are_batched_without_changing_any_score(server, files):
+    paths = sorted(glob.glob(os.path.join(files, "data", "*", "*")))
+    alone = {p: _predict(server, image_path=p).json()["score"] for p in paths}
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(lambda p: (p, _predict(server, image_path=p).json()["score"]), paths * 4))
+    assert all(score == alone[p] for p, score in together)
+
+
+def test_a_multipart_upload_answers_each_file_in_order(server):
+    good = {f"chart_{i}.png": image_bytes(i, size=(200, 120)) for i in range(3)}
+    response = _upload(server, good)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["name"] for r in results] == list(good) and all(r["label"] in features.LABEL_NAMES for r in results)
+
+    mixed = _upload(server, {"ok.png": image_bytes(9), "notes.png": b"not an image"})
+    assert mixed.status_code == 422
+    assert [(r["name"], r.get("label") in features.LABEL_NAMES, r.get("reason")) for r in mixed.json()["results"]] == \
+           [("ok.png", True, None), ("notes.png", False, "not_an_image")]
+
+
+def test_every_bad_file_of_the_corpus_gets_the_pipelines_reason_code(server):
+    """The same codes as label's dead letters, each a 4xx, never a 500."""
+    for name, (data, expected) in bad_inputs.files().items():
+        response = _predict(server, image_b64=base64.b64encode(data).decode())
+        if expected == bad_inputs.LABELLED:
+            assert response.status_code == 200, (name, response.text)
+            continue
+        assert response.status_code == (413 if expected == "file_too_large" else 422), (name, response.text)
+        assert response.json()["reason"] == expected, (name, response.text)
+
+
+def test_image_path_is_served_only_under_an_allowed_root(server, files):
+    data = os.path.join(files, "data")
+    outside = os.path.join(files, "outside", "secret.png")
+    for path in (
+        outside,
+        os.path.join(data, "..", "outside", "secret.png"),
+        os.path.join(data, "link_out.png"),
+        "/etc/passwd",
+    ):
+        response = _predict(server, image_path=path)
+        assert response.status_code == 403 and response.json()["reason"] == "not_allowed", (path, response.text)
+    missing = _predict(server, image_path=os.path.join(data, "no_such.png"))
+    assert missing.status_code == 422 and missing.json()["reason"] == "unreadable"
+    folder = _predict(server, image_path=os.path.join(data, "chart"))
+    assert folder.status_code == 422 and folder.json()["reason"] in ("not_a_file", "unreadable")
+
+
+def test_image_uri_is_read_only_under_an_allowed_prefix(server, bucket):
+    allowed = _predict(server, image_uri=f"{bucket}/allowed/a.png")
+    assert allowed.status_code == 200 and allowed.json()["uri"] == f"{bucket}/allowed/a.png"
+    for uri in (
+        f"{bucket}/private/a.png",
+        f"{bucket}/allowed/../private/a.png",
+        "file:///etc/passwd",
+        "http://127.0.0.1/a.png",
+    ):
+        response = _predict(server, image_uri=uri)
+        assert response.status_code == 403 and response.json()["reason"] == "not_allowed", (uri, response.text)
+    missing = _predict(server, image_uri=f"{bucket}/allowed/missing.png")
+    assert missing.status_code == 422 and missing.json()["reason"] == "unreadable"
+
+
+@pytest.mark.parametrize("send, status", [
+    (lambda url: httpx.post(f"{url}/predict", content=b"{", headers={"content-type": "application/json"}), 400),
+    (lambda url: _predict(url), 400),
+    (lambda url: _predict(url, image_path="a.png", image_b64="AAAA"), 400),
+    (lambda url: _predict(url, image_file="a.png"), 400),
+    (lambda url: _predict(url, image_b64="not base64!"), 400),
+    (lambda url: _predict(url, image_path=["a.png"]), 400),
+    (lambda url: httpx.post(f"{url}/predict", content=b"x", headers={"content-type": "text/plain"}), 400),
+    (lambda url: httpx.post(f"{url}/predict", files={"note": (None, "text only")}), 400),
+    (lambda url: httpx.get(f"{url}/predict"), 405),
+    (lambda url: _upload(url, {f"{i}.png": image_bytes(i) for i in range(MAX_FILES + 1)}), 413),
+    (lambda url: httpx.post(f"{url}/predict", content=b"{" * (MAX_REQUEST_MB * 1024 * 1024 + 1),
+                            headers={"content-type": "application/json"}), 413),
+    (lambda url: httpx.post(f"{url}/predict", content=iter([b"{" * 1024 * 1024] * (MAX_REQUEST_MB + 1)),
+                            headers={"content-type": "application/json"}), 413),
+], ids=["bad_json", "no_field", "two_fields", "unknown_field", "bad_base64", "not_a_string", "text_plain", "no_file",
+        "get", "too_many_files", "body_too_large", "chunked_too_large"])
+def test_a_malformed_request_gets_a_4xx_with_a_reason(server, send, status):
+    response = send(server)
+    assert response.status_code == status, response.text
+    assert response.json()["reason"] and response.json()["detail"]
+    assert httpx.get(f"{server}/health").status_code == 200
+
+
+def test_a_wrong_model_dir_fails_at_start_with_the_pipelines_message(tmp_path):
+    process = _start("--model_dir", str(tmp_path), "--port", str(_free_port()))
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1 and "is not a trained model" in output
+
+
+def test_the_web_page_labels_an_uploaded_image_in_chromium(server, files, tmp_path):
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CHART_SIFTER_REQUIRE_BROWSER"):
+        pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    chart = sorted(glob.glob(os.path.join(files, "data", "chart", "*")))[0]
+    (tmp_path / "notes.png").write_bytes(b"not an image")
+    expected = _predict(server, image_path=chart).json()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(server)
+        page.wait_for_function("document.getElementById('model').textContent.startsWith('Model ')")
+        page.set_input_files("#files", [chart, str(tmp_path / "notes.png")])
+        page.wait_for_function("document.querySelectorAll('#results .result').length == 2")
+        cards = {c.get_attribute("data-name"): c for c in page.query_selector_all("#results .result")}
+        shown = cards[os.path.basename(chart)]
+        assert shown.get_attribute("data-label") == expected["label"]
+        assert float(shown.get_attribute("data-score")) == expected["score"]
+        assert (
+            expected["label"] in shown.inner_text() and shown.query_selector("img").evaluate("i => i.naturalWidth") > 0
+        )
+        assert cards["notes.png"].get_attribute("data-reason") == "not_an_image"
+        assert "Labelled 2 image(s)." in page.inner_text("#status")
+        browser.close()
+
+
+def test_limits_are_checked_at_start():
+    with pytest.raises(ValueError, match="--max_files"):
+        serve.limits_from(serve.parse_args(["--model_dir", "m", "--max_files", "0"]))
+    with pytest.raises(ValueError, match="--allowed_root"):
+        serve.limits_from(serve.parse_args(["--model_dir", "m", "--allowed_root", "/no/such/folder"]))

@@ -1,0 +1,148 @@
+"""pipelines.ingest_config and the typed sources: configs checked before any work, errors naming the key."""
+import dataclasses
+import os
+import re
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from core import config
+from pipelines.ingest_config import ConfigError, load_config, parse_config, split_of
+from pipelines.sources import SOURCE_TYPES, ReadHuggingFace
+from tests import support
+
+
+def test_split_of_is_deterministic_and_follows_the_ratios():
+    ratios = (0.7, 0.2, 0.1)
+    hashes = [f"{i:064x}" for i in range(4000)]
+    assignments = [split_of(h, ratios) for h in hashes]
+    assert assignments == [split_of(h, ratios) for h in hashes]
+    shares = np.bincount(assignments, minlength=3) / len(hashes)
+    np.testing.assert_allclose(shares, ratios, atol=0.03)
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ({"sources": [{"type": "ftp", "root": "x"}]}, "type one of"),
+        ({"sources": [{"type": "folder"}]}, "needs ['root']"),
+        ({"sources": [{"type": "folder", "root": "x", "label_map": {"a": "dog"}}]}, "label_map values"),
+        ({"sources": [{"type": "demo", "size": 3, "colour": "red"}]}, "unknown keys ['colour']"),
+        ({"sources": [{"type": "demo", "size": 3}], "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "sum to 1"),
+        ({"sources": []}, "non-empty 'sources'"),
+        ({"sources": [{"type": "demo", "size": 3, "weight": 0}]}, "weight must be a finite number above 0"),
+        ({"sources": [{"type": "folder", "root": "x", "weight": "heavy"}]}, "weight must be a finite number above 0"),
+        (
+            {"sources": [{"type": "folder", "root": "x", "weight": float("inf")}]},
+            "weight must be a finite number above 0",
+        ),
+        (
+            {"sources": [{"type": "folder", "root": "x", "weight": float("nan")}]},
+            "weight must be a finite number above 0",
+        ),
+        (
+            {"sources": [{"type": "demo", "size": 3}], "split": {"train": float("nan"), "val": 0.5, "test": 0.5}},
+            "split ratios must be numbers",
+        ),
+        (
+            {"sources": [{"type": "demo", "size": 3}], "split": {"train": 1.5, "val": -0.5, "test": 0}},
+            "split ratios must be numbers",
+        ),
+        ({"sources": [{"type": "demo", "size": 3}], "image_size": -64}, "image_size must be an integer"),
+        ({"sources": [{"type": "demo", "size": 3}], "image_size": "big"}, "image_size must be an integer"),
+        ({"sources": [{"type": "demo", "size": -5}]}, "size must be an integer above 0"),
+        ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
+    ],
+)
+def test_bad_configs_name_the_problem(raw, fragment):
+    with pytest.raises(ConfigError, match=None) as err:
+        parse_config(raw, where="bad.yaml")
+    assert fragment in str(err.value) and "bad.yaml" in str(err.value)
+
+
+# Every key of every source type, none at its default.
+FULL_BLOCKS = {
+    "folder": {"type": "folder", "root": "gs://bucket/images", "label_map": {"charts": "chart"}, "weight": 2.5},
+    "jsonl": {"type": "jsonl", "path": "data/manifest.jsonl", "label_map": {1: "non_chart"}, "weight": 3},
+    "huggingface": {
+        "type": "huggingface", "name": "someone/charts", "data_files": "hub/*.parquet", "split": "test",
+        "revision": "v2", "image_column": "picture", "label_column": "kind", "label_map": {0: "chart"}, "weight": 0.5,
+    },
+    "demo": {"type": "demo", "size": 7, "seed": 3, "weight": 2.0},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCE_TYPES))
+def test_each_source_type_is_its_dataclass_with_every_key_from_yaml(kind, tmp_path):
+    block, source_type = FULL_BLOCKS[kind], SOURCE_TYPES[kind].config
+    assert set(block) == {config.key_of(f) for f in dataclasses.fields(source_type)} | {"type"}, "a key untested"
+    path = tmp_path / "ingest.yaml"
+    path.write_text(yaml.safe_dump({"sources": [block]}))
+    (source,) = load_config(str(path)).sources
+    assert type(source) is source_type and source.type == kind
+    assert {config.key_of(f): getattr(source, f.name) for f in dataclasses.fields(source)} == {
+        k: v for k, v in block.items() if k != "type"
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCE_TYPES))
+def test_an_unknown_key_is_named_with_the_source_and_the_allowed_keys(kind):
+    block = {**FULL_BLOCKS[kind], "colour": "red"}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"sources": [FULL_BLOCKS["demo"], block]}, where="bad.yaml")
+    message = str(err.value)
+    assert f"bad.yaml: sources[1] ({kind}): unknown keys ['colour']; allowed: " in message
+    assert all(key in message for key in block if key != "colour")
+
+
+def test_a_misspelt_key_names_the_one_meant():
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(folder\): unknown keys \['roots'\].*did you mean 'root'"):
+        parse_config({"sources": [{"type": "folder", "roots": "x"}]})
+
+
+ROOT = support.REPO_ROOT
+
+
+
+
+
+
+
+
+
+
+
+
+def test_the_registry_reads_every_source_type_the_readme_documents():
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    documented = yaml.safe_load(re.search(r"#### Ingest config\n```yaml\n(.*?)```", readme, re.S).group(1))
+    sources = parse_config(documented, where="README.md").sources
+    assert {s.type for s in sources} == set(SOURCE_TYPES)
+    assert all(isinstance(s, SOURCE_TYPES[s.type].config) for s in sources)
+
+
+def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    source = parse_config(
+        {
+            "sources": [
+                {
+                    "type": "huggingface",
+                    "name": "StephanAkkerman/stock-charts",
+                    "label_map": {0: "chart", 1: "non_chart"},
+                }
+            ]
+        }
+    ).sources[0]
+    started = time.monotonic()
+    with pytest.raises(ConnectionError) as err:
+        ReadHuggingFace(source)
+    assert time.monotonic() - started < 10
+    assert (
+        "StephanAkkerman/stock-charts" in str(err.value)
+        and "data_files" in str(err.value)
+        and "HF_HUB_OFFLINE" in str(err.value)
+    )

@@ -1,0 +1,158 @@
+"""pipelines.options: one style of command line for every command."""
+import ast
+import importlib
+import pathlib
+
+import pytest
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from pipelines import evaluate, ingest, label, options, serve, train
+from tests import support
+
+COMMANDS = {  # command: (its options, a Beam pipeline)
+    "ingest": (["--config", "--output_dir", "--debug", "--max_file_mb", "--allow_outside_root"], True),
+    "label": (["--model_dir", "--input", "--output", "--streaming", "--threshold", "--sort_into", "--duration",
+               "--poll_interval", "--batch_size", "--decode_threads", "--max_file_mb", "--allow_outside_root",
+               "--allowed_prefix", "--debug"], True),
+    "evaluate": (["--model_dir", "--data_dir", "--output_dir", "--threshold", "--batch_size", "--decode_threads",
+                  "--max_file_mb", "--allow_outside_root", "--debug"], True),
+    "train": (["--model_type", "--config", "--data_dir", "--epochs", "--batch_size", "--weights", "--seed", "--debug"],
+              False),
+    "serve": (["--model_dir", "--host", "--port", "--allowed_root", "--allowed_prefix", "--threshold", "--max_file_mb",
+               "--max_request_mb", "--max_files", "--max_batch", "--debug"], False),
+    "demo": (["--debug"], False),
+}
+
+
+def help_of(command: str, capsys, flag: str = "--help") -> str:
+    with pytest.raises(SystemExit) as exited:
+        importlib.import_module(f"pipelines.{command}").run([flag])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_lists_the_command_options_and_where_the_runner_options_are(command, capsys):
+    flags, beam = COMMANDS[command]
+    text = help_of(command, capsys)
+    assert text.startswith(f"usage: python -m pipelines.{command} ")
+    for flag in flags:
+        assert f"  {flag}" in text, flag
+    assert ("--help_beam" in text and options.BEAM_OPTIONS_URL in text) == beam
+
+
+def test_help_shows_the_defaults():
+    parser = options.parser("probe", "", beam=False)
+    options.add_input_limits(parser)
+    options.add_batching(parser)
+    text = parser.format_help()
+    assert "(default: 64.0)" in text and "(default: 64)" in text and "(default: 0)" in text
+
+
+def test_help_beam_lists_the_runners_options(capsys):
+    text = help_of("label", capsys, "--help_beam")
+    for flag in ("--runner", "--streaming", "--direct_running_mode", "--project", "--dask_client_address"):
+        assert f"  {flag}" in text, flag
+
+
+ROOT = pathlib.Path(support.REPO_ROOT)
+
+
+# Flags with one meaning in every command that takes them (train's --batch_size is another thing).
+SHARED = ("--debug", "--max_file_mb", "--allow_outside_root", "--model_dir", "--threshold", "--decode_threads")
+
+
+def test_shared_flags_are_declared_once():
+    declared: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "pipelines").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument" and node.args:
+                flag = getattr(node.args[0], "value", None)
+                declared.setdefault(flag, []).append(path.name)
+    assert {flag: declared.get(flag) for flag in SHARED} == {flag: ["options.py"] for flag in SHARED}
+
+
+def test_label_keeps_its_flags_and_hands_the_rest_to_beam():
+    argv = ["--runner=DirectRunner", "--model_dir", "m", "--input", "in/", "--output", "out/labels", "--streaming",
+            "--threshold", "0.4", "--direct_running_mode=multi_processing", "--direct_num_workers", "2",
+            "--allowed_prefix", "gs://a/", "--allowed_prefix", "gs://b/", "--dask_client_address=tcp://h:8786"]
+    args, beam_args = label.parse_args(argv)
+    assert (args.model_dir, args.input, args.output, args.streaming, args.threshold) == (
+        "m",
+        "in/",
+        "out/labels",
+        True,
+        0.4,
+    )
+    assert args.allowed_prefix == ["gs://a/", "gs://b/"] and args.batch_size == 64 and args.max_file_mb == 64.0
+    assert beam_args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers", "2",
+                         "--dask_client_address=tcp://h:8786", "--streaming"]
+    pipeline_options = PipelineOptions(beam_args)
+    assert pipeline_options.view_as(StandardOptions).streaming
+    assert pipeline_options.view_as(DirectOptions).direct_num_workers == 2
+
+
+def test_a_missing_required_flag_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        label.parse_args(["--model_dir", "m", "--input", "in/"])
+    assert exited.value.code == 2 and "--output" in capsys.readouterr().err
+
+
+def test_readme_command_lines_parse():
+    args, beam_args = ingest.parse_args(
+        [
+            "--runner=DirectRunner",
+            "--config",
+            "configs/ingest_demo.yaml",
+            "--output_dir",
+            "DIR",
+            "--debug",
+            "--max_file_mb",
+            "8",
+            "--allow_outside_root",
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+        ]
+    )
+    assert (args.config, args.output_dir, args.debug, args.max_file_mb, args.allow_outside_root) == (
+        "configs/ingest_demo.yaml", "DIR", True, 8.0, True)
+    assert beam_args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    args, beam_args = evaluate.parse_args(["--model_dir", "D", "--data_dir", "R", "--threshold", "0.5",
+                                           "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"])
+    assert (args.data_dir, args.threshold, beam_args) == (
+        "R",
+        0.5,
+        ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner"],
+    )
+    args = train.parse_args(
+        ["--model_type", "demo", "--epochs", "2", "--batch_size", "16", "--weights", "null", "--seed", "3"]
+    )
+    assert (args.model_type, args.epochs, args.batch_size, args.weights, args.seed) == ("demo", 2, 16, "null", 3)
+    args = serve.parse_args(["--model_dir", "D", "--allowed_root", "a", "--allowed_root", "b", "--max_batch", "1"])
+    assert (args.allowed_root, args.max_batch, args.port) == (["a", "b"], 1, serve.DEFAULT_PORT)
+
+
+def test_evaluate_hands_its_labelling_flags_to_label():
+    args, _ = evaluate.parse_args(["--model_dir", "D", "--data_dir", "R", "--allow_outside_root", "--batch_size", "8",
+                                   "--decode_threads", "1", "--max_file_mb", "2"])
+    forwarded = evaluate.labelling_options(args, "R", "out/p")
+    assert (forwarded.input, forwarded.output, forwarded.streaming, forwarded.sort_into) == ("R", "out/p", False, None)
+    assert (forwarded.batch_size, forwarded.decode_threads, forwarded.max_file_mb, forwarded.allow_outside_root) == (
+        8,
+        1,
+        2.0,
+        True,
+    )
+
+
+@pytest.mark.parametrize("text, expected", [("0.2,0.8", (0.2, 0.8)), ("off", (0.0, 0.0)), (" 0.5,0.5", (0.5, 0.5))])
+def test_review_band_flag_parses(text, expected):
+    assert options.review_band(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0.8,0.2", "0.5", "a,b", "-0.1,0.5", "0.2,1.5"])
+def test_a_bad_review_band_is_refused_with_the_expected_form(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="LOW"):
+        options.review_band(text)
