@@ -6,7 +6,9 @@ the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.
 arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
 scores: images from sources their models never saw, which is what users bring. The band the run chose on
 its val split (mostly its training sources' look-alikes) is kept in the provenance; it proved too narrow
-on unseen sources (README, "The review band"). `make model` runs ingest, train, then this.
+on unseen sources (README, "The review band"). With --review_band_file that choice is written to a small
+committed file (configs/shipped_review_band.json), which a later ship without --folds reads back: the
+fold results are git-ignored, so `make model` (ingest, train, then this) rebuilds from the file.
 """
 import argparse
 import json
@@ -23,6 +25,8 @@ from models.metrics import choose_review_band
 from pipelines import cli, options
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
+BAND_KEYS = (runs.REVIEW_BAND_KEY, "review_band_source")  # the chosen band, in the shipped metadata
+PROVENANCE_KEYS = ("source_disjoint", "source_disjoint_run")  # the fold run it was chosen on, in its provenance
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -32,6 +36,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, required=True, help="The seed it was trained with (recorded).")
     parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded; the review "
                                                        "band is chosen on their out-of-fold scores).")
+    parser.add_argument("--review_band_file", default=None,
+                        help="With --folds: where to write the band chosen on them, with the fold run's summary and "
+                             "provenance; without: the band to ship, read from such a file (what `make model` uses).")
     parser.add_argument("--review_target", type=float, default=0.99,
                         help="With --folds: the accuracy kept outside the review band, on each side of the threshold.")
     parser.add_argument("--target", default=runs.SHIPPED_MODEL_DIR, help="Where the shipped model goes.")
@@ -44,15 +51,17 @@ def run(argv: Optional[list[str]] = None) -> dict:
     run_dir = runs.resolve_model_dir(args.run_dir)
     metadata = runs.read_metadata(run_dir)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    folds = json.loads(storage.read_bytes(args.folds)) if args.folds else None
+    chosen = _chosen_band(args, metadata["threshold"])
     metadata["provenance"] = {
         "ingest_config": storage.read_bytes(args.config).decode(),
         "commit": commit,
         "seed": args.seed,
         "trained_in": run_dir,
-        **_source_disjoint(folds),
+        **{key: chosen[key] for key in PROVENANCE_KEYS if key in chosen},
     }
-    band = _unseen_source_band(folds, metadata["threshold"], args.review_target) if folds else {}
+    if args.review_band_file:
+        metadata["provenance"]["review_band_file"] = args.review_band_file
+    band = {key: chosen[key] for key in BAND_KEYS if key in chosen}
     if band:
         metadata["provenance"]["val_review_band"] = metadata.get(runs.REVIEW_BAND_KEY)
         metadata.update(band)
@@ -68,6 +77,35 @@ def run(argv: Optional[list[str]] = None) -> dict:
     logging.info("Shipped %s run %s to %s (%.1f MB)", metadata["model_type"], metadata["run_id"], args.target,
                  sum(size for _, size in _files(args.target)) / 2**20)
     return metadata
+
+
+def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:
+    """The band to ship and the fold run behind it (BAND_KEYS, PROVENANCE_KEYS): chosen on --folds (and written
+    to --review_band_file when given), read from --review_band_file, or none (the run's own val band is shipped)."""
+    if args.folds:
+        folds = json.loads(storage.read_bytes(args.folds))
+        chosen = {**_source_disjoint(folds), **_unseen_source_band(folds, threshold, args.review_target)}
+        if args.review_band_file:
+            if runs.REVIEW_BAND_KEY not in chosen:
+                raise ValueError(f"--folds {args.folds} holds no out-of-fold scores: no band to write to "
+                                 f"--review_band_file {args.review_band_file}")
+            with storage.open_write(args.review_band_file) as f:
+                f.write((json.dumps({**chosen, "chosen_at_threshold": threshold, "review_target": args.review_target},
+                                    indent=2, sort_keys=True) + "\n").encode())
+            logging.info("Wrote the review band chosen on %s to %s", args.folds, args.review_band_file)
+        return chosen
+    if args.review_band_file:
+        chosen = json.loads(storage.read_bytes(args.review_band_file))
+        low, high = chosen[runs.REVIEW_BAND_KEY]
+        if not low <= threshold <= high:
+            raise ValueError(f"the run's threshold {threshold} lies outside the band [{low}, {high}) of "
+                             f"--review_band_file {args.review_band_file} (chosen at threshold "
+                             f"{chosen.get('chosen_at_threshold')}): choose it again with --folds")
+        if chosen.get("chosen_at_threshold") != threshold:
+            logging.warning("The band in %s was chosen at threshold %s; this run's is %s", args.review_band_file,
+                            chosen.get("chosen_at_threshold"), threshold)
+        return chosen
+    return {"source_disjoint": None}
 
 
 def _source_disjoint(folds: Optional[dict]) -> dict:
