@@ -15,6 +15,7 @@ SAVED_MODEL_DIR = "saved_model"  # the serving SavedModel (transform graph inclu
 SAVED_MODEL_FILE = "saved_model.pb"
 METADATA_FILE = "metadata.json"  # label convention, threshold, image size, provenance, test metrics
 BEST_CHECKPOINT_FILE = "best.keras"
+TRAINING_IMAGES_FILE = "training_images.sha256"  # sha256 of every train and val image, one a line (sorted)
 HISTORY_FILE = "history.csv"
 
 # The SavedModel's signature: raw RGB bytes of prepare(file, S).pixels in, chart probabilities out.
