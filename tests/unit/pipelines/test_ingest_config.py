@@ -115,12 +115,28 @@ ROOT = support.REPO_ROOT
 
 
 
-def test_the_registry_reads_every_source_type_the_readme_documents():
-    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    documented = yaml.safe_load(re.search(r"#### Ingest config\n```yaml\n(.*?)```", readme, re.S).group(1))
-    sources = parse_config(documented, where="README.md").sources
+def documented_yaml(path: str, heading: str):
+    """The YAML block right under `heading` in a document."""
+    text = open(os.path.join(ROOT, path), encoding="utf-8").read()
+    return yaml.safe_load(re.search(rf"{re.escape(heading)}\n```yaml\n(.*?)```", text, re.S).group(1))
+
+
+def test_the_registry_reads_every_source_type_the_docs_document():
+    sources = parse_config(documented_yaml("docs/CONFIG.md", "### Every source type"), where="docs/CONFIG.md").sources
     assert {s.type for s in sources} == set(SOURCE_TYPES)
     assert all(isinstance(s, SOURCE_TYPES[s.type].config) for s in sources)
+
+
+def test_the_readme_example_is_a_valid_ingest_config():
+    assert parse_config(documented_yaml("README.md", "how much its images count:"), where="README.md").sources
+
+
+def test_the_config_reference_names_every_key_of_every_source_type():
+    text = open(os.path.join(ROOT, "docs", "CONFIG.md"), encoding="utf-8").read()
+    reference = text[text.index("### Source keys"):text.index("## Model config")]
+    for source_type in SOURCE_TYPES.values():
+        allowed, _ = config.block_keys(source_type.config)
+        assert all(f"`{key}`" in reference for key in allowed), (source_type.config.type, sorted(allowed))
 
 
 def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):

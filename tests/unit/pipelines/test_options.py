@@ -2,6 +2,8 @@
 import ast
 import importlib
 import pathlib
+import re
+import shlex
 
 import pytest
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
@@ -98,7 +100,36 @@ def test_a_missing_required_flag_is_a_usage_error(capsys):
     assert exited.value.code == 2 and "--output" in capsys.readouterr().err
 
 
-def test_readme_command_lines_parse():
+def documented_command_lines(path: str) -> list[tuple[str, list[str]]]:
+    """(command, argv) of every `python -m pipelines.X` line in the fenced shell blocks of a document."""
+    commands, block, language = [], None, ""
+    for line in (ROOT / path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            block, language = (None, "") if block is not None else ([], line[3:].strip())
+            continue
+        if block is None or language not in ("", "bash", "sh"):
+            continue
+        block.append(line)
+        if line.endswith("\\"):
+            continue
+        words = shlex.split(" ".join(part.rstrip("\\") for part in block), comments=True)
+        block.clear()
+        if words[:2] == ["python", "-m"] and words[2].startswith("pipelines."):
+            commands.append((words[2].removeprefix("pipelines."), words[3:]))
+    return commands
+
+
+def test_readme_command_lines_parse(capsys):
+    documented = documented_command_lines("README.md")
+    assert {command for command, _ in documented} >= {"ingest", "train", "label", "evaluate", "serve", "ship"}
+    for command, argv in documented:
+        parsed = importlib.import_module(f"pipelines.{command}").parse_args(argv)
+        if isinstance(parsed, tuple):  # a Beam pipeline: every flag it does not take must be a Beam option
+            beam_help = help_of(command, capsys, "--help_beam")
+            for flag in (f.split("=")[0] for f in parsed[1] if f.startswith("--")):
+                assert re.search(rf"\s{flag}[\s=,]", beam_help), (command, flag)
+        if command == "train":
+            train.load_spec(parsed)  # the model type is an entry of the model config
     args, beam_args = ingest.parse_args(
         [
             "--runner=DirectRunner",
