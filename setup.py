@@ -32,6 +32,7 @@ REQUIRED = [
     "lightgbm==4.7.0",  # the ensemble's boosted trees (models/boosted.py); needs libgomp1
     # REST API (pipelines.serve)
     "fastapi==0.165.0",
+    "fastapi-offline==1.7.7",  # Swagger UI and ReDoc files for /docs and /redoc, served without a CDN
     "starlette==1.10.0",
     "uvicorn==0.54.0",
     "python-multipart==0.0.34",

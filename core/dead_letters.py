@@ -8,7 +8,7 @@ DUPLICATES = "duplicates"  # the tag of ingest's dropped copies (not dead letter
 # The file is not an image the model can take (transforms.image.prepare).
 EMPTY_FILE = "empty_file"  # zero bytes
 NOT_AN_IMAGE = "not_an_image"  # not a supported format (includes a header cut short)
-DECOMPRESSION_BOMB = "decompression_bomb"  # the header claims too many pixels (checked before decoding)
+DECOMPRESSION_BOMB = "decompression_bomb"  # the header claims over --max_pixels (50 MP by default; before decoding)
 TOO_SMALL = "too_small"  # a side below the smallest useful size
 TOO_LARGE = "too_large"  # a side above the largest useful size
 TRUNCATED = "truncated"  # the pixel data cannot be fully decoded (cut short or corrupt)

@@ -1,7 +1,7 @@
 """Plots and JSON/Markdown reports: training curves, ROC/PR curves, confusion
 matrices, run summaries and the per-folder leaderboard."""
 import json
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import matplotlib
 
@@ -181,32 +181,60 @@ def read_json(path: str):
     return json.loads(storage.read_bytes(path))
 
 
-def contact_sheet(items: list[tuple[bytes, str]], path: str, title: str, thumb: int = 160, columns: int = 6) -> str:
-    """One image: a grid of thumbnails, each captioned (e.g. the misclassified images and their scores)."""
+class Tile(NamedTuple):
+    """One thumbnail of a contact sheet: the file's bytes, its caption, and the file's name shown above it."""
+
+    data: bytes
+    caption: str
+    name: str = ""
+
+
+def contact_sheet(items: Sequence[tuple], path: str, title: str, thumb: int = 160, columns: int = 6,
+                  empty: str = "nothing misclassified", outline: str = "red") -> str:
+    """One image: a grid of thumbnails, each with its file name (cut in the middle to fit) and its caption (e.g.
+    the misclassified images and their scores); `items` are Tiles or (data, caption[, name]) tuples."""
     import io
 
     from PIL import Image, ImageDraw, ImageFont
 
     from transforms.image import RejectedImage, load_rgb
 
+    tiles = [Tile(*item) for item in items]
     font = ImageFont.load_default(size=13)
-    caption_h, header_h = 34, 30
-    rows = max(1, -(-len(items) // columns))
+    line_h, header_h = 17, 30
+    caption_h = line_h * max([t.caption.count("\n") + 1 + bool(t.name) for t in tiles] or [1])
+    rows = max(1, -(-len(tiles) // columns))
     sheet = Image.new("RGB", (columns * (thumb + 8) + 8, header_h + rows * (thumb + caption_h + 8)), "white")
     draw = ImageDraw.Draw(sheet)
-    draw.text((8, 8), title if items else f"{title}: nothing misclassified", fill="black", font=font)
-    for i, (data, caption) in enumerate(items):
+    draw.text((8, 8), title if tiles else f"{title}: {empty}", fill="black", font=font)
+    for i, tile in enumerate(tiles):
         x, y = 8 + (i % columns) * (thumb + 8), header_h + (i // columns) * (thumb + caption_h + 8)
         try:
-            picture = load_rgb(data)
+            picture = load_rgb(tile.data)
             picture.thumbnail((thumb, thumb))
         except RejectedImage:
             picture = Image.new("RGB", (thumb, thumb), "lightgrey")
         sheet.paste(picture, (x + (thumb - picture.width) // 2, y + (thumb - picture.height) // 2))
-        draw.rectangle([x - 1, y - 1, x + thumb, y + thumb], outline="red")
-        draw.multiline_text((x, y + thumb + 2), caption, fill="black", font=font)
+        draw.rectangle([x - 1, y - 1, x + thumb, y + thumb], outline=outline)
+        lines = ([_fit(tile.name, font, thumb)] if tile.name else []) + [tile.caption]
+        draw.multiline_text((x, y + thumb + 2), "\n".join(lines), fill="black", font=font)
     buffer = io.BytesIO()
     sheet.save(buffer, "PNG")
     with storage.open_write(path) as f:
         f.write(buffer.getvalue())
     return path
+
+
+def review_sheet(items: Sequence[tuple], path: str, title: str) -> str:
+    """The contact sheet of the images inside the review band (those a person is asked to look at)."""
+    return contact_sheet(items, path, title, empty="no image in the review band", outline="orange")
+
+
+def _fit(text: str, font, width: int) -> str:
+    """`text`, cut in the middle with an ellipsis until it is at most `width` pixels wide in `font`."""
+    if font.getlength(text) <= width:
+        return text
+    keep = len(text)
+    while keep > 2 and font.getlength(f"{text[:keep // 2]}...{text[len(text) - (keep - keep // 2):]}") > width:
+        keep -= 1
+    return f"{text[:keep // 2]}...{text[len(text) - (keep - keep // 2):]}"

@@ -26,7 +26,7 @@ from pipelines import cli, options, runners
 from pipelines.ingest_config import IngestConfig, load_config, split_of
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn
-from transforms.image import PreparedImage, RejectedImage, prepare
+from transforms.image import MAX_PIXELS, PreparedImage, RejectedImage, prepare
 
 _METRICS = "chart_sifter.ingest"
 DEFAULT_CONFIG = "configs/ingest.yaml"
@@ -62,11 +62,13 @@ class ValidateImage(ThreadPoolDoFn):
         image_size: int,
         max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
         threads: int = 0,
+        max_pixels: int = MAX_PIXELS,
     ):
         super().__init__(threads)
         self._source_weights = source_weights
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
+        self._max_pixels = max_pixels
 
     def setup(self):
         super().setup()
@@ -78,7 +80,7 @@ class ValidateImage(ThreadPoolDoFn):
             return None
         try:
             data = inputs.read_bounded(raw.uri, self._max_bytes) if raw.data is None else raw.data
-            return prepare(data, self._image_size, with_content_hash=True)
+            return prepare(data, self._image_size, with_content_hash=True, max_pixels=self._max_pixels)
         except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
 
@@ -199,15 +201,16 @@ class ValidateAndSplit(beam.PTransform):
     letters (unreadable, not an image, unknown label, label conflict ...), DUPLICATES: copies dropped}.
     """
 
-    def __init__(self, config: IngestConfig, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB):
+    def __init__(self, config: IngestConfig, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
+                 max_pixels: int = MAX_PIXELS):
         super().__init__()
         self._config = config
-        self._max_file_mb = max_file_mb
+        self._max_file_mb, self._max_pixels = max_file_mb, max_pixels
 
     def expand(self, records):
         config = self._config
         weights = {s.name: s.weight for s in config.sources}
-        validate = ValidateImage(weights, config.image_size, self._max_file_mb)
+        validate = ValidateImage(weights, config.image_size, self._max_file_mb, max_pixels=self._max_pixels)
         validated = records | "Validate" >> beam.ParDo(validate).with_outputs(REJECTED, main="valid")
         deduped = (
             validated.valid
@@ -232,6 +235,7 @@ def build_pipeline(
     output_dir: str,
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
     allow_outside_root: bool = False,
+    max_pixels: int = MAX_PIXELS,
 ) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
     read = [
@@ -239,7 +243,7 @@ def build_pipeline(
         for i, s in enumerate(config.sources)
     ]
     listed = read | "Flatten" >> beam.Flatten()
-    ingested = listed | "ValidateAndSplit" >> ValidateAndSplit(config, max_file_mb)
+    ingested = listed | "ValidateAndSplit" >> ValidateAndSplit(config, max_file_mb, max_pixels)
     written = _write_examples(p, ingested, config, output_dir)  # step -> what it wrote, for the manifest
     for name, records, prefix in (
         ("DeadLetters", ingested[REJECTED], features.DEAD_LETTER_PREFIX),
@@ -352,9 +356,10 @@ def run(argv: Optional[list[str]] = None) -> dict:
     cli.setup_logging(args.debug)
     config = load_config(args.config)
     output_dir = args.output_dir or storage.join(cli.base_dir(), "ingest")
+    storage.check_writable(storage.join(output_dir, ""), "--output_dir")  # one line and exit 1, not a traceback
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
     with runners.pipeline(PipelineOptions(beam_args)) as p:
-        build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root)
+        build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root, args.max_pixels)
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)
     return summary

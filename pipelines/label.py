@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import time
 from typing import Optional
 
@@ -24,6 +25,7 @@ from models.run import LoadedRun
 from pipelines import cli, options, pubsub, runners
 from pipelines.labelling import CopyInto, LabelImages
 from pipelines.streaming import NewVersions, WriteBundleFiles, keyed_version
+from transforms.image import MAX_PIXELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,38 +41,67 @@ class LabelOptions:
     batch_size: int = 64
     decode_threads: int = 0
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB
+    max_pixels: int = MAX_PIXELS
     allow_outside_root: bool = False
     allowed_prefix: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()  # batch: label only these subfolders of `input` (evaluate: chart, non_chart)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, streaming: bool) -> "LabelOptions":
-        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name != "streaming"}
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                  if f.name not in ("streaming", "folders")}
         return cls(**{**values, "allowed_prefix": tuple(args.allowed_prefix or ())}, streaming=streaming)
 
     @property
     def reads_pubsub(self) -> bool:
         return self.input.startswith(pubsub.SUBSCRIPTION_PREFIX)
 
+    @property
+    def patterns(self) -> list[str]:
+        """What a batch run lists: `input`, or each of its `folders` that exists (on object stores: each)."""
+        if not self.folders:
+            return [inputs.input_pattern(self.input)]
+        folders = [storage.join(self.input.rstrip("/"), folder) for folder in self.folders]
+        return [inputs.input_pattern(f + "/") for f in folders if "://" in f or os.path.isdir(f)]
 
-def check_options(opts: LabelOptions) -> None:
-    """Refuse, before any work, what cannot run: values out of range, a batch input with no files."""
-    for name in ("duration", "poll_interval", "max_file_mb", "batch_size", "decode_threads"):
+
+def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) -> None:
+    """Refuse, before any work, what cannot run: values out of range, an output or --sort_into that cannot be
+    written, a batch input with no files. `names`: how messages name a field and its value, for a command that
+    labels under other flags (evaluate: {"input": "--data_dir DIR", "output": "--output_dir DIR"})."""
+    def named(field: str) -> str:
+        return (names or {}).get(field) or f"--{field} {getattr(opts, field)}"
+
+    for name in ("duration", "poll_interval", "max_file_mb", "max_pixels", "batch_size", "decode_threads"):
         value, low = getattr(opts, name), -1 if name == "decode_threads" else 0
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
-    storage.check_writable(opts.output, "--output")
+    if opts.folders and (opts.streaming or opts.reads_pubsub):
+        raise ValueError("labelling only some folders of the input is a batch run's option")
+    _check_writable(opts.output, named("output"))
+    if opts.sort_into:  # else every copy fails on the workers: rc 0 and rejected sort_failed for each image
+        _check_writable(storage.join(opts.sort_into, ""), named("sort_into"))
     if opts.reads_pubsub:
         return
-    if not opts.streaming and next(inputs.list_files(inputs.input_pattern(opts.input)), None) is None:
+    if not opts.streaming and not any(next(inputs.list_files(p), None) for p in opts.patterns):
         raise ValueError(
-            f"--input {opts.input} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)"
+            f"{named('input')} matches no files (a folder, a glob such as 'dir/*.png', or a gs:// pattern)"
         )
-    watched = inputs.input_pattern(opts.input).split("*", 1)[0]
+    watched = [pattern.split("*", 1)[0] for pattern in opts.patterns]
     for name, path in (("output", opts.output), ("sort_into", opts.sort_into)):
-        if path and inputs.inside(path, watched):
+        if path and any(inputs.inside(path, folder) for folder in watched):
             raise ValueError(
-                f"--{name} {path} is inside --input {opts.input}: its files would be read as input; put it elsewhere"
+                f"{named(name)} is inside {named('input')}: its files would be read as input; put it elsewhere"
             )
+
+
+def _check_writable(prefix: str, named: str) -> None:
+    """storage.check_writable, its message naming the flag and value as the user gave them."""
+    try:
+        storage.check_writable(prefix, "")
+    except ValueError as err:
+        cause = err.__cause__ or err
+        raise ValueError(f"{named}: cannot write there ({type(cause).__name__}: {cause})") from err
 
 
 class LabelFiles(beam.PTransform):
@@ -85,7 +116,7 @@ class LabelFiles(beam.PTransform):
         opts = self._opts
         listed = root | ListInputs(opts)
         labelled = listed | "Label" >> LabelImages(self._run, opts.batch_size, opts.decode_threads, opts.max_file_mb,
-                                                   opts.streaming)
+                                                   opts.streaming, opts.max_pixels)
         labels = labelled["results"]
         rejected = {name: labelled[name] for name in ("Unreadable", "Refused")}
         if opts.sort_into:
@@ -157,8 +188,9 @@ class ListInputs(beam.PTransform):
             )
         return (
             root
-            | "Pattern" >> beam.Create([inputs.input_pattern(opts.input)])
-            | "List" >> beam.FlatMap(inputs.list_files, allow_outside_root=opts.allow_outside_root)
+            | "Pattern" >> beam.Create(opts.patterns)
+            | "List" >> beam.FlatMap(inputs.list_files, root=opts.input if opts.folders else None,
+                                     allow_outside_root=opts.allow_outside_root)
             | "Spread" >> beam.Reshuffle()  # batch only: on the DirectRunner a shuffle holds streams back
         )
 
@@ -208,7 +240,10 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
                                                         "dead letters to PREFIX.rejected-*.jsonl.")
     parser.add_argument("--streaming", action="store_true", help="Watch the folder or bucket for new files, or "
                                                                  "read the subscription, until --duration or Ctrl-C.")
-    parser.add_argument("--sort_into", default=None, help="Also copy each image into DIR/chart/ or DIR/non_chart/.")
+    parser.add_argument("--sort_into", default=None, metavar="DIR",
+                        help="Also copy each labelled image into DIR/chart/ or DIR/non_chart/, or DIR/review/ when "
+                             "its score is in the review band, named <first 12 hex digits of its sha256>_<its file "
+                             "name> (two files of one name never collide; a copy already there is left alone).")
     parser.add_argument("--duration", type=float, default=None,
                         help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
     parser.add_argument("--poll_interval", type=float, default=1.0,

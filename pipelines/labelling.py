@@ -14,7 +14,7 @@ from models.inference import InferenceError, SavedModelHandler
 from models.run import LoadedRun
 from pipelines import cli
 from pipelines.threaded import ThreadPoolDoFn
-from transforms.image import PreparedImage, RejectedImage, prepare
+from transforms.image import MAX_PIXELS, PreparedImage, RejectedImage, prepare
 
 
 class ImageKey(NamedTuple):
@@ -50,17 +50,19 @@ class ReadAndPrepare(ThreadPoolDoFn):
     """
 
     def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
-                 batch_size: int = 64):
+                 batch_size: int = 64, max_pixels: int = MAX_PIXELS):
         super().__init__(threads, in_flight=2 * batch_size)
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
+        self._max_pixels = max_pixels
 
     def work(self, listed: inputs.Listed) -> Union[PreparedImage, tuple[str, str]]:
         """The prepared image, or (reason, detail) of why not."""
         if listed.error:
             return listed.error, listed.detail
         try:
-            return prepare(inputs.read_bounded(listed.uri, self._max_bytes), self._image_size)
+            return prepare(inputs.read_bounded(listed.uri, self._max_bytes), self._image_size,
+                           max_pixels=self._max_pixels)
         except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
 
@@ -138,10 +140,11 @@ class LabelImages(beam.PTransform):
     """
 
     def __init__(self, run: LoadedRun, batch_size: int = 64, decode_threads: int = 0,
-                 max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False):
+                 max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False,
+                 max_pixels: int = MAX_PIXELS):
         super().__init__()
         self._run = run
-        self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size)
+        self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size, max_pixels)
         # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
         # streaming runs label whatever has arrived.
         min_batch = 1 if streaming else batch_size

@@ -6,6 +6,7 @@ import argparse
 from typing import Iterator
 
 from core.inputs import DEFAULT_MAX_FILE_MB
+from transforms.image import MAX_PIXELS
 
 BEAM_OPTIONS_URL = "https://beam.apache.org/documentation/programming-guide/#configuring-pipeline-options"
 BEAM_EPILOG = f"""Any other flag is a Beam pipeline option: the runner and its settings, e.g.
@@ -96,12 +97,26 @@ def review_band(text: str) -> tuple[float, float]:
 
 
 def add_input_limits(parser: argparse.ArgumentParser, outside_root: bool = True) -> None:
-    """--max_file_mb and (for commands that list folders) --allow_outside_root."""
+    """--max_file_mb, --max_pixels and (for commands that list folders) --allow_outside_root."""
     parser.add_argument("--max_file_mb", type=float, default=DEFAULT_MAX_FILE_MB,
                         help="Larger input files are refused (file_too_large), never read whole.")
+    parser.add_argument("--max_pixels", type=pixel_count, default=MAX_PIXELS,
+                        help="Images whose header claims more pixels (width x height, e.g. 5e7) are refused "
+                             "before decoding (decompression_bomb).")
     if outside_root:
         parser.add_argument("--allow_outside_root", action="store_true",
                             help="Read symlinks that point outside the input folder (else: outside_root dead letters).")
+
+
+def pixel_count(text: str) -> int:
+    """--max_pixels: a whole number of pixels above 0, in any float notation (50000000, 5e7)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (e.g. 5e7), got {text!r}") from None
+    if not 1 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be at least 1 pixel, got {text!r}")
+    return int(value)
 
 
 def add_batching(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,11 @@ from core import config, dead_letters, features, storage
 from core.inputs import list_files
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
+# What to do when the hub cannot be read (offline, or HF_HUB_OFFLINE=1 with nothing cached).
+HUB_NEXT_STEPS = ("Without the hub, ingest the generated demo images (--config configs/ingest_demo.yaml), a folder "
+                  "of your own (a source `type: folder` with `root: DIR` holding DIR/chart/ and DIR/non_chart/), or "
+                  "local parquet files laid out like the hub (`data_files: path/*.parquet`, `image` as {bytes, path} "
+                  "and `label`).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,9 +288,7 @@ def check_hub_reachable(source: HuggingFaceSource) -> None:
         endpoint.hostname,
         endpoint.port or (443 if endpoint.scheme == "https" else 80),
         what=f"Hugging Face dataset {source.dataset!r}",
-        alternatives="Offline, either set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache, "
-        "or point the source at local parquet files with `data_files: path/*.parquet` "
-        "(the hub layout: `image` as {bytes, path} and `label`).",
+        alternatives=f"With a copy already in the datasets cache, set HF_HUB_OFFLINE=1. {HUB_NEXT_STEPS}",
     )
 
 
@@ -300,7 +303,10 @@ class ReadHuggingFace(beam.PTransform):
             self._num_shards = _load_hf(source).num_shards
         except Exception as err:
             raise ConnectionError(
-                f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}"
+                f"cannot open Hugging Face source {source.name!r}: {type(err).__name__}: {err}. "
+                + ("HF_HUB_OFFLINE=1 reads only the datasets cache, which does not hold it: run once online to "
+                   "cache it. " if os.environ.get("HF_HUB_OFFLINE") == "1" and not source.data_files else "")
+                + HUB_NEXT_STEPS
             ) from err
 
     def expand(self, pbegin):

@@ -10,13 +10,16 @@ import binascii
 import concurrent.futures
 import functools
 import importlib.resources
+import logging
 import os
+import time
 from typing import Any, Optional
 
 import pydantic
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from core import dead_letters, inputs
@@ -30,9 +33,11 @@ from core.dead_letters import (
 )
 from models.inference import InferenceError, SavedModelHandler
 from models.run import LoadedRun
-from transforms.image import RejectedImage, prepare
+from transforms.image import MAX_PIXELS, RejectedImage, prepare
 
 _STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
+DECIMALS = 6  # scores and thresholds in answers, as the JSONL results write them
+ACCESS_LOG = logging.getLogger("chart_sifter.serve.access")
 
 
 class Refused(Exception):
@@ -61,6 +66,7 @@ class Limits(pydantic.BaseModel):
     allowed_roots: tuple[str, ...] = ()
     allowed_prefixes: tuple[str, ...] = ()
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB
+    max_pixels: int = MAX_PIXELS
     max_request_mb: float = 128.0
     max_files: int = 32
     max_batch: int = 64
@@ -135,6 +141,30 @@ class BodyLimit:
         await self.app(scope, bounded_receive, send)
 
 
+class AccessLog:
+    """ASGI middleware: one log line per request, `METHOD /path STATUS 12.3 ms` (the query string left out)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500  # an exception that escapes answers 500
+
+        async def send_noting_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            ACCESS_LOG.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
+                            1000 * (time.perf_counter() - started))
+
+
 def _refusal(err: Refused, **where: str) -> JSONResponse:
     return JSONResponse(dead_letters.refusal(err.reason, err.detail, where), status_code=err.status)
 
@@ -144,18 +174,23 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
     scorer = BatchingScorer(model, limits.max_batch)
     decoders = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
     max_bytes = inputs.megabytes(limits.max_file_mb)
-    app = FastAPI(title="Chart Sifter", description="Label images as financial charts or not.", version="0.1.0")
+    # /docs and /redoc take Swagger UI and ReDoc from the fastapi-offline package, not a CDN: they work offline.
+    app = FastAPIOffline(title="Chart Sifter", description="Label images as financial charts or not.",
+                         version="0.1.0")
     app.add_middleware(BodyLimit, max_bytes=inputs.megabytes(limits.max_request_mb))
+    app.add_middleware(AccessLog)  # the outermost: it sees every answer, BodyLimit's refusals included
 
     async def answer(where: dict, read) -> dict:
         """Read (on a decode thread), prepare and score one image; raises Refused."""
         loop = asyncio.get_running_loop()
         try:
-            prepared = await loop.run_in_executor(decoders, _read_and_prepare, read, model.image_size)
+            prepared = await loop.run_in_executor(decoders, _read_and_prepare, read, model.image_size,
+                                                  limits.max_pixels)
         except (inputs.ReadError, RejectedImage) as err:
             raise Refused(err.reason, err.detail) from err
         score = await scorer.score(prepared.pixels.tobytes())
-        return {**where, **model.verdict(score), "threshold": model.rule.threshold, "sha256": prepared.sha256,
+        return {**where, **model.verdict(score), "threshold": round(model.rule.threshold, DECIMALS),
+                "sha256": prepared.sha256,
                 "width": prepared.width, "height": prepared.height}
 
     @app.exception_handler(Refused)
@@ -189,8 +224,8 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
     @app.get("/model")
     async def model_info() -> dict:
         rule = model.rule
-        return {"model_type": rule.model_type, "run_id": rule.run_id, "threshold": rule.threshold,
-                "review_band": list(rule.review_band), "image_size": model.image_size,
+        return {"model_type": rule.model_type, "run_id": rule.run_id, "threshold": round(rule.threshold, DECIMALS),
+                "review_band": [round(v, DECIMALS) for v in rule.review_band], "image_size": model.image_size,
                 "limits": limits.model_dump(exclude={"allowed_roots"})}
 
     @app.post("/predict", openapi_extra=_PREDICT_DOC)
@@ -283,6 +318,9 @@ def _allowed_path(path: str, roots: tuple[str, ...]) -> str:
         raise Refused(
             NOT_ALLOWED, "image_path is off: start the server with --allowed_root DIR to serve files under DIR"
         )
+    if not os.path.isabs(path):  # never resolved against the server's working folder
+        raise Refused(NOT_ALLOWED, f"{path}: image_path must be an absolute path under --allowed_root {list(roots)}, "
+                                   f"e.g. {os.path.join(roots[0], path)}")
     if ".." in path.replace("\\", "/").split("/"):
         raise Refused(NOT_ALLOWED, f"{path}: '..' is not allowed in image_path")
     real = os.path.realpath(path)
@@ -297,5 +335,5 @@ def _bounded(data: bytes, max_bytes: int) -> bytes:
     return data
 
 
-def _read_and_prepare(read, image_size: int):
-    return prepare(read(), image_size)
+def _read_and_prepare(read, image_size: int, max_pixels: int = MAX_PIXELS):
+    return prepare(read(), image_size, max_pixels=max_pixels)

@@ -26,7 +26,7 @@ from core.dead_letters import (
     UNSUPPORTED_MODE,
 )
 
-MAX_PIXELS = 50_000_000  # width*height above this is treated as a decompression bomb
+MAX_PIXELS = 50_000_000  # default --max_pixels: a header claiming more width*height is refused as a decompression bomb
 MIN_SIDE = 16  # px; thumbnails and tracking pixels below this carry no usable content
 MAX_SIDE = 20_000  # px; longer sides are banners/strips the model cannot use at 224 px
 REDUCING_GAP = 2.0  # Pillow resize: box-reduce first while the image is over 2x the target
@@ -68,15 +68,17 @@ class PreparedImage:
     content_hash: Optional[str]  # see content_hash(); None unless asked for
 
 
-def prepare(data: bytes, image_size: int, with_content_hash: bool = False) -> PreparedImage:
+def prepare(data: bytes, image_size: int, with_content_hash: bool = False,
+            max_pixels: int = MAX_PIXELS) -> PreparedImage:
     """Validate and decode ``data`` once, and resize it for the model; raises RejectedImage.
 
+    A header claiming more than ``max_pixels`` (--max_pixels) is refused before any pixel is decoded.
     JPEGs are decoded at a reduced size by DCT scaling (still at least ``image_size`` a side), so
     every path sees the same pixels at a fraction of the cost. ``with_content_hash`` adds the
     full-resolution pixel hash ingest deduplicates and splits by (a copy of the decoded image, and
     for a reduced JPEG a full decode, so labelling leaves it out).
     """
-    img, fmt, (width, height) = _decode(data, draft_side=image_size)
+    img, fmt, (width, height) = _decode(data, draft_side=image_size, max_pixels=max_pixels)
     rgb = _to_rgb(img)
     reduced = rgb.size != (width, height)
     return PreparedImage(
@@ -109,7 +111,8 @@ def content_hash(rgb: Image.Image) -> str:
     return digest.hexdigest()
 
 
-def _decode(data: bytes, draft_side: Optional[int] = None) -> tuple[Image.Image, str, tuple[int, int]]:
+def _decode(data: bytes, draft_side: Optional[int] = None,
+            max_pixels: int = MAX_PIXELS) -> tuple[Image.Image, str, tuple[int, int]]:
     """The first frame, decoded and upright; the format Pillow names it by; the upright full size.
 
     With ``draft_side`` a JPEG may be decoded smaller (DCT scaling by 1/2, 1/4 or 1/8), never below
@@ -118,7 +121,7 @@ def _decode(data: bytes, draft_side: Optional[int] = None) -> tuple[Image.Image,
     if not data:
         raise RejectedImage(EMPTY_FILE, "0 bytes")
     img = _open(data)
-    _check_size(*img.size)
+    _check_size(*img.size, max_pixels=max_pixels)
     full = img.size
     if draft_side and img.format in ("JPEG", "MPO"):
         img.draft(None, (draft_side, draft_side))
@@ -143,10 +146,11 @@ def _open(data: bytes) -> Image.Image:
         raise RejectedImage(NOT_AN_IMAGE, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _check_size(width: int, height: int) -> None:
+def _check_size(width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
     """Refuse bombs and absurd sizes from the header, before any pixel is decoded."""
-    if width * height > MAX_PIXELS:
-        raise RejectedImage(DECOMPRESSION_BOMB, f"{width}x{height} exceeds {MAX_PIXELS} pixels")
+    if width * height > max_pixels:
+        raise RejectedImage(DECOMPRESSION_BOMB, f"{width}x{height} is {width * height} pixels, over {max_pixels} "
+                                                "(--max_pixels)")
     if min(width, height) < MIN_SIDE:
         raise RejectedImage(TOO_SMALL, f"{width}x{height}: a side is below {MIN_SIDE} px")
     if max(width, height) > MAX_SIDE:

@@ -182,6 +182,21 @@ def test_odd_files_in_a_folder_source_are_dead_lettered_not_fatal(tmp_path):
     }
 
 
+def test_max_pixels_dead_letters_larger_images(tmp_path):
+    root = tmp_path / "folder"
+    _write(str(root / features.CHART / "small.png"), image_bytes(1, "PNG", size=(96, 64)))
+    _write(str(root / features.NON_CHART / "large.png"), image_bytes(2, "PNG", size=(200, 100)))
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "folder", "root": str(root)}]}))
+
+    summary = ingest.run(["--runner=DirectRunner", f"--config={config}", f"--output_dir={tmp_path / 'out'}",
+                          "--max_pixels", "1e4"])
+
+    assert summary["total_examples"] == 1 and summary["rejected"] == {"decompression_bomb": 1}
+    (letter,) = _dead_letters(str(tmp_path / "out"))
+    assert letter["uri"].endswith("large.png") and "over 10000 (--max_pixels)" in letter["detail"]
+
+
 def test_dropped_duplicates_are_listed_with_the_copy_kept(ingested):
     folder = os.path.join(ingested["dir"], os.path.dirname(features.DUPLICATES_PREFIX))
     dropped = [
@@ -346,6 +361,21 @@ def test_command_line_exits_zero_on_success_and_nonzero_on_failure(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 1 and "nope.yaml" in bad.stderr
+
+
+def test_an_unwritable_output_dir_fails_at_launch_in_one_line(tmp_path):
+    config = tmp_path / "demo.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "demo", "size": 4, "seed": 1}]}))
+    (tmp_path / "file").write_text("in the way")  # root writes anywhere: a file in the path is what stops it
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.ingest", "--runner=DirectRunner", f"--config={config}",
+         f"--output_dir={tmp_path / 'file' / 'out'}"],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"--output_dir {tmp_path / 'file' / 'out'}" in errors[0], result.stderr[-3000:]
+    assert "cannot write there" in errors[0] and "Traceback" not in result.stderr
 
 
 def test_the_real_sample_ingests_with_every_file_accounted_for(real_sample, tmp_path):

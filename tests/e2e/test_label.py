@@ -161,6 +161,16 @@ def test_odd_files_are_dead_lettered_and_every_listed_file_is_accounted_for(mode
     }
 
 
+def test_max_pixels_dead_letters_larger_images_before_decoding(model_dir, tmp_path):
+    _write_folder(str(tmp_path / "inbox"), ["a.png", "b.jpg"])  # 120x80 = 9600 and 90x140 = 12600 pixels
+    output = str(tmp_path / "out" / "labels")
+    _label("--model_dir", model_dir, "--input", str(tmp_path / "inbox"), "--output", output, "--max_pixels", "1e4")
+    results, rejected = _results(output)
+    assert [os.path.basename(r["uri"]) for r in results] == ["a.png"]
+    assert [(os.path.basename(r["uri"]), r["reason"]) for r in rejected] == [("b.jpg", "decompression_bomb")]
+    assert "over 10000 (--max_pixels)" in rejected[0]["detail"]
+
+
 def test_an_input_that_matches_nothing_is_an_error(model_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="matches no files"):

@@ -3,6 +3,7 @@ import base64
 import concurrent.futures
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,12 +38,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(*args: str) -> subprocess.Popen:
+def _start(*args: str, log=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.serve", *args],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=ROOT),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -71,9 +72,16 @@ def bucket(gcs_emulator) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(trained, files, bucket):
+def server_log(tmp_path_factory) -> str:
+    """The server's output (a file: a pipe nobody reads would fill up with its access log and stall it)."""
+    return str(tmp_path_factory.mktemp("serve_log") / "serve.log")
+
+
+@pytest.fixture(scope="module")
+def server(trained, files, bucket, server_log):
     """The server on a free port of 127.0.0.1, with small limits so the tests can reach them."""
     port = _free_port()
+    log = open(server_log, "w")
     process = _start(
         "--model_dir",
         trained["summary"]["model_dir"],
@@ -89,6 +97,7 @@ def server(trained, files, bucket):
         str(MAX_FILES),
         "--max_request_mb",
         str(MAX_REQUEST_MB),
+        log=log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -99,12 +108,13 @@ def server(trained, files, bucket):
         except httpx.TransportError:
             pass
         assert process.poll() is None and time.monotonic() < deadline, (
-            process.stdout.read() if process.poll() is not None else "no answer"
+            open(server_log).read() if process.poll() is not None else "no answer"
         )
         time.sleep(0.3)
     yield url
     process.terminate()
     process.wait(30)
+    log.close()
 
 
 def _predict(url: str, **body) -> httpx.Response:
@@ -118,10 +128,11 @@ def _upload(url: str, named: dict[str, bytes]) -> httpx.Response:
 def test_health_and_model_describe_the_loaded_model(server, trained):
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
     metadata = runs.RunMetadata.read(trained["summary"]["model_dir"]).to_dict()
+    metadata["threshold"] = round(metadata["threshold"], 6)  # answers round floats as the JSONL does
     info = httpx.get(f"{server}/model").json()
     assert {k: info[k] for k in runs.METADATA_KEYS} == {k: metadata[k] for k in runs.METADATA_KEYS}
     assert info["limits"]["max_files"] == MAX_FILES
-    assert info["review_band"] == metadata[runs.REVIEW_BAND_KEY]  # the band recorded with the model
+    assert info["review_band"] == [round(v, 6) for v in metadata[runs.REVIEW_BAND_KEY]]  # recorded with the model
     assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
 
 
@@ -145,7 +156,7 @@ def test_scores_equal_those_of_label_and_evaluate_for_the_same_files(server, fil
         assert answer["uri"] == uri and answer["score"] == expected["score"] == evaluated[uri]
         assert {k: answer[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")} == \
                {k: expected[k] for k in ("label", "review", "sha256", "width", "height", "model_type", "run_id")}
-        assert answer["threshold"] == runs.RunMetadata.read(trained["summary"]["model_dir"]).threshold
+        assert answer["threshold"] == round(runs.RunMetadata.read(trained["summary"]["model_dir"]).threshold, 6)
         raw = open(uri, "rb").read()
         assert _predict(server, image_b64=base64.b64encode(raw).decode()).json()["score"] == expected["score"]
         uploaded = _upload(server, {os.path.basename(uri): raw})
@@ -238,6 +249,79 @@ def test_a_malformed_request_gets_a_4xx_with_a_reason(server, send, status):
     assert response.status_code == status, response.text
     assert response.json()["reason"] and response.json()["detail"]
     assert httpx.get(f"{server}/health").status_code == 200
+
+
+def test_answers_round_scores_and_thresholds_to_six_decimals(server, files):
+    chart = sorted(glob.glob(os.path.join(files, "data", "chart", "*")))[0]
+    answer = _predict(server, image_path=chart).json()
+    info = httpx.get(f"{server}/model").json()
+    for value in (answer["score"], answer["threshold"], info["threshold"], *info["review_band"]):
+        assert value == round(value, 6), value
+
+
+def test_a_relative_image_path_is_refused_with_the_absolute_one_to_send(server, files):
+    response = _predict(server, image_path="chart/a.png")
+    assert response.status_code == 403 and response.json()["reason"] == "not_allowed"
+    assert "must be an absolute path" in response.json()["detail"]
+    assert os.path.join(os.path.realpath(os.path.join(files, "data")), "chart/a.png") in response.json()["detail"]
+
+
+def test_each_request_is_logged_with_method_path_status_and_time(server, server_log):
+    httpx.get(f"{server}/health")
+    _predict(server, image_path="/etc/passwd")
+    httpx.post(f"{server}/predict", content=b"{" * (MAX_REQUEST_MB * 1024 * 1024 + 1),
+               headers={"content-type": "application/json"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = open(server_log).read().splitlines()
+        if any("POST /predict 413 " in line for line in lines):
+            break
+        time.sleep(0.2)
+    for expected in (r"GET /health 200 [\d.]+ ms$", r"POST /predict 403 [\d.]+ ms$", r"POST /predict 413 [\d.]+ ms$"):
+        assert any(re.search(expected, line) for line in lines), (expected, lines[-5:])
+    serving = [i for i, line in enumerate(lines) if "Serving demo run" in line]
+    assert len(serving) == 1 and "(API docs: /docs)" in lines[serving[0]]
+
+
+def test_api_docs_are_served_without_the_network(server):
+    """/docs and /redoc load Swagger UI and ReDoc from the server itself, never from a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(f"{server}{page}")
+        assert html.status_code == 200, page
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html.text)
+        assets += re.findall(r"""url: ["']([^"']+)["']""", html.text)  # the OpenAPI document Swagger UI loads
+        assert len(assets) >= 2, (page, html.text)
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)  # never another host
+            assert httpx.get(f"{server}{asset}").status_code == 200, (page, asset)
+
+
+def test_the_api_docs_render_in_chromium_offline(server):
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CHART_SIFTER_REQUIRE_BROWSER"):
+        pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # offline: only us
+        page.goto(f"{server}/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+        assert "/predict" in page.inner_text("#swagger-ui")
+        browser.close()
+
+
+def test_a_port_in_use_fails_at_once_in_one_line_without_announcing_itself(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _start("--model_dir", str(tmp_path), "--port", str(port))
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output
+    assert f"--port {port}: 127.0.0.1:{port} is already in use" in output
+    assert "Serving" not in output and "Traceback" not in output
+    assert len([line for line in output.splitlines() if "ERROR" in line]) == 1
 
 
 def test_a_wrong_model_dir_fails_at_start_with_the_pipelines_message(tmp_path):

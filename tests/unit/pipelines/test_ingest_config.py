@@ -162,3 +162,15 @@ def test_hub_source_fails_fast_and_names_the_offline_alternative(monkeypatch):
         and "data_files" in str(err.value)
         and "HF_HUB_OFFLINE" in str(err.value)
     )
+
+
+def test_hub_source_offline_and_not_cached_names_the_next_step(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as tests/conftest.py sets it: the cache only
+    source = parse_config(
+        {"sources": [{"type": "huggingface", "name": "nobody/no-such-charts", "label_map": {0: "chart"}}]}
+    ).sources[0]
+    with pytest.raises(ConnectionError) as err:
+        ReadHuggingFace(source)
+    message = str(err.value)
+    assert "nobody/no-such-charts" in message and "run once online to cache it" in message
+    assert "--config configs/ingest_demo.yaml" in message and "type: folder" in message and "data_files" in message

@@ -12,15 +12,17 @@ from pipelines import evaluate, ingest, label, options, serve, train
 from tests import support
 
 COMMANDS = {  # command: (its options, a Beam pipeline)
-    "ingest": (["--config", "--output_dir", "--debug", "--max_file_mb", "--allow_outside_root"], True),
+    "ingest": (["--config", "--output_dir", "--debug", "--max_file_mb", "--max_pixels", "--allow_outside_root"], True),
     "label": (["--model_dir", "--input", "--output", "--streaming", "--threshold", "--sort_into", "--duration",
-               "--poll_interval", "--batch_size", "--decode_threads", "--max_file_mb", "--allow_outside_root",
+               "--poll_interval", "--batch_size", "--decode_threads", "--max_file_mb", "--max_pixels",
+               "--allow_outside_root",
                "--allowed_prefix", "--debug"], True),
     "evaluate": (["--model_dir", "--data_dir", "--output_dir", "--threshold", "--batch_size", "--decode_threads",
-                  "--max_file_mb", "--allow_outside_root", "--debug"], True),
+                  "--max_file_mb", "--max_pixels", "--allow_outside_root", "--debug"], True),
     "train": (["--model_type", "--config", "--data_dir", "--epochs", "--batch_size", "--weights", "--seed", "--debug"],
               False),
     "serve": (["--model_dir", "--host", "--port", "--allowed_root", "--allowed_prefix", "--threshold", "--max_file_mb",
+               "--max_pixels",
                "--max_request_mb", "--max_files", "--max_batch", "--debug"], False),
     "demo": (["--debug"], False),
 }
@@ -61,7 +63,8 @@ ROOT = pathlib.Path(support.REPO_ROOT)
 
 
 # Flags with one meaning in every command that takes them (train's --batch_size is another thing).
-SHARED = ("--debug", "--max_file_mb", "--allow_outside_root", "--model_dir", "--threshold", "--decode_threads")
+SHARED = ("--debug", "--max_file_mb", "--max_pixels", "--allow_outside_root", "--model_dir", "--threshold",
+          "--decode_threads")
 
 
 def test_shared_flags_are_declared_once():
@@ -187,3 +190,13 @@ def test_a_bad_review_band_is_refused_with_the_expected_form(text):
 
     with pytest.raises(argparse.ArgumentTypeError, match="LOW"):
         options.review_band(text)
+
+
+def test_max_pixels_takes_a_pixel_count_in_any_notation():
+    parser = options.parser("probe", "", beam=False)
+    options.add_input_limits(parser)
+    assert parser.parse_args([]).max_pixels == 50_000_000
+    assert parser.parse_args(["--max_pixels", "2.5e6"]).max_pixels == 2_500_000
+    for bad in ("0", "-1", "many", "inf"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--max_pixels", bad])

@@ -509,6 +509,16 @@ def test_bad_input_is_rejected_with_its_reason(name: str) -> None:
         assert caught.value.detail
 
 
+def test_max_pixels_refuses_a_larger_header_before_decoding_and_names_the_flag() -> None:
+    data = png_header_only(2000, 1000)  # a header only: refusing it proves nothing was decoded
+    with pytest.raises(RejectedImage) as caught:
+        prepare(data, SIZE, max_pixels=1_999_999)
+    assert caught.value.reason == dead_letters.DECOMPRESSION_BOMB
+    assert "2000x1000" in caught.value.detail and "--max_pixels" in caught.value.detail
+    small = encode(picture(40, 30), "PNG")
+    assert prepare(small, SIZE, max_pixels=40 * 30).width == 40  # at the limit: accepted
+
+
 def test_pillow_decompression_bomb_warning_becomes_a_rejection() -> None:
     data = png_header_only(10_000, 10_000)  # 100 MP: Pillow warns (over ~89.5 MP) but opens
     with pytest.warns(Image.DecompressionBombWarning), pytest.raises(RejectedImage) as caught:
