@@ -96,15 +96,6 @@ class RunMetadata:
             f.write(json.dumps(self.to_dict(), indent=2, sort_keys=True).encode())
 
 
-def read_metadata(run_dir: str) -> dict:
-    return json.loads(storage.read_bytes(storage.join(run_dir, METADATA_FILE)))
-
-
-def write_metadata(run_dir: str, metadata: dict) -> None:
-    with storage.open_write(storage.join(run_dir, METADATA_FILE)) as f:
-        f.write(json.dumps(metadata, indent=2, sort_keys=True).encode())
-
-
 def point_latest(model_type_dir: str, run_id: str) -> None:
     """Make `<model_type_dir>/latest` name `run_id` (a small file: works on every filesystem)."""
     with storage.open_write(storage.join(model_type_dir, LATEST_FILE)) as f:

@@ -11,6 +11,7 @@ committed file (configs/shipped_review_band.json), which a later ship without --
 fold results are git-ignored, so `make model` (ingest, train, then this) rebuilds from the file.
 """
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -49,10 +50,10 @@ def run(argv: Optional[list[str]] = None) -> dict:
     args = parse_args(argv)
     cli.setup_logging(args.debug)
     run_dir = runs.resolve_model_dir(args.run_dir)
-    metadata = runs.read_metadata(run_dir)
+    metadata = runs.RunMetadata.read(run_dir)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    chosen = _chosen_band(args, metadata["threshold"])
-    metadata["provenance"] = {
+    chosen = _chosen_band(args, metadata.threshold)
+    provenance = {
         "ingest_config": storage.read_bytes(args.config).decode(),
         "commit": commit,
         "seed": args.seed,
@@ -60,23 +61,24 @@ def run(argv: Optional[list[str]] = None) -> dict:
         **{key: chosen[key] for key in PROVENANCE_KEYS if key in chosen},
     }
     if args.review_band_file:
-        metadata["provenance"]["review_band_file"] = args.review_band_file
+        provenance["review_band_file"] = args.review_band_file
     band = {key: chosen[key] for key in BAND_KEYS if key in chosen}
     if band:
-        metadata["provenance"]["val_review_band"] = metadata.get(runs.REVIEW_BAND_KEY)
-        metadata.update(band)
+        provenance["val_review_band"] = list(metadata.review_band)
+        band[runs.REVIEW_BAND_KEY] = tuple(band[runs.REVIEW_BAND_KEY])
+    metadata = dataclasses.replace(metadata, provenance=provenance, **band)
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
-    trees = metadata.get(runs.BOOSTED_TREES_KEY)
-    if trees:
-        shutil.copyfile(f"{run_dir}/{trees['file']}", f"{args.target}/{trees['file']}")
-    runs.write_metadata(args.target, metadata)
+    shipped_files = [metadata.boosted_trees["file"]] if metadata.boosted_trees else []
+    for name in shipped_files + [runs.TRAINING_IMAGES_FILE] * os.path.exists(f"{run_dir}/{runs.TRAINING_IMAGES_FILE}"):
+        shutil.copyfile(f"{run_dir}/{name}", f"{args.target}/{name}")
+    metadata.write(args.target)
     too_big = [p for p in _files(args.target) if p[1] > MAX_FILE_BYTES]
     if too_big:
         raise ValueError(f"files over {MAX_FILE_BYTES} bytes cannot be shipped in the repository: {too_big}")
-    logging.info("Shipped %s run %s to %s (%.1f MB)", metadata["model_type"], metadata["run_id"], args.target,
+    logging.info("Shipped %s run %s to %s (%.1f MB)", metadata.model_type, metadata.run_id, args.target,
                  sum(size for _, size in _files(args.target)) / 2**20)
-    return metadata
+    return metadata.to_dict()
 
 
 def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:

@@ -44,7 +44,7 @@ def test_runs_in_parallel_processes_on_any_number_of_cores_export_the_same_model
         assert process.returncode == 0, output[-3000:]
     run_dirs = {name: runs.resolve_model_dir(os.path.join(base, runs.MODELS_DIR, "demo", runs.LATEST_FILE))
                 for name, base in bases.items()}
-    first, second = (runs.read_metadata(run_dirs[name]) for name in ("a", "b"))
+    first, second = (runs.RunMetadata.read(run_dirs[name]).to_dict() for name in ("a", "b"))
     for key in ("threshold", runs.REVIEW_BAND_KEY, "test_metrics"):
         assert first[key] == second[key], key
     trees = [open(os.path.join(run_dirs[name], runs.BOOSTED_TREES_FILE)).read() for name in ("a", "b")]

@@ -22,7 +22,7 @@ def _ship(run_dir: str, target, *extra: str) -> dict:
     from pipelines import ship
 
     ship.run(["--run_dir", run_dir, "--config", DEMO_CONFIG, "--seed", "0", "--target", str(target), *extra])
-    return runs.read_metadata(str(target))
+    return runs.RunMetadata.read(str(target)).to_dict()
 
 
 def _folds(path, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +49,7 @@ def _same_files(compared: filecmp.dircmp) -> bool:
 
 def test_without_model_dir_the_shipped_model_is_used_with_the_committed_band():
     assert runs.resolve_model_dir(None) == runs.SHIPPED_MODEL_DIR
-    metadata = runs.read_metadata(runs.SHIPPED_MODEL_DIR)
+    metadata = runs.RunMetadata.read(runs.SHIPPED_MODEL_DIR).to_dict()
     assert metadata["model_type"] == "chart-cnn" and metadata["image_size"] == 128
     provenance = metadata["provenance"]
     assert provenance["commit"] and provenance["seed"] == 0 and "real_train" in provenance["ingest_config"]
@@ -78,10 +78,12 @@ def test_ship_copies_what_labelling_needs_and_records_provenance(trained, tmp_pa
     assert metadata["provenance"]["source_disjoint_run"] == {"args": {"folds": 3, "seed": 2}, "commit": "abc1234",
                                                              "date_utc": None}
     # No out-of-fold scores to choose a band on: the run's own (val-chosen) band is shipped.
-    assert metadata[runs.REVIEW_BAND_KEY] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
+    assert metadata[runs.REVIEW_BAND_KEY] == list(runs.RunMetadata.read(run_dir).review_band)
     assert "val split" in metadata["review_band_source"] and "val_review_band" not in metadata["provenance"]
-    assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, runs.BOOSTED_TREES_FILE])
-    assert filecmp.cmp(os.path.join(run_dir, runs.BOOSTED_TREES_FILE), target / runs.BOOSTED_TREES_FILE, shallow=False)
+    copied = [runs.BOOSTED_TREES_FILE, runs.TRAINING_IMAGES_FILE]  # the trees, and what evaluate checks overlap with
+    assert sorted(os.listdir(target)) == sorted([runs.SAVED_MODEL_DIR, runs.METADATA_FILE, *copied])
+    for name in copied:
+        assert filecmp.cmp(os.path.join(run_dir, name), target / name, shallow=False)
     assert _same_files(filecmp.dircmp(os.path.join(run_dir, runs.SAVED_MODEL_DIR), target / runs.SAVED_MODEL_DIR))
     assert runs.resolve_model_dir(str(target)) == str(target)
 
@@ -90,11 +92,11 @@ def test_with_fold_results_the_shipped_band_is_chosen_on_their_out_of_fold_score
     """Val holds look-alikes of the training sources; the fold run's held-out images come from sources its
     models never saw, as users' images do, so the shipped default band is chosen on those."""
     run_dir = trained["summary"]["model_dir"]
-    threshold = runs.read_metadata(run_dir)["threshold"]
+    threshold = runs.RunMetadata.read(run_dir).threshold
     truths, scores = _folds(tmp_path / "folds.json")
     metadata = _ship(run_dir, tmp_path / "shipped", "--folds", str(tmp_path / "folds.json"), "--review_target", "0.98")
     low, high = metadata[runs.REVIEW_BAND_KEY]
-    assert metadata["provenance"]["val_review_band"] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
+    assert metadata["provenance"]["val_review_band"] == list(runs.RunMetadata.read(run_dir).review_band)
     assert "400 out-of-fold scores" in metadata["review_band_source"] and "0.98" in metadata["review_band_source"]
     outside, right = (scores < low) | (scores >= high), (scores >= threshold) == truths
     for side in (scores < threshold, scores >= threshold):  # each side of the threshold meets the target
@@ -111,7 +113,7 @@ def test_shipping_with_the_committed_band_file_gives_its_band_and_provenance(tra
     provenance = metadata["provenance"]
     assert provenance["source_disjoint"] == chosen["source_disjoint"] and provenance["review_band_file"] == BAND_FILE
     assert provenance["source_disjoint_run"] == chosen["source_disjoint_run"]
-    assert provenance["val_review_band"] == runs.read_metadata(run_dir)[runs.REVIEW_BAND_KEY]
+    assert provenance["val_review_band"] == list(runs.RunMetadata.read(run_dir).review_band)
 
 
 def test_ship_with_folds_writes_the_band_file_that_a_later_ship_reads_back(trained, tmp_path):
@@ -130,7 +132,7 @@ def test_ship_with_folds_writes_the_band_file_that_a_later_ship_reads_back(train
 
 def test_a_band_file_that_leaves_the_threshold_outside_is_refused(trained, tmp_path):
     run_dir = trained["summary"]["model_dir"]
-    threshold = runs.read_metadata(run_dir)["threshold"]
+    threshold = runs.RunMetadata.read(run_dir).threshold
     band_file = tmp_path / "band.json"
     band_file.write_text(json.dumps({**json.load(open(BAND_FILE)), runs.REVIEW_BAND_KEY: [0.0, threshold / 2]}))
     with pytest.raises(ValueError, match="outside the band"):
