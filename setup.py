@@ -28,6 +28,7 @@ REQUIRED = [
     "google-cloud-storage==3.17.1",
     "google-cloud-pubsub==2.44.0",
     "matplotlib==3.11.2",
+    "tqdm==4.70.1",  # progress bars (pipelines/cli.py); datasets also needs it
     "scikit-learn==1.9.1",
     "lightgbm==4.7.0",  # the ensemble's boosted trees (models/boosted.py); needs libgomp1
     # REST API (pipelines.serve)
@@ -74,4 +75,6 @@ setuptools.setup(
                                                        "shipped/saved_model/variables/*"]},
     install_requires=REQUIRED,
     extras_require={"synthetic": SYNTHETIC, "dev": DEV},
+    # `chart-sifter ingest|train|label|evaluate|serve|demo ...`, the same as `python -m pipelines.<command> ...`
+    entry_points={"console_scripts": ["chart-sifter = pipelines.console:main"]},
 )

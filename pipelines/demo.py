@@ -11,7 +11,7 @@ from core import results, runs, storage
 from models.run import LoadedRun
 from pipelines import cli, ingest, label, options, train
 
-DEMO_CONFIG = "configs/ingest_demo.yaml"
+DEMO_CONFIG = options.shipped_config("ingest_demo.yaml")
 DEMO_MODEL = "chart-cnn"  # the real-image recipe (benchmarks/real_accuracy.py)
 UNSEEN_SEED = 7  # the labelled folder is rendered from another seed than the training data
 UNSEEN_SIZE = 24

@@ -40,7 +40,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
                              "whole; any other folder is refused, so two evaluations never mix.")
     options.add_batching(parser)
     options.add_input_limits(parser)
-    return parser.parse_known_args(argv)
+    return options.parse_with_beam(parser, argv)
 
 
 def labelling_options(args: argparse.Namespace, root: str, predictions: str) -> label.LabelOptions:

@@ -29,7 +29,7 @@ from pipelines.threaded import ThreadPoolDoFn
 from transforms.image import MAX_PIXELS, PreparedImage, RejectedImage, prepare
 
 _METRICS = "chart_sifter.ingest"
-DEFAULT_CONFIG = "configs/ingest.yaml"
+DEFAULT_CONFIG = options.shipped_config("ingest.yaml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,10 +69,7 @@ class ValidateImage(ThreadPoolDoFn):
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
         self._max_pixels = max_pixels
-
-    def setup(self):
-        super().setup()
-        self._progress = cli.Progress("images validated")
+        self._progress = cli.Progress("validating")  # no total: sources are read as they go
 
     def work(self, raw: RawImage) -> Union[PreparedImage, tuple[str, str], None]:
         """The prepared image, (reason, detail) of why not, or None where the record is already an error."""
@@ -347,7 +344,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and "
                                                            "the summary go (default: $BASE_DIR/ingest).")
     options.add_input_limits(parser)
-    return parser.parse_known_args(argv)
+    return options.parse_with_beam(parser, argv)
 
 
 def run(argv: Optional[list[str]] = None) -> dict:
@@ -360,6 +357,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
     with runners.pipeline(PipelineOptions(beam_args)) as p:
         build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root, args.max_pixels)
+    cli.finish_progress()
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)
     return summary

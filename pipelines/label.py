@@ -253,7 +253,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--allowed_prefix", action="append", default=None,
                         help="Pub/Sub: read image URIs only under this prefix (repeatable, e.g. gs://bucket/uploads/). "
                              "Without one, only GCS notifications' own objects are read.")
-    args, beam_args = parser.parse_known_args(argv)
+    args, beam_args = options.parse_with_beam(parser, argv)
     return args, beam_args + (["--streaming"] if args.streaming else [])
 
 

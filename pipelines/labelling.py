@@ -3,10 +3,11 @@
 (docs/ARCHITECTURE.md, Contract 5)."""
 import hashlib
 import os
-from typing import Iterator, NamedTuple, Union
+from typing import Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import StandardOptions
 
 from core import dead_letters, features, inputs, results, storage
 from core.dead_letters import REJECTED
@@ -50,11 +51,17 @@ class ReadAndPrepare(ThreadPoolDoFn):
     """
 
     def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
-                 batch_size: int = 64, max_pixels: int = MAX_PIXELS):
+                 batch_size: int = 64, max_pixels: int = MAX_PIXELS, progress: Optional[cli.Progress] = None):
         super().__init__(threads, in_flight=2 * batch_size)
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
         self._max_pixels = max_pixels
+        self._progress = progress  # counts the files it rejects (ToResult counts the rest)
+
+    def setup(self):
+        super().setup()
+        if self._progress:
+            self._progress.start()  # the rate and time left count from here
 
     def work(self, listed: inputs.Listed) -> Union[PreparedImage, tuple[str, str]]:
         """The prepared image, or (reason, detail) of why not."""
@@ -71,20 +78,22 @@ class ReadAndPrepare(ThreadPoolDoFn):
         if isinstance(prepared, PreparedImage):
             yield ImageKey(listed.uri, prepared.sha256, prepared.width, prepared.height), prepared.pixels.tobytes()
         else:
+            if self._progress:
+                self._progress.tick()
             yield _reject(listed.uri, *prepared)
 
 
 class ToResult(beam.DoFn):
-    """(ImageKey, PredictionResult) -> the JSONL result object; counts labels and logs progress."""
+    """(ImageKey, PredictionResult) -> the JSONL result object; counts labels and shows progress (of `total`
+    listed files, in a batch run)."""
 
-    def __init__(self, rule: results.Rule):
+    def __init__(self, rule: results.Rule, progress: Optional[cli.Progress] = None):
         self._rule = rule
+        self._progress = progress or cli.Progress("labelling")
 
-    def setup(self):
-        self._progress = cli.Progress("images labelled")
-
-    def process(self, element: tuple[ImageKey, PredictionResult]) -> Iterator:
+    def process(self, element: tuple[ImageKey, PredictionResult], total: Optional[int] = None) -> Iterator:
         key, prediction = element
+        self._progress.tick(total)
         if isinstance(prediction.inference, InferenceError):
             yield _reject(key.uri, dead_letters.MODEL_ERROR, prediction.inference)
             return
@@ -92,7 +101,6 @@ class ToResult(beam.DoFn):
         beam.metrics.Metrics.counter(results.METRICS, f"labelled_{verdict['label']}").inc()
         if verdict["review"]:
             beam.metrics.Metrics.counter(results.METRICS, "labelled_review").inc()
-        self._progress.tick()
         yield results.result_line(key.uri, key.sha256, key.width, key.height, verdict)
 
 
@@ -143,8 +151,10 @@ class LabelImages(beam.PTransform):
                  max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False,
                  max_pixels: int = MAX_PIXELS):
         super().__init__()
-        self._run = run
-        self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size, max_pixels)
+        self._run, self._streaming = run, streaming
+        self._progress = cli.Progress("labelling")  # files labelled or rejected, of those listed
+        self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size, max_pixels,
+                                    self._progress)
         # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
         # streaming runs label whatever has arrived.
         min_batch = 1 if streaming else batch_size
@@ -152,9 +162,20 @@ class LabelImages(beam.PTransform):
 
     def expand(self, listed):
         prepared = listed | "ReadAndPrepare" >> beam.ParDo(self._read).with_outputs(REJECTED, main="images")
+        total = []  # the DirectRunner's progress shows the share of the files listed (a stream has no total)
+        if not self._streaming and _runs_here(listed.pipeline):
+            total.append(beam.pvalue.AsSingleton(listed | "Total" >> beam.combiners.Count.Globally()))
+        to_result = ToResult(self._run.rule, self._progress)
         scored = (
             prepared.images
             | "RunInference" >> RunInference(self._handler)
-            | "ToResult" >> beam.ParDo(ToResult(self._run.rule)).with_outputs(REJECTED, main="results")
+            | "ToResult" >> beam.ParDo(to_result, *total).with_outputs(REJECTED, main="results")
         )
         return {"results": scored.results, "Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
+
+def _runs_here(pipeline: beam.Pipeline) -> bool:
+    """Whether the DirectRunner runs `pipeline` (in this process, where the progress bar is): elsewhere the workers
+    log their own counts and need no total (and our DaskRunner drops a ParDo's output when a side input has fewer
+    partitions than its input)."""
+    runner = pipeline.options.view_as(StandardOptions).runner
+    return runner is None or "direct" in str(runner).lower()

@@ -1,13 +1,17 @@
 """Command-line options, one style for every command, the one Beam's examples use: argparse's
 `parse_known_args` takes the command's own flags and everything else becomes the pipeline's
-`PipelineOptions` (runner, --streaming, Dataflow, Dask ...). Flags several commands share are declared
-here, once."""
+`PipelineOptions` (runner, --streaming, Dataflow, Dask ...), and a flag that is neither is refused before
+any work. Flags several commands share are declared here, once."""
 import argparse
-from typing import Iterator
+import difflib
+import os
+import sys
+from typing import Iterator, Optional, Sequence
 
 from core.inputs import DEFAULT_MAX_FILE_MB
 from transforms.image import MAX_PIXELS
 
+CONSOLE_SCRIPT = "chart-sifter"  # the installed command (setup.py, pipelines/console.py)
 BEAM_OPTIONS_URL = "https://beam.apache.org/documentation/programming-guide/#configuring-pipeline-options"
 BEAM_EPILOG = f"""Any other flag is a Beam pipeline option: the runner and its settings, e.g.
   --runner=DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py
@@ -42,15 +46,21 @@ class _BeamHelp(argparse.Action):
 
 def beam_help(prog: str) -> str:
     """Beam's own options, grouped by the PipelineOptions class that declares them."""
-    from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.dask import dask_runner  # noqa: F401  (declares the Dask options)
 
     parser = argparse.ArgumentParser(prog=prog, usage=f"{prog} [its options] [Beam options]", add_help=False,
                                      description=f"Beam pipeline options: {BEAM_OPTIONS_URL}",
                                      conflict_handler="resolve", formatter_class=_HelpFormatter)
-    for options_class in sorted(set(_subclasses(PipelineOptions)), key=lambda c: (c.__module__, c.__name__)):
+    for options_class in _beam_options_classes():
         options_class._add_argparse_args(parser.add_argument_group(options_class.__name__))
     return parser.format_help()
+
+
+def _beam_options_classes() -> list[type]:
+    """Every PipelineOptions subclass imported so far (Beam's own, and the Dask runner's once imported)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return sorted(set(_subclasses(PipelineOptions)), key=lambda c: (c.__module__, c.__name__))
 
 
 def _subclasses(cls: type) -> Iterator[type]:
@@ -59,16 +69,115 @@ def _subclasses(cls: type) -> Iterator[type]:
         yield from _subclasses(sub)
 
 
-def parser(command: str, description: str, beam: bool) -> argparse.ArgumentParser:
+class CommandParser(argparse.ArgumentParser):
+    """argparse's parser whose usage error for an unknown flag names the nearest known one."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(unrecognized(extras, flags_of(self)))
+        return parsed
+
+
+def program(command: str) -> str:
+    """How the user started `command`: `chart-sifter <command>` (the installed command) or `python -m ...`."""
+    if os.path.basename(sys.argv[0]) == CONSOLE_SCRIPT:
+        return f"{CONSOLE_SCRIPT} {command}"
+    return f"python -m pipelines.{command}"
+
+
+def parser(command: str, description: str, beam: bool) -> CommandParser:
     """The parser of `python -m pipelines.<command>` with the flags every command takes; `beam`: a Beam
-    pipeline, whose unknown flags are Beam options (see BEAM_EPILOG)."""
-    result = argparse.ArgumentParser(prog=f"python -m pipelines.{command}", description=description,
-                                     epilog=BEAM_EPILOG if beam else None, formatter_class=_HelpFormatter,
-                                     allow_abbrev=False)  # never take a Beam flag for an abbreviation of ours
+    pipeline, whose other flags are Beam options (parse them with `parse_with_beam`; see BEAM_EPILOG)."""
+    result = CommandParser(prog=program(command), description=description,
+                           epilog=BEAM_EPILOG if beam else None, formatter_class=_HelpFormatter,
+                           allow_abbrev=False)  # never take a Beam flag for an abbreviation of ours
     if beam:
         result.add_argument("--help_beam", action=_BeamHelp, help="List every Beam pipeline option and exit.")
-    result.add_argument("--debug", action="store_true", help="Verbose logging.")
+    result.add_argument("--debug", action="store_true", help="Verbose logging, and TensorFlow's start-up messages.")
     return result
+
+
+def parse_with_beam(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> tuple[argparse.Namespace,
+                                                                                               list[str]]:
+    """(the command's flags, the rest as Beam pipeline options). A flag that is neither, or a Beam option with a
+    bad value, is a usage error (exit 2) naming the nearest flag, before any work: Beam itself would only log
+    "Discarding unparseable args" and run without it."""
+    args, rest = parser.parse_known_args(argv)
+    beam = _BeamOptionsParser()
+    try:
+        unknown = beam.unknown(rest)
+        if unknown:  # the Dask runner's options are declared by its module, which imports dask: only if needed
+            from apache_beam.runners.dask import dask_runner  # noqa: F401
+
+            unknown = _BeamOptionsParser().unknown(rest)
+    except _Refused as err:
+        parser.error(f"{err} (a Beam pipeline option: see --help_beam)")
+    if unknown:
+        parser.error(unrecognized(unknown, flags_of(parser), flags_of(beam)) + "; not a flag of this command "
+                     "(--help) nor a Beam pipeline option (--help_beam)")
+    return args, rest
+
+
+class _Refused(Exception):
+    pass
+
+
+class _BeamOptionsParser(argparse.ArgumentParser):
+    """Every Beam pipeline option declared so far, as Beam's own parser declares them; errors are raised."""
+
+    def __init__(self):
+        super().__init__(add_help=False, allow_abbrev=False, conflict_handler="resolve")
+        for options_class in _beam_options_classes():
+            options_class._add_argparse_args(self)
+
+    def add_value_provider_argument(self, *args, **kwargs):  # what Beam's parser adds for templated options
+        return self.add_argument(*args, **kwargs)
+
+    def unknown(self, flags: list[str]) -> list[str]:
+        return self.parse_known_args(flags)[1]
+
+    def error(self, message: str):
+        raise _Refused(message)
+
+
+def flags_of(parser: argparse.ArgumentParser) -> list[str]:
+    return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
+
+
+def unrecognized(extras: list[str], *known: list[str]) -> str:
+    """argparse's message for flags it does not know, with the nearest known flag for each (`known`: lists in
+    order of preference; '-' and '_' count as one)."""
+    hints = {}
+    for arg in extras:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and name not in hints:
+            hints[name] = next(filter(None, (nearest(name, flags) for flags in known)), None)
+    found = {name: hint for name, hint in hints.items() if hint}
+    text = "unrecognized arguments: " + " ".join(extras)
+    if len(found) == 1:
+        text += f" (did you mean {next(iter(found.values()))}?)"
+    elif found:
+        text += " (did you mean " + ", ".join(f"{hint} for {name}" for name, hint in found.items()) + "?)"
+    return text
+
+
+def nearest(name: str, flags: list[str]) -> Optional[str]:
+    """The flag (or name) of `flags` closest to `name`, if one is close; '-' and '_' count as one."""
+    by_spelling = {flag.replace("-", "_"): flag for flag in flags}
+    match = difflib.get_close_matches(name.replace("-", "_"), list(by_spelling), n=1, cutoff=0.75)
+    return by_spelling[match[0]] if match else None
+
+
+def shipped_config(name: str) -> str:
+    """configs/<name> as shipped with the code, found from any working directory: beside the packages (a
+    checkout or editable install), else where setup.py's data_files put it (sys.prefix/configs)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for root in (here, sys.prefix):
+        path = os.path.join(root, "configs", name)
+        if os.path.isfile(path):
+            return path
+    return os.path.join("configs", name)
 
 
 def add_model(parser: argparse.ArgumentParser) -> None:

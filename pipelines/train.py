@@ -14,7 +14,7 @@ from core import storage
 from models.determinism import make_deterministic
 from pipelines import cli, options
 
-DEFAULT_MODEL_CONFIG = "configs/model_config.yaml"
+DEFAULT_MODEL_CONFIG = options.shipped_config("model_config.yaml")
 MISSING_MODEL_TYPE = "Error: The --model_type argument is required for the train subcommand."
 MODEL_TYPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name: never '..', '/abs' or 'a/b'
 

@@ -1,6 +1,7 @@
 """pipelines.options: one style of command line for every command."""
 import ast
 import importlib
+import os
 import pathlib
 import re
 import shlex
@@ -200,3 +201,61 @@ def test_max_pixels_takes_a_pixel_count_in_any_notation():
     for bad in ("0", "-1", "many", "inf"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--max_pixels", bad])
+
+
+@pytest.mark.parametrize("command, argv, hint", [
+    ("label", ["--input", "in/", "--output", "out/l", "--treshold", "0.9"], "--threshold"),
+    ("label", ["--input", "in/", "--output", "out/l", "--sort-into", "sorted/"], "--sort_into"),
+    ("label", ["--input", "in/", "--output", "out/l", "--runer=DirectRunner"], "--runner"),
+    ("evaluate", ["--data_dir", "d/", "--output-dir", "o/"], "--output_dir"),
+    ("ingest", ["--confg", "c.yaml"], "--config"),
+])
+def test_a_flag_that_is_neither_the_command_nor_beam_is_refused_with_the_nearest(command, argv, hint, capsys):
+    with pytest.raises(SystemExit) as exited:
+        importlib.import_module(f"pipelines.{command}").parse_args(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    assert "unrecognized arguments" in err and f"did you mean {hint}?" in err
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["extra"], "unrecognized arguments: extra"),
+    (["--direct_num_workers", "two"], "argument --direct_num_workers: invalid int value: 'two'"),
+])
+def test_a_stray_word_and_a_bad_beam_value_are_usage_errors(extra, expected, capsys):
+    with pytest.raises(SystemExit) as exited:
+        label.parse_args(["--input", "in/", "--output", "o", *extra])
+    assert exited.value.code == 2 and expected in capsys.readouterr().err
+
+
+BEAM_FLAGS = [  # every installed runner's options, with and without '='
+    "--runner", "DataflowRunner", "--project=p", "--region", "europe-west1", "--temp_location=gs://b/tmp",
+    "--setup_file", "./setup.py", "--experiments=use_runner_v2", "--experiments", "x",
+    "--direct_running_mode=multi_processing", "--direct_num_workers", "2",
+    "--runner=apache_beam.runners.dask.dask_runner.DaskRunner", "--dask_client_address", "tcp://h:8786",
+    "--flink_master=localhost:8081", "--save_main_session",
+]
+
+
+@pytest.mark.parametrize("command, own", [
+    ("label", ["--input", "in/", "--output", "o"]), ("evaluate", ["--data_dir", "d/"]), ("ingest", []),
+])
+def test_beam_options_of_every_installed_runner_pass_through(command, own):
+    _, beam_args = importlib.import_module(f"pipelines.{command}").parse_args([*own, *BEAM_FLAGS])
+    assert beam_args == BEAM_FLAGS
+
+
+def test_train_and_serve_name_the_nearest_flag_too(capsys):
+    for module, argv, hint in ((train, ["--model_typ", "demo"], "--model_type"), (serve, ["--hots=a"], "--host")):
+        with pytest.raises(SystemExit) as exited:
+            module.parse_args(argv)
+        assert exited.value.code == 2 and f"did you mean {hint}?" in capsys.readouterr().err
+
+
+def test_default_configs_are_found_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("model_config.yaml", "ingest.yaml", "ingest_demo.yaml"):
+        path = options.shipped_config(name)
+        assert os.path.isabs(path) and os.path.isfile(path), path
+    assert train.parse_args(["--model_type", "demo"]).config == options.shipped_config("model_config.yaml")
+    assert ingest.parse_args([])[0].config == options.shipped_config("ingest.yaml")
