@@ -8,9 +8,6 @@ import tensorflow as tf
 from core import features, storage
 
 AUTOTUNE = tf.data.AUTOTUNE
-# Shards read at once: a constant, because the interleaved record order (and so the shuffle, and the model) follows
-# it; AUTOTUNE would read as many as the machine has cores. 2 keeps the order the shipped model was trained on.
-PARALLEL_READS = 2
 
 
 def split_files(data_dir: str, split: str) -> list[str]:
@@ -32,7 +29,7 @@ def make_dataset(files: list[str], transform_output, batch_size: int, training: 
     Records hold the raw features (compact RGB bytes); the tf.Transform graph the exported
     model carries turns them into model input here too. The sample weight is the record's
     source weight times its label's class weight (Keras takes one or the other, not both).
-    Parallel interleaved reads, in-memory cache of the records, shuffle (training only),
+    The records in content order (`records`), in-memory cache, shuffle (training only),
     batch, vectorised parse and transform, prefetch: the input pipeline stays ahead of the model.
     """
     spec = transform_output.raw_feature_spec()
@@ -46,7 +43,7 @@ def make_dataset(files: list[str], transform_output, batch_size: int, training: 
         weight = transformed[features.WEIGHT_KEY] * tf.gather(per_label, label)
         return transformed[features.IMAGE_KEY], tf.cast(label, tf.float32), weight
 
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=PARALLEL_READS)
+    dataset = records(files)
     if cache:
         dataset = dataset.cache()
     if training:
@@ -59,9 +56,21 @@ def make_dataset(files: list[str], transform_output, batch_size: int, training: 
     )
 
 
+def records(files: list[str]) -> tf.data.Dataset:
+    """A split's serialized records in content order (by their original file's sha256, unique after ingest's
+    deduplication), held in memory. Ingest's workers write them in an order that varies from run to run, and the
+    shuffle, the batches and the boosted trees, so the model, would follow it."""
+    key = {features.SHA256_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    serialized, hashes = [], []
+    for batch in tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=AUTOTUNE).batch(1024):
+        serialized.extend(batch.numpy())
+        hashes.extend(tf.io.parse_example(batch, key)[features.SHA256_KEY].numpy())
+    order = sorted(range(len(serialized)), key=hashes.__getitem__)
+    return tf.data.Dataset.from_tensor_slices(tf.constant([serialized[i] for i in order], tf.string))
+
+
 def raw_batches(files: list[str], transform_output, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """The records' raw features as numpy batches, in file order: `image` holds the prepared RGB bytes,
-    exactly what the labeller hands the exported model (so scores on them are the labeller's scores)."""
+    """The records' raw features as numpy batches, in content order (`records`): `image` holds the prepared RGB
+    bytes, exactly what the labeller hands the exported model (so scores on them are the labeller's scores)."""
     spec = transform_output.raw_feature_spec()
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size)
-    yield from dataset.map(lambda records: tf.io.parse_example(records, spec)).as_numpy_iterator()
+    yield from records(files).batch(batch_size).map(lambda batch: tf.io.parse_example(batch, spec)).as_numpy_iterator()
