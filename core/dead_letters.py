@@ -26,7 +26,8 @@ INPUT_REASONS = (BAD_FILE_NAME, BROKEN_SYMLINK, OUTSIDE_ROOT, NOT_A_FILE, FILE_T
 
 # Ingest: the source's labels are wrong (pipelines.sources, pipelines.ingest).
 UNKNOWN_LABEL = "unknown_label"  # a label that maps to neither chart nor non_chart
-BAD_MANIFEST_LINE = "bad_manifest_line"  # a JSONL line that is not {"image": str, "label": str or int}
+BAD_MANIFEST_LINE = "bad_manifest_line"  # a JSONL line that is not {"image": str, "label": str or int} (or nests
+# deeper than the JSON reader allows, or names a path with a NUL byte)
 LABEL_CONFLICT = "label_conflict"  # one picture with two labels: every copy is dead-lettered
 INGEST_REASONS = (UNKNOWN_LABEL, BAD_MANIFEST_LINE, LABEL_CONFLICT)
 
@@ -42,7 +43,10 @@ LABEL_REASONS = (MODEL_ERROR, BAD_MESSAGE, NOT_ALLOWED, CHANGED_SINCE_LABELLED, 
 BAD_REQUEST = "bad_request"  # not JSON, not exactly one image field, bad base64, no file
 REQUEST_TOO_LARGE = "request_too_large"  # a body over --max_request_mb
 TOO_MANY_FILES = "too_many_files"  # a multipart upload over --max_files
-REQUEST_REASONS = (BAD_REQUEST, REQUEST_TOO_LARGE, TOO_MANY_FILES)
+REQUEST_TIMEOUT = "request_timeout"  # 408: no complete request head within --header_timeout (then closed)
+SERVER_BUSY = "server_busy"  # 503: closed to make room at --max_connections
+SERVER_ERROR = "server_error"  # 500: an exception no handler expected (a bug; its traceback is in the server's log)
+REQUEST_REASONS = (BAD_REQUEST, REQUEST_TOO_LARGE, TOO_MANY_FILES, REQUEST_TIMEOUT, SERVER_BUSY, SERVER_ERROR)
 
 REASONS = IMAGE_REASONS + INPUT_REASONS + INGEST_REASONS + LABEL_REASONS + REQUEST_REASONS
 

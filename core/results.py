@@ -4,6 +4,7 @@ import dataclasses
 import json
 import logging
 import operator
+import re
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
@@ -52,8 +53,12 @@ def result_line(uri: str, sha256: str, width: int, height: int, verdict: dict) -
 
 def read_jsonl(pattern: str) -> list[dict]:
     """Every record in the files matching `pattern`; a line cut short (a writer killed mid-line) is skipped."""
+    return _records(storage.match(pattern))
+
+
+def _records(paths: Iterable[str]) -> list[dict]:
     records = []
-    for path in storage.match(pattern):
+    for path in paths:
         for line in filter(str.strip, storage.read_bytes(path).decode("utf-8", errors="replace").splitlines()):
             try:
                 records.append(json.loads(line))
@@ -62,12 +67,37 @@ def read_jsonl(pattern: str) -> list[dict]:
     return records
 
 
+def shard_files(prefix: str) -> list[str]:
+    """The result files of a prefix: batch shards PREFIX-SSSSS-of-NNNNN.jsonl and streaming PREFIX-<key>.jsonl;
+    not another prefix's that merely starts alike (PREFIX-2-00000-of-00001.jsonl) nor a writer's temporary files
+    (Beam's beam-temp-* folders, *.part)."""
+    name = re.compile(re.escape(_basename(prefix)) + r"-(\d{5,}-of-\d{5,}|[0-9a-f]{20})"
+                      + re.escape(features.JSONL_SUFFIX))
+    return [path for path in storage.match(f"{prefix}-*{features.JSONL_SUFFIX}") if name.fullmatch(_basename(path))]
+
+
+def run_files(output: str) -> list[str]:
+    """Everything a labelling run writes under an output prefix: results, dead letters, the batch summary, and the
+    files of Beam's beam-temp-* folders a killed batch run leaves beside them."""
+    folder, name = output[:len(output) - len(_basename(output))], _basename(output)
+    temp_folder = re.compile(f"beam-temp-{re.escape(name)}({re.escape(features.DEAD_LETTER_INFIX)})?-[0-9a-f]{{32}}")
+    temporary = [path for path in storage.match(f"{folder}beam-temp-{name}*/*")
+                 if temp_folder.fullmatch(_basename(path[:len(path) - len(_basename(path)) - 1]))]
+    summary = output + features.LABEL_SUMMARY_SUFFIX
+    return (shard_files(output) + shard_files(output + features.DEAD_LETTER_INFIX) + temporary
+            + ([summary] if storage.exists(summary) else []))
+
+
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
 def read_results(output: str) -> tuple[list[dict], list[dict]]:
     """(results, dead letters) written under an output prefix, on any filesystem; each sorted by uri, since
     the order lines were written in depends on the runner."""
     by_uri = operator.itemgetter("uri")
-    results = read_jsonl(f"{output}-*{features.JSONL_SUFFIX}")
-    rejected = read_jsonl(f"{output}{features.DEAD_LETTER_INFIX}-*{features.JSONL_SUFFIX}")
+    results = _records(shard_files(output))
+    rejected = _records(shard_files(output + features.DEAD_LETTER_INFIX))
     return sorted(results, key=by_uri), sorted(rejected, key=by_uri)
 
 

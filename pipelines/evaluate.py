@@ -47,7 +47,8 @@ def labelling_options(args: argparse.Namespace, root: str, predictions: str) -> 
     """What labelling gets of evaluate's flags: the tree to label and where its predictions go."""
     return label.LabelOptions(root, predictions, batch_size=args.batch_size, decode_threads=args.decode_threads,
                               max_file_mb=args.max_file_mb, max_pixels=args.max_pixels,
-                              allow_outside_root=args.allow_outside_root, folders=features.LABEL_NAMES)
+                              allow_outside_root=args.allow_outside_root, folders=features.LABEL_NAMES,
+                              overwrite=True)  # evaluate owns its folder (output_dir_of)
 
 
 def check_layout(root: str) -> None:

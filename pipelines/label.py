@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from typing import Optional
 
@@ -45,6 +46,7 @@ class LabelOptions:
     allow_outside_root: bool = False
     allowed_prefix: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()  # batch: label only these subfolders of `input` (evaluate: chart, non_chart)
+    overwrite: bool = False  # batch: replace what an earlier run left under `output` (else such an output is refused)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, streaming: bool) -> "LabelOptions":
@@ -78,6 +80,13 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
     if opts.folders and (opts.streaming or opts.reads_pubsub):
         raise ValueError("labelling only some folders of the input is a batch run's option")
+    if opts.overwrite and (opts.streaming or opts.reads_pubsub):
+        raise ValueError("--overwrite is a batch run's option: a streaming run adds to what --output holds and "
+                         "skips the images already there")
+    earlier = [] if opts.streaming or opts.reads_pubsub or opts.overwrite else results.run_files(opts.output)
+    if earlier:
+        raise ValueError(f"{named('output')} holds an earlier run's files ({_shown(earlier)}): pass --overwrite to "
+                         "replace them, or choose another --output (one prefix holds one run's results)")
     _check_writable(opts.output, named("output"))
     if opts.sort_into:  # else every copy fails on the workers: rc 0 and rejected sort_failed for each image
         _check_writable(storage.join(opts.sort_into, ""), named("sort_into"))
@@ -93,6 +102,25 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
             raise ValueError(
                 f"{named(name)} is inside {named('input')}: its files would be read as input; put it elsewhere"
             )
+
+
+def _shown(paths: list[str], most: int = 3) -> str:
+    return ", ".join(paths[:most]) + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
+def remove_earlier_run(output: str) -> None:
+    """Remove what earlier runs left under a batch run's output prefix (core.results.run_files), so its results are
+    never read beside another run's: Beam replaces only shards with its own shard count."""
+    earlier = results.run_files(output)
+    if not earlier:
+        return
+    logging.info("--overwrite: removing %d file(s) of an earlier run under %s (%s)", len(earlier), output,
+                 _shown(earlier))
+    for path in earlier:
+        storage.delete(path)
+    for folder in {os.path.dirname(path) for path in earlier if "://" not in path}:
+        if os.path.basename(folder).startswith("beam-temp-"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_writable(prefix: str, named: str) -> None:
@@ -212,6 +240,8 @@ def label(opts: LabelOptions, run: LoadedRun, pipeline_options: PipelineOptions)
     """Build and run the job to its end (streaming: --duration or Ctrl-C); `opts` passed check_options."""
     logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, run.rule.model_type,
                  run.rule.run_id, run.rule.threshold, opts.output)
+    if opts.overwrite and not opts.streaming:
+        remove_earlier_run(opts.output)
     p = runners.pipeline(pipeline_options)
     build_pipeline(p, opts, run)
     result = p.run()
@@ -237,7 +267,13 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--input", required=True, help="A folder, a glob, a gs:// (any Beam filesystem) pattern, "
                                                        "or a Pub/Sub subscription projects/P/subscriptions/S.")
     parser.add_argument("--output", required=True, help="Output prefix: results go to PREFIX-*.jsonl, "
-                                                        "dead letters to PREFIX.rejected-*.jsonl.")
+                                                        "dead letters to PREFIX.rejected-*.jsonl, a batch run's "
+                                                        "summary to PREFIX.summary.json.")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="Batch: first remove what an earlier run left under PREFIX (PREFIX-*.jsonl, "
+                             "PREFIX.rejected-*.jsonl, PREFIX.summary.json, and the beam-temp-* folders of a killed "
+                             "run). Without it a batch run refuses such a PREFIX, so one prefix never mixes two "
+                             "runs' results. A streaming run adds to PREFIX and skips the images it already holds.")
     parser.add_argument("--streaming", action="store_true", help="Watch the folder or bucket for new files, or "
                                                                  "read the subscription, until --duration or Ctrl-C.")
     parser.add_argument("--sort_into", default=None, metavar="DIR",

@@ -18,8 +18,7 @@ from typing import Any, ClassVar, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 
-from core import config, dead_letters, features, storage
-from core.inputs import list_files
+from core import config, dead_letters, features, inputs, storage
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
 # What to do when the hub cannot be read (offline, or HF_HUB_OFFLINE=1 with nothing cached).
@@ -75,16 +74,16 @@ class LabelledSource(Source):
 
     def label_for(self, value: Any) -> str:
         """Map a source label value to chart / non_chart (unmapped values pass through and are rejected later)."""
-        candidates = (value, str(value)) + ((int(value),) if str(value).isdigit() else ())
+        candidates = (value, str(value)) + ((int(value),) if str(value).isascii() and str(value).isdigit() else ())
         return next((str(self.label_map[k]) for k in candidates if k in self.label_map), str(value))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FolderSource(LabelledSource):
-    """`type: folder`: one subfolder of images per label."""
+    """`type: folder`: one subfolder of images per label; files in its subfolders take its label."""
 
     type: ClassVar[str] = "folder"
-    root: str  # holds <root>/chart/* and <root>/non_chart/*, on any filesystem
+    root: str  # holds <root>/chart/** and <root>/non_chart/**, on any filesystem
 
     @property
     def name(self) -> str:
@@ -146,32 +145,44 @@ class DemoSource(Source):
         return f"demo(seed={self.seed})"
 
 
+def folder_patterns(source: FolderSource) -> list[tuple[str, str]]:
+    """(pattern, label) for each label folder of a folder source: every file under it, subfolders included
+    (a local label folder that does not exist is left out: it holds nothing to dead-letter)."""
+    root = source.root.rstrip("/")
+    folders = [(storage.join(root, label), label) for label in features.LABEL_NAMES]
+    return [(inputs.input_pattern(folder + "/"), label) for folder, label in folders
+            if "://" in folder or os.path.isdir(folder)]
+
+
+def folder_records(folder: tuple[str, str], source: FolderSource,
+                   allow_outside_root: bool = False) -> Iterator[RawImage]:
+    """The records of one (pattern, label) of folder_patterns: a file to read, or why it cannot be one."""
+    pattern, label = folder
+    for listed in inputs.list_files(pattern, source.root.rstrip("/"), allow_outside_root):
+        yield RawImage(source.name, listed.uri, label, error=listed.error, detail=listed.detail)
+
+
 class ReadFolder(beam.PTransform):
-    """`<root>/chart/*` and `<root>/non_chart/*` on any filesystem."""
+    """`<root>/chart/**` and `<root>/non_chart/**` on any filesystem (files in subfolders take the label of
+    the label folder they are under)."""
 
     def __init__(self, source: FolderSource, allow_outside_root: bool = False):
         super().__init__()
         self._source = source
         self._allow_outside_root = allow_outside_root
         root = source.root.rstrip("/")
-        self._patterns = [(storage.join(root, label, "*"), label) for label in features.LABEL_NAMES]
-        if not any(next(list_files(pattern, root), None) for pattern, _ in self._patterns):
+        self._patterns = folder_patterns(source)
+        if not any(next(inputs.list_files(pattern, root), None) for pattern, _ in self._patterns):
             raise ValueError(
                 f"folder source {source.name!r}: no files in {root}/{features.CHART}/ or {root}/{features.NON_CHART}/ "
                 "(a folder source holds one subfolder per label)"
             )
 
     def expand(self, pbegin):
-        name, root, allow = self._source.name, self._source.root.rstrip("/"), self._allow_outside_root
-
-        def records(pattern: str, label: str) -> Iterator[RawImage]:
-            for listed in list_files(pattern, root, allow):
-                yield RawImage(name, listed.uri, label, error=listed.error, detail=listed.detail)
-
         return (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "List" >> beam.FlatMapTuple(records)
+            | "List" >> beam.FlatMap(folder_records, self._source, self._allow_outside_root)
             | "Spread" >> beam.Reshuffle()
         )
 
@@ -182,33 +193,49 @@ def _manifest_entries(source: JsonlSource) -> Iterator[RawImage]:
     path = source.path
     base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
     for number, line in enumerate(storage.read_bytes(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            image, label = _manifest_line(line)
-        except (ValueError, KeyError, TypeError) as err:
-            yield RawImage(
-                source.name,
-                f"{path}:{number}",
-                "",
-                error=dead_letters.BAD_MANIFEST_LINE,
-                detail=f"{type(err).__name__}: {err}",
-            )
-            continue
-        uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
-        yield RawImage(source.name, uri, source.label_for(label))
+        if line.strip():
+            yield manifest_record(source, base, number, line)
+
+
+def manifest_record(source: JsonlSource, base: str, number: int, line: bytes) -> RawImage:
+    """The record of manifest line `number`: the image it names, or a `bad_manifest_line` dead letter
+    saying what is wrong with it (whatever the line holds)."""
+    try:
+        image, label = _manifest_line(line)
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        detail = (f"JSON nested deeper than the reader allows ({type(err).__name__})" if isinstance(err, RecursionError)
+                  else f"{type(err).__name__}: {err}")
+        return RawImage(source.name, f"{source.path}:{number}", "", error=dead_letters.BAD_MANIFEST_LINE,
+                        detail=detail)
+    uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
+    return RawImage(source.name, uri, source.label_for(label))
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _manifest_line(line: bytes) -> tuple[str, object]:
-    """(image, label) of one manifest line; ValueError/KeyError/TypeError say what is wrong with it."""
+    """(image, label) of one manifest line; ValueError/KeyError/TypeError (RecursionError: nested too deep) say
+    what is wrong with it."""
     entry = json.loads(line.decode("utf-8"))
     if not isinstance(entry, dict):
         raise TypeError(f"a line must be a JSON object, got {type(entry).__name__}")
     image, label = entry["image"], entry["label"]
     if not isinstance(image, str) or not image.strip():
-        raise TypeError(f'"image" must be a path or URI string, got {image!r}')
+        raise TypeError(f'"image" must be a path or URI string, got {_shortened(repr(image))}')
+    if "\0" in image or not _utf8(image):
+        raise ValueError(f'"image" cannot name a file: it holds a NUL or a lone surrogate ({_shortened(ascii(image))})')
     if isinstance(label, bool) or not isinstance(label, (str, int)):
-        raise TypeError(f'"label" must be a string or an integer, got {label!r}')
+        raise TypeError(f'"label" must be a string or an integer, got {_shortened(repr(label))}')
     return image, label
 
 

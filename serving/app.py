@@ -13,7 +13,7 @@ import importlib.resources
 import logging
 import os
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pydantic
 from fastapi import FastAPI, Request
@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from core import dead_letters, inputs
 from core.dead_letters import (
@@ -29,6 +30,7 @@ from core.dead_letters import (
     MODEL_ERROR,
     NOT_ALLOWED,
     REQUEST_TOO_LARGE,
+    SERVER_ERROR,
     TOO_MANY_FILES,
 )
 from models.inference import InferenceError, SavedModelHandler
@@ -204,10 +206,19 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
             if "Too many files" in str(err.detail)
             else BAD_REQUEST
             if err.status_code < 500
-            else "server_error"
+            else SERVER_ERROR
         )
         status = 413 if reason == TOO_MANY_FILES else err.status_code
         return JSONResponse(dead_letters.refusal(reason, str(err.detail)), status_code=status)
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, err: ClientDisconnect):  # gone, or closed by --body_timeout
+        return _refusal(Refused(BAD_REQUEST, "the connection closed before the whole request body arrived"))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception):  # still a bug: logged with its traceback
+        return JSONResponse(dead_letters.refusal(SERVER_ERROR, f"{type(err).__name__} (see the server's log)"),
+                            status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError):
@@ -239,13 +250,7 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
                 "send JSON (application/json) or files (multipart/form-data), "
                 f"not {content_type or 'no content type'!r}",
             )
-        try:
-            body = PredictRequest.model_validate_json(await request.body())
-        except pydantic.ValidationError as err:
-            raise Refused(
-                BAD_REQUEST, f'expected {{"image_path"|"image_b64"|"image_uri": "..."}}: {err.errors()[0]["msg"]}'
-            ) from err
-        where, read = _source(body, limits, max_bytes)
+        where, read = parse_json_request(await request.body(), limits)
         try:
             return await answer(where, read)
         except Refused as err:
@@ -287,6 +292,18 @@ _PREDICT_DOC = {
 }
 
 
+def parse_json_request(raw: bytes, limits: Limits) -> tuple[dict, Callable[[], bytes]]:
+    """A JSON body of POST /predict -> ({"uri"|"name": ...}, a function returning the image bytes or raising
+    inputs.ReadError); whatever the body holds, anything else is a Refused (4xx)."""
+    try:
+        body = PredictRequest.model_validate_json(raw)
+    except pydantic.ValidationError as err:
+        raise Refused(
+            BAD_REQUEST, f'expected {{"image_path"|"image_b64"|"image_uri": "..."}}: {err.errors()[0]["msg"]}'
+        ) from err
+    return _source(body, limits, inputs.megabytes(limits.max_file_mb))
+
+
 def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict, Any]:
     """({"uri"|"name": ...}, a function returning the image bytes) for a JSON request; raises Refused."""
     given = {k: v for k, v in body.model_dump().items() if v is not None}
@@ -294,6 +311,10 @@ def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict,
         raise Refused(
             BAD_REQUEST, f"give exactly one of image_path, image_b64, image_uri (got {sorted(given) or 'none'})"
         )
+    for field in ("image_path", "image_uri"):
+        if not _names_a_file(given.get(field, "")):
+            raise Refused(BAD_REQUEST, f"{field} cannot name a file: it holds a NUL byte or a lone surrogate "
+                                       f"({ascii(given[field])[:200]})")
     if body.image_b64 is not None:
         try:
             data = base64.b64decode(body.image_b64, validate=True)
@@ -310,6 +331,15 @@ def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict,
     return {"uri": body.image_path}, functools.partial(
         inputs.read_bounded, _allowed_path(body.image_path, limits.allowed_roots), max_bytes
     )
+
+
+def _names_a_file(path: str) -> bool:
+    """Whether a path or URI can be handed to a filesystem at all (no NUL, encodable as UTF-8)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in path
 
 
 def _allowed_path(path: str, roots: tuple[str, ...]) -> str:

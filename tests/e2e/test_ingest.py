@@ -182,6 +182,26 @@ def test_odd_files_in_a_folder_source_are_dead_lettered_not_fatal(tmp_path):
     }
 
 
+def test_subfolders_are_read_and_a_deeply_nested_manifest_line_is_a_dead_letter(tmp_path):
+    root = tmp_path / "folder"
+    _write(str(root / features.CHART / "top.png"), image_bytes(1, "PNG"))
+    _write(str(root / features.CHART / "sub" / "nested.png"), image_bytes(2, "PNG"))
+    _write(str(root / features.NON_CHART / "2026" / "11" / "deep.png"), image_bytes(3, "PNG"))
+    _write(str(tmp_path / "j.png"), image_bytes(4, "PNG"))
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_bytes(b'{"image": "j.png", "label": "chart"}\n' + b"[" * 1000 + b"]" * 1000 + b"\n")
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [{"type": "folder", "root": str(root)},
+                                                                    {"type": "jsonl", "path": str(manifest)}]}))
+
+    summary = _ingest(str(config), str(tmp_path / "out"))
+
+    assert summary["total_examples"] == 4 and summary["rejected"] == {"bad_manifest_line": 1}
+    assert summary["per_source"][str(root)]["examples"] == 3
+    (letter,) = _dead_letters(str(tmp_path / "out"))
+    assert letter["uri"] == f"{manifest}:2" and "nested" in letter["detail"]
+
+
 def test_max_pixels_dead_letters_larger_images(tmp_path):
     root = tmp_path / "folder"
     _write(str(root / features.CHART / "small.png"), image_bytes(1, "PNG", size=(96, 64)))

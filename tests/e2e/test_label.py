@@ -213,10 +213,36 @@ def test_command_line_runs_on_worker_processes_and_reports_bad_input(model_dir, 
     )
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert len(_results(str(tmp_path / "out" / "labels"))[0]) == 3
-    bad = subprocess.run(
-        [*command, "--model_dir", str(tmp_path)], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    bad = subprocess.run(  # --overwrite: removes the earlier results only once the model has loaded
+        [*command, "--model_dir", str(tmp_path), "--overwrite"], cwd=root, env=env, capture_output=True, text=True,
+        timeout=300
     )
     assert bad.returncode == 1 and "is not a trained model" in bad.stderr
+    assert len(_results(str(tmp_path / "out" / "labels"))[0]) == 3
+
+
+def test_a_rerun_into_one_output_needs_overwrite_and_then_holds_only_its_own_results(model_dir, tmp_path):
+    """A run in-process (one shard) then on two worker processes (two shards) into the same prefix, after a
+    killed run left a beam-temp folder there: the prefix holds the last run's results only, as its summary says."""
+    written = _write_folder(str(tmp_path / "in"), MIXED)
+    output = str(tmp_path / "out" / "labels")
+    _label("--model_dir", model_dir, "--input", str(tmp_path / "in"), "--output", output)
+    leftover = tmp_path / "out" / f"beam-temp-labels-{'0' * 32}" / "shard.jsonl"
+    leftover.parent.mkdir()
+    leftover.write_text('{"uri": "from a killed run"}\n')
+    with pytest.raises(ValueError, match="holds an earlier run's files .*pass --overwrite"):
+        _label("--model_dir", model_dir, "--input", str(tmp_path / "in"), "--output", output)
+
+    _label("--model_dir", model_dir, "--input", str(tmp_path / "in"), "--output", output, "--overwrite",
+           "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+
+    results, rejected = _results(output)
+    summary = json.load(open(output + features.LABEL_SUMMARY_SUFFIX))
+    assert sorted(os.path.basename(r["uri"]) for r in results + rejected) == sorted(written)
+    assert len(results) == sum(summary["labelled"].values()) and summary["listed"] == len(written)
+    shard_counts = {name.rsplit("-of-", 1)[1] for name in os.listdir(tmp_path / "out") if name.startswith("labels-")}
+    assert len(shard_counts) == 1, os.listdir(tmp_path / "out")  # one run's shards
+    assert not leftover.parent.exists()
 
 
 def test_a_run_that_blends_log_odds_is_labelled_with_them(trained, tmp_path):

@@ -2,6 +2,7 @@
 import base64
 import concurrent.futures
 import glob
+import json
 import os
 import re
 import shutil
@@ -371,3 +372,111 @@ def test_limits_are_checked_at_start():
         serve.limits_from(serve.parse_args(["--model_dir", "m", "--max_files", "0"]))
     with pytest.raises(ValueError, match="--allowed_root"):
         serve.limits_from(serve.parse_args(["--model_dir", "m", "--allowed_root", "/no/such/folder"]))
+
+
+HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS = 2.0, 2.0, 50
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """The server with the shipped model (nothing to train) and short connection limits: (url, log path, root)."""
+    root = tmp_path_factory.mktemp("guarded")
+    log_path = str(root / "serve.log")
+    port = _free_port()
+    with open(log_path, "w") as log:
+        process = _start("--port", str(port), "--allowed_root", str(root), "--header_timeout", str(HEADER_TIMEOUT),
+                         "--body_timeout", str(BODY_TIMEOUT), "--max_connections", str(MAX_CONNECTIONS), log=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, open(log_path).read()[-3000:]
+        time.sleep(0.3)
+    yield url, log_path, str(root)
+    process.terminate()
+    process.wait(30)
+
+
+def _stalled(url: str, head: bytes) -> socket.socket:
+    """A connection that sends `head` and then nothing."""
+    sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    sock.sendall(head)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes the connection within `within` seconds (anything it answers first is read)."""
+    sock.settimeout(within)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            if not sock.recv(65536):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+def test_stalled_connections_are_closed_and_never_starve_health_or_flood_the_log(guarded):
+    url, log_path, _ = guarded
+    half_head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+    size_before = os.path.getsize(log_path)
+    stalled = [_stalled(url, half_head) for _ in range(4 * MAX_CONNECTIONS)]
+    started = time.monotonic()
+    for _ in range(5):  # with every slot taken by stalled clients, /health still answers at once
+        answer = httpx.get(f"{url}/health", timeout=1.0)
+        assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    trickle = _stalled(url, b"GET /health HTTP/1.1\r\n")
+    for _ in range(int(HEADER_TIMEOUT * 4)):  # slowloris: a header line every quarter of the deadline
+        time.sleep(HEADER_TIMEOUT / 4)
+        try:
+            trickle.sendall(b"X-A: b\r\n")
+        except OSError:
+            break
+    assert _closed_by_server(trickle, HEADER_TIMEOUT + 2), "a trickled request head outlived --header_timeout"
+    assert all(_closed_by_server(s, max(0.1, started + HEADER_TIMEOUT + 3 - time.monotonic())) for s in stalled)
+    for sock in [*stalled, trickle]:
+        sock.close()
+    assert httpx.get(f"{url}/health", timeout=1.0).status_code == 200
+    grown = os.path.getsize(log_path) - size_before
+    assert grown < 20_000, open(log_path).read()[-3000:]  # a few summary lines, not one per connection
+
+
+def test_a_stalled_request_head_gets_408_with_a_reason(guarded):
+    url, _, _ = guarded
+    sock = _stalled(url, b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    sock.settimeout(HEADER_TIMEOUT + 3)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    sock.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ") and json.loads(body)["reason"] == "request_timeout", answer
+
+
+def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(guarded):
+    url, _, _ = guarded
+    sock = _stalled(url, b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b'Content-Length: 1000\r\n\r\n{"image_b64": "')
+    assert _closed_by_server(sock, BODY_TIMEOUT + 3)
+    sock.close()
+    assert httpx.get(f"{url}/health", timeout=1.0).status_code == 200
+
+
+def test_a_nul_byte_in_image_path_is_a_400_with_a_reason(guarded):
+    url, _, root = guarded
+    response = _predict(url, image_path=os.path.join(root, "a\x00.png"))
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == "bad_request" and "NUL" in response.json()["detail"]
+
+
+def test_connection_limits_are_checked_at_start():
+    for flag in ("--header_timeout", "--body_timeout", "--max_connections", "--keep_alive"):
+        with pytest.raises(ValueError, match=flag):
+            serve.limits_from(serve.parse_args(["--model_dir", "m", flag, "0"]))

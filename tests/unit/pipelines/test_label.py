@@ -71,3 +71,49 @@ def test_help_explains_the_sorted_copies_names_and_the_review_folder(capsys):
         label.parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "DIR/review/" in text and "<first 12 hex digits of its sha256>_<its file name>" in text
+
+
+def _earlier_run(folder, name="labels") -> list[str]:
+    """What two earlier batch runs (one and two shards) and a killed one leave under folder/name."""
+    files = [f"{name}-00000-of-00001.jsonl", f"{name}-00000-of-00002.jsonl", f"{name}-00001-of-00002.jsonl",
+             f"{name}.rejected-00000-of-00001.jsonl", f"{name}.summary.json",
+             f"beam-temp-{name}-{'a' * 32}/{'b' * 32}.jsonl", f"beam-temp-{name}.rejected-{'c' * 32}/x"]
+    for path in files:
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text('{"uri": "x"}\n')
+    return files
+
+
+def test_a_batch_run_refuses_an_output_holding_an_earlier_run_and_names_overwrite(tmp_path):
+    inbox, out = _folder(tmp_path), tmp_path / "out"
+    out.mkdir()
+    _earlier_run(out)
+    with pytest.raises(ValueError, match=r"^--output .*labels holds an earlier run's files .*pass --overwrite"):
+        label.check_options(label.LabelOptions(inbox, str(out / "labels")))
+    label.check_options(label.LabelOptions(inbox, str(out / "labels"), overwrite=True))
+    label.check_options(label.LabelOptions(inbox, str(out / "labels2")))  # another prefix is free
+    label.check_options(label.LabelOptions(inbox, str(out / "labels"), streaming=True))  # streaming adds to it
+    with pytest.raises(ValueError, match="--overwrite is a batch run's option"):
+        label.check_options(label.LabelOptions(inbox, str(out / "labels"), streaming=True, overwrite=True))
+
+
+def test_overwrite_removes_the_earlier_run_and_nothing_of_other_prefixes(tmp_path):
+    _earlier_run(tmp_path)
+    others = _earlier_run(tmp_path, "labels-2") + ["notes.txt"]
+    (tmp_path / "notes.txt").write_text("mine")
+    label.remove_earlier_run(str(tmp_path / "labels"))
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(others)
+    assert not list(tmp_path.glob("beam-temp-labels-a*")) and not list(tmp_path.glob("beam-temp-labels.rejected-*"))
+
+
+def test_overwrite_is_a_flag_of_label_and_evaluate_always_overwrites_its_own_folder(capsys):
+    args, _ = label.parse_args(["--input", "in", "--output", "out", "--overwrite"])
+    assert label.LabelOptions.from_args(args, streaming=False).overwrite
+    with pytest.raises(SystemExit):
+        label.parse_args(["--help"])
+    assert "--overwrite" in capsys.readouterr().out
+    from pipelines import evaluate
+
+    eval_args, _ = evaluate.parse_args(["--data_dir", "d"])
+    assert evaluate.labelling_options(eval_args, "d", "o/predictions/labels").overwrite
