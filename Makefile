@@ -6,7 +6,6 @@ STAMP := $(VENV)/.installed
 export BASE_DIR ?= artifacts
 # The hub and Google Cloud are unreachable in CI and tests; fail fast instead of retrying.
 export HF_HUB_OFFLINE ?= 1
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test install bench model clean
 

@@ -31,7 +31,7 @@ def run(argv: Optional[list[str]] = None) -> None:
     inbox = storage.join(base, "demo_inbox")
     write_demo_folder(inbox, UNSEEN_SIZE, seed=UNSEEN_SEED)
     output = storage.join(base, "labels", "demo")
-    opts = label.LabelOptions(inbox, output, sort_into=storage.join(base, "sorted"))
+    opts = label.LabelOptions(inbox, output, sort_into=storage.join(base, "sorted"), overwrite=True)
     label.check_options(opts)
     model = LoadedRun.open(storage.join(runs.model_type_dir(base, DEMO_MODEL), runs.LATEST_FILE))
     label.label(opts, model, PipelineOptions(["--runner=DirectRunner"]))
