@@ -30,11 +30,13 @@ def megabytes(mb: float) -> int:
 
 
 class Listed(NamedTuple):
-    """A listed path: `error` is None for a file to read, else a reason code from REASONS."""
+    """A listed path: `error` is None for a file to read, else a reason code from REASONS. `ack_id`: the
+    Pub/Sub message that named it, acknowledged once its row or dead letter is written."""
 
     uri: str
     error: Optional[str] = None
     detail: str = ""
+    ack_id: str = ""
 
 
 class ReadError(OSError):

@@ -11,6 +11,7 @@ from typing import Iterable, Optional
 from core import features, runs, storage
 
 METRICS = "chart_sifter.label"  # the namespace of labelling's Beam counters
+ACK_ID = "_ack_id"  # a Pub/Sub job's row or dead letter carries its message's ack id until the writer removes it
 
 
 def timestamp() -> str:

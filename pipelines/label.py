@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import shutil
-import time
+import sys
 from typing import Optional
 
 import apache_beam as beam
@@ -28,6 +28,7 @@ from pipelines.labelling import CopyInto, LabelImages
 from pipelines.streaming import NewVersions, WriteBundleFiles, keyed_version
 from transforms.image import MAX_PIXELS
 
+COUNTER_RECURSION = 20_000  # Python frames a long streaming run's counters need to be read back
 
 @dataclasses.dataclass(frozen=True)
 class LabelOptions:
@@ -45,6 +46,8 @@ class LabelOptions:
     max_pixels: int = MAX_PIXELS
     allow_outside_root: bool = False
     allowed_prefix: tuple[str, ...] = ()
+    allowed_bucket: tuple[str, ...] = ()  # Pub/Sub: buckets whose GCS notifications are read
+    ack_deadline: float = pubsub.DEFAULT_ACK_DEADLINE_S  # Pub/Sub: seconds a pulled message is held
     folders: tuple[str, ...] = ()  # batch: label only these subfolders of `input` (evaluate: chart, non_chart)
     overwrite: bool = False  # batch: replace what an earlier run left under `output` (else such an output is refused)
 
@@ -52,7 +55,8 @@ class LabelOptions:
     def from_args(cls, args: argparse.Namespace, streaming: bool) -> "LabelOptions":
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
                   if f.name not in ("streaming", "folders")}
-        return cls(**{**values, "allowed_prefix": tuple(args.allowed_prefix or ())}, streaming=streaming)
+        return cls(**{**values, "allowed_prefix": tuple(args.allowed_prefix or ()),
+                      "allowed_bucket": tuple(args.allowed_bucket or ())}, streaming=streaming)
 
     @property
     def reads_pubsub(self) -> bool:
@@ -74,7 +78,8 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
     def named(field: str) -> str:
         return (names or {}).get(field) or f"--{field} {getattr(opts, field)}"
 
-    for name in ("duration", "poll_interval", "max_file_mb", "max_pixels", "batch_size", "decode_threads"):
+    for name in ("duration", "poll_interval", "ack_deadline", "max_file_mb", "max_pixels", "batch_size",
+                 "decode_threads"):
         value, low = getattr(opts, name), -1 if name == "decode_threads" else 0
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
@@ -91,6 +96,10 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
     if opts.sort_into:  # else every copy fails on the workers: rc 0 and rejected sort_failed for each image
         _check_writable(storage.join(opts.sort_into, ""), named("sort_into"))
     if opts.reads_pubsub:
+        if not (opts.allowed_prefix or opts.allowed_bucket):
+            raise ValueError(f"{named('input')} is a subscription: name what its messages may make this job read, "
+                             "--allowed_bucket BUCKET (its GCS notifications) and/or --allowed_prefix PREFIX "
+                             "(URIs and paths under it)")
         return
     if not opts.streaming and not any(next(inputs.list_files(p), None) for p in opts.patterns):
         raise ValueError(
@@ -151,9 +160,11 @@ class LabelFiles(beam.PTransform):
             rejected["NotSorted"] = labels | "SortInto" >> beam.ParDo(CopyInto(opts.sort_into, opts.max_file_mb))
         dead_letter_prefix = opts.output + features.DEAD_LETTER_INFIX
         if opts.streaming:  # one writer per branch: a Flatten would hold dead letters back until the run ends
-            _ = labels | "WriteResults" >> beam.ParDo(WriteBundleFiles(opts.output))
+            subscription = opts.input if opts.reads_pubsub else None  # acknowledged once written
+            _ = labels | "WriteResults" >> beam.ParDo(WriteBundleFiles(opts.output, subscription))
             for name, pcoll in rejected.items():
-                _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letter_prefix))
+                _ = pcoll | f"WriteDeadLetters[{name}]" >> beam.ParDo(WriteBundleFiles(dead_letter_prefix,
+                                                                                       subscription))
             return labels
         all_rejected = list(rejected.values()) | "AllRejected" >> beam.Flatten()
         for name, pcoll, prefix in (("Results", labels, opts.output), ("DeadLetters", all_rejected,
@@ -193,17 +204,21 @@ class ListInputs(beam.PTransform):
 
     def expand(self, root):
         opts = self._opts
-        if opts.reads_pubsub:
+        from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+
+        stop = Timestamp.now() + opts.duration if opts.duration else MAX_TIMESTAMP
+        if opts.reads_pubsub:  # pulled each tick, acknowledged by the sink once written (pubsub.PullMessages)
+            from apache_beam.transforms.periodicsequence import PeriodicImpulse
+
             return (
                 root
-                | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=opts.input, with_attributes=True)
-                | "ImageUris" >> beam.FlatMap(pubsub.uris_from_message, opts.allowed_prefix)
+                | "Tick" >> PeriodicImpulse(stop_timestamp=stop, fire_interval=opts.poll_interval)
+                | "PullMessages" >> beam.ParDo(pubsub.PullMessages(opts.input, opts.allowed_prefix,
+                                                                   opts.allowed_bucket, opts.ack_deadline))
             )
         if opts.streaming:
             from apache_beam.io import fileio
-            from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
-            stop = Timestamp.now() + opts.duration if opts.duration else MAX_TIMESTAMP
             done = results.already_labelled(opts.output)
             watch = fileio.MatchContinuously(inputs.input_pattern(opts.input), interval=opts.poll_interval,
                                              has_deduplication=False, stop_timestamp=stop)
@@ -246,12 +261,10 @@ def label(opts: LabelOptions, run: LoadedRun, pipeline_options: PipelineOptions)
     build_pipeline(p, opts, run)
     result = p.run()
     try:
-        if opts.streaming and opts.duration and opts.reads_pubsub:
-            _cancel_after(result, opts.duration)  # a subscription never ends by itself
-        else:
-            result.wait_until_finish()  # batch, or file watching up to its stop timestamp
+        result.wait_until_finish()  # batch, or streaming up to its stop timestamp (--duration): then it drains
     except KeyboardInterrupt:
-        logging.info("Stopping (Ctrl-C): every result labelled so far is already written.")
+        logging.info("Stopping (Ctrl-C): every result labelled so far is written; Pub/Sub messages not yet "
+                     "answered stay on the subscription for the next run.")
         result.cancel()
         raise  # exit code 130
     _log_counters(result)
@@ -283,12 +296,20 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--duration", type=float, default=None,
                         help="Streaming: stop cleanly after this many seconds (default: run until Ctrl-C).")
     parser.add_argument("--poll_interval", type=float, default=1.0,
-                        help="Streaming over files: seconds between listings (each is one list call on a bucket).")
+                        help="Streaming: seconds between listings of the folder or bucket (each is one list call "
+                             "on a bucket), or between pulls from the subscription.")
     options.add_batching(parser)
     options.add_input_limits(parser)
     parser.add_argument("--allowed_prefix", action="append", default=None,
-                        help="Pub/Sub: read image URIs only under this prefix (repeatable, e.g. gs://bucket/uploads/). "
-                             "Without one, only GCS notifications' own objects are read.")
+                        help="Pub/Sub: read image URIs, paths (after resolving symlinks) and notified objects only "
+                             "under this prefix (repeatable, e.g. gs://bucket/uploads/).")
+    parser.add_argument("--allowed_bucket", action="append", default=None,
+                        help="Pub/Sub: read the objects that GCS notifications of this bucket name (repeatable). A "
+                             "subscription job needs this or --allowed_prefix; nothing else is ever read.")
+    parser.add_argument("--ack_deadline", type=float, default=pubsub.DEFAULT_ACK_DEADLINE_S,
+                        help="Pub/Sub: seconds a pulled message is held before Pub/Sub delivers it again (10-600). A "
+                             "message is acknowledged once its row or dead letter is written, so a crashed job's "
+                             "messages come back after this; an image taking longer may be labelled twice.")
     args, beam_args = options.parse_with_beam(parser, argv)
     return args, beam_args + (["--streaming"] if args.streaming else [])
 
@@ -303,24 +324,16 @@ def run(argv: Optional[list[str]] = None):
     return label(opts, LoadedRun.open(args.model_dir, args.threshold, args.review_band), pipeline_options)
 
 
-def _cancel_after(result, seconds: float) -> None:
-    """Let a streaming run go for `seconds`, then cancel it (already-written results stay).
-    On the DirectRunner, cancel waits for the Pub/Sub pull in flight (up to ~30 s)."""
-    from apache_beam.runners.runner import PipelineState
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not PipelineState.is_terminal(result.state):
-        time.sleep(0.5)
-    if not PipelineState.is_terminal(result.state):
-        logging.info("Duration reached: stopping the streaming run.")
-        result.cancel()
-
-
 def _log_counters(result) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, COUNTER_RECURSION))  # the FnApiRunner merges a stream's bundles recursively
     try:
         counters = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(results.METRICS))["counters"]
-    except Exception:  # the DaskRunner reports none; other runners none after cancel
+    except Exception as err:  # the DaskRunner reports none; other runners none after cancel
+        logging.info("Label counters: this runner reports none (%s: %s)", type(err).__name__, err)
         return
+    finally:
+        sys.setrecursionlimit(limit)
     totals = {c.key.metric.name: c.committed for c in counters}
     logging.info("Label counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "none")
 

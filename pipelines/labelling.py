@@ -25,20 +25,22 @@ class ImageKey(NamedTuple):
     sha256: str
     width: int
     height: int
+    ack_id: str = ""  # the Pub/Sub message that named the image, acknowledged once its row is written
 
 
-def dead_letter(uri: str, reason: str, detail: str) -> dict:
+def dead_letter(uri: str, reason: str, detail: str, ack_id: str = "") -> dict:
     """One dead-letter record (a JSONL line of PREFIX.rejected-*.jsonl), counted."""
     beam.metrics.Metrics.counter(results.METRICS, f"rejected_{reason}").inc()
-    return dead_letters.label_record(uri, reason, detail, results.timestamp())
+    return _acked_by(dead_letters.label_record(uri, reason, detail, results.timestamp()), ack_id)
 
 
-def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(REJECTED, dead_letter(uri, reason, detail))
+def _reject(uri: str, reason: str, detail: str, ack_id: str = "") -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(REJECTED, dead_letter(uri, reason, detail, ack_id))
 
 
-def _reject(uri: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(REJECTED, dead_letter(uri, reason, detail))
+def _acked_by(record: dict, ack_id: str) -> dict:
+    """The record, carrying the ack id of the Pub/Sub message it answers (results.ACK_ID) if there is one."""
+    return {**record, results.ACK_ID: ack_id} if ack_id else record
 
 
 class ReadAndPrepare(ThreadPoolDoFn):
@@ -76,11 +78,12 @@ class ReadAndPrepare(ThreadPoolDoFn):
     def emit(self, listed: inputs.Listed, prepared) -> Iterator:
         beam.metrics.Metrics.counter(results.METRICS, "images_read").inc()
         if isinstance(prepared, PreparedImage):
-            yield ImageKey(listed.uri, prepared.sha256, prepared.width, prepared.height), prepared.pixels.tobytes()
+            key = ImageKey(listed.uri, prepared.sha256, prepared.width, prepared.height, listed.ack_id)
+            yield key, prepared.pixels.tobytes()
         else:
             if self._progress:
                 self._progress.tick()
-            yield _reject(listed.uri, *prepared)
+            yield _reject(listed.uri, *prepared, listed.ack_id)
 
 
 class ToResult(beam.DoFn):
@@ -95,13 +98,13 @@ class ToResult(beam.DoFn):
         key, prediction = element
         self._progress.tick(total)
         if isinstance(prediction.inference, InferenceError):
-            yield _reject(key.uri, dead_letters.MODEL_ERROR, prediction.inference)
+            yield _reject(key.uri, dead_letters.MODEL_ERROR, prediction.inference, key.ack_id)
             return
         verdict = self._rule.verdict(float(prediction.inference))
         beam.metrics.Metrics.counter(results.METRICS, f"labelled_{verdict['label']}").inc()
         if verdict["review"]:
             beam.metrics.Metrics.counter(results.METRICS, "labelled_review").inc()
-        yield results.result_line(key.uri, key.sha256, key.width, key.height, verdict)
+        yield _acked_by(results.result_line(key.uri, key.sha256, key.width, key.height, verdict), key.ack_id)
 
 
 class CopyInto(beam.DoFn):
@@ -172,6 +175,7 @@ class LabelImages(beam.PTransform):
             | "ToResult" >> beam.ParDo(to_result, *total).with_outputs(REJECTED, main="results")
         )
         return {"results": scored.results, "Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}
+
 
 def _runs_here(pipeline: beam.Pipeline) -> bool:
     """Whether the DirectRunner runs `pipeline` (in this process, where the progress bar is): elsewhere the workers

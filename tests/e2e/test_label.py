@@ -414,38 +414,23 @@ def test_streaming_over_pubsub_handles_gcs_notifications_and_plain_uris(
     gcs_emulator.upload(f"{gcs_bucket}/drop/a.png", MIXED["a.png"]())
     local = tmp_path / "b.jpg"
     local.write_bytes(MIXED["b.jpg"]())
+    bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
+    notification = json.dumps({"kind": "storage#object", "bucket": bucket, "name": obj}).encode()
+    pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_FINALIZE")
+    pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_DELETE")  # ignored
+    pubsub_emulator.publish(topic, notification, bucketId="evil-bucket", objectId=obj)  # a bucket nobody allowed
+    pubsub_emulator.publish(topic, str(local).encode())
     output = str(tmp_path / "out" / "labels")
     args, beam_args = label.parse_args(
-        [
-            "--runner=DirectRunner",
-            "--streaming",
-            "--model_dir",
-            model_dir,
-            "--input",
-            subscription,
-            "--output",
-            output,
-            "--allowed_prefix",
-            f"{gcs_bucket}/drop/",
-            "--allowed_prefix",
-            str(tmp_path) + os.sep,
-        ]
-    )
+        ["--runner=DirectRunner", "--streaming", "--model_dir", model_dir, "--input", subscription, "--output", output,
+         "--allowed_bucket", bucket, "--allowed_prefix", str(tmp_path) + os.sep, "--duration", "20"])
     p = beam.Pipeline(options=PipelineOptions(beam_args))
     label.build_pipeline(p, label.LabelOptions.from_args(args, streaming=True), LoadedRun.open(model_dir))
-    result = p.run()
-    try:
-        bucket, obj = gcs_bucket[len("gs://"):], "drop/a.png"
-        notification = json.dumps({"kind": "storage#object", "bucket": bucket, "name": obj}).encode()
-        pubsub_emulator.publish(topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_FINALIZE")
-        pubsub_emulator.publish(
-            topic, notification, bucketId=bucket, objectId=obj, eventType="OBJECT_DELETE"
-        )  # ignored
-        pubsub_emulator.publish(topic, str(local).encode())
-        _wait_for(lambda: len(_results(output)[0]) >= 2, 60, "both Pub/Sub messages to be labelled")
-    finally:
-        pubsub_emulator.stop_streaming_pipeline(result, topic)
-    assert sorted(r["uri"] for r in _results(output)[0]) == sorted([f"{gcs_bucket}/drop/a.png", str(local)])
+    p.run().wait_until_finish()  # up to --duration, then it drains what it pulled
+    labelled, rejected = _results(output)
+    assert sorted(r["uri"] for r in labelled) == sorted([f"{gcs_bucket}/drop/a.png", str(local)])
+    assert [(r["uri"], r["reason"]) for r in rejected] == [(f"gs://evil-bucket/{obj}", "not_allowed")]
+    assert pubsub_emulator.pull(subscription, timeout=2) == []  # every message answered was acknowledged
 
 
 def test_streaming_dead_letters_a_bad_file_name_and_ctrl_c_exits_130(model_dir, tmp_path):
