@@ -59,28 +59,45 @@ def compile_model(model: keras.Model, spec: ModelSpec, learning_rate: float | No
 
 
 def start_fine_tuning(model: keras.Model, spec: ModelSpec) -> None:
-    """Unfreeze the backbone from `fine_tune.unfreeze_from` on and recompile at the fine-tune rate.
+    """Unfreeze the pretrained backbone from `fine_tune.unfreeze_from` on and recompile at the fine-tune rate.
 
-    BatchNorm stays in inference mode: the backbone is called with training=False.
+    BatchNorm stays frozen, in inference mode (freeze_batch_norm).
     """
-    if spec.fine_tune is None:
-        raise SpecError(f"model '{spec.model_type}': fine_tune: not configured")
+    if spec.fine_tune is None or not spec.pretrained:
+        raise SpecError(f"model '{spec.model_type}': fine_tune: applies to a base_model with pretrained weights only")
     backbone = model.get_layer(BACKBONE)
     backbone.trainable = True
     for layer in backbone.layers[: spec.fine_tune.unfreeze_from or 0]:
         layer.trainable = False
+    freeze_batch_norm(backbone)
     compile_model(model, spec, spec.fine_tune.learning_rate)
 
 
+def freeze_batch_norm(backbone: keras.Model) -> None:
+    """A pretrained backbone's BatchNorm layers keep their statistics and run in inference mode. Calling the
+    backbone with training=False is not enough in Keras 3: a functional model passes the outer call's
+    training=True on to every layer inside it, so only a non-trainable BatchNorm stays frozen."""
+    for layer in backbone._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
 def _transfer(spec: ModelSpec, x: keras.KerasTensor) -> keras.KerasTensor:
-    """Base model (frozen BatchNorm) plus the classification head, the keras-io way."""
+    """Base model plus the classification head. A pretrained base the keras-io way: frozen unless `trainable`,
+    BatchNorm always frozen in inference mode (freeze_batch_norm). Without pretrained weights the whole base trains,
+    BatchNorm included (the trainer recomputes its statistics before each validation: models.trainer)."""
     entry = BASE_MODELS[spec.base_model]
     shape = tuple(x.shape[1:])
     if entry.preprocess_input is not None:
         x = _preprocess(entry, shape)(x)
     base = _base_model(spec, entry, shape)
-    base.trainable = spec.trainable
-    x = base(x, training=False)
+    if spec.pretrained:
+        base.trainable = spec.trainable
+        freeze_batch_norm(base)
+        x = base(x, training=False)
+    else:
+        base.trainable = True
+        x = base(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dropout(spec.dropout_rate, name="dropout")(x)
     x = keras.layers.Dense(spec.dense_units, activation="relu", name="dense")(x)

@@ -31,6 +31,8 @@ def make_dataset(files: list[str], transform_output, batch_size: int, training: 
     source weight times its label's class weight (Keras takes one or the other, not both).
     The records in content order (`records`), in-memory cache, shuffle (training only),
     batch, vectorised parse and transform, prefetch: the input pipeline stays ahead of the model.
+    Its number of batches is known, so Keras shows progress within an epoch and knows where an epoch ends
+    (with an unknown length it warns that the input ran out of data).
     """
     spec = transform_output.raw_feature_spec()
     spec.pop(features.SHA256_KEY, None)  # provenance only
@@ -74,3 +76,11 @@ def raw_batches(files: list[str], transform_output, batch_size: int) -> Iterator
     bytes, exactly what the labeller hands the exported model (so scores on them are the labeller's scores)."""
     spec = transform_output.raw_feature_spec()
     yield from records(files).batch(batch_size).map(lambda batch: tf.io.parse_example(batch, spec)).as_numpy_iterator()
+
+
+def sha256s(files: list[str]) -> list[str]:
+    """The hex sha256 of each record's original file (`features.SHA256_KEY`), in the files' order."""
+    spec = {features.SHA256_KEY: tf.io.FixedLenFeature([], tf.string)}
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
+    return [h.decode() for batch in dataset.map(lambda records: tf.io.parse_example(records, spec)).as_numpy_iterator()
+            for h in batch[features.SHA256_KEY]]

@@ -22,14 +22,18 @@ def _save(fig: Figure, path: str) -> str:
     return path
 
 
-def plot_history(history: dict, metric: str, path: str, title: str, best_epoch: Optional[int] = None) -> str:
-    """Training vs validation `metric` per epoch (e.g. accuracy_plot_<run_id>.png)."""
+def plot_history(history: dict, metric: str, path: str, title: str, best_epoch: Optional[int] = None,
+                 marks: Optional[dict[str, float]] = None) -> str:
+    """Training vs validation `metric` per epoch (e.g. accuracy_plot_<run_id>.png), the network's own; `marks`
+    draws labelled horizontal lines beside them (e.g. the ensemble's val accuracy, network and trees blended)."""
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     epochs = np.arange(1, len(history.get(metric, [])) + 1)
-    for key, style, name in ((metric, "o-", "training"), (f"val_{metric}", "s--", "validation")):
+    for key, style, name in ((metric, "o-", "network training"), (f"val_{metric}", "s--", "network validation")):
         if history.get(key):
             ax.plot(epochs, history[key], style, label=f"{name} {metric}", markersize=4)
+    for (label, value), color in zip((marks or {}).items(), ("tab:green", "tab:purple", "tab:brown")):
+        ax.axhline(value, color=color, linestyle="-.", label=f"{label}: {value:.3f}")
     if best_epoch:
         ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
     ax.set_title(title)
@@ -152,11 +156,13 @@ LEADERBOARD_COLUMNS = (
     "threshold",
     "epochs",
     "train_seconds",
+    "useless",
 )
 
 
 def update_leaderboard(reports_dir: str, row: dict) -> list[dict]:
-    """Append a run to leaderboard.json and re-render leaderboard.md (best test accuracy first)."""
+    """Append a run to leaderboard.json and re-render leaderboard.md (best test accuracy first; a run marked
+    `useless` (its scores cannot sort images: models.trainer.usefulness_warnings) says so)."""
     json_path = storage.join(reports_dir, "leaderboard.json")
     rows = read_json(json_path) if storage.exists(json_path) else []
     rows = [r for r in rows if r.get("run_id") != row["run_id"]] + [row]
@@ -172,6 +178,8 @@ def update_leaderboard(reports_dir: str, row: dict) -> list[dict]:
 
 
 def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)

@@ -89,7 +89,7 @@ class Component:
 
 @dataclasses.dataclass(frozen=True)
 class FineTune:
-    """Second training phase: unfreeze the base model and train on at a lower learning rate."""
+    """Second training phase of a pretrained base: unfreeze it and train on at a lower learning rate."""
 
     epochs: int
     learning_rate: float
@@ -132,6 +132,12 @@ class ModelSpec:
     augmentation: tuple[Component, ...] = ()
     fine_tune: FineTune | None = None
     boosted_trees: BoostedTrees | None = None
+
+    @property
+    def pretrained(self) -> bool:
+        """A base model that starts from weights (ImageNet or a file): `trainable` and `fine_tune` apply to it.
+        Without them the whole network trains from scratch, BatchNorm included."""
+        return self.base_model is not None and self.weights is not None
 
 
 SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(ModelSpec)) - {"model_type"}

@@ -2,6 +2,7 @@
 on val -> metrics on test -> metadata.json -> reports. `pipelines.train` is its command line."""
 import dataclasses
 import logging
+import sys
 import time
 import uuid
 from datetime import datetime, timezone
@@ -14,6 +15,9 @@ from models import reports
 from models.spec import ModelSpec
 
 INGEST_HINT = "python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_demo.yaml"
+TENSORBOARD_DIR = "tensorboard"  # <run_dir>/tensorboard/{train,validation}: per-epoch scalars (tensorboard --logdir)
+USELESS_AUC = 0.6  # a run whose val or test ROC AUC is at most this is marked useless
+RECALIBRATION_BATCHES = 20  # training batches that BatchNorm's statistics are recomputed from (scratch bases)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,22 +51,64 @@ def run(spec: ModelSpec, data_dir: str, base_dir: str, seed: int = 0, review_tar
     make_deterministic(seed)
     data = load_data(data_dir)
     run_id, run_dir = new_run(base_dir, spec.model_type)
-    logging.info("Training %s (run %s) on %d images from %s", spec.model_type, run_id,
-                 sum(data.counts[features.TRAIN].values()), data_dir)
+    logging.info("Training %s (run %s) on %d images from %s; TensorBoard: tensorboard --logdir %s", spec.model_type,
+                 run_id, sum(data.counts[features.TRAIN].values()), data_dir, storage.join(run_dir, TENSORBOARD_DIR))
+    write_training_images(data, run_dir)
     model, history, kept_epoch, seconds = train(spec, data, run_dir, seed)
     scorer, trees = export(model, spec, data, run_dir, seed)
-    val, test = (score_split(scorer, data, split, spec.batch_size) for split in (features.VAL, features.TEST))
+    val, test = score_splits(scorer, data, spec.batch_size)
     threshold, band = calibrate(val, review_target)
     test_metrics = evaluate(test, threshold, band)
     metadata = run_metadata(spec, data, run_id, threshold, band, review_target, test_metrics, trees)
     metadata.write(run_dir)
     runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
-    summary = training_summary(metadata, history, kept_epoch, seconds, data, run_dir)
+    summary = training_summary(metadata, history, kept_epoch, seconds, data, run_dir, val, test)
     write_reports(summary, history, test.labels, test.scores, base_dir, scorer.trees)
-    logging.info("Model: %s | test accuracy %.4f, F1 %.4f at threshold %.3f | reports: %s", run_dir,
-                 test_metrics["accuracy"], test_metrics["f1"], threshold,
-                 storage.join(base_dir, "reports", spec.model_type))
+    log_outcome(summary, storage.join(base_dir, "reports", spec.model_type))
     return summary
+
+
+def log_outcome(summary: dict, reports_dir: str) -> None:
+    """The run's last lines: where it is, its test figures, and a loud warning for each reason it is useless."""
+    metrics = summary["test_metrics"]
+    logging.info("Model: %s | test accuracy %.4f, F1 %.4f, ROC AUC %s at threshold %.3f | reports: %s",
+                 summary["model_dir"], metrics["accuracy"], metrics["f1"], _auc(metrics["roc_auc"]),
+                 summary["threshold"], reports_dir)
+    for warning in summary["warnings"]:
+        logging.warning("USELESS MODEL: %s", warning)
+
+
+def usefulness_warnings(val: Scored, test: Scored) -> list[str]:
+    """Why the run's scores cannot sort images (empty when they can): a val or test ROC AUC at or below
+    USELESS_AUC, or constant test scores. Each says what to do."""
+    from models.metrics import binary_metrics
+
+    remedy = ("Train longer (--epochs), on more images, or with a model that learns from scratch (e.g. "
+              "--model_type chart-cnn); do not label with this model.")
+    found = []
+    if test.scores.size and np.ptp(test.scores) < 1e-6:
+        found.append(f"every test image gets the same score ({test.scores[0]:.4f}): the model tells nothing apart. "
+                     + remedy)
+    for name, split in (("val", val), ("test", test)):
+        auc = binary_metrics(split.labels, split.scores, 0.5)["roc_auc"]
+        if auc is not None and auc <= USELESS_AUC:
+            found.append(f"{name} ROC AUC {auc:.3f} <= {USELESS_AUC}: it ranks images little better than chance. "
+                         + remedy)
+    return found
+
+
+def _auc(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def write_training_images(data: TrainingData, run_dir: str) -> None:
+    """runs.TRAINING_IMAGES_FILE: the sorted hex sha256 of every train and val image, one a line (so a later
+    evaluation can tell which of its images the model has seen)."""
+    from models.data import sha256s
+
+    hashes = sorted({h for split in (features.TRAIN, features.VAL) for h in sha256s(data.files[split])})
+    with storage.open_write(storage.join(run_dir, runs.TRAINING_IMAGES_FILE)) as f:
+        f.write("".join(f"{h}\n" for h in hashes).encode())
 
 
 def load_data(data_dir: str) -> TrainingData:
@@ -118,11 +164,24 @@ def export(model, spec: ModelSpec, data: TrainingData, run_dir: str, seed: int) 
     scorer = Scorer(load_signature(run_dir), data.image_size)
     if not spec.boosted_trees:
         return scorer, None
-    logging.info("Fitting the boosted trees on the train split's descriptors")
+    logging.info("Fitting the boosted trees on the train split's descriptors (%d images)",
+                 sum(data.counts[features.TRAIN].values()))
+    started = time.monotonic()
     scorer.trees = fit_trees(spec, data.files[features.TRAIN], data.transform_output, data.image_size,
                              class_weights(spec, data.counts[features.TRAIN]), seed)
+    logging.info("Boosted trees fitted in %.1f s", time.monotonic() - started)
     scorer.weight, scorer.combine = spec.boosted_trees.weight, spec.boosted_trees.combine
     return scorer, boosted.save(scorer.trees, run_dir, scorer.weight, scorer.combine)
+
+
+def score_splits(scorer, data: TrainingData, batch_size: int) -> tuple[Scored, Scored]:
+    """The val and test splits scored through the exported run (logged: on a large test split it takes a while)."""
+    started = time.monotonic()
+    logging.info("Scoring the val and test splits (%d and %d images) through the exported run",
+                 sum(data.counts[features.VAL].values()), sum(data.counts[features.TEST].values()))
+    val, test = (score_split(scorer, data, split, batch_size) for split in (features.VAL, features.TEST))
+    logging.info("Scored in %.1f s", time.monotonic() - started)
+    return val, test
 
 
 def score_split(scorer, data: TrainingData, split: str, batch_size: int) -> Scored:
@@ -171,8 +230,11 @@ def run_metadata(spec: ModelSpec, data: TrainingData, run_id: str, threshold: fl
 
 
 def training_summary(metadata: runs.RunMetadata, history: dict, kept_epoch: int, seconds: float,
-                     data: TrainingData, run_dir: str) -> dict:
-    """training_summary_<run_id>.json: the run's history in brief, its test metrics and where it lives."""
+                     data: TrainingData, run_dir: str, val: Scored, test: Scored) -> dict:
+    """training_summary_<run_id>.json: the run's history in brief, its val and test metrics (the run's score, at
+    its threshold), where it lives, and `warnings` (non-empty, and `useless` true, when its scores cannot sort
+    images: usefulness_warnings)."""
+    warnings = usefulness_warnings(val, test)
     epochs_run = len(history["loss"])
     n_train = sum(data.counts[features.TRAIN].values())
     return {
@@ -186,6 +248,9 @@ def training_summary(metadata: runs.RunMetadata, history: dict, kept_epoch: int,
         "best_epoch": kept_epoch + 1,  # the epoch whose weights were exported
         "best_validation_accuracy": history["val_accuracy"][kept_epoch],
         "test_metrics": metadata.test_metrics,
+        "val_metrics": evaluate(val, metadata.threshold, metadata.review_band),
+        "warnings": warnings,
+        "useless": bool(warnings),
         "threshold": metadata.threshold,
         "review_band": list(metadata.review_band),
         "train_seconds": round(seconds, 2),
@@ -210,17 +275,21 @@ def class_weights(spec, counts: dict) -> Optional[dict]:
     return {features.LABEL_IDS[label]: float(w) for label, w in spec.class_weights.items()}
 
 
-def callbacks(spec, run_dir: str, checkpoint=None) -> list:
-    """History log, early stopping and the best-epoch checkpoint. With `optimizer_args: {use_ema: true}`
-    validation, early stopping and the checkpoint all see the averaged (EMA) weights, so the kept model is
-    the best averaged one rather than the raw weights of its epoch. A later phase passes the first phase's
-    `checkpoint` (it remembers the best so far) and appends to the same history.csv."""
+def callbacks(spec, run_dir: str, checkpoint=None, train_ds=None) -> list:
+    """History log, TensorBoard scalars, early stopping and the best-epoch checkpoint; for a base trained from
+    scratch, BatchNorm's statistics recomputed from `train_ds` before each validation. With `optimizer_args:
+    {use_ema: true}` validation, early stopping and the checkpoint all see the averaged (EMA) weights, so the kept
+    model is the best averaged one rather than the raw weights of its epoch. A later phase passes the first
+    phase's `checkpoint` (it remembers the best so far) and appends to the same history.csv."""
     import keras
 
     history_csv = storage.join(run_dir, runs.HISTORY_FILE)
-    result = [keras.callbacks.CSVLogger(history_csv, append=checkpoint is not None)]
+    result = [keras.callbacks.CSVLogger(history_csv, append=checkpoint is not None),
+              scalar_summaries(storage.join(run_dir, TENSORBOARD_DIR))]
     if spec.optimizer_args.get("use_ema"):
         result.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # before the callbacks that read weights
+    if spec.base_model and not spec.pretrained and train_ds is not None:
+        result.append(recalibrate_batch_norm(train_ds))  # after the EMA swap: statistics of the weights validated
     if spec.early_stopping:
         result.append(keras.callbacks.EarlyStopping(**spec.early_stopping))
     if spec.checkpoint:
@@ -235,28 +304,109 @@ def callbacks(spec, run_dir: str, checkpoint=None) -> list:
 
 
 def fit(model, spec, train_ds, val_ds, run_dir: str) -> tuple[dict, int]:
-    """Fit, then the optional fine-tuning phase (base unfrozen, lower learning rate). Returns the merged
-    history and the 0-based epoch whose weights the model ends with (the one exported).
+    """Fit, then the optional fine-tuning phase (pretrained base unfrozen, lower learning rate). Returns the
+    merged history and the 0-based epoch whose weights the model ends with (the one exported).
 
-    Class and source weights come with the data as sample weights (see models.data).
+    Class and source weights come with the data as sample weights (see models.data). Progress within each
+    epoch on a terminal, one line per epoch otherwise.
     """
     import keras
 
     from models.builder import start_fine_tuning
 
-    phase = callbacks(spec, run_dir)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=phase, verbose=2).history
-    if spec.fine_tune and spec.base_model:
+    verbose = 1 if sys.stdout.isatty() else 2
+    # shuffle=False: the dataset shuffles itself (Keras cannot shuffle a tf.data.Dataset, and says so).
+    phase = callbacks(spec, run_dir, train_ds=train_ds)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=phase, verbose=verbose,
+                        shuffle=False).history
+    _log_early_stop(phase)
+    if spec.fine_tune and not spec.pretrained:
+        logging.info("No fine-tuning phase: fine_tune applies to pretrained bases, and %s trained its whole "
+                     "network from scratch (weights: null)", spec.model_type)
+    elif spec.fine_tune:
         done = len(history["loss"])
+        logging.info("Fine-tuning: base unfrozen from layer %s, epochs %d-%d at learning rate %g",
+                     spec.fine_tune.unfreeze_from or 0, done + 1, done + spec.fine_tune.epochs,
+                     spec.fine_tune.learning_rate)
         start_fine_tuning(model, spec)
         checkpoint = next((c for c in phase if isinstance(c, keras.callbacks.ModelCheckpoint)), None)
-        phase = callbacks(spec, run_dir, checkpoint)
+        phase = callbacks(spec, run_dir, checkpoint, train_ds)
         more = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + spec.fine_tune.epochs,
-                         callbacks=phase, verbose=2).history
+                         callbacks=phase, verbose=verbose, shuffle=False).history
         history = {k: history.get(k, []) + more.get(k, []) for k in history}
+        _log_early_stop(phase)
     stopper = next((c for c in phase if isinstance(c, keras.callbacks.EarlyStopping)), None)
     restored = stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None
-    return history, (stopper.best_epoch if restored else len(history["loss"]) - 1)
+    kept = stopper.best_epoch if restored else len(history["loss"]) - 1
+    monitor = stopper.monitor if stopper is not None else "val_loss"
+    logging.info("Training done after %d epochs; keeping epoch %d's weights (%s %.4f)", len(history["loss"]),
+                 kept + 1, monitor, history.get(monitor, [float("nan")] * (kept + 1))[kept])
+    return history, kept
+
+
+def _log_early_stop(phase: list) -> None:
+    """A line when the phase's early stopping ended it before its last epoch."""
+    import keras
+
+    for c in phase:
+        if isinstance(c, keras.callbacks.EarlyStopping) and c.stopped_epoch > 0:
+            logging.info("Early stopping after epoch %d: %s not better for %d epochs%s", c.stopped_epoch + 1,
+                         c.monitor, c.patience, f"; back to epoch {c.best_epoch + 1}'s weights"
+                         if c.restore_best_weights and c.best_weights is not None else "")
+
+
+def scalar_summaries(log_dir: str):
+    """A callback writing TensorBoard's per-epoch scalars (`epoch_<metric>` under train/ and validation/, as
+    Keras's TensorBoard callback writes them) through tf.summary's core ops: no tensorboard package needed."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+
+    class ScalarSummaries(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.writers = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            for name, value in (logs or {}).items():
+                split, metric = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
+                if split not in self.writers:
+                    self.writers[split] = tf.summary.create_file_writer(storage.join(log_dir, split))
+                with self.writers[split].as_default():
+                    tf.summary.write(f"epoch_{metric}", tf.constant(float(value), tf.float32), step=epoch,
+                                     metadata=metadata)
+                    self.writers[split].flush()
+
+        def on_train_end(self, logs=None):
+            for writer in self.writers.values():
+                writer.close()
+            self.writers = {}
+
+    return ScalarSummaries()
+
+
+def recalibrate_batch_norm(train_ds):
+    """A callback for a base trained from scratch: before each validation, BatchNorm's moving statistics become
+    the plain mean over RECALIBRATION_BATCHES training batches at the current weights. The applications' momentum
+    (0.99-0.999) suits ImageNet-long runs; after a short run their statistics lag the weights so far that the
+    network in inference mode (validation, export, serving) gave every image the same score."""
+    import keras
+
+    class RecalibrateBatchNorm(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            layers = [layer for layer in self.model._flatten_layers()
+                      if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+            momenta = [layer.momentum for layer in layers]
+            for k, (x, *_) in enumerate(train_ds.take(RECALIBRATION_BATCHES)):
+                for layer in layers:
+                    layer.momentum = k / (k + 1)  # the running mean of the batches' statistics
+                self.model(x, training=True)
+            for layer, momentum in zip(layers, momenta):
+                layer.momentum = momentum
+
+    return RecalibrateBatchNorm()
 
 
 def label_weights(batch: dict, per_label: Optional[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -293,12 +443,16 @@ def write_reports(summary: dict, history: dict, test_labels, test_scores, base: 
     reports_dir = storage.join(base, "reports")
     plots = storage.join(reports_dir, model_type, "plots")
     title = f"{model_type} {run_id}"
+    val_metrics = summary.get("val_metrics")
+    marks = ({f"ensemble (network + boosted trees) val accuracy at threshold {summary['threshold']:.2f}":
+              val_metrics["accuracy"]} if trees is not None and val_metrics else None)
     reports.plot_history(
         history,
         "accuracy",
         storage.join(plots, f"accuracy_plot_{run_id}.png"),
         f"Accuracy: {title}",
         summary["best_epoch"],
+        marks,
     )
     reports.plot_history(
         history, "loss", storage.join(plots, f"loss_plot_{run_id}.png"), f"Loss: {title}", summary["best_epoch"]
@@ -329,5 +483,6 @@ def write_reports(summary: dict, history: dict, test_labels, test_scores, base: 
             **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold")},
             "epochs": summary["epochs"],
             "train_seconds": summary["train_seconds"],
+            "useless": summary.get("useless", False),
         },
     )

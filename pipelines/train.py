@@ -20,15 +20,48 @@ MODEL_TYPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name: ne
 
 
 
+def model_types_epilog(config: str) -> str:
+    """--help's list of the config's model types, and which need ImageNet weights."""
+    from models.spec import load_specs
+
+    try:
+        specs = load_specs(config)
+    except (OSError, ValueError) as err:
+        return f"Model types: cannot read {config} ({err})."
+    lines = [f"Model types in {config}:"]
+    for name, raw in specs.items():
+        if raw.get("base_model") and raw.get("weights", "imagenet") == "imagenet":
+            kind = f"{raw['base_model']}, needs ImageNet weights (see below)"
+        elif raw.get("base_model"):
+            kind = f"{raw['base_model']}, weights: {raw.get('weights')}"
+        else:
+            kind = "a small network of its own, trains from scratch offline"
+        lines.append(f"  {name:<15} {kind}")
+    lines += ["",
+              "ImageNet weights are downloaded once from storage.googleapis.com into ~/.keras/models (no network:",
+              "copy the file there); train stops at once when they can be had neither way. --weights null trains such",
+              "a type from scratch: the whole network, BatchNorm included, and no fine-tuning phase (that is for",
+              "pretrained bases). From scratch a base model needs many more images and epochs than with ImageNet",
+              "weights; on a few thousand images chart-cnn is the better choice. A run whose scores cannot sort images",
+              "(val or test ROC AUC <= 0.6, or one score for all) ends with a warning and is marked useless."]
+    return "\n".join(lines)
+
+
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = options.parser("train", __doc__.split("\n\n")[0], beam=False)
-    parser.add_argument("--model_type", help="Model entry in the config (e.g. demo, mobile, chart-cnn). Required.")
+    parser.epilog = model_types_epilog(DEFAULT_MODEL_CONFIG)
+    parser.add_argument("--model_type", help="Model entry in the config (listed below). Required.")
     parser.add_argument("--config", default=DEFAULT_MODEL_CONFIG, help="Model spec YAML.")
     parser.add_argument("--data_dir", default=None, help="An ingest output directory (default: $BASE_DIR/ingest).")
     parser.add_argument("--epochs", type=int, default=None, help="Override the spec's epochs.")
     parser.add_argument("--batch_size", type=int, default=None, help="Override the spec's batch_size.")
     parser.add_argument("--weights", default=None,
-                        help="Override the spec's weights: imagenet, null (from scratch) or a local weights file.")
+                        help="Override the spec's weights: imagenet, null (from scratch: the whole network trains) or "
+                             "a local weights file.")
+    parser.add_argument("--trainable", action=argparse.BooleanOptionalAction, default=None,
+                        help="Override the spec's trainable: whether a pretrained base's own weights train too "
+                             "(its BatchNorm stays frozen). Without pretrained weights the whole network always "
+                             "trains.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
     parser.add_argument("--review_target", type=float, default=0.99,
                         help="The review band recorded with the model leaves to a person the scores needed for this "
@@ -50,10 +83,14 @@ def load_spec(args: argparse.Namespace):
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     if args.weights is not None:
         overrides["weights"] = None if args.weights.lower() in ("null", "none") else args.weights
+    if args.trainable is not None:
+        if not spec.base_model:
+            raise ValueError(f"--trainable: model_type {spec.model_type} has no base_model (its layers always train)")
+        overrides["trainable"] = args.trainable
     spec = dataclasses.replace(spec, **overrides)
-    if spec.base_model and spec.weights is None and not spec.trainable:
-        logging.warning("%s: a base model without pretrained weights and trainable: false stays random; "
-                        "only the head learns. Set trainable: true to train it from scratch.", spec.model_type)
+    if spec.base_model and not spec.pretrained:
+        logging.info("%s: no pretrained weights: the whole network trains from scratch, BatchNorm included%s",
+                     spec.model_type, " (no fine-tuning phase)" if spec.fine_tune else "")
     return spec
 
 

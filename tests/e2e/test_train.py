@@ -1,4 +1,4 @@
-"""pipelines.train end to end on a small demo ingest: outputs, export, datasets, EMA, fine-tuning."""
+"""pipelines.train end to end on a small demo ingest: outputs, export, datasets, EMA, fine-tuning, useless runs."""
 import glob
 import json
 import os
@@ -53,7 +53,67 @@ def test_a_training_run_writes_every_output(trained):
         assert os.path.getsize(path) > 5000, path  # a rendered figure, not an empty file
     board = json.load(open(os.path.join(base, "reports", "leaderboard.json")))
     assert [r["run_id"] for r in board] == [run_id]
+    assert board[0]["useless"] == written["useless"] == bool(written["warnings"])
     assert run_id in open(os.path.join(base, "reports", "leaderboard.md")).read()
+    assert {"accuracy", "roc_auc"} <= set(written["val_metrics"])  # the ensemble's val figures the plot shows
+
+
+def test_a_run_records_its_training_images_and_tensorboard_scalars(trained):
+    from tensorflow.core.util import event_pb2
+
+    run_dir = trained["summary"]["model_dir"]
+    hashes = open(os.path.join(run_dir, runs.TRAINING_IMAGES_FILE)).read().splitlines()
+    counts = json.load(open(os.path.join(trained["data_dir"], features.SUMMARY_FILE)))["counts"]
+    assert len(hashes) == sum(counts[features.TRAIN].values()) + sum(counts[features.VAL].values())
+    assert hashes == sorted(hashes) and all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
+
+    import tensorflow as tf
+
+    for split, tag in (("train", "epoch_loss"), ("validation", "epoch_auc")):
+        events = glob.glob(os.path.join(run_dir, trainer.TENSORBOARD_DIR, split, "events.out.tfevents.*"))
+        steps = [event.step for path in events for record in tf.data.TFRecordDataset(path)
+                 for event in [event_pb2.Event.FromString(record.numpy())] for v in event.summary.value
+                 if v.tag == tag]
+        assert sorted(steps) == [0, 1], (split, tag)  # one scalar per epoch, as TensorBoard reads them
+
+
+BLIND_SPEC = {"blind": {  # sees nothing (every pixel scaled to 0): one score for every image
+    "layers": [{"type": "Rescaling", "arguments": {"scale": 0.0}}, {"type": "GlobalAveragePooling2D"},
+               {"type": "Dense", "arguments": {"units": 1, "activation": "sigmoid"}}],
+    "epochs": 1, "early_stopping": False, "checkpoint": False, "file_name": "blind.keras"}}
+
+
+def test_a_useless_run_ends_with_a_loud_warning_and_is_marked(demo_ingest, tmp_path, caplog):
+    import logging
+
+    import yaml
+
+    config = tmp_path / "models.yaml"
+    config.write_text(yaml.safe_dump(BLIND_SPEC))
+    args = train.parse_args(["--config", str(config), "--model_type", "blind", "--data_dir", demo_ingest])
+    with caplog.at_level(logging.INFO):  # train.run less its console set-up, which would take caplog's handler away
+        summary = trainer.run(train.load_spec(args), args.data_dir, str(tmp_path / "base"))
+    assert summary["useless"] and any("same score" in w for w in summary["warnings"])
+    loud = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "USELESS" in r.getMessage()]
+    assert loud and "--epochs" in loud[0]
+    written = json.load(open(tmp_path / "base" / "reports" / "blind" / f"training_summary_{summary['run_id']}.json"))
+    assert written["useless"] and written["warnings"] == summary["warnings"]
+    board = json.load(open(tmp_path / "base" / "reports" / "leaderboard.json"))
+    assert [r["useless"] for r in board] == [True]
+
+
+def test_trainable_overrides_the_spec_and_help_lists_the_model_types(capsys):
+    spec = train.load_spec(train.parse_args(["--model_type", "mobile", "--trainable"]))
+    assert spec.trainable and spec.pretrained
+    assert not train.load_spec(train.parse_args(["--model_type", "mobile", "--no-trainable"])).trainable
+    with pytest.raises(ValueError, match="--trainable"):
+        train.load_spec(train.parse_args(["--model_type", "demo", "--trainable"]))
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    shown = capsys.readouterr().out
+    for model_type in ("mobile", "efficientnet", "demo", "chart-cnn"):
+        assert f"  {model_type} " in shown
+    assert "needs ImageNet weights" in shown and "--weights null" in shown
 
 
 def test_exported_model_scores_prepared_pixels_like_the_keras_model(trained, real_sample):
@@ -152,8 +212,10 @@ def test_fine_tuning_keeps_one_history_one_best_and_reports_the_exported_epoch(d
 
     from models.spec import FineTune
 
+    weights = str(tmp_path / "pretrained.weights.h5")  # a stand-in for ImageNet weights: fine-tuning needs some
+    keras.applications.MobileNetV3Small(include_top=False, input_shape=(32, 32, 3), weights=None).save_weights(weights)
     model, val_ds, history, kept = _fit_on_demo(
-        demo_ingest, str(tmp_path), "mobile", weights=None, epochs=2, checkpoint=True,
+        demo_ingest, str(tmp_path), "mobile", weights=weights, epochs=2, checkpoint=True,
         early_stopping={"monitor": "val_loss", "patience": 5, "restore_best_weights": True},
         fine_tune=FineTune(epochs=2, learning_rate=1e-4, unfreeze_from=-10))
 

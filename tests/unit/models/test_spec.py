@@ -105,15 +105,16 @@ def test_spec_keys_reach_the_compiled_model(model_type):
 
 
 @pytest.mark.parametrize("model_type", [t for t in SHIPPED if "base_model" in RAW[t]])
-def test_base_model_head_and_frozen_base(model_type):
+def test_base_model_head_and_a_base_without_pretrained_weights_that_trains_whole(model_type):
+    """Built offline (weights null), the base trains whole whatever the spec's `trainable` (it is for pretrained
+    bases: tests/unit/models/test_builder.py)."""
     raw, model = RAW[model_type], built(model_type)
     assert model.get_layer("dropout").rate == raw["dropout_rate"]
     assert model.get_layer("head_dropout").rate == raw["dropout_rate"]
     assert model.get_layer("dense").units == raw["dense_units"]
     backbone = model.get_layer(BACKBONE)
-    assert backbone.trainable is raw["trainable"] is False
-    assert len(backbone.trainable_weights) == 0 and len(backbone.weights) > 0
-    assert len(model.trainable_weights) == 4  # the two Dense layers of the head
+    assert raw["trainable"] is False and backbone.trainable
+    assert len(backbone.trainable_weights) > 0 and len(model.trainable_weights) > 4  # not only the head's Dense layers
 
 
 @pytest.mark.parametrize("model_type", [t for t in SHIPPED if "layers" in RAW[t]])
@@ -173,14 +174,17 @@ def test_saved_model_file_reloads_with_the_same_outputs(tmp_path):
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-def test_fine_tune_phase_unfreezes_the_tail_at_the_lower_rate():
-    spec = offline_spec("mobile_large")
+def test_fine_tune_phase_unfreezes_the_tail_at_the_lower_rate(tmp_path):
+    weights = str(tmp_path / "pretrained.weights.h5")  # a stand-in for ImageNet weights: fine-tuning needs some
+    keras.applications.MobileNetV3Large(include_top=False, input_shape=SHAPE, weights=None).save_weights(weights)
+    spec = dataclasses.replace(offline_spec("mobile_large"), weights=weights)
     model = build_model(spec, SHAPE)
     assert spec.fine_tune.unfreeze_from == -30 and spec.fine_tune.learning_rate == pytest.approx(1e-5)
     start_fine_tuning(model, spec)
     backbone = model.get_layer(BACKBONE)
     trained = [layer for layer in backbone.layers if layer.trainable_weights]
     assert trained and all(backbone.layers.index(layer) >= len(backbone.layers) - 30 for layer in trained)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trained)  # BatchNorm stays frozen
     assert model.optimizer.get_config()["learning_rate"] == pytest.approx(1e-5)
 
 
