@@ -4,6 +4,7 @@ Every listed path is a `Listed` record: a file to read, or the reason it cannot 
 Local listings see what Beam's match hides or chokes on (names that are not UTF-8, broken symlinks,
 links out of the root, FIFOs); remote patterns go through Beam's FileSystems. Reads are size-capped.
 """
+import concurrent.futures
 import glob
 import os
 import stat
@@ -22,6 +23,8 @@ from core.dead_letters import (
 
 REASONS = INPUT_REASONS  # every code a Listed record or a ReadError carries
 DEFAULT_MAX_FILE_MB = 64.0
+DEFAULT_READ_TIMEOUT_S = 30.0  # a remote read with no answer by then is unreadable
+_REMOTE_READS = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="remote-read")  # hung reads wait here
 
 
 def megabytes(mb: float) -> int:
@@ -113,21 +116,29 @@ def under_prefix(uri: str, prefixes) -> bool:
     return "/../" not in f"{uri}/" and any(uri.startswith(p) for p in prefixes)
 
 
-def read_bounded(uri: str, max_bytes: int) -> bytes:
-    """The file's bytes, reading at most `max_bytes` + 1; raises ReadError with the reason."""
+def read_bounded(uri: str, max_bytes: int, timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> bytes:
+    """The file's bytes, reading at most `max_bytes` + 1; raises ReadError with the reason. A remote read runs on
+    a thread of its own and is given up after `timeout_s` (`unreadable`): a store that hangs never holds the
+    caller (a decode thread) longer than that."""
     try:
         if "://" in uri:
-            with storage.open_read(uri) as f:
-                data = f.read(max_bytes + 1)
+            data = _REMOTE_READS.submit(_read_remote, uri, max_bytes).result(timeout=timeout_s)
         else:
             data = _read_local(uri, max_bytes)
     except ReadError:
         raise
+    except concurrent.futures.TimeoutError as err:
+        raise ReadError(UNREADABLE, f"no answer within {timeout_s:g} s (--read_timeout)") from err
     except Exception as err:  # any filesystem's error
         raise ReadError(UNREADABLE, f"{type(err).__name__}: {err}") from err
     if len(data) > max_bytes:
         raise ReadError(FILE_TOO_LARGE, f"over {max_bytes} bytes (--max_file_mb)")
     return data
+
+
+def _read_remote(uri: str, max_bytes: int) -> bytes:
+    with storage.open_read(uri) as f:
+        return f.read(max_bytes + 1)
 
 
 def _read_local(path: str, max_bytes: int) -> bytes:

@@ -52,12 +52,8 @@ def result_line(uri: str, sha256: str, width: int, height: int, verdict: dict) -
     return {field: values[field] for field in features.RESULT_FIELDS}
 
 
-def read_jsonl(pattern: str) -> list[dict]:
-    """Every record in the files matching `pattern`; a line cut short (a writer killed mid-line) is skipped."""
-    return _records(storage.match(pattern))
-
-
 def _records(paths: Iterable[str]) -> list[dict]:
+    """Every record in the files; a line cut short (a writer killed mid-line) is skipped."""
     records = []
     for path in paths:
         for line in filter(str.strip, storage.read_bytes(path).decode("utf-8", errors="replace").splitlines()):
@@ -104,7 +100,7 @@ def read_results(output: str) -> tuple[list[dict], list[dict]]:
 
 def already_labelled(output: str) -> set[str]:
     """URIs present in earlier results under the output prefix (restart safety for streaming)."""
-    return {r["uri"] for r in read_jsonl(f"{output}-*{features.JSONL_SUFFIX}")}
+    return {r["uri"] for r in _records(shard_files(output))}
 
 
 def summary(counted: Iterable[tuple[tuple[str, str], int]], input_: str, rule: Rule) -> dict:

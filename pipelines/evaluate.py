@@ -40,13 +40,14 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
                              "whole; any other folder is refused, so two evaluations never mix.")
     options.add_batching(parser)
     options.add_input_limits(parser)
+    options.add_read_timeout(parser)
     return options.parse_with_beam(parser, argv)
 
 
 def labelling_options(args: argparse.Namespace, root: str, predictions: str) -> label.LabelOptions:
     """What labelling gets of evaluate's flags: the tree to label and where its predictions go."""
     return label.LabelOptions(root, predictions, batch_size=args.batch_size, decode_threads=args.decode_threads,
-                              max_file_mb=args.max_file_mb, max_pixels=args.max_pixels,
+                              max_file_mb=args.max_file_mb, max_pixels=args.max_pixels, read_timeout=args.read_timeout,
                               allow_outside_root=args.allow_outside_root, folders=features.LABEL_NAMES,
                               overwrite=True)  # evaluate owns its folder (output_dir_of)
 

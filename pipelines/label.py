@@ -45,6 +45,7 @@ class LabelOptions:
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB
     max_pixels: int = MAX_PIXELS
     allow_outside_root: bool = False
+    read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S  # seconds a remote read may go unanswered
     allowed_prefix: tuple[str, ...] = ()
     allowed_bucket: tuple[str, ...] = ()  # Pub/Sub: buckets whose GCS notifications are read
     ack_deadline: float = pubsub.DEFAULT_ACK_DEADLINE_S  # Pub/Sub: seconds a pulled message is held
@@ -78,7 +79,7 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
     def named(field: str) -> str:
         return (names or {}).get(field) or f"--{field} {getattr(opts, field)}"
 
-    for name in ("duration", "poll_interval", "ack_deadline", "max_file_mb", "max_pixels", "batch_size",
+    for name in ("duration", "poll_interval", "ack_deadline", "read_timeout", "max_file_mb", "max_pixels", "batch_size",
                  "decode_threads"):
         value, low = getattr(opts, name), -1 if name == "decode_threads" else 0
         if value is not None and not (math.isfinite(value) and value > low):
@@ -153,7 +154,7 @@ class LabelFiles(beam.PTransform):
         opts = self._opts
         listed = root | ListInputs(opts)
         labelled = listed | "Label" >> LabelImages(self._run, opts.batch_size, opts.decode_threads, opts.max_file_mb,
-                                                   opts.streaming, opts.max_pixels)
+                                                   opts.streaming, opts.max_pixels, opts.read_timeout)
         labels = labelled["results"]
         rejected = {name: labelled[name] for name in ("Unreadable", "Refused")}
         if opts.sort_into:
@@ -300,6 +301,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
                              "on a bucket), or between pulls from the subscription.")
     options.add_batching(parser)
     options.add_input_limits(parser)
+    options.add_read_timeout(parser)
     parser.add_argument("--allowed_prefix", action="append", default=None,
                         help="Pub/Sub: read image URIs, paths (after resolving symlinks) and notified objects only "
                              "under this prefix (repeatable, e.g. gs://bucket/uploads/).")

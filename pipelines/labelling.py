@@ -53,11 +53,12 @@ class ReadAndPrepare(ThreadPoolDoFn):
     """
 
     def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
-                 batch_size: int = 64, max_pixels: int = MAX_PIXELS, progress: Optional[cli.Progress] = None):
+                 batch_size: int = 64, max_pixels: int = MAX_PIXELS, progress: Optional[cli.Progress] = None,
+                 read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S):
         super().__init__(threads, in_flight=2 * batch_size)
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
-        self._max_pixels = max_pixels
+        self._max_pixels, self._read_timeout = max_pixels, read_timeout
         self._progress = progress  # counts the files it rejects (ToResult counts the rest)
 
     def setup(self):
@@ -70,7 +71,7 @@ class ReadAndPrepare(ThreadPoolDoFn):
         if listed.error:
             return listed.error, listed.detail
         try:
-            return prepare(inputs.read_bounded(listed.uri, self._max_bytes), self._image_size,
+            return prepare(inputs.read_bounded(listed.uri, self._max_bytes, self._read_timeout), self._image_size,
                            max_pixels=self._max_pixels)
         except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
@@ -152,12 +153,12 @@ class LabelImages(beam.PTransform):
 
     def __init__(self, run: LoadedRun, batch_size: int = 64, decode_threads: int = 0,
                  max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False,
-                 max_pixels: int = MAX_PIXELS):
+                 max_pixels: int = MAX_PIXELS, read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S):
         super().__init__()
         self._run, self._streaming = run, streaming
         self._progress = cli.Progress("labelling")  # files labelled or rejected, of those listed
         self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size, max_pixels,
-                                    self._progress)
+                                    self._progress, read_timeout)
         # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
         # streaming runs label whatever has arrived.
         min_batch = 1 if streaming else batch_size

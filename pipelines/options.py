@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Iterator, Optional, Sequence
 
-from core.inputs import DEFAULT_MAX_FILE_MB
+from core.inputs import DEFAULT_MAX_FILE_MB, DEFAULT_READ_TIMEOUT_S
 from transforms.image import MAX_PIXELS
 
 CONSOLE_SCRIPT = "chart-sifter"  # the installed command (setup.py, pipelines/console.py)
@@ -215,6 +215,13 @@ def add_input_limits(parser: argparse.ArgumentParser, outside_root: bool = True)
     if outside_root:
         parser.add_argument("--allow_outside_root", action="store_true",
                             help="Read symlinks that point outside the input folder (else: outside_root dead letters).")
+
+
+def add_read_timeout(parser: argparse.ArgumentParser) -> None:
+    """--read_timeout: how long a remote read (gs://, s3://, ...) may go unanswered."""
+    parser.add_argument("--read_timeout", type=float, default=DEFAULT_READ_TIMEOUT_S,
+                        help="Seconds a remote read (gs://, any Beam filesystem) may take before the image is "
+                             "refused as unreadable.")
 
 
 def pixel_count(text: str) -> int:

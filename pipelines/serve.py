@@ -186,6 +186,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
         help="URI prefix image_uri may name, e.g. gs://bucket/uploads/ (repeatable; none: image_uri is off).",
     )
     options.add_input_limits(parser, outside_root=False)
+    options.add_read_timeout(parser)
     parser.add_argument("--max_request_mb", type=float, default=Limits().max_request_mb, help="Largest request body.")
     parser.add_argument("--max_files", type=int, default=Limits().max_files, help="Most files in one multipart upload.")
     parser.add_argument("--max_batch", type=int, default=Limits().max_batch,
@@ -213,8 +214,8 @@ def limits_from(args: argparse.Namespace) -> Limits:
     for root in args.allowed_root:
         if not os.path.isdir(root):
             raise ValueError(f"--allowed_root {root} is not a folder")
-    for name in ("max_file_mb", "max_pixels", "max_request_mb", "max_files", "max_batch", "header_timeout",
-                 "body_timeout", "keep_alive", "max_connections", "backlog"):
+    for name in ("max_file_mb", "max_pixels", "read_timeout", "max_request_mb", "max_files", "max_batch",
+                 "header_timeout", "body_timeout", "keep_alive", "max_connections", "backlog"):
         if not (getattr(args, name) > 0 and math.isfinite(getattr(args, name))):
             raise ValueError(f"--{name} must be a finite number above 0, got {getattr(args, name)}")
     return Limits(
@@ -222,6 +223,7 @@ def limits_from(args: argparse.Namespace) -> Limits:
         allowed_prefixes=tuple(args.allowed_prefix),
         max_file_mb=args.max_file_mb,
         max_pixels=args.max_pixels,
+        read_timeout=args.read_timeout,
         max_request_mb=args.max_request_mb,
         max_files=args.max_files,
         max_batch=args.max_batch,

@@ -69,6 +69,7 @@ class Limits(pydantic.BaseModel):
     allowed_prefixes: tuple[str, ...] = ()
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB
     max_pixels: int = MAX_PIXELS
+    read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S  # seconds a remote read may go unanswered
     max_request_mb: float = 128.0
     max_files: int = 32
     max_batch: int = 64
@@ -327,7 +328,8 @@ def _source(body: PredictRequest, limits: Limits, max_bytes: int) -> tuple[dict,
                 NOT_ALLOWED,
                 f"{body.image_uri} is outside the allowed prefixes {list(limits.allowed_prefixes)} (--allowed_prefix)",
             )
-        return {"uri": body.image_uri}, functools.partial(inputs.read_bounded, body.image_uri, max_bytes)
+        return {"uri": body.image_uri}, functools.partial(inputs.read_bounded, body.image_uri, max_bytes,
+                                                          limits.read_timeout)
     return {"uri": body.image_path}, functools.partial(
         inputs.read_bounded, _allowed_path(body.image_path, limits.allowed_roots), max_bytes
     )

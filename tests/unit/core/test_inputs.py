@@ -109,3 +109,23 @@ def test_inside_compares_whole_path_steps(tmp_path):
     assert not inputs.inside(str(tmp_path / "inbox2"), str(tmp_path / "inbox"))
     assert inputs.inside("gs://b/in/out/labels", "gs://b/in/")
     assert not inputs.inside("gs://b/inbox2/labels", "gs://b/inbox")
+
+
+def test_a_remote_read_that_hangs_is_unreadable_after_the_timeout():
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()  # accepts, never answers
+    started = time.monotonic()
+    try:
+        with pytest.raises(inputs.ReadError) as err:
+            inputs.read_bounded(f"http://127.0.0.1:{server.getsockname()[1]}/x.png", 1000, timeout_s=1.0)
+    finally:
+        server.close()
+    assert err.value.reason == dead_letters.UNREADABLE and "--read_timeout" in err.value.detail
+    assert time.monotonic() - started < 5
