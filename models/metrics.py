@@ -12,7 +12,7 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray
 
     A cut that wins on val by a few images is mostly noise, and the model's own 0.5 (classes are balanced
     in training) is the better prior: on source-disjoint folds this rule lifted the ensemble from 0.940
-    to 0.950 and left the network alone as it was (README, "Accuracy"). The standard error is that of the
+    to 0.950 and left the network alone as it was (docs/EXPERIMENTS.md). The standard error is that of the
     best accuracy over the weights' effective sample size; a perfect separation has none, and the cut
     goes to the middle of the gap nearest 0.5. With a single class (or no data) there is nothing to choose: 0.5.
     """

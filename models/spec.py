@@ -1,7 +1,7 @@
 """The YAML model spec as validated plain data (`ModelSpec`): its keys, the allowlisted names its components
 may take, and its parsing. Nothing from the file is deserialized or resolved with getattr, and arguments are
 YAML scalars or lists. models/factory.py maps each allowed name to its Keras or LightGBM class; parsing ends
-by constructing each component there once, so Keras checks the arguments at load time. README (Model
+by constructing each component there once, so Keras checks the arguments at load time. docs/CONFIG.md (Model
 config) describes every key.
 """
 from __future__ import annotations

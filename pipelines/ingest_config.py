@@ -1,5 +1,5 @@
 """The ingest YAML config (which sources to read, how to split, what size the model sees) and its
-validation; every key is described in README, Ingest config."""
+validation; every key is described in docs/CONFIG.md."""
 import dataclasses
 import hashlib
 from typing import Any

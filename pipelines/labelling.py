@@ -49,7 +49,7 @@ class ReadAndPrepare(ThreadPoolDoFn):
     Reading, decoding and resizing run on a thread per core (see pipelines.threaded); each file is
     decoded once, by `transforms.image.prepare`, the function ingest prepares training images with.
     Two model batches are in flight, so the threads decode the next batch while the model scores one
-    (with the default 16 they sat idle during scoring: 8-10% fewer images/s, README, Performance).
+    (with the default 16 they sat idle during scoring: 8-10% fewer images/s, benchmarks/README.md).
     """
 
     def __init__(self, image_size: int, threads: int = 0, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,

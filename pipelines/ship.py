@@ -6,7 +6,7 @@ the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.
 arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
 scores: images from sources their models never saw, which is what users bring. The band the run chose on
 its val split (mostly its training sources' look-alikes) is kept in the provenance; it proved too narrow
-on unseen sources (README, "The review band"). With --review_band_file that choice is written to a small
+on unseen sources (docs/MODEL_CARD.md, "The review band"). With --review_band_file that choice is written to a small
 committed file (configs/shipped_review_band.json), which a later ship without --folds reads back: the
 fold results are git-ignored, so `make model` (ingest, train, then this) rebuilds from the file.
 """

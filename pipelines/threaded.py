@@ -1,7 +1,7 @@
 """A DoFn whose per-element work runs on a pool of threads: decoding on every core in one worker.
 
 Pillow decodes and resizes with the GIL released, so threads use every core of a local run
-without the start-up and pickling cost of worker processes (measured: README, Performance).
+without the start-up and pickling cost of worker processes (measured: benchmarks/README.md).
 Results keep their element's window and timestamp and leave in input order; counters and other
 Beam state are touched only in `emit`, which runs on the bundle's own thread (Beam's metrics
 container is per thread).

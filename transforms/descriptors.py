@@ -4,7 +4,7 @@ Charts have things a small CNN on a squashed 128 px image weighs differently: sp
 backgrounds, long horizontal and vertical lines, gridded gradient orientations, a series that crosses
 the columns in small steps, and none of the short, evenly pitched strokes of text rows (tables, terminals,
 slides: the non-charts the network most often takes for charts). Boosted trees on these
-make different mistakes from the CNN, so the two together beat either (README, "Accuracy").
+make different mistakes from the CNN, so the two together beat either (docs/EXPERIMENTS.md).
 `describe` runs on a batch of `transforms.image.prepare` pixels, in training (from the TFRecords)
 and in every labelling path (from the same bytes), so both see identical numbers. Numpy only.
 """
