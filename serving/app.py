@@ -64,6 +64,9 @@ class PredictRequest(pydantic.BaseModel):
     image_uri: Optional[str] = None
 
 
+READ_THREADS = 16  # reads waiting on a store (each up to --read_timeout) at once
+
+
 class Limits(pydantic.BaseModel):
     allowed_roots: tuple[str, ...] = ()
     allowed_prefixes: tuple[str, ...] = ()
@@ -176,6 +179,7 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
     """The ASGI app (tests and uvicorn both start this); loads the model now, not on first request."""
     scorer = BatchingScorer(model, limits.max_batch)
     decoders = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
+    readers = concurrent.futures.ThreadPoolExecutor(READ_THREADS, thread_name_prefix="read")  # slow stores wait here
     max_bytes = inputs.megabytes(limits.max_file_mb)
     # /docs and /redoc take Swagger UI and ReDoc from the fastapi-offline package, not a CDN: they work offline.
     app = FastAPIOffline(title="Chart Sifter", description="Label images as financial charts or not.",
@@ -184,11 +188,13 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
     app.add_middleware(AccessLog)  # the outermost: it sees every answer, BodyLimit's refusals included
 
     async def answer(where: dict, read) -> dict:
-        """Read (on a decode thread), prepare and score one image; raises Refused."""
+        """Read (on a read thread: a slow store never holds a decode thread), prepare (on a decode thread) and
+        score one image; raises Refused."""
         loop = asyncio.get_running_loop()
         try:
-            prepared = await loop.run_in_executor(decoders, _read_and_prepare, read, model.image_size,
-                                                  limits.max_pixels)
+            data = await loop.run_in_executor(readers, read)
+            prepared = await loop.run_in_executor(decoders, functools.partial(prepare, max_pixels=limits.max_pixels),
+                                                  data, model.image_size)
         except (inputs.ReadError, RejectedImage) as err:
             raise Refused(err.reason, err.detail) from err
         score = await scorer.score(prepared.pixels.tobytes())
@@ -367,5 +373,3 @@ def _bounded(data: bytes, max_bytes: int) -> bytes:
     return data
 
 
-def _read_and_prepare(read, image_size: int, max_pixels: int = MAX_PIXELS):
-    return prepare(read(), image_size, max_pixels=max_pixels)

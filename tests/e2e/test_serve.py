@@ -374,18 +374,29 @@ def test_limits_are_checked_at_start():
         serve.limits_from(serve.parse_args(["--model_dir", "m", "--allowed_root", "/no/such/folder"]))
 
 
-HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS = 2.0, 2.0, 50
+HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS, READ_TIMEOUT = 2.0, 2.0, 50, 3.0
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
+def hanging_store():
+    """An http:// prefix whose server takes connections and never answers (a store that hangs)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, hanging_store):
     """The server with the shipped model (nothing to train) and short connection limits: (url, log path, root)."""
     root = tmp_path_factory.mktemp("guarded")
     log_path = str(root / "serve.log")
     port = _free_port()
     with open(log_path, "w") as log:
         process = _start("--port", str(port), "--allowed_root", str(root), "--header_timeout", str(HEADER_TIMEOUT),
-                         "--body_timeout", str(BODY_TIMEOUT), "--max_connections", str(MAX_CONNECTIONS), log=log)
+                         "--body_timeout", str(BODY_TIMEOUT), "--max_connections", str(MAX_CONNECTIONS),
+                         "--allowed_prefix", hanging_store, "--read_timeout", str(READ_TIMEOUT), log=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -480,3 +491,18 @@ def test_connection_limits_are_checked_at_start():
     for flag in ("--header_timeout", "--body_timeout", "--max_connections", "--keep_alive"):
         with pytest.raises(ValueError, match=flag):
             serve.limits_from(serve.parse_args(["--model_dir", "m", flag, "0"]))
+
+
+def test_a_store_that_hangs_is_unreadable_after_the_timeout_and_never_holds_other_images(guarded, hanging_store):
+    url = guarded[0]
+    hung = [{"image_uri": f"{hanging_store}{i}.png"} for i in range(6)]  # more than there are decode threads
+    good = {"image_b64": base64.b64encode(image_bytes(3)).decode()}
+    with concurrent.futures.ThreadPoolExecutor(len(hung) + 1) as pool:
+        waiting = [pool.submit(httpx.post, f"{url}/predict", json=body, timeout=60) for body in hung]
+        time.sleep(0.5)  # the hung reads have started
+        started = time.monotonic()
+        answered = httpx.post(f"{url}/predict", json=good, timeout=60)
+        assert answered.status_code == 200 and time.monotonic() - started < READ_TIMEOUT
+        refused = [future.result() for future in waiting]
+    assert {(r.status_code, r.json()["reason"]) for r in refused} == {(422, "unreadable")}
+    assert all("--read_timeout" in r.json()["detail"] for r in refused)
