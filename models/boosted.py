@@ -18,7 +18,9 @@ def fit(descriptors: np.ndarray, labels: np.ndarray, weights: np.ndarray, argume
     """A LightGBM booster for P(chart | descriptors), sample-weighted like the network's training."""
     import lightgbm
 
-    classifier = lightgbm.LGBMClassifier(**{"random_state": seed, "verbose": -1, **arguments})
+    from models.determinism import THREADS  # LightGBM's default, one thread per core, would tie the trees to it
+
+    classifier = lightgbm.LGBMClassifier(**{"random_state": seed, "verbose": -1, "n_jobs": THREADS, **arguments})
     return classifier.fit(descriptors, labels, sample_weight=weights, feature_name=list(DESCRIPTOR_NAMES)).booster_
 
 
