@@ -50,6 +50,19 @@ def _start(*args: str, log=subprocess.PIPE) -> subprocess.Popen:
     )
 
 
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: str, timeout: float = 120) -> None:
+    """Until /health answers 200; fails with the server's log if it exits or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, open(log_path).read()[-3000:]
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, real_sample) -> str:
     """A labelled folder (chart/, non_chart/) of real images, plus a folder outside it."""
@@ -101,17 +114,7 @@ def server(trained, files, bucket, server_log):
         log=log,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, (
-            open(server_log).read() if process.poll() is not None else "no answer"
-        )
-        time.sleep(0.3)
+    _wait_until_healthy(url, process, server_log)
     yield url
     process.terminate()
     process.wait(30)
@@ -398,15 +401,7 @@ def guarded(tmp_path_factory, hanging_store):
                          "--body_timeout", str(BODY_TIMEOUT), "--max_connections", str(MAX_CONNECTIONS),
                          "--allowed_prefix", hanging_store, "--read_timeout", str(READ_TIMEOUT), log=log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, open(log_path).read()[-3000:]
-        time.sleep(0.3)
+    _wait_until_healthy(url, process, log_path)
     yield url, log_path, str(root)
     process.terminate()
     process.wait(30)
