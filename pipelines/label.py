@@ -8,14 +8,19 @@ Label:      ReadAndPrepare (decode once, a thread per core) -> RunInference -> T
 Every listed file that is not labelled goes to PREFIX.rejected-*.jsonl with its reason.
 Command line: `python -m pipelines.label --help`, README.
 """
+import _thread
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
+import time
 from typing import Optional
 
 import apache_beam as beam
@@ -260,18 +265,57 @@ def label(opts: LabelOptions, run: LoadedRun, pipeline_options: PipelineOptions)
         remove_earlier_run(opts.output)
     p = runners.pipeline(pipeline_options)
     build_pipeline(p, opts, run)
-    result = p.run()
-    try:
-        result.wait_until_finish()  # batch, or streaming up to its stop timestamp (--duration): then it drains
-    except KeyboardInterrupt:
-        logging.info("Stopping (Ctrl-C): every result labelled so far is written; Pub/Sub messages not yet "
-                     "answered stay on the subscription for the next run.")
-        result.cancel()
-        raise  # exit code 130
+    with _drain_on_ctrl_c(opts):
+        result = p.run()
+        try:
+            result.wait_until_finish()  # batch, or streaming up to its stop timestamp (--duration): then it drains
+        except KeyboardInterrupt:
+            logging.info("Stopping (Ctrl-C): every result labelled so far is written; Pub/Sub messages not yet "
+                         "answered stay on the subscription for the next run.")
+            result.cancel()
+            raise  # exit code 130
     _log_counters(result)
     if str(result.state) == "FAILED":  # a streaming run cancelled after --duration can have failed before
         raise RuntimeError("the labelling pipeline failed; see the errors above")
     return result
+
+
+@contextlib.contextmanager
+def _drain_on_ctrl_c(opts: LabelOptions):
+    """A Pub/Sub job's first Ctrl-C stops the pulls and lets the messages in flight be answered (up to
+    --ack_deadline s) before the job ends with 130; a second one stops at once. The DirectRunner runs the
+    DoFns in this process, where pubsub.InFlight sees them; elsewhere the held messages come back after their
+    deadline."""
+    if not (opts.reads_pubsub and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop_pulling(signum, frame):
+        logging.info("Stopping (Ctrl-C): no more pulls; answering the %d messages in flight first (Ctrl-C again "
+                     "to stop at once).", pubsub.InFlight.count())
+        pubsub.InFlight.stopping.set()
+        signal.signal(signal.SIGINT, previous)
+        threading.Thread(target=_interrupt_when_answered, args=(opts.ack_deadline,), daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop_pulling)
+    try:
+        yield
+    except Exception as err:
+        if not pubsub.InFlight.stopping.is_set():
+            raise
+        # The interrupt can land inside a DoFn, which Beam reports as the step's failure: it is the Ctrl-C.
+        raise KeyboardInterrupt from err
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        pubsub.InFlight.stopping.clear()
+
+
+def _interrupt_when_answered(limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while pubsub.InFlight.count() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    _thread.interrupt_main()  # the second Ctrl-C: the job ends with 130
 
 
 def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:

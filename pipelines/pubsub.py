@@ -1,6 +1,7 @@
 """Pub/Sub messages -> the images they name: GCS notifications and plain URIs, under the allowed prefixes."""
 import json
 import os
+import threading
 from typing import Iterator, Optional
 
 import apache_beam as beam
@@ -46,6 +47,30 @@ def uris_from_message(message, allowed_prefixes: tuple[str, ...] = (),
         yield inputs.Listed(uri)
 
 
+class InFlight:
+    """The messages this process has pulled and not yet answered, and whether it should pull more. On the
+    DirectRunner every DoFn runs in the launching process, so Ctrl-C can stop the pulls and wait for these."""
+
+    _lock = threading.Lock()
+    _held: set[str] = set()
+    stopping = threading.Event()
+
+    @classmethod
+    def add(cls, ack_ids: list[str]) -> None:
+        with cls._lock:
+            cls._held.update(ack_ids)
+
+    @classmethod
+    def done(cls, ack_ids: list[str]) -> None:
+        with cls._lock:
+            cls._held.difference_update(ack_ids)
+
+    @classmethod
+    def count(cls) -> int:
+        with cls._lock:
+            return len(cls._held)
+
+
 class PullMessages(beam.DoFn):
     """A tick -> what the subscription holds now, as Listed records carrying their message's ack id.
 
@@ -67,6 +92,8 @@ class PullMessages(beam.DoFn):
     def process(self, _tick) -> Iterator[inputs.Listed]:
         from google.api_core import exceptions
 
+        if InFlight.stopping.is_set():  # Ctrl-C: finish what is held, pull nothing more
+            return
         try:
             received = self._client.pull(subscription=self._subscription, max_messages=self._max_messages,
                                          timeout=self._wait_s).received_messages
@@ -74,6 +101,7 @@ class PullMessages(beam.DoFn):
             return
         if not received:
             return
+        InFlight.add([m.ack_id for m in received])
         self._acknowledge.hold([m.ack_id for m in received], self._ack_deadline_s)
         beam.metrics.Metrics.counter(results.METRICS, "pubsub_messages").inc(len(received))
         skipped = []
@@ -98,6 +126,7 @@ class Acknowledger:
     def __call__(self, ack_ids: list[str]) -> None:
         for chunk in _chunks(ack_ids):
             self._client.acknowledge(subscription=self._subscription, ack_ids=chunk)
+        InFlight.done(ack_ids)
         beam.metrics.Metrics.counter(results.METRICS, "pubsub_acknowledged").inc(len(ack_ids))
 
     def hold(self, ack_ids: list[str], seconds: float) -> None:
@@ -105,6 +134,8 @@ class Acknowledger:
         for chunk in _chunks(ack_ids):
             self._client.modify_ack_deadline(subscription=self._subscription, ack_ids=chunk,
                                              ack_deadline_seconds=int(seconds))
+        if not seconds:
+            InFlight.done(ack_ids)
 
     def close(self) -> None:
         self._client.close()

@@ -26,9 +26,10 @@ def _inbox(folder, n: int) -> list[str]:
     return paths
 
 
-def _job(model_dir: str, subscription: str, output: str, inbox: str, duration: float) -> subprocess.Popen:
+def _job(model_dir: str, subscription: str, output: str, inbox: str, duration: float,
+         ack_deadline: str = ACK_DEADLINE) -> subprocess.Popen:
     command = label_command(model_dir, subscription, output, "--streaming", "--allowed_prefix", inbox + os.sep,
-                            "--duration", str(duration), "--poll_interval", "0.5", "--ack_deadline", ACK_DEADLINE)
+                            "--duration", str(duration), "--poll_interval", "0.5", "--ack_deadline", ack_deadline)
     return subprocess.Popen(command, cwd=support.REPO_ROOT, env=dict(os.environ, PYTHONPATH=support.REPO_ROOT),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -54,12 +55,12 @@ def delivery(pubsub_emulator, tmp_path, request):
     return pubsub_emulator, topic, subscription, inbox, tmp_path
 
 
-def _finish_drain(model_dir, subscription, inbox, tmp_path, published, *earlier: str) -> set[str]:
-    """What is answered once a second job has run until every published image is (or 120 s passed)."""
+def _finish_drain(model_dir, subscription, inbox, tmp_path, published, *earlier: str, within: float = 120) -> set[str]:
+    """What is answered once a second job has run until every published image is (or `within` s passed)."""
     output = str(tmp_path / "drain" / "labels")
-    job = _job(model_dir, subscription, output, inbox, 120)
+    job = _job(model_dir, subscription, output, inbox, within)
     try:
-        _wait_for(lambda: _answered(output, *earlier) >= set(published), 120, "the second job to drain the rest")
+        _wait_for(lambda: _answered(output, *earlier) >= set(published), within, "the second job to drain the rest")
     finally:
         job.send_signal(signal.SIGINT)
         job.communicate(timeout=90)
@@ -130,3 +131,21 @@ def test_a_job_that_cannot_write_fails_and_loses_nothing(delivery, model_dir):
         job.kill()
     assert job.returncode == 1, log[-3000:]
     assert _finish_drain(model_dir, subscription, inbox, tmp_path, published, str(kept / "labels")) >= set(published)
+
+
+def test_ctrl_c_answers_what_the_job_holds_before_it_exits(delivery, model_dir):
+    emulator, topic, subscription, inbox, tmp_path = delivery
+    published = _inbox(inbox, 40)
+    for path in published:
+        emulator.publish(topic, path.encode())
+    output = str(tmp_path / "first" / "labels")
+    job = _job(model_dir, subscription, output, inbox, 300, ack_deadline="300")  # abandoned: back only after 300 s
+    try:
+        _wait_for(lambda: _answered(output), 180, "the first rows")
+        job.send_signal(signal.SIGINT)
+        log, _ = job.communicate(timeout=200)
+    finally:
+        job.kill()
+    assert job.returncode == 130 and "no more pulls" in log, log[-3000:]
+    # Nothing it held was abandoned: what it did not answer was never pulled, so a second job gets it at once.
+    assert _finish_drain(model_dir, subscription, inbox, tmp_path, published, output, within=60) >= set(published)
