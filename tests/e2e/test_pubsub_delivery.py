@@ -135,17 +135,21 @@ def test_a_job_that_cannot_write_fails_and_loses_nothing(delivery, model_dir):
 
 def test_ctrl_c_answers_what_the_job_holds_before_it_exits(delivery, model_dir):
     emulator, topic, subscription, inbox, tmp_path = delivery
-    published = _inbox(inbox, 40)
-    for path in published:
+    published = _inbox(inbox, 104)
+    for path in published[:40]:
         emulator.publish(topic, path.encode())
     output = str(tmp_path / "first" / "labels")
     job = _job(model_dir, subscription, output, inbox, 300, ack_deadline="300")  # abandoned: back only after 300 s
     try:
         _wait_for(lambda: _answered(output), 180, "the first rows")
+        for path in published[40:]:  # a batch the next pull takes: Ctrl-C lands while it is being labelled
+            emulator.publish(topic, path.encode())
+        time.sleep(1.5)
         job.send_signal(signal.SIGINT)
         log, _ = job.communicate(timeout=200)
     finally:
         job.kill()
     assert job.returncode == 130 and "no more pulls" in log, log[-3000:]
+    print("\nCtrl-C with", re.search(r"answering the (\d+) messages in flight", log).group(1), "in flight")
     # Nothing it held was abandoned: what it did not answer was never pulled, so a second job gets it at once.
     assert _finish_drain(model_dir, subscription, inbox, tmp_path, published, output, within=60) >= set(published)
