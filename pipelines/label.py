@@ -2,8 +2,8 @@
 
 Batch:      Pattern -> List -> Spread -> Label -> WriteResults (sharded JSONL), WriteDeadLetters;
             counts -> WriteSummary (PREFIX.summary.json)
-Streaming:  WatchFiles -> KeyByPath -> NewVersions -> NotYetLabelled | ReadPubSub -> ImageUris, then Label
-            -> WriteResults, WriteDeadLetters[<branch>] (a small JSONL file per bundle)
+Streaming:  WatchFiles -> KeyByPath -> NewVersions -> NotYetLabelled | Tick -> PullMessages, then Label
+            -> WriteResults, WriteDeadLetters[<branch>] (a small JSONL file per bundle; Pub/Sub acked once written)
 Label:      ReadAndPrepare (decode once, a thread per core) -> RunInference -> ToResult (pipelines.labelling)
 Every listed file that is not labelled goes to PREFIX.rejected-*.jsonl with its reason.
 Command line: `python -m pipelines.label --help`, README.
@@ -34,6 +34,7 @@ from pipelines.streaming import NewVersions, WriteBundleFiles, keyed_version
 from transforms.image import MAX_PIXELS
 
 COUNTER_RECURSION = 20_000  # Python frames a long streaming run's counters need to be read back
+
 
 @dataclasses.dataclass(frozen=True)
 class LabelOptions:
@@ -91,6 +92,9 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
     if opts.folders and (opts.streaming or opts.reads_pubsub):
         raise ValueError("labelling only some folders of the input is a batch run's option")
+    if not opts.ack_deadline <= pubsub.MAX_ACK_DEADLINE_S:
+        raise ValueError(f"--ack_deadline must be at most {pubsub.MAX_ACK_DEADLINE_S} s (Pub/Sub's limit), "
+                         f"got {opts.ack_deadline}")
     if opts.overwrite and (opts.streaming or opts.reads_pubsub):
         raise ValueError("--overwrite is a batch run's option: a streaming run adds to what --output holds and "
                          "skips the images already there")
@@ -353,9 +357,9 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
                         help="Pub/Sub: read the objects that GCS notifications of this bucket name (repeatable). A "
                              "subscription job needs this or --allowed_prefix; nothing else is ever read.")
     parser.add_argument("--ack_deadline", type=float, default=pubsub.DEFAULT_ACK_DEADLINE_S,
-                        help="Pub/Sub: seconds a pulled message is held before Pub/Sub delivers it again (10-600). A "
-                             "message is acknowledged once its row or dead letter is written, so a crashed job's "
-                             "messages come back after this; an image taking longer may be labelled twice.")
+                        help="Pub/Sub: seconds a pulled message is held before Pub/Sub delivers it again (at most "
+                             "600). A message is acknowledged once its row or dead letter is written, so a crashed "
+                             "job's messages come back after this; an image taking longer may be labelled twice.")
     args, beam_args = options.parse_with_beam(parser, argv)
     return args, beam_args + (["--streaming"] if args.streaming else [])
 

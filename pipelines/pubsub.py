@@ -11,6 +11,7 @@ from core import dead_letters, inputs, results
 SUBSCRIPTION_PREFIX = "projects/"  # --input projects/P/subscriptions/S reads a subscription
 MAX_MESSAGE_BYTES = 64 * 1024  # a Pub/Sub payload naming one image is far smaller
 DEFAULT_ACK_DEADLINE_S = 60  # a pulled message is held this long before Pub/Sub delivers it again
+MAX_ACK_DEADLINE_S = 600  # the most Pub/Sub allows
 ACK_CHUNK = 1000  # ack ids per acknowledge request
 
 
