@@ -3,7 +3,7 @@
     python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
         [--real_weight 5] [--seed 0] [--work_dir DIR]
 
-Every real image in ../shared/data/{real_sample,real_train} is assigned to a fold by its source
+Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is assigned to a fold by its source
 repository (`source_repo` in each manifest.csv; sklearn's StratifiedGroupKFold keeps the label mix
 of each fold close to the whole). For each fold the recipe is trained as a user would (ingest of a
 JSONL manifest of the other folds' real images, weighted, plus the demo generator; then
@@ -28,7 +28,7 @@ import yaml
 from benchmarks import _common as c
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REAL_DIRS = [os.path.normpath(os.path.join(ROOT, "..", "shared", "data", d)) for d in ("real_sample", "real_train")]
+REAL_DIRS = [os.path.normpath(os.path.join(ROOT, "..", "shared", "data", d)) for d in ("real_sample", "real_train", "real_more")]
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 MANIFEST = "manifest.csv"
 
