@@ -7,8 +7,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -18,49 +16,16 @@ from core import features, runs
 from core.results import read_results
 from pipelines import evaluate, label, serve
 from tests import support
-from tests.support import bad_inputs
+from tests.support import bad_inputs, servers
 from tests.support.images import image_bytes
 
 ROOT = support.REPO_ROOT
-
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 MAX_FILES = 4
 
 
 MAX_REQUEST_MB = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(*args: str, log=subprocess.PIPE) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.serve", *args],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: str, timeout: float = 120) -> None:
-    """Until /health answers 200; fails with the server's log if it exits or does not answer in time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, open(log_path).read()[-3000:]
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +59,9 @@ def server_log(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def server(trained, files, bucket, server_log):
     """The server on a free port of 127.0.0.1, with small limits so the tests can reach them."""
-    port = _free_port()
+    port = servers.free_port()
     log = open(server_log, "w")
-    process = _start(
+    process = servers.start(
         "--model_dir",
         trained["summary"]["model_dir"],
         "--port",
@@ -114,7 +79,7 @@ def server(trained, files, bucket, server_log):
         log=log,
     )
     url = f"http://127.0.0.1:{port}"
-    _wait_until_healthy(url, process, server_log)
+    servers.wait_until_healthy(url, process, server_log)
     yield url
     process.terminate()
     process.wait(30)
@@ -301,18 +266,12 @@ def test_api_docs_are_served_without_the_network(server):
 
 
 def test_the_api_docs_render_in_chromium_offline(server):
-    if not os.path.exists(CHROMIUM) and not os.environ.get("CHART_SIFTER_REQUIRE_BROWSER"):
-        pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with servers.chromium() as browser:
         page = browser.new_page()
         page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # offline: only us
         page.goto(f"{server}/docs")
         page.wait_for_selector(".opblock-summary-path", timeout=30_000)
         assert "/predict" in page.inner_text("#swagger-ui")
-        browser.close()
 
 
 def test_a_port_in_use_fails_at_once_in_one_line_without_announcing_itself(tmp_path):
@@ -320,7 +279,7 @@ def test_a_port_in_use_fails_at_once_in_one_line_without_announcing_itself(tmp_p
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = _start("--model_dir", str(tmp_path), "--port", str(port))
+        process = servers.start("--model_dir", str(tmp_path), "--port", str(port))
         output, _ = process.communicate(timeout=120)
     assert process.returncode == 1, output
     assert f"--port {port}: 127.0.0.1:{port} is already in use" in output
@@ -329,45 +288,9 @@ def test_a_port_in_use_fails_at_once_in_one_line_without_announcing_itself(tmp_p
 
 
 def test_a_wrong_model_dir_fails_at_start_with_the_pipelines_message(tmp_path):
-    process = _start("--model_dir", str(tmp_path), "--port", str(_free_port()))
+    process = servers.start("--model_dir", str(tmp_path), "--port", str(servers.free_port()))
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 1 and "is not a trained model" in output
-
-
-def test_the_web_page_labels_an_uploaded_image_in_chromium(server, files, tmp_path):
-    if not os.path.exists(CHROMIUM) and not os.environ.get("CHART_SIFTER_REQUIRE_BROWSER"):
-        pytest.skip(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    chart = sorted(glob.glob(os.path.join(files, "data", "chart", "*")))[0]
-    (tmp_path / "notes.png").write_bytes(b"not an image")
-    expected = _predict(server, image_path=chart).json()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page()
-        page.goto(server)
-        page.wait_for_function("document.getElementById('model').textContent.startsWith('Model ')")
-        page.set_input_files("#files", [chart, str(tmp_path / "notes.png")])
-        page.wait_for_function("document.querySelectorAll('#results .result').length == 2")
-        cards = {c.get_attribute("data-name"): c for c in page.query_selector_all("#results .result")}
-        shown = cards[os.path.basename(chart)]
-        assert shown.get_attribute("data-label") == expected["label"]
-        assert float(shown.get_attribute("data-score")) == expected["score"]
-        assert (
-            expected["label"] in shown.inner_text() and shown.query_selector("img").evaluate("i => i.naturalWidth") > 0
-        )
-        assert cards["notes.png"].get_attribute("data-reason") == "not_an_image"
-        assert "Labelled 2 image(s)." in page.inner_text("#status")
-        browser.close()
 
 
 def test_limits_are_checked_at_start():
@@ -395,13 +318,14 @@ def guarded(tmp_path_factory, hanging_store):
     """The server with the shipped model (nothing to train) and short connection limits: (url, log path, root)."""
     root = tmp_path_factory.mktemp("guarded")
     log_path = str(root / "serve.log")
-    port = _free_port()
+    port = servers.free_port()
     with open(log_path, "w") as log:
-        process = _start("--port", str(port), "--allowed_root", str(root), "--header_timeout", str(HEADER_TIMEOUT),
-                         "--body_timeout", str(BODY_TIMEOUT), "--max_connections", str(MAX_CONNECTIONS),
-                         "--allowed_prefix", hanging_store, "--read_timeout", str(READ_TIMEOUT), log=log)
+        process = servers.start("--port", str(port), "--allowed_root", str(root), "--header_timeout",
+                                str(HEADER_TIMEOUT), "--body_timeout", str(BODY_TIMEOUT), "--max_connections",
+                                str(MAX_CONNECTIONS),
+                                "--allowed_prefix", hanging_store, "--read_timeout", str(READ_TIMEOUT), log=log)
     url = f"http://127.0.0.1:{port}"
-    _wait_until_healthy(url, process, log_path)
+    servers.wait_until_healthy(url, process, log_path)
     yield url, log_path, str(root)
     process.terminate()
     process.wait(30)
