@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from core import features, storage
 from core.results import timestamp
@@ -35,6 +35,8 @@ class Decision:
     decided_at: str = ""
 
     def __post_init__(self):
+        if not isinstance(self.image, str) or not self.image:
+            raise ValueError(f"a decision names its image by a non-empty uri, got {self.image!r}")
         if self.label not in (*features.LABEL_NAMES, UNDECIDED):
             raise ValueError(f"a decision's label must be one of {list(features.LABEL_NAMES)} or null, "
                              f"got {self.label!r}")
@@ -75,8 +77,12 @@ def append(path: str, decision: Decision) -> Decision:
 def read_lines(path: str) -> Iterator[Decision]:
     """Every decision in file order; a line that is not a whole decision (a crash mid-write) is logged and skipped."""
     text = storage.read_bytes(path).decode("utf-8", errors="replace")
+    yield from _parse(text.splitlines(), path)
+
+
+def _parse(lines: Iterable[str], path: str, first_number: int = 1) -> Iterator[Decision]:
     skipped = 0
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, first_number):
         if not line.strip():
             continue
         try:
@@ -99,3 +105,34 @@ def latest(path: str) -> dict[str, Decision]:
 def corrected(path: str) -> dict[str, Decision]:
     """{image: its last decision} for the images whose last decision stands (not taken back)."""
     return {image: d for image, d in latest(path).items() if d.label is not UNDECIDED}
+
+
+class Follower:
+    """{image: its last decision} of a local file that other writers (another server) may be appending to, reading
+    only the lines added since the last call; a line still being written waits for its newline."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, inode: Optional[int]) -> None:
+        self._inode, self._offset, self._lines, self._latest = inode, 0, 0, {}
+
+    def latest(self) -> dict[str, Decision]:
+        with self._lock:
+            try:
+                with open(self.path, "rb") as f:
+                    status = os.fstat(f.fileno())
+                    if status.st_ino != self._inode or status.st_size < self._offset:  # replaced or cut: start over
+                        self._reset(status.st_ino)
+                    f.seek(self._offset)
+                    added = f.read(status.st_size - self._offset)
+            except FileNotFoundError:
+                self._reset(None)
+                return {}
+            whole = added[:added.rfind(b"\n") + 1]
+            lines = whole.decode("utf-8", errors="replace").splitlines()
+            self._latest.update((d.image, d) for d in _parse(lines, self.path, self._lines + 1))
+            self._offset, self._lines = self._offset + len(whole), self._lines + len(lines)
+            return dict(self._latest)
