@@ -19,9 +19,11 @@ from typing import ClassVar, Optional
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from core import corrections
 from core.dead_letters import REQUEST_TIMEOUT, SERVER_BUSY
 from models.run import LoadedRun
 from pipelines import cli, options
+from serving import review
 from serving.app import Limits, create_app
 
 DEFAULT_PORT = 8008  # $PORT (Cloud Run sets it) wins
@@ -205,6 +207,11 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                              f"limit, keeping {RESERVED_FILES} files for the server itself.")
     parser.add_argument("--backlog", type=int, default=2048,
                         help="Connections the kernel queues before the server accepts them.")
+    parser.add_argument("--review", metavar="PREFIX",
+                        help="Show the review-band images of a label run's --output PREFIX at /review, one at a time, "
+                             "for a person to decide (their files must lie under --allowed_root / --allowed_prefix).")
+    parser.add_argument("--corrections", metavar="FILE",
+                        help=f"Local file --review appends each decision to (default: PREFIX{corrections.SUFFIX}).")
     parser.epilog = PROXY_NOTE
     return parser.parse_args(argv)
 
@@ -271,9 +278,10 @@ def run(argv: Optional[list[str]] = None) -> None:
     cli.setup_logging(args.debug)
     limits = limits_from(args)
     connections = connection_limits(args)
+    reviewing = review.from_flags(args.review, args.corrections, limits)  # before the model: a bad --review fails fast
     sock = listen(args.host, args.port, args.backlog)
     model = LoadedRun.open(args.model_dir, args.threshold, args.review_band)
-    app = create_app(model, limits)
+    app = create_app(model, limits, reviewing)
     host, port = sock.getsockname()[:2]
     logging.info("Serving %s run %s (threshold %.3f) on http://%s:%d (API docs: /docs)", model.rule.model_type,
                  model.rule.run_id, model.rule.threshold, host, port)

@@ -16,7 +16,7 @@ import time
 from typing import Any, Callable, Optional
 
 import pydantic
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -175,8 +175,9 @@ def _refusal(err: Refused, **where: str) -> JSONResponse:
     return JSONResponse(dead_letters.refusal(err.reason, err.detail, where), status_code=err.status)
 
 
-def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
-    """The ASGI app (tests and uvicorn both start this); loads the model now, not on first request."""
+def create_app(model: LoadedRun, limits: Limits, review: Optional[APIRouter] = None) -> FastAPI:
+    """The ASGI app (tests and uvicorn both start this); loads the model now, not on first request. `review`: the
+    review queue's routes (serving.review), if any."""
     scorer = BatchingScorer(model, limits.max_batch)
     decoders = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
     readers = concurrent.futures.ThreadPoolExecutor(READ_THREADS, thread_name_prefix="read")  # slow stores wait here
@@ -234,6 +235,9 @@ def create_app(model: LoadedRun, limits: Limits) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
         return importlib.resources.files("serving").joinpath("page.html").read_text()
+
+    if review is not None:
+        app.include_router(review)
 
     @app.get("/health")
     async def health() -> dict:
