@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from core import dead_letters, features, inputs, storage
 from core.dead_letters import DUPLICATES, REJECTED
 from pipelines import cli, options, runners
-from pipelines.ingest_config import IngestConfig, load_config, split_of
+from pipelines.ingest_config import IngestConfig, load_configs, split_of
 from pipelines.sources import RawImage, read_source
 from pipelines.threaded import ThreadPoolDoFn
 from transforms.image import MAX_PIXELS, PreparedImage, RejectedImage, prepare
@@ -114,15 +114,17 @@ class ValidateImage(ThreadPoolDoFn):
         )
 
 
-def keep_one(content_hash: str, copies: Iterable[Example]) -> Iterator:
-    """Deduplicate one group of identical pictures: keep the copy from the heaviest source
-    (ingest config `weight`), then the first by (source, uri).
+def keep_one(content_hash: str, copies: Iterable[Example], winners: frozenset[str] = frozenset()) -> Iterator:
+    """Deduplicate one group of identical pictures: keep the copy a person decided (from a source in `winners`:
+    corrections), else the copy from the heaviest source (ingest config `weight`), then the first by (source, uri).
 
-    Copies with different labels are all dead-lettered (`label_conflict`): which
-    one is right is for a person to decide, not for a coin toss.
+    Copies with different labels are all dead-lettered (`label_conflict`): which one is right is for a person
+    to decide, not for a coin toss. Where a person has decided, that label stands and the other copies are
+    dropped, whatever their labels (unless two decisions disagree: a conflict again).
     """
-    copies = sorted(copies, key=lambda e: (-e.weight, e.source, e.uri))
-    if len({c.label for c in copies}) > 1:
+    copies = sorted(copies, key=lambda e: (e.source not in winners, -e.weight, e.source, e.uri))
+    decided = [c for c in copies if c.source in winners] or copies
+    if len({c.label for c in decided}) > 1:
         others = ", ".join(f"{c.uri}={features.LABEL_NAMES[c.label]}" for c in copies)
         for c in copies:
             beam.metrics.Metrics.counter(_METRICS, "rejected_label_conflict").inc()
@@ -207,13 +209,14 @@ class ValidateAndSplit(beam.PTransform):
     def expand(self, records):
         config = self._config
         weights = {s.name: s.weight for s in config.sources}
+        winners = frozenset(s.name for s in config.sources if s.wins_duplicates)
         validate = ValidateImage(weights, config.image_size, self._max_file_mb, max_pixels=self._max_pixels)
         validated = records | "Validate" >> beam.ParDo(validate).with_outputs(REJECTED, main="valid")
         deduped = (
             validated.valid
             | "KeyByContent" >> beam.Map(lambda e: (e.content_hash, e))
             | "GroupCopies" >> beam.GroupByKey()
-            | "Deduplicate" >> beam.FlatMapTuple(keep_one).with_outputs(REJECTED, DUPLICATES, main="unique")
+            | "Deduplicate" >> beam.FlatMapTuple(keep_one, winners).with_outputs(REJECTED, DUPLICATES, main="unique")
         )
         splits = deduped.unique | "Split" >> beam.Partition(split_index, len(features.SPLITS), config.split)
         rejected = (validated[REJECTED], deduped[REJECTED]) | "AllRejected" >> beam.Flatten()
@@ -340,7 +343,10 @@ def log_summary(summary: dict) -> None:
 def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]]:
     """(ingest's own flags, the Beam options)."""
     parser = options.parser("ingest", __doc__.split("\n\n")[0], beam=True)
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help="The ingest YAML: sources, split, image_size.")
+    parser.add_argument("--config", action="append", default=None,
+                        help="The ingest YAML: sources, split, image_size (default: configs/ingest.yaml). Repeat it "
+                             "to add the sources of more files (a corrections source, say): the first gives "
+                             "image_size and split.")
     parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and "
                                                            "the summary go (default: $BASE_DIR/ingest).")
     options.add_input_limits(parser)
@@ -351,7 +357,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
     args, beam_args = parse_args(argv)
     cli.setup_logging(args.debug)
-    config = load_config(args.config)
+    config = load_configs(args.config or [DEFAULT_CONFIG])
     output_dir = args.output_dir or storage.join(cli.base_dir(), "ingest")
     storage.check_writable(storage.join(output_dir, ""), "--output_dir")  # one line and exit 1, not a traceback
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)

@@ -1,13 +1,15 @@
 """The ingest YAML config (which sources to read, how to split, what size the model sees) and its
-validation; every key is described in docs/CONFIG.md."""
+validation; every key is described in docs/CONFIG.md. Several configs read as one add up their sources
+(`load_configs`: how `make model CORRECTIONS=...` adds a person's corrections to the shipped data)."""
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from core import config, features
-from pipelines.sources import SOURCE_TYPES, Source
+from pipelines.sources import SOURCE_TYPES, CorrectionsSource, Source
 
 
 class ConfigError(ValueError):
@@ -48,6 +50,11 @@ def _source(entry: Any, index: int, where: str) -> Source:
 
 def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     """Validate a parsed YAML mapping."""
+    return _finished(_parsed(raw, where), where)
+
+
+def _parsed(raw: Any, where: str) -> IngestConfig:
+    """A mapping's config, its sources checked one by one (their names and weights by `_finished`)."""
     if not isinstance(raw, dict) or not raw.get("sources"):
         raise ConfigError(f"{where}: expected a mapping with a non-empty 'sources' list")
     config.check_keys(
@@ -64,21 +71,55 @@ def parse_config(raw: Any, where: str = "<config>") -> IngestConfig:
     if isinstance(image_size, bool) or not isinstance(image_size, int) or not 32 <= image_size <= 1024:
         raise ConfigError(f"{where}: image_size must be an integer between 32 and 1024, got {image_size!r}")
     sources = tuple(_source(e, i, where) for i, e in enumerate(raw["sources"]))
-    names = [s.name for s in sources]
+    return IngestConfig(sources=sources, image_size=image_size, split=tuple(float(r) for r in ratios))
+
+
+def _finished(parsed: IngestConfig, where: str) -> IngestConfig:
+    """Each source listed once; a corrections source without a `weight` weighs as much as the heaviest of the
+    other sources (1.0 without any): a person's decision on a hard image counts at least as much as a real image."""
+    names = [s.name for s in parsed.sources]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(
             f"{where}: source {twice[0]} is listed twice; list it once (give demo sources different seeds)"
         )
-    return IngestConfig(sources=sources, image_size=image_size, split=tuple(float(r) for r in ratios))
+    heaviest = max((s.weight for s in parsed.sources if not isinstance(s, CorrectionsSource)), default=1.0)
+    sources = tuple(dataclasses.replace(s, weight=heaviest) if s.weight is None else s for s in parsed.sources)
+    return dataclasses.replace(parsed, sources=sources)
+
+
+def _read(path: str) -> Any:
+    from core import storage
+
+    try:
+        return yaml.safe_load(storage.read_bytes(path))
+    except (OSError, FileNotFoundError) as err:
+        raise ConfigError(f"cannot read ingest config {path}: {err}") from err
 
 
 def load_config(path: str) -> IngestConfig:
     """Read and validate an ingest YAML file (local or any filesystem)."""
-    from core import storage
+    return parse_config(_read(path), where=path)
 
-    try:
-        raw = yaml.safe_load(storage.read_bytes(path))
-    except (OSError, FileNotFoundError) as err:
-        raise ConfigError(f"cannot read ingest config {path}: {err}") from err
-    return parse_config(raw, where=path)
+
+def load_configs(paths: Sequence[str]) -> IngestConfig:
+    """Several ingest YAML files read as one: their sources in order; image_size and split from the first. A later
+    file may hold only `sources` (an image_size or split of its own must agree with the first's)."""
+    first, *later = paths
+    merged = _parsed(_read(first), first)
+    for path in later:
+        raw = _read(path)
+        more = _parsed(raw, path)
+        for key in ("image_size", "split"):
+            if key in raw and getattr(more, key) != getattr(merged, key):
+                raise ConfigError(
+                    f"{path}: {key} {_shown(key, getattr(more, key))} disagrees with {first}'s "
+                    f"{_shown(key, getattr(merged, key))}; the configs after the first add sources only: leave "
+                    f"{key} out of {path}"
+                )
+        merged = dataclasses.replace(merged, sources=merged.sources + more.sources)
+    return _finished(merged, " + ".join(paths))
+
+
+def _shown(key: str, value: Any) -> Any:
+    return dict(zip(features.SPLITS, value)) if key == "split" else value

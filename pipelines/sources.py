@@ -8,6 +8,7 @@ nothing is dropped silently.
 """
 import abc
 import dataclasses
+import glob
 import json
 import logging
 import math
@@ -18,7 +19,7 @@ from typing import Any, ClassVar, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 
-from core import config, dead_letters, features, inputs, storage
+from core import config, corrections, dead_letters, features, inputs, storage
 
 HF_ENDPOINT_ENV = "HF_ENDPOINT"  # the hub address huggingface_hub itself honours
 # What to do when the hub cannot be read (offline, or HF_HUB_OFFLINE=1 with nothing cached).
@@ -43,6 +44,7 @@ class Source(abc.ABC):
     """What every source block may say besides its `type`: how much each of its images counts."""
 
     type: ClassVar[str]  # the block's `type:`
+    wins_duplicates: ClassVar[bool] = False  # its copy of a picture is kept over any other source's (ingest.keep_one)
     weight: float = 1.0  # the sample weight of the source's images
 
     def __post_init__(self):
@@ -145,6 +147,30 @@ class DemoSource(Source):
         return f"demo(seed={self.seed})"
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CorrectionsSource(Source):
+    """`type: corrections`: a person's decisions from the review page (core.corrections), each image with the
+    label decided last; its copy of a picture wins deduplication over every other source's."""
+
+    type: ClassVar[str] = "corrections"
+    wins_duplicates: ClassVar[bool] = True
+    path: str  # a local corrections file, or a glob of several
+    weight: Optional[float] = None  # None: the heaviest weight of the config's other sources (ingest_config)
+
+    def __post_init__(self):
+        if self.weight is not None:
+            super().__post_init__()
+        if not isinstance(self.path, str) or not self.path.strip():
+            raise config.BadValue("path", f"must name a corrections file (or a glob of several), got {self.path!r}")
+        if "://" in self.path:
+            raise config.BadValue("path", f"must be local (the review page appends to a file on its own disk), got "
+                                          f"{self.path!r}")
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+
 def folder_patterns(source: FolderSource) -> list[tuple[str, str]]:
     """(pattern, label) for each label folder of a folder source: every file under it, subfolders included
     (a local label folder that does not exist is left out: it holds nothing to dead-letter)."""
@@ -187,14 +213,38 @@ class ReadFolder(beam.PTransform):
         )
 
 
+LINE_ERRORS = (ValueError, KeyError, TypeError, RecursionError)  # what parsing a line that is not a record raises
+
+
+def _numbered_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(number, line) of each line of a JSON-lines file that is not blank, numbered from 1."""
+    for number, line in enumerate(storage.read_bytes(path).splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def _folder_of(path: str) -> str:
+    """Where the relative image paths of a JSON-lines file resolve: its folder."""
+    return path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
+
+
+def _image_uri(base: str, image: str) -> str:
+    return image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
+
+
+def _bad_line(source: Source, where: str, err: Exception, what: str = "") -> RawImage:
+    """The `bad_manifest_line` dead letter of the line at `where` (path:number), saying what is wrong with it."""
+    detail = (f"JSON nested deeper than the reader allows ({type(err).__name__})" if isinstance(err, RecursionError)
+              else f"{type(err).__name__}: {err}")
+    return RawImage(source.name, where, "", error=dead_letters.BAD_MANIFEST_LINE, detail=what + detail)
+
+
 def _manifest_entries(source: JsonlSource) -> Iterator[RawImage]:
     """One record per manifest line: the image still to read, or the line's error.
     Relative image paths resolve against the manifest's folder."""
-    path = source.path
-    base = path.rsplit("/", 1)[0] if "://" in path else os.path.dirname(os.path.abspath(path))
-    for number, line in enumerate(storage.read_bytes(path).splitlines(), start=1):
-        if line.strip():
-            yield manifest_record(source, base, number, line)
+    base = _folder_of(source.path)
+    for number, line in _numbered_lines(source.path):
+        yield manifest_record(source, base, number, line)
 
 
 def manifest_record(source: JsonlSource, base: str, number: int, line: bytes) -> RawImage:
@@ -202,13 +252,9 @@ def manifest_record(source: JsonlSource, base: str, number: int, line: bytes) ->
     saying what is wrong with it (whatever the line holds)."""
     try:
         image, label = _manifest_line(line)
-    except (ValueError, KeyError, TypeError, RecursionError) as err:
-        detail = (f"JSON nested deeper than the reader allows ({type(err).__name__})" if isinstance(err, RecursionError)
-                  else f"{type(err).__name__}: {err}")
-        return RawImage(source.name, f"{source.path}:{number}", "", error=dead_letters.BAD_MANIFEST_LINE,
-                        detail=detail)
-    uri = image if ("://" in image or os.path.isabs(image)) else storage.join(base, image)
-    return RawImage(source.name, uri, source.label_for(label))
+    except LINE_ERRORS as err:
+        return _bad_line(source, f"{source.path}:{number}", err)
+    return RawImage(source.name, _image_uri(base, image), source.label_for(label))
 
 
 def _utf8(text: str) -> bool:
@@ -223,17 +269,29 @@ def _shortened(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def _manifest_line(line: bytes) -> tuple[str, object]:
-    """(image, label) of one manifest line; ValueError/KeyError/TypeError (RecursionError: nested too deep) say
-    what is wrong with it."""
+def _json_object(line: bytes) -> dict:
     entry = json.loads(line.decode("utf-8"))
     if not isinstance(entry, dict):
         raise TypeError(f"a line must be a JSON object, got {type(entry).__name__}")
-    image, label = entry["image"], entry["label"]
+    return entry
+
+
+def _image_of(entry: dict) -> str:
+    """A line's `image`, checked: a string that can name a file."""
+    image = entry["image"]
     if not isinstance(image, str) or not image.strip():
         raise TypeError(f'"image" must be a path or URI string, got {_shortened(repr(image))}')
     if "\0" in image or not _utf8(image):
         raise ValueError(f'"image" cannot name a file: it holds a NUL or a lone surrogate ({_shortened(ascii(image))})')
+    return image
+
+
+def _manifest_line(line: bytes) -> tuple[str, object]:
+    """(image, label) of one manifest line; ValueError/KeyError/TypeError (RecursionError: nested too deep) say
+    what is wrong with it."""
+    entry = _json_object(line)
+    label = entry["label"]
+    image = _image_of(entry)
     if isinstance(label, bool) or not isinstance(label, (str, int)):
         raise TypeError(f'"label" must be a string or an integer, got {_shortened(repr(label))}')
     return image, label
@@ -263,6 +321,87 @@ class ReadJsonl(beam.PTransform):
             | "Lines" >> beam.FlatMap(_manifest_entries)
             | "Spread" >> beam.Reshuffle()
         )
+
+
+def _decision_line(line: bytes) -> corrections.Decision:
+    """One line of a corrections file as core.corrections reads it, its `image` checked as a manifest's is."""
+    entry = _json_object(line)
+    _image_of(entry)
+    return corrections.Decision(**{key: entry[key] for key in corrections.FIELDS})
+
+
+class Reviewed(NamedTuple):
+    """What a corrections source holds: its records, and the counts the log reports."""
+
+    records: list[RawImage]  # per image its standing decision (the image still to read), and torn lines' dead letters
+    files: list[str]
+    decisions: int  # whole lines
+    relabelled: int  # standing decisions that changed the model's label ...
+    confirmed: int  # ... and those that kept it
+    taken_back: int  # images whose last decision was undone: the model's label stands, no record
+    superseded: int  # decisions a later one for the same image replaced
+    torn: int  # lines that are not a whole decision (a write cut short): bad_manifest_line dead letters
+
+
+def read_decisions(source: CorrectionsSource) -> Reviewed:
+    """The decisions of every file `source.path` matches. Within a file the last line for an image wins
+    (core.corrections), across files the later `decided_at`; relative images resolve against their file's folder."""
+    files = sorted(path for path in glob.glob(source.path) if os.path.isfile(path))
+    if not files:
+        raise ValueError(
+            f"corrections source {source.name!r}: no corrections file at {source.path}. The review page writes one "
+            f"(serve --review PREFIX appends to PREFIX{corrections.SUFFIX}, or to its --corrections FILE): point "
+            "`path:` at it, or leave the source out until someone has reviewed images"
+        )
+    latest: dict[str, corrections.Decision] = {}
+    torn: list[RawImage] = []
+    decisions = 0
+    for path in files:
+        base, in_file = _folder_of(path), {}
+        try:
+            for number, line in _numbered_lines(path):
+                try:
+                    decision = _decision_line(line)
+                except LINE_ERRORS as err:
+                    torn.append(_bad_line(source, f"{path}:{number}", err, "not a whole decision (cut short?): "))
+                    continue
+                decisions += 1
+                in_file[_image_uri(base, decision.image)] = decision
+        except OSError as err:
+            raise ValueError(f"corrections source {source.name!r}: cannot read {path} ({type(err).__name__}: "
+                             f"{err})") from err
+        for uri, decision in in_file.items():
+            if uri not in latest or str(decision.decided_at) >= str(latest[uri].decided_at):
+                latest[uri] = decision
+    standing = {uri: d for uri, d in sorted(latest.items()) if d.label is not corrections.UNDECIDED}
+    confirmed = sum(d.label == d.previous_label for d in standing.values())
+    return Reviewed(
+        records=[RawImage(source.name, uri, d.label) for uri, d in standing.items()] + torn,
+        files=files, decisions=decisions, relabelled=len(standing) - confirmed, confirmed=confirmed,
+        taken_back=len(latest) - len(standing), superseded=decisions - len(latest), torn=len(torn),
+    )
+
+
+class ReadCorrections(beam.PTransform):
+    """A corrections source: each image whose last decision stands, with the decided label. The file is read at
+    launch (it lives on the review page's disk) and its counts logged; the images are read by validation, as a
+    manifest's are."""
+
+    def __init__(self, source: CorrectionsSource):
+        super().__init__()
+        self._source = source
+        reviewed = read_decisions(source)
+        self._records = reviewed.records
+        logging.log(
+            logging.WARNING if reviewed.torn or not reviewed.decisions else logging.INFO,
+            "corrections source %s: %d decision(s) in %d file(s): %d image(s) relabelled, %d confirmed, %d taken back "
+            "(the model's label stands), %d superseded by a later decision, %d torn line(s) (dead letters %s)",
+            source.name, reviewed.decisions, len(reviewed.files), reviewed.relabelled, reviewed.confirmed,
+            reviewed.taken_back, reviewed.superseded, reviewed.torn, dead_letters.BAD_MANIFEST_LINE,
+        )
+
+    def expand(self, pbegin):
+        return pbegin | "Decisions" >> beam.Create(self._records) | "Spread" >> beam.Reshuffle()
 
 
 class ReadDemo(beam.PTransform):
@@ -381,6 +520,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
         (FolderSource, ReadFolder),
         (JsonlSource, ReadJsonl),
         (DemoSource, ReadDemo),
+        (CorrectionsSource, ReadCorrections),
     )
 }
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from core import config
-from pipelines.ingest_config import ConfigError, load_config, parse_config, split_of
+from pipelines.ingest_config import ConfigError, load_config, load_configs, parse_config, split_of
 from pipelines.sources import SOURCE_TYPES, ReadHuggingFace
 from tests import support
 
@@ -54,6 +54,17 @@ def test_split_of_is_deterministic_and_follows_the_ratios():
         ({"sources": [{"type": "demo", "size": 3}], "image_size": "big"}, "image_size must be an integer"),
         ({"sources": [{"type": "demo", "size": -5}]}, "size must be an integer above 0"),
         ({"sources": [{"type": "folder", "root": "x"}, {"type": "folder", "root": "x", "weight": 2}]}, "listed twice"),
+        ({"sources": [{"type": "corrections"}]}, "needs ['path']"),
+        ({"sources": [{"type": "corrections", "path": ""}]}, "path must name a corrections file"),
+        ({"sources": [{"type": "corrections", "path": ["a.jsonl"]}]}, "path must name a corrections file"),
+        ({"sources": [{"type": "corrections", "path": "gs://b/c.jsonl"}]}, "path must be local"),
+        ({"sources": [{"type": "corrections", "path": "c.jsonl", "weight": 0}]}, "weight must be a finite number"),
+        ({"sources": [{"type": "corrections", "path": "c.jsonl", "weight": -5}]}, "weight must be a finite number"),
+        ({"sources": [{"type": "corrections", "path": "c", "weight": "heavy"}]}, "weight must be a finite number"),
+        ({"sources": [{"type": "corrections", "path": "c.jsonl", "label_map": {"a": "chart"}}]},
+         "unknown keys ['label_map']"),
+        ({"sources": [{"type": "corrections", "path": "c.jsonl"}, {"type": "corrections", "path": "c.jsonl"}]},
+         "listed twice"),
     ],
 )
 def test_bad_configs_name_the_problem(raw, fragment):
@@ -71,6 +82,7 @@ FULL_BLOCKS = {
         "revision": "v2", "image_column": "picture", "label_column": "kind", "label_map": {0: "chart"}, "weight": 0.5,
     },
     "demo": {"type": "demo", "size": 7, "seed": 3, "weight": 2.0},
+    "corrections": {"type": "corrections", "path": "reviews/*.corrections.jsonl", "weight": 7.5},
 }
 
 
@@ -100,6 +112,56 @@ def test_an_unknown_key_is_named_with_the_source_and_the_allowed_keys(kind):
 def test_a_misspelt_key_names_the_one_meant():
     with pytest.raises(ConfigError, match=r"sources\[0\] \(folder\): unknown keys \['roots'\].*did you mean 'root'"):
         parse_config({"sources": [{"type": "folder", "roots": "x"}]})
+
+
+@pytest.mark.parametrize("others, weight, expected", [
+    ([{"type": "folder", "root": "real", "weight": 5}, {"type": "demo", "size": 3, "weight": 1}], None, 5.0),
+    ([{"type": "demo", "size": 3}], None, 1.0),
+    ([], None, 1.0),
+    ([{"type": "folder", "root": "real", "weight": 5}], 2, 2.0),  # a weight given is the weight used
+])
+def test_a_corrections_source_weighs_as_much_as_the_heaviest_other_source_unless_given(others, weight, expected):
+    block = {"type": "corrections", "path": "c.jsonl"} | ({"weight": weight} if weight else {})
+    sources = parse_config({"sources": others + [block]}).sources
+    assert sources[-1].type == "corrections" and sources[-1].weight == expected
+    assert [s.weight for s in sources[:-1]] == [float(o.get("weight", 1.0)) for o in others]
+
+
+def _write_yaml(path, raw) -> str:
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_several_configs_add_up_their_sources_with_the_first_ones_size_and_split(tmp_path):
+    base = _write_yaml(tmp_path / "base.yaml", {"image_size": 64, "split": {"train": 0.6, "val": 0.3, "test": 0.1},
+                                                "sources": [{"type": "folder", "root": "real", "weight": 5}]})
+    more = _write_yaml(tmp_path / "more.yaml", {"sources": [{"type": "corrections", "path": "c.jsonl"}]})
+    same = _write_yaml(tmp_path / "same.yaml", {"image_size": 64, "sources": [{"type": "demo", "size": 3}]})
+
+    merged = load_configs([base, more, same])
+
+    assert [(s.type, s.name, s.weight) for s in merged.sources] == [
+        ("folder", "real", 5.0), ("corrections", "c.jsonl", 5.0), ("demo", "demo(seed=0)", 1.0)]
+    assert (merged.image_size, merged.split) == (64, (0.6, 0.3, 0.1))
+    assert load_configs([more]).sources[0].weight == 1.0  # alone, nothing heavier to match
+    assert load_configs([base]) == load_config(base)
+
+
+@pytest.mark.parametrize("later, fragment", [
+    ({"image_size": 128, "sources": [{"type": "demo", "size": 3}]}, "image_size 128 disagrees with"),
+    ({"split": {"train": 0.8, "val": 0.1, "test": 0.1}, "sources": [{"type": "demo", "size": 3}]},
+     "split {'train': 0.8, 'val': 0.1, 'test': 0.1} disagrees with"),  # the first's is 0.6/0.3/0.1
+    ({"sources": [{"type": "folder", "root": "real"}]}, "source real is listed twice"),
+    ({"image_size": 64}, "non-empty 'sources'"),
+    ({"sources": [{"type": "corrections", "path": "c.jsonl", "colour": "red"}]}, "unknown keys ['colour']"),
+])
+def test_a_later_config_that_disagrees_with_the_first_is_refused_naming_both(tmp_path, later, fragment):
+    base = _write_yaml(tmp_path / "base.yaml", {"image_size": 64, "split": {"train": 0.6, "val": 0.3, "test": 0.1},
+                                                "sources": [{"type": "folder", "root": "real"}]})
+    more = _write_yaml(tmp_path / "more.yaml", later)
+    with pytest.raises(ConfigError) as err:
+        load_configs([base, more])
+    assert fragment in str(err.value) and str(more) in str(err.value)
 
 
 ROOT = support.REPO_ROOT

@@ -1,13 +1,24 @@
-"""pipelines.sources: what a folder source lists and what each manifest line becomes."""
+"""pipelines.sources: what a folder source lists, what each manifest line becomes, what a corrections file holds."""
 import json
+import logging
 import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import dead_letters, features
-from pipelines.sources import FolderSource, JsonlSource, ReadFolder, folder_patterns, folder_records, manifest_record
+from core import corrections, dead_letters, features
+from pipelines.sources import (
+    CorrectionsSource,
+    FolderSource,
+    JsonlSource,
+    ReadCorrections,
+    ReadFolder,
+    folder_patterns,
+    folder_records,
+    manifest_record,
+    read_decisions,
+)
 
 MANIFEST = JsonlSource(path="/data/manifest.jsonl", label_map={"charts": "chart", 0: "non_chart"})
 
@@ -104,3 +115,70 @@ def test_any_manifest_line_becomes_an_image_record_or_a_dead_letter(line):
     else:
         assert record.error == dead_letters.BAD_MANIFEST_LINE and record.detail
         assert record.uri == "/data/manifest.jsonl:3"
+
+
+def _decide(path, image: str, label, previous: str = "", decided_at: str = "") -> None:
+    """A decision written as the review page writes it."""
+    previous = previous or (features.NON_CHART if label == features.CHART else features.CHART)
+    corrections.append(str(path), corrections.Decision(image, label, previous, 0.5, "run1", decided_at))
+
+
+def test_a_corrections_source_yields_each_image_its_last_standing_decision_names(tmp_path):
+    path = tmp_path / "review.corrections.jsonl"
+    _decide(path, "/img/flipped.png", features.CHART)
+    _decide(path, "/img/changed_mind.png", features.CHART)
+    _decide(path, "/img/changed_mind.png", features.NON_CHART, previous=features.CHART)  # the last line wins
+    _decide(path, "/img/undone.png", features.NON_CHART)
+    _decide(path, "/img/undone.png", corrections.UNDECIDED, previous=features.CHART)  # taken back
+    _decide(path, "/img/confirmed.png", features.CHART, previous=features.CHART)
+    _decide(path, "relative/r.png", features.NON_CHART)
+    with open(path, "ab") as f:
+        f.write(b'{"image": "/img/torn.png", "label": "ch')  # a crash cut the last write short
+
+    reviewed = read_decisions(CorrectionsSource(path=str(path)))
+
+    assert [(r.uri, r.label, r.data, r.error) for r in reviewed.records[:-1]] == [
+        ("/img/changed_mind.png", features.NON_CHART, None, None), ("/img/confirmed.png", features.CHART, None, None),
+        ("/img/flipped.png", features.CHART, None, None),
+        (str(tmp_path / "relative" / "r.png"), features.NON_CHART, None, None)]
+    torn = reviewed.records[-1]
+    assert (torn.uri, torn.error) == (f"{path}:8", dead_letters.BAD_MANIFEST_LINE)
+    assert "not a whole decision" in torn.detail
+    assert {r.source for r in reviewed.records} == {str(path)}
+    assert (reviewed.decisions, reviewed.relabelled, reviewed.confirmed, reviewed.taken_back, reviewed.superseded,
+            reviewed.torn) == (7, 3, 1, 1, 2, 1)
+
+
+def test_across_corrections_files_the_later_decision_wins(tmp_path):
+    _decide(tmp_path / "b.corrections.jsonl", "/img/a.png", features.CHART, decided_at="2026-12-01T10:00:00.000Z")
+    _decide(tmp_path / "b.corrections.jsonl", "/img/b.png", features.CHART, decided_at="2026-12-03T10:00:00.000Z")
+    _decide(tmp_path / "a.corrections.jsonl", "/img/a.png", features.NON_CHART, decided_at="2026-12-02T10:00:00.000Z")
+    _decide(tmp_path / "a.corrections.jsonl", "/img/b.png", corrections.UNDECIDED, previous=features.NON_CHART,
+            decided_at="2026-12-02T10:00:00.000Z")
+
+    reviewed = read_decisions(CorrectionsSource(path=str(tmp_path / "*.corrections.jsonl")))
+
+    assert [(r.uri, r.label) for r in reviewed.records] == [("/img/a.png", features.NON_CHART),
+                                                            ("/img/b.png", features.CHART)]
+    assert len(reviewed.files) == 2 and (reviewed.superseded, reviewed.taken_back) == (2, 0)
+
+
+def test_a_missing_corrections_file_is_an_error_naming_the_file_and_the_fix(tmp_path):
+    missing = str(tmp_path / "nobody.corrections.jsonl")
+    with pytest.raises(ValueError) as err:
+        ReadCorrections(CorrectionsSource(path=missing))
+    assert missing in str(err.value) and "serve --review" in str(err.value) and "`path:`" in str(err.value)
+
+
+def test_taken_back_decisions_and_torn_lines_are_logged_when_the_source_is_read(tmp_path, caplog):
+    path = tmp_path / "review.corrections.jsonl"
+    _decide(path, "/img/a.png", features.CHART)
+    _decide(path, "/img/b.png", features.CHART)
+    _decide(path, "/img/b.png", corrections.UNDECIDED, previous=features.NON_CHART)
+    with open(path, "ab") as f:
+        f.write(b"{not json\n")
+    with caplog.at_level(logging.INFO):
+        ReadCorrections(CorrectionsSource(path=str(path)))
+    (line,) = [r.getMessage() for r in caplog.records if "corrections source" in r.getMessage()]
+    assert "3 decision(s)" in line and "1 image(s) relabelled" in line and "1 taken back" in line
+    assert "1 torn line(s)" in line
