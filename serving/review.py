@@ -83,16 +83,16 @@ class ReviewQueue:
 
 def open_queue(prefix: str, corrections_path: Optional[str], limits: Limits) -> ReviewQueue:
     """The review queue of the label run at `prefix`; ValueError (naming the flag) when it cannot be served."""
-    results = read_results(prefix)[0]
-    if not results:
-        raise ValueError(f"--review {prefix}: no label results there ({prefix}-*.jsonl); label a folder first: "
-                         f"python -m pipelines.label --input DIR --output {prefix}")
     if corrections_path is None:
         if "://" in prefix:
             raise ValueError(f"--review {prefix} is remote and object stores cannot append: pass --corrections FILE "
                              "on a local disk")
         corrections_path = prefix + corrections.SUFFIX
     corrections.check_local(corrections_path)
+    results = read_results(prefix)[0]
+    if not results:
+        raise ValueError(f"--review {prefix}: no label results there ({prefix}-*.jsonl); label a folder first: "
+                         f"python -m pipelines.label --input DIR --output {prefix}")
     in_band = {r["uri"]: r for r in results if r.get("review") is True}  # one item per uri, its last line
     items = [Item(r["uri"], r["label"], r["score"], r["sha256"], r["run_id"]) for r in in_band.values()]
     refused = [item.uri for item in items if not allowed(item.uri, limits)]
