@@ -36,11 +36,14 @@ test: $(STAMP) $(CHROMIUM)
 # demo images, the chart-cnn recipe, seed 0 (about 16 minutes here, 25 when the machine stalls; docs/MODEL_CARD.md, "Reproduce it").
 # The review band is the committed one (configs/shipped_review_band.json, chosen on a source-disjoint fold run's
 # out-of-fold scores); `make model FOLDS=benchmarks/results/source_folds.json` chooses it again and rewrites that file.
+# `make model CORRECTIONS=my_corrections.yaml` (one or more ingest configs holding `sources:`, e.g. a corrections
+# source: configs/corrections_example.yaml) adds their sources to the shipped data; ship records every config.
 SHIP := $(BASE_DIR)/ship
+SHIP_CONFIGS := --config configs/ingest_shipped.yaml $(foreach config,$(CORRECTIONS),--config $(config))
 model: $(STAMP)
-	$(BIN)/python -m pipelines.ingest --runner=DirectRunner --config configs/ingest_shipped.yaml --output_dir $(SHIP)/ingest
+	$(BIN)/python -m pipelines.ingest --runner=DirectRunner $(SHIP_CONFIGS) --output_dir $(SHIP)/ingest
 	BASE_DIR=$(SHIP) $(BIN)/python -m pipelines.train --model_type chart-cnn --data_dir $(SHIP)/ingest --seed 0
-	$(BIN)/python -m pipelines.ship --run_dir $(SHIP)/models/chart-cnn/latest --config configs/ingest_shipped.yaml --seed 0 \
+	$(BIN)/python -m pipelines.ship --run_dir $(SHIP)/models/chart-cnn/latest $(SHIP_CONFIGS) --seed 0 \
 		--review_band_file configs/shipped_review_band.json $(if $(FOLDS),--folds $(FOLDS))
 
 bench: $(STAMP)

@@ -350,14 +350,16 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and "
                                                            "the summary go (default: $BASE_DIR/ingest).")
     options.add_input_limits(parser)
-    return options.parse_with_beam(parser, argv)
+    args, beam_args = options.parse_with_beam(parser, argv)
+    args.config = args.config or [DEFAULT_CONFIG]
+    return args, beam_args
 
 
 def run(argv: Optional[list[str]] = None) -> dict:
     """Parse options, run the pipeline to completion, return the summary."""
     args, beam_args = parse_args(argv)
     cli.setup_logging(args.debug)
-    config = load_configs(args.config or [DEFAULT_CONFIG])
+    config = load_configs(args.config)
     output_dir = args.output_dir or storage.join(cli.base_dir(), "ingest")
     storage.check_writable(storage.join(output_dir, ""), "--output_dir")  # one line and exit 1, not a traceback
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)

@@ -1,7 +1,7 @@
 """Ship: make a trained run the default model (models/shipped), with its provenance recorded.
 
 Copies the run's SavedModel, its boosted trees if it has them, and metadata.json (not its Keras files:
-serving needs neither) and adds `provenance`: the ingest config, the commit, the seed and, when given,
+serving needs neither) and adds `provenance`: the ingest configs, the commit, the seed and, when given,
 the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.json) with that run's
 arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
 scores: images from sources their models never saw, which is what users bring. The band the run chose on
@@ -33,7 +33,9 @@ PROVENANCE_KEYS = ("source_disjoint", "source_disjoint_run")  # the fold run it 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = options.parser("ship", __doc__.split("\n\n")[0], beam=False)
     parser.add_argument("--run_dir", required=True, help="The run to ship (a run directory or `latest` file).")
-    parser.add_argument("--config", required=True, help="The ingest config the run was trained on (recorded).")
+    parser.add_argument("--config", action="append", required=True,
+                        help="The ingest config the run was trained on (recorded); repeated as ingest had it when "
+                             "ingest read several (a corrections config, say).")
     parser.add_argument("--seed", type=int, required=True, help="The seed it was trained with (recorded).")
     parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded; the review "
                                                        "band is chosen on their out-of-fold scores).")
@@ -54,7 +56,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
     chosen = _chosen_band(args, metadata.threshold)
     provenance = {
-        "ingest_config": storage.read_bytes(args.config).decode(),
+        "ingest_config": ingest_config_text(args.config),
+        "ingest_config_files": args.config,
         "commit": commit,
         "seed": args.seed,
         "trained_in": run_dir,
@@ -79,6 +82,15 @@ def run(argv: Optional[list[str]] = None) -> dict:
     logging.info("Shipped %s run %s to %s (%.1f MB)", metadata.model_type, metadata.run_id, args.target,
                  sum(size for _, size in _files(args.target)) / 2**20)
     return metadata.to_dict()
+
+
+def ingest_config_text(paths: list[str]) -> str:
+    """The ingest configs as recorded: one config's text as it is; several as one YAML stream, a document each
+    (headed by its path) in the order ingest read them."""
+    texts = [storage.read_bytes(path).decode() for path in paths]
+    if len(texts) == 1:
+        return texts[0]
+    return "---\n".join(f"# --config {path}\n{text.rstrip()}\n" for path, text in zip(paths, texts))
 
 
 def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:

@@ -345,7 +345,8 @@ class Reviewed(NamedTuple):
 
 def read_decisions(source: CorrectionsSource) -> Reviewed:
     """The decisions of every file `source.path` matches. Within a file the last line for an image wins
-    (core.corrections), across files the later `decided_at`; relative images resolve against their file's folder."""
+    (core.corrections), across files the later `decided_at`. A relative `image` is read from the folder ingest runs
+    in, as the review page read it (a label run names its files as its --input named them)."""
     files = sorted(path for path in glob.glob(source.path) if os.path.isfile(path))
     if not files:
         raise ValueError(
@@ -357,7 +358,7 @@ def read_decisions(source: CorrectionsSource) -> Reviewed:
     torn: list[RawImage] = []
     decisions = 0
     for path in files:
-        base, in_file = _folder_of(path), {}
+        base, in_file = os.getcwd(), {}
         try:
             for number, line in _numbered_lines(path):
                 try:

@@ -150,7 +150,7 @@ def test_readme_command_lines_parse(capsys):
         ]
     )
     assert (args.config, args.output_dir, args.debug, args.max_file_mb, args.allow_outside_root) == (
-        "configs/ingest_demo.yaml", "DIR", True, 8.0, True)
+        ["configs/ingest_demo.yaml"], "DIR", True, 8.0, True)  # --config repeats: a list
     assert beam_args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     args, beam_args = evaluate.parse_args(["--model_dir", "D", "--data_dir", "R", "--threshold", "0.5",
                                            "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"])
@@ -258,4 +258,4 @@ def test_default_configs_are_found_from_any_folder(tmp_path, monkeypatch):
         path = options.shipped_config(name)
         assert os.path.isabs(path) and os.path.isfile(path), path
     assert train.parse_args(["--model_type", "demo"]).config == options.shipped_config("model_config.yaml")
-    assert ingest.parse_args([])[0].config == options.shipped_config("ingest.yaml")
+    assert ingest.parse_args([])[0].config == [options.shipped_config("ingest.yaml")]

@@ -123,8 +123,10 @@ def _decide(path, image: str, label, previous: str = "", decided_at: str = "") -
     corrections.append(str(path), corrections.Decision(image, label, previous, 0.5, "run1", decided_at))
 
 
-def test_a_corrections_source_yields_each_image_its_last_standing_decision_names(tmp_path):
-    path = tmp_path / "review.corrections.jsonl"
+def test_a_corrections_source_yields_each_image_its_last_standing_decision_names(tmp_path, monkeypatch):
+    (tmp_path / "results").mkdir()
+    monkeypatch.chdir(tmp_path)  # where label, serve --review and ingest run
+    path = tmp_path / "results" / "run1.corrections.jsonl"
     _decide(path, "/img/flipped.png", features.CHART)
     _decide(path, "/img/changed_mind.png", features.CHART)
     _decide(path, "/img/changed_mind.png", features.NON_CHART, previous=features.CHART)  # the last line wins
@@ -140,7 +142,7 @@ def test_a_corrections_source_yields_each_image_its_last_standing_decision_names
     assert [(r.uri, r.label, r.data, r.error) for r in reviewed.records[:-1]] == [
         ("/img/changed_mind.png", features.NON_CHART, None, None), ("/img/confirmed.png", features.CHART, None, None),
         ("/img/flipped.png", features.CHART, None, None),
-        (str(tmp_path / "relative" / "r.png"), features.NON_CHART, None, None)]
+        (str(tmp_path / "relative" / "r.png"), features.NON_CHART, None, None)]  # as the review page read it
     torn = reviewed.records[-1]
     assert (torn.uri, torn.error) == (f"{path}:8", dead_letters.BAD_MANIFEST_LINE)
     assert "not a whole decision" in torn.detail
