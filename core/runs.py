@@ -102,6 +102,18 @@ def point_latest(model_type_dir: str, run_id: str) -> None:
         f.write(f"{run_id}\n".encode())
 
 
+def latest_file(model_dir: Optional[str]) -> Optional[str]:
+    """The `latest` file that --model_dir follows (it names the file, or a folder holding one), else None: a run
+    directory, or the shipped model, is one fixed run."""
+    if model_dir is None:
+        return None
+    model_dir = model_dir.rstrip("/")
+    if storage.exists(storage.join(model_dir, METADATA_FILE)):
+        return None
+    latest = model_dir if posixpath.basename(model_dir) == LATEST_FILE else storage.join(model_dir, LATEST_FILE)
+    return latest if storage.exists(latest) else None
+
+
 def resolve_model_dir(model_dir: Optional[str]) -> str:
     """A run directory from a run directory, a `latest` file, or the folder holding `latest`;
     None: the shipped model."""

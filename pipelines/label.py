@@ -55,6 +55,7 @@ class LabelOptions:
     allowed_prefix: tuple[str, ...] = ()
     allowed_bucket: tuple[str, ...] = ()  # Pub/Sub: buckets whose GCS notifications are read
     ack_deadline: float = pubsub.DEFAULT_ACK_DEADLINE_S  # Pub/Sub: seconds a pulled message is held
+    model_check_interval: float = options.DEFAULT_MODEL_CHECK_S  # streaming: seconds between looks for a new run
     folders: tuple[str, ...] = ()  # batch: label only these subfolders of `input` (evaluate: chart, non_chart)
     overwrite: bool = False  # batch: replace what an earlier run left under `output` (else such an output is refused)
 
@@ -85,8 +86,8 @@ def check_options(opts: LabelOptions, names: Optional[dict[str, str]] = None) ->
     def named(field: str) -> str:
         return (names or {}).get(field) or f"--{field} {getattr(opts, field)}"
 
-    for name in ("duration", "poll_interval", "ack_deadline", "read_timeout", "max_file_mb", "max_pixels", "batch_size",
-                 "decode_threads"):
+    for name in ("duration", "poll_interval", "model_check_interval", "ack_deadline", "read_timeout", "max_file_mb",
+                 "max_pixels", "batch_size", "decode_threads"):
         value, low = getattr(opts, name), -1 if name == "decode_threads" else 0
         if value is not None and not (math.isfinite(value) and value > low):
             raise ValueError(f"--{name} must be a number above {low}, got {value}")
@@ -162,8 +163,10 @@ class LabelFiles(beam.PTransform):
     def expand(self, root):
         opts = self._opts
         listed = root | ListInputs(opts)
+        follow = opts.model_check_interval if opts.streaming and self._run.follows else None
         labelled = listed | "Label" >> LabelImages(self._run, opts.batch_size, opts.decode_threads, opts.max_file_mb,
-                                                   opts.streaming, opts.max_pixels, opts.read_timeout)
+                                                   opts.streaming, opts.max_pixels, opts.read_timeout, follow,
+                                                   stop_timestamp(opts))
         labels = labelled["results"]
         rejected = {name: labelled[name] for name in ("Unreadable", "Refused")}
         if opts.sort_into:
@@ -214,9 +217,7 @@ class ListInputs(beam.PTransform):
 
     def expand(self, root):
         opts = self._opts
-        from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
-
-        stop = Timestamp.now() + opts.duration if opts.duration else MAX_TIMESTAMP
+        stop = stop_timestamp(opts)
         if opts.reads_pubsub:  # pulled each tick, acknowledged by the sink once written (pubsub.PullMessages)
             from apache_beam.transforms.periodicsequence import PeriodicImpulse
 
@@ -248,6 +249,13 @@ class ListInputs(beam.PTransform):
         )
 
 
+def stop_timestamp(opts: LabelOptions):
+    """When a streaming job's watches stop: --duration from now, else never."""
+    from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+
+    return Timestamp.now() + opts.duration if opts.duration else MAX_TIMESTAMP
+
+
 def write_summary(counted: list[tuple[tuple[str, str], int]], path: str, input_: str, rule: results.Rule) -> dict:
     """PREFIX.summary.json of a batch run (core.results.summary)."""
     summary = results.summary(counted, input_, rule)
@@ -265,6 +273,9 @@ def label(opts: LabelOptions, run: LoadedRun, pipeline_options: PipelineOptions)
     """Build and run the job to its end (streaming: --duration or Ctrl-C); `opts` passed check_options."""
     logging.info("Labelling %s with %s run %s (threshold %.3f) -> %s-*.jsonl", opts.input, run.rule.model_type,
                  run.rule.run_id, run.rule.threshold, opts.output)
+    if opts.streaming and run.follows:
+        logging.info("Following %s: a new run it names is used from then on (checked every %g s)", run.follows,
+                     opts.model_check_interval)
     if opts.overwrite and not opts.streaming:
         remove_earlier_run(opts.output)
     p = runners.pipeline(pipeline_options)
@@ -347,6 +358,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--poll_interval", type=float, default=1.0,
                         help="Streaming: seconds between listings of the folder or bucket (each is one list call "
                              "on a bucket), or between pulls from the subscription.")
+    options.add_model_check(parser, "Streaming")
     options.add_batching(parser)
     options.add_input_limits(parser)
     options.add_read_timeout(parser)

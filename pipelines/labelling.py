@@ -14,6 +14,7 @@ from core.dead_letters import REJECTED
 from models.inference import InferenceError, SavedModelHandler
 from models.run import LoadedRun
 from pipelines import cli
+from pipelines.streaming import WatchRuns
 from pipelines.threaded import ThreadPoolDoFn
 from transforms.image import MAX_PIXELS, PreparedImage, RejectedImage, prepare
 
@@ -88,12 +89,21 @@ class ReadAndPrepare(ThreadPoolDoFn):
 
 
 class ToResult(beam.DoFn):
-    """(ImageKey, PredictionResult) -> the JSONL result object; counts labels and shows progress (of `total`
-    listed files, in a batch run)."""
+    """(ImageKey, PredictionResult) -> the JSONL result object, by the rule of the run that scored it (its model_id:
+    a streaming job may have switched runs); counts labels and shows progress (of `total` listed files, in a batch
+    run)."""
 
-    def __init__(self, rule: results.Rule, progress: Optional[cli.Progress] = None):
-        self._rule = rule
+    def __init__(self, run: LoadedRun, progress: Optional[cli.Progress] = None):
+        self._run = run
         self._progress = progress or cli.Progress("labelling")
+
+    def setup(self):
+        self._rules = {}  # run directory -> its rule, read once
+
+    def _rule(self, run_dir: Optional[str]) -> results.Rule:
+        if run_dir not in self._rules:
+            self._rules[run_dir] = self._run.rule_for(run_dir or "")
+        return self._rules[run_dir]
 
     def process(self, element: tuple[ImageKey, PredictionResult], total: Optional[int] = None) -> Iterator:
         key, prediction = element
@@ -101,7 +111,7 @@ class ToResult(beam.DoFn):
         if isinstance(prediction.inference, InferenceError):
             yield _reject(key.uri, dead_letters.MODEL_ERROR, prediction.inference, key.ack_id)
             return
-        verdict = self._rule.verdict(float(prediction.inference))
+        verdict = self._rule(prediction.model_id).verdict(float(prediction.inference))
         beam.metrics.Metrics.counter(results.METRICS, f"labelled_{verdict['label']}").inc()
         if verdict["review"]:
             beam.metrics.Metrics.counter(results.METRICS, "labelled_review").inc()
@@ -153,26 +163,34 @@ class LabelImages(beam.PTransform):
 
     def __init__(self, run: LoadedRun, batch_size: int = 64, decode_threads: int = 0,
                  max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB, streaming: bool = False,
-                 max_pixels: int = MAX_PIXELS, read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S):
+                 max_pixels: int = MAX_PIXELS, read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S,
+                 follow_every: Optional[float] = None, stop=None):
         super().__init__()
         self._run, self._streaming = run, streaming
+        self._follow_every, self._stop = follow_every, stop  # streaming: look for a new run this often, until stop
         self._progress = cli.Progress("labelling")  # files labelled or rejected, of those listed
         self._read = ReadAndPrepare(run.image_size, decode_threads, max_file_mb, batch_size, max_pixels,
                                     self._progress, read_timeout)
         # Batch runs give the model full batches (Beam's adaptive batching would start at 1-2 images);
         # streaming runs label whatever has arrived.
-        min_batch = 1 if streaming else batch_size
-        self._handler = KeyedModelHandler(SavedModelHandler(run, min_batch, batch_size))
+        self._batches = (1 if streaming else batch_size, batch_size)
 
     def expand(self, listed):
         prepared = listed | "ReadAndPrepare" >> beam.ParDo(self._read).with_outputs(REJECTED, main="images")
+        here = _runs_here(listed.pipeline)
         total = []  # the DirectRunner's progress shows the share of the files listed (a stream has no total)
-        if not self._streaming and _runs_here(listed.pipeline):
+        if not self._streaming and here:
             total.append(beam.pvalue.AsSingleton(listed | "Total" >> beam.combiners.Count.Globally()))
-        to_result = ToResult(self._run.rule, self._progress)
+        # A new run: RunInference's model updates where side inputs stream, else the handler follows `latest`.
+        follow, updates = self._follow_every, None
+        if follow is not None and not here:
+            updates = listed.pipeline | "WatchRuns" >> WatchRuns(self._run, follow, self._stop)
+            follow = None
+        handler = KeyedModelHandler(SavedModelHandler(self._run, *self._batches, follow_every=follow))
+        to_result = ToResult(self._run, self._progress)
         scored = (
             prepared.images
-            | "RunInference" >> RunInference(self._handler)
+            | "RunInference" >> RunInference(handler, model_metadata_pcoll=updates)
             | "ToResult" >> beam.ParDo(to_result, *total).with_outputs(REJECTED, main="results")
         )
         return {"results": scored.results, "Unreadable": prepared[REJECTED], "Refused": scored[REJECTED]}

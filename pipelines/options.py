@@ -192,6 +192,17 @@ def add_model(parser: argparse.ArgumentParser) -> None:
                              "model, if any; 'off': none).")
 
 
+DEFAULT_MODEL_CHECK_S = 10.0
+
+
+def add_model_check(parser: argparse.ArgumentParser, what: str) -> None:
+    """--model_check_interval: how often a long-running job looks for a new run in --model_dir."""
+    parser.add_argument("--model_check_interval", type=float, default=DEFAULT_MODEL_CHECK_S,
+                        help=f"{what}: when --model_dir is a model_type folder or its `latest` file, seconds between "
+                             "looks at which run `latest` names; a new run is loaded and used from then on, no "
+                             "restart (a run directory, or the shipped model, stays fixed).")
+
+
 def review_band(text: str) -> tuple[float, float]:
     """--review_band LOW,HIGH (0 <= LOW <= HIGH <= 1), or 'off' (an empty band)."""
     if text.strip().lower() == "off":

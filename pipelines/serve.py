@@ -175,6 +175,7 @@ class OncePerInterval(logging.Filter):
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = options.parser("serve", __doc__.split("\n\n")[0], beam=False)
     options.add_model(parser)
+    options.add_model_check(parser, "The server")
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (0.0.0.0 in a container).")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)),
                         help="Port ($PORT when set, else 8008).")
@@ -221,8 +222,8 @@ def limits_from(args: argparse.Namespace) -> Limits:
     for root in args.allowed_root:
         if not os.path.isdir(root):
             raise ValueError(f"--allowed_root {root} is not a folder")
-    for name in ("max_file_mb", "max_pixels", "read_timeout", "max_request_mb", "max_files", "max_batch",
-                 "header_timeout", "body_timeout", "keep_alive", "max_connections", "backlog"):
+    for name in ("max_file_mb", "max_pixels", "read_timeout", "model_check_interval", "max_request_mb", "max_files",
+                 "max_batch", "header_timeout", "body_timeout", "keep_alive", "max_connections", "backlog"):
         if not (getattr(args, name) > 0 and math.isfinite(getattr(args, name))):
             raise ValueError(f"--{name} must be a finite number above 0, got {getattr(args, name)}")
     return Limits(
@@ -281,10 +282,13 @@ def run(argv: Optional[list[str]] = None) -> None:
     reviewing = review.from_flags(args.review, args.corrections, limits)  # before the model: a bad --review fails fast
     sock = listen(args.host, args.port, args.backlog)
     model = LoadedRun.open(args.model_dir, args.threshold, args.review_band)
-    app = create_app(model, limits, reviewing)
+    app = create_app(model, limits, reviewing, args.model_check_interval)
     host, port = sock.getsockname()[:2]
     logging.info("Serving %s run %s (threshold %.3f) on http://%s:%d (API docs: /docs)", model.rule.model_type,
                  model.rule.run_id, model.rule.threshold, host, port)
+    if model.follows:
+        logging.info("Following %s: a new run it names is served from then on (checked every %g s)", model.follows,
+                     args.model_check_interval)
     config = uvicorn.Config(app, log_level="debug" if args.debug else "warning", access_log=False,
                             http=guarded_protocol(connections), timeout_keep_alive=connections.keep_alive,
                             h11_max_incomplete_event_size=MAX_HEAD_BYTES, backlog=args.backlog)

@@ -1,5 +1,5 @@
-"""Streaming labelling's Beam parts: new versions of watched files, and the sink that writes each bundle's
-lines within seconds."""
+"""Streaming labelling's Beam parts: new versions of watched files, new runs of a watched --model_dir, and the sink
+that writes each bundle's lines within seconds."""
 import hashlib
 import json
 from typing import Iterator, Optional
@@ -8,7 +8,7 @@ import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from core import features, inputs, results, storage
+from core import features, inputs, results, runs, storage
 from pipelines import pubsub
 
 
@@ -33,6 +33,45 @@ class NewVersions(beam.DoFn):
         if version.read() != current:
             version.write(current)
             yield listed
+
+
+class WatchRuns(beam.PTransform):
+    """The run directory --model_dir's `latest` names, as RunInference's `model_metadata_pcoll`: looked at every
+    `interval` seconds until `stop`, emitted once per change (a singleton side input, in the global window with a
+    processing-time trigger, as Beam's WatchFilePattern emits; that one watches new file names and so cannot see
+    `latest` being rewritten)."""
+
+    def __init__(self, run, interval: float, stop):
+        super().__init__()
+        self._model_dir, self._interval, self._stop = run.model_dir, interval, stop
+
+    def expand(self, root):
+        from apache_beam.transforms import trigger, window
+        from apache_beam.transforms.periodicsequence import PeriodicImpulse
+
+        return (
+            root
+            | "Tick" >> PeriodicImpulse(stop_timestamp=self._stop, fire_interval=self._interval)
+            | "Resolve" >> beam.Map(lambda _, model_dir: ("", runs.resolve_model_dir(model_dir)), self._model_dir)
+            | "Changed" >> beam.ParDo(_Changed())
+            | "Window" >> beam.WindowInto(window.GlobalWindows(),
+                                          trigger=trigger.Repeatedly(trigger.AfterProcessingTime(1)),
+                                          accumulation_mode=trigger.AccumulationMode.DISCARDING)
+        )
+
+
+class _Changed(beam.DoFn):
+    """(key, run directory) -> ModelMetadata when it differs from the last one emitted."""
+
+    LAST = ReadModifyWriteStateSpec("last", StrUtf8Coder())
+
+    def process(self, element: tuple[str, str], last=beam.DoFn.StateParam(LAST)):
+        from apache_beam.ml.inference.base import ModelMetadata
+
+        run_dir = element[1]
+        if last.read() != run_dir:
+            last.write(run_dir)
+            yield ModelMetadata(model_id=run_dir, model_name=run_dir.rstrip("/").rsplit("/", 1)[-1])
 
 
 class WriteBundleFiles(beam.DoFn):

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 import concurrent.futures
+import contextlib
 import functools
 import importlib.resources
 import logging
@@ -33,8 +34,9 @@ from core.dead_letters import (
     SERVER_ERROR,
     TOO_MANY_FILES,
 )
-from models.inference import InferenceError, SavedModelHandler
+from models.inference import InferenceError
 from models.run import LoadedRun
+from serving.scoring import LiveModel
 from transforms.image import MAX_PIXELS, RejectedImage, prepare
 
 _STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
@@ -76,45 +78,6 @@ class Limits(pydantic.BaseModel):
     max_request_mb: float = 128.0
     max_files: int = 32
     max_batch: int = 64
-
-
-class BatchingScorer:
-    """Scores prepared pixels with the pipelines' model handler. Requests queue while the model
-    is busy and go into its next call together: batching without waiting when the server is idle."""
-
-    def __init__(self, run: LoadedRun, max_batch: int):
-        self._handler = SavedModelHandler(run)
-        self._model = self._handler.load_model()
-        self._max_batch = max_batch
-        self._queue: Optional[asyncio.Queue] = None
-        self._model_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="model")
-
-    async def score(self, pixels: bytes) -> float:
-        if self._queue is None:  # created on the server's event loop
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.get_running_loop().create_task(self._run())
-        answer = asyncio.get_running_loop().create_future()
-        await self._queue.put((pixels, answer))
-        inference = await answer
-        if isinstance(inference, InferenceError):
-            raise Refused(MODEL_ERROR, inference)
-        return inference
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                results = await asyncio.get_running_loop().run_in_executor(
-                    self._model_thread, self._handler.run_inference, [pixels for pixels, _ in batch], self._model)
-                for (_, answer), result in zip(batch, results):
-                    if not answer.done():
-                        answer.set_result(result.inference)
-            except Exception as err:  # never leave a request waiting
-                for _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(err)
 
 
 class BodyLimit:
@@ -175,16 +138,28 @@ def _refusal(err: Refused, **where: str) -> JSONResponse:
     return JSONResponse(dead_letters.refusal(err.reason, err.detail, where), status_code=err.status)
 
 
-def create_app(model: LoadedRun, limits: Limits, review: Optional[APIRouter] = None) -> FastAPI:
+def create_app(model: LoadedRun, limits: Limits, review: Optional[APIRouter] = None,
+               model_check_interval: Optional[float] = None) -> FastAPI:
     """The ASGI app (tests and uvicorn both start this); loads the model now, not on first request. `review`: the
-    review queue's routes (serving.review), if any."""
-    scorer = BatchingScorer(model, limits.max_batch)
+    review queue's routes (serving.review), if any; `model_check_interval`: seconds between looks for a newer run
+    where --model_dir follows a `latest` file (None: never)."""
+    live = LiveModel(model, limits.max_batch)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        following = None
+        if model_check_interval and model.follows:
+            following = asyncio.get_running_loop().create_task(live.follow(model_check_interval))
+        yield
+        if following:
+            following.cancel()
+
     decoders = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
     readers = concurrent.futures.ThreadPoolExecutor(READ_THREADS, thread_name_prefix="read")  # slow stores wait here
     max_bytes = inputs.megabytes(limits.max_file_mb)
     # /docs and /redoc take Swagger UI and ReDoc from the fastapi-offline package, not a CDN: they work offline.
     app = FastAPIOffline(title="Chart Sifter", description="Label images as financial charts or not.",
-                         version="0.1.0")
+                         version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=inputs.megabytes(limits.max_request_mb))
     app.add_middleware(AccessLog)  # the outermost: it sees every answer, BodyLimit's refusals included
 
@@ -192,14 +167,17 @@ def create_app(model: LoadedRun, limits: Limits, review: Optional[APIRouter] = N
         """Read (on a read thread: a slow store never holds a decode thread), prepare (on a decode thread) and
         score one image; raises Refused."""
         loop = asyncio.get_running_loop()
+        run, scorer = live.current  # this request finishes on this run, whatever replaces it meanwhile
         try:
             data = await loop.run_in_executor(readers, read)
             prepared = await loop.run_in_executor(decoders, functools.partial(prepare, max_pixels=limits.max_pixels),
-                                                  data, model.image_size)
+                                                  data, run.image_size)
         except (inputs.ReadError, RejectedImage) as err:
             raise Refused(err.reason, err.detail) from err
         score = await scorer.score(prepared.pixels.tobytes())
-        return {**where, **model.verdict(score), "threshold": round(model.rule.threshold, DECIMALS),
+        if isinstance(score, InferenceError):
+            raise Refused(MODEL_ERROR, score)
+        return {**where, **run.verdict(score), "threshold": round(run.rule.threshold, DECIMALS),
                 "sha256": prepared.sha256,
                 "width": prepared.width, "height": prepared.height}
 
@@ -245,10 +223,11 @@ def create_app(model: LoadedRun, limits: Limits, review: Optional[APIRouter] = N
 
     @app.get("/model")
     async def model_info() -> dict:
-        rule = model.rule
+        run = live.current[0]
+        rule = run.rule
         return {"model_type": rule.model_type, "run_id": rule.run_id, "threshold": round(rule.threshold, DECIMALS),
-                "review_band": [round(v, DECIMALS) for v in rule.review_band], "image_size": model.image_size,
-                "limits": limits.model_dump(exclude={"allowed_roots"})}
+                "review_band": [round(v, DECIMALS) for v in rule.review_band], "image_size": run.image_size,
+                "follows": run.follows, "limits": limits.model_dump(exclude={"allowed_roots"})}
 
     @app.post("/predict", openapi_extra=_PREDICT_DOC)
     async def predict(request: Request):

@@ -32,7 +32,7 @@ def test_an_image_the_model_refuses_is_dead_lettered_and_its_batch_still_labelle
             p
             | beam.Create(good + [bad])
             | RunInference(handler)
-            | beam.ParDo(labelling.ToResult(model.rule)).with_outputs(dead_letters.REJECTED, main="results")
+            | beam.ParDo(labelling.ToResult(model)).with_outputs(dead_letters.REJECTED, main="results")
         )
         assert_that(scored.results | beam.Map(lambda r: r["uri"]), equal_to(["good0.png", "good1.png", "good2.png"]))
         assert_that(

@@ -11,6 +11,7 @@ from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 from core import dead_letters, features, inputs
 from core.dead_letters import DUPLICATES, REJECTED
 from core.results import Rule
+from core.runs import RunMetadata
 from models.run import LoadedRun
 from pipelines import ingest, label, labelling, streaming
 from pipelines.ingest_config import parse_config, split_of
@@ -175,11 +176,12 @@ def test_a_refused_image_becomes_a_model_error_dead_letter_with_the_models_messa
     from models.inference import InferenceError
 
     rule = Rule("demo", "r1", 0.5)
+    run = LoadedRun("", RunMetadata("demo", "r1", 0.5, 32), rule)
     key = labelling.ImageKey("x.png", "0" * 64, 40, 30)
     scored = [(key, PredictionResult(b"", InferenceError("InvalidArgumentError: bad shape"))),
               (key._replace(uri="y.png"), PredictionResult(b"", np.float32(0.75)))]
     with BeamTestPipeline() as p:
-        out = p | beam.Create(scored) | beam.ParDo(labelling.ToResult(rule)).with_outputs(REJECTED, main="results")
+        out = p | beam.Create(scored) | beam.ParDo(labelling.ToResult(run)).with_outputs(REJECTED, main="results")
         assert_that(out[REJECTED] | "Dead" >> beam.Map(lambda r: (r["uri"], r["reason"], r["detail"])), equal_to([
             ("x.png", dead_letters.MODEL_ERROR, "InvalidArgumentError: bad shape")]), label="CheckDead")
         assert_that(out.results | "Json" >> beam.Map(lambda r: json.loads(json.dumps(r))["score"]), equal_to([0.75]))
