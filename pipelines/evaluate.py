@@ -52,10 +52,11 @@ def labelling_options(args: argparse.Namespace, root: str, predictions: str) -> 
                               overwrite=True)  # evaluate owns its folder (output_dir_of)
 
 
-def check_layout(root: str) -> None:
+def check_layout(root: str, allow_outside_root: bool = False) -> None:
     """Refuse, before any work, a --data_dir with neither chart/ nor non_chart/ holding a file."""
     found = [name for name in features.LABEL_NAMES
-             if any(not f.error for f in inputs.list_files(inputs.input_pattern(storage.join(root, name) + "/")))]
+             if any(not f.error for f in inputs.list_files(inputs.input_pattern(storage.join(root, name) + "/"),
+                                                           allow_outside_root=allow_outside_root))]
     if not found:
         raise ValueError(f"--data_dir {root} holds no file in chart/ or non_chart/: evaluate reads {LAYOUT} "
                          f"(with DIR = {root})")
@@ -127,7 +128,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models.metrics import binary_metrics, selective
 
     root = args.data_dir.rstrip("/")
-    check_layout(root)
+    check_layout(root, args.allow_outside_root)
     run = LoadedRun.open(args.model_dir, args.threshold, args.review_band)
     model = run.rule
     output_dir = output_dir_of(args.output_dir, model)
