@@ -356,9 +356,9 @@ def read_decisions(source: CorrectionsSource) -> Reviewed:
         )
     latest: dict[str, corrections.Decision] = {}
     torn: list[RawImage] = []
-    decisions = 0
+    decisions, base = 0, os.getcwd()
     for path in files:
-        base, in_file = os.getcwd(), {}
+        in_file: dict[str, corrections.Decision] = {}
         try:
             for number, line in _numbered_lines(path):
                 try:
