@@ -1,30 +1,18 @@
 """A new run shipped while a streaming label job and a server run: both switch to it without a restart."""
 import glob
 import os
-import shutil
 import subprocess
 import time
 
 import httpx
 
-from core import runs
 from core.results import read_results
 from tests import support
 from tests.support import servers
 from tests.support.images import image_bytes, label_command
+from tests.support.runs import ship_copy
 
 CHECK_S = 1  # --model_check_interval
-
-
-def _ship_copy(run_dir: str, models: str, run_id: str, threshold: float) -> str:
-    """A new run in `models` (a copy of the trained one under another run id and threshold), pointed to by `latest`
-    as the trainer points it: the run directory is whole before `latest` names it."""
-    target = os.path.join(models, run_id)
-    shutil.copytree(run_dir, target)
-    metadata = runs.RunMetadata.read(target)
-    runs.RunMetadata.from_dict({**metadata.to_dict(), "run_id": run_id, "threshold": threshold}).write(target)
-    runs.point_latest(models, run_id)
-    return target
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -44,7 +32,7 @@ def _labelled(output: str) -> dict[str, list[dict]]:
 
 def test_a_streaming_job_and_a_server_switch_to_a_newly_shipped_run(trained, tmp_path):
     models = str(tmp_path / "models" / "demo")
-    _ship_copy(trained["summary"]["model_dir"], models, "run_old", 0.5)
+    ship_copy(trained["summary"]["model_dir"], models, "run_old", 0.5)
     inbox, output = tmp_path / "inbox", str(tmp_path / "out" / "labels")
     inbox.mkdir()
     before = {f"before{i}.png": image_bytes(i) for i in range(3)}
@@ -63,7 +51,7 @@ def test_a_streaming_job_and_a_server_switch_to_a_newly_shipped_run(trained, tmp
         old_answer = httpx.post(f"{url}/predict", files=upload, timeout=60).json()["results"][0]
         _wait_for(lambda: set(_labelled(output)) == set(before), 180, "the files present before the new run")
 
-        _ship_copy(trained["summary"]["model_dir"], models, "run_new", 0.0)  # every score is a chart at 0
+        ship_copy(trained["summary"]["model_dir"], models, "run_new", 0.0)  # every score is a chart at 0
         _wait_for(lambda: httpx.get(f"{url}/model").json()["run_id"] == "run_new", 30, "the server's switch")
         new_answer = httpx.post(f"{url}/predict", files=upload, timeout=60).json()["results"][0]
         time.sleep(CHECK_S)  # the job looks at `latest` again before its next batch
