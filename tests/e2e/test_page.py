@@ -149,6 +149,8 @@ def test_review_is_explained_with_the_models_band(open_page, server):
     assert f"[{low:.3f}, {high:.3f})" in legend and "worth a person's look" in legend
     assert f"chart at score ≥ {model['threshold']:.3f}" in page.inner_text("#model")
     assert page.is_visible("#legend")
+    page.wait_for_load_state("networkidle")
+    assert page.is_hidden("#review-link")  # this server has no --review queue
 
 
 def test_review_only_filter_and_score_sort_work_from_the_keyboard(open_page, server, chosen, api_answers):

@@ -111,6 +111,12 @@ def test_a_person_settles_the_queue_with_the_keyboard_and_a_restart_knows_what_w
             tab.goto(f"{url}/review")
         first, second = Person(tabs[0], lines), Person(tabs[1], lines)
         assert first.progress() == second.progress() == "11 of 12 decided"
+        home = browser.new_page()  # the upload page links to the queue, with its progress
+        home.goto(url)
+        home.wait_for_selector("#review-link:not([hidden])")
+        assert home.inner_text("#review-link") == "Review queue: 11 of 12 unsure images decided."
+        home.click("#review-link a")
+        home.wait_for_url(f"{url}/review")
         assert first.current == second.current == uris[2]  # the only image left, in both tabs
         first.press("c")
         second.press("n")  # the same image, from the other tab: the later decision wins
