@@ -34,9 +34,10 @@ class BatchingScorer:
 
     def close(self) -> None:
         """Answer what is queued, then stop (a replaced scorer)."""
-        if self._queue is not None:
+        if self._queue is None:
+            self._model_thread.shutdown(wait=False)
+        else:
             self._queue.put_nowait(_STOP)
-        self._model_thread.shutdown(wait=False)
 
     async def _run(self) -> None:
         while True:
@@ -58,6 +59,7 @@ class BatchingScorer:
                     if not answer.done():
                         answer.set_exception(err)
             if stopping:
+                self._model_thread.shutdown(wait=False)
                 return
 
 
