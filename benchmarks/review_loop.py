@@ -201,14 +201,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    images = source_folds.real_images()
-    fold_of = source_folds.assign_folds(images, args.folds, args.seed)
     env = c.bench_env({"PYTHONPATH": c.ROOT})
-    wanted = [int(k) for k in args.only_folds.split(",")] if args.only_folds else range(args.folds)
     rows = []
-    for k in wanted:
-        train = [i for i, f in zip(images, fold_of) if f != k]
-        held = [i for i, f in zip(images, fold_of) if f == k]
+    for k, train, held in source_folds.fold_splits(source_folds.real_images(), args.folds, args.seed, args.only_folds):
         rows.append(review_fold(args, k, train, held, env))
         r = rows[-1]
         print(f"fold {k}: {r['decisions']} decisions on {r['reviewed_images']} reviewed images; on the other "

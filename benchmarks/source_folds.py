@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Iterator, Optional
 
 import numpy as np
 import yaml
@@ -53,6 +54,14 @@ def assign_folds(images: list[dict], folds: int, seed: int) -> list[int]:
         for index in held:
             fold_of[index] = k
     return fold_of
+
+
+def fold_splits(images: list[dict], folds: int, seed: int, only: Optional[str] = None
+                ) -> Iterator[tuple[int, list[dict], list[dict]]]:
+    """(k, the other folds' images, fold k's images) for each fold wanted (`only`: "0,2"; None: all)."""
+    fold_of = assign_folds(images, folds, seed)
+    for k in [int(k) for k in only.split(",")] if only else range(folds):
+        yield k, [i for i, f in zip(images, fold_of) if f != k], [i for i, f in zip(images, fold_of) if f == k]
 
 
 def _python(args: list[str], env: dict) -> tuple[float, float]:
@@ -144,14 +153,9 @@ def main(argv=None) -> dict:
     from models.metrics import binary_metrics
     from models.reports import contact_sheet
 
-    images = real_images()
-    fold_of = assign_folds(images, args.folds, args.seed)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
-    wanted = [int(k) for k in args.only_folds.split(",")] if args.only_folds else range(args.folds)
     rows = []
-    for k in wanted:
-        train = [i for i, f in zip(images, fold_of) if f != k]
-        held = [i for i, f in zip(images, fold_of) if f == k]
+    for k, train, held in fold_splits(real_images(), args.folds, args.seed, args.only_folds):
         rows.append(run_fold(args, k, train, held, env))
         r = rows[-1]
         print(f"fold {k}: accuracy {r['accuracy']:.3f} F1 {r['f1']:.3f} AUC {r['roc_auc']:.3f} ({r['held_out_images']} images, "
