@@ -1,12 +1,14 @@
 """A person's decisions on labelled images (the review queue writes them, ingest trains on them): an append-only
 JSONL file, one decision a line, the last line for an image winning when read (docs/ARCHITECTURE.md, Contract 7).
 
-Each decision is one `write` of one line to a file opened for appending, flushed and fsynced before the call
-returns: two writers (two browser tabs, two servers) never interleave inside a line, a restart reads everything
-decided before it, and a crash can cost at most the line being written, which `read` then skips and counts.
+Each decision is one `write` of one line to a file opened for appending, under an exclusive `flock`, fsynced
+before the call returns: two writers (two browser tabs, two servers) never interleave inside a line, a restart
+reads everything decided before it, and a crash can cost at most the line being written, which `read` then skips
+and counts.
 Object stores cannot append, so the file is local.
 """
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ UNDECIDED = None  # `label` of a decision taken back (undo): the image goes back
 FIELDS = ("image", "label", "previous_label", "score", "run_id", "decided_at")
 SUFFIX = ".corrections.jsonl"  # PREFIX.corrections.jsonl: serve --review PREFIX's default file
 
-_LOCK = threading.Lock()  # one process's threads append one at a time (O_APPEND orders processes)
+_LOCK = threading.Lock()  # one process's threads append one at a time (flock orders processes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,7 @@ def append(path: str, decision: Decision) -> Decision:
     with _LOCK:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another writer's line is whole before we look at the last byte
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a crash ends where it stopped
                 data = b"\n" + data
