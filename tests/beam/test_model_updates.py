@@ -55,9 +55,9 @@ def test_watch_runs_names_each_run_latest_points_to_once(trained, tmp_path):
     old_dir = ship_copy(trained["summary"]["model_dir"], models, "run_old", 0.5)
     run = LoadedRun.open(models)
     new_dir = str(tmp_path / "demo" / "run_new")
-    threading.Timer(2.0, ship_copy, (old_dir, models, "run_new", 0.4)).start()
+    threading.Timer(6.0, ship_copy, (old_dir, models, "run_new", 0.4)).start()  # after the pipeline's start
     with TestPipeline("FnApiRunner") as p:
-        named = (p | WatchRuns(run, 0.5, Timestamp.now() + 5)
+        named = (p | WatchRuns(run, 0.5, Timestamp.now() + 12)
                  | beam.WindowInto(window.GlobalWindows())
                  | beam.Map(lambda m: (m.model_id, m.model_name)))
         assert_that(named, equal_to([(old_dir, "run_old"), (new_dir, "run_new")]))
