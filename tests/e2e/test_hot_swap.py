@@ -41,7 +41,7 @@ def test_a_streaming_job_and_a_server_switch_to_a_newly_shipped_run(trained, tmp
         (inbox / name).write_bytes(data)
     job_log = open(tmp_path / "label.log", "w")
     job = subprocess.Popen(label_command(models, str(inbox), output, "--streaming", "--poll_interval", "1",
-                                         "--model_check_interval", str(CHECK_S), "--duration", "120"),
+                                         "--model_check_interval", str(CHECK_S), "--duration", "300"),
                            stdout=job_log, stderr=subprocess.STDOUT, cwd=support.REPO_ROOT,
                            env=dict(os.environ, PYTHONPATH=support.REPO_ROOT))
     with servers.serving("--model_dir", models, "--model_check_interval", str(CHECK_S),
