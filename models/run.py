@@ -74,15 +74,15 @@ class FollowingScorer:
 
     def _newest(self) -> Optional[Scorer]:
         try:
-            run_dir = runs.resolve_model_dir(self._run.model_dir)
-            if run_dir == self._current.run_dir:
+            newer = self._run.newer(self._current.run_dir)
+            if newer is None:
                 return None
-            scorer = Scorer.load(run_dir, runs.RunMetadata.read(run_dir))
+            scorer = newer.scorer()
         except Exception as err:  # a run still being written, a store that hiccups: try again next time
             logging.warning("Keeping run %s: cannot load the run %s names yet (%s: %s)", self._current.run_dir,
                             self._run.model_dir, type(err).__name__, err)
             return None
-        logging.info("Switched to run %s (%s)", run_dir, self._run.model_dir)
+        logging.info("Switched to run %s (%s)", newer.run_dir, self._run.model_dir)
         return scorer
 
 
@@ -112,6 +112,12 @@ class LoadedRun:
     def follows(self) -> Optional[str]:
         """The `latest` file a long-running job watches for a new run, or None (a fixed run)."""
         return runs.latest_file(self.model_dir)
+
+    def newer(self, current_dir: str) -> Optional["LoadedRun"]:
+        """The checked run `latest` names now, with the same overrides, if it is not `current_dir`; else None."""
+        if runs.resolve_model_dir(self.model_dir) == current_dir:
+            return None
+        return LoadedRun.open(self.model_dir, self.threshold, self.review_band)
 
     def rule_for(self, run_dir: str) -> Rule:
         """The labelling rule of the run in `run_dir` (this one, or one that replaced it), overrides applied."""

@@ -5,7 +5,6 @@ import concurrent.futures
 import logging
 from typing import Optional, Union
 
-from core import runs
 from models.inference import InferenceError, SavedModelHandler
 from models.run import LoadedRun
 
@@ -89,7 +88,5 @@ class LiveModel:
 
     def _newer(self) -> Optional[tuple[LoadedRun, BatchingScorer]]:
         run = self.current[0]
-        if runs.resolve_model_dir(run.model_dir) == run.run_dir:
-            return None
-        newer = LoadedRun.open(run.model_dir, run.threshold, run.review_band)
-        return newer, BatchingScorer(newer, self._max_batch)
+        newer = run.newer(run.run_dir)
+        return None if newer is None else (newer, BatchingScorer(newer, self._max_batch))
