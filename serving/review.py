@@ -5,6 +5,7 @@ its own order (skips go to the end) and its undo stack. Images are served by the
 only under --allowed_root / --allowed_prefix.
 """
 import dataclasses
+import hashlib
 import importlib.resources
 import io
 import logging
@@ -121,18 +122,23 @@ def _flag_for(uris: list[str]) -> str:
     return f"--allowed_root {os.path.commonpath(local)}" + (" and --allowed_prefix" if len(local) < len(uris) else "")
 
 
-def image_bytes(uri: str, limits: Limits) -> tuple[bytes, str]:
+def image_bytes(uri: str, limits: Limits, sha256: str) -> tuple[bytes, str]:
     """(bytes, content type) of one queue image, read under the server's limits: the file's own bytes when a browser
-    shows its format (as Pillow finds it, whatever the name says), else PNG; raises Refused."""
+    shows its format (as Pillow finds it, whatever the name says), else PNG; raises Refused, and HTTPException 409
+    when the bytes are no longer the `sha256` they were labelled as (a person would judge another picture)."""
     if not allowed(uri, limits):  # checked again: a symlink may have changed since the start
         raise Refused(NOT_ALLOWED, f"{uri} is outside --allowed_root / --allowed_prefix")
     try:
         data = inputs.read_bounded(uri if "://" in uri else os.path.realpath(uri), inputs.megabytes(limits.max_file_mb),
                                    limits.read_timeout)
-        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
-            kind, pixels = img.format, img.width * img.height
     except inputs.ReadError as err:
         raise Refused(err.reason, err.detail) from err
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise HTTPException(409, f"{uri} has changed since it was labelled (it is no longer sha256 {sha256[:12]}): "
+                                 "label it again, then review the new run")
+    try:
+        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
+            kind, pixels = img.format, img.width * img.height
     except Image.DecompressionBombError as err:
         raise Refused(DECOMPRESSION_BOMB, str(err)) from err
     except Exception as err:  # Pillow's parsers signal bad input with many exception types
@@ -173,7 +179,7 @@ def router(queue: ReviewQueue, limits: Limits) -> APIRouter:
     @routes.get("/review/images/{index}", response_class=Response)
     async def image(index: int, sha256: str) -> Response:
         """The image at `index` of the queue (`sha256` as the queue lists it)."""
-        data, content_type = await run_in_threadpool(image_bytes, queue.item(index, sha256).uri, limits)
+        data, content_type = await run_in_threadpool(image_bytes, queue.item(index, sha256).uri, limits, sha256)
         return Response(data, media_type=content_type,
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
 

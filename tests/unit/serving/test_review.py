@@ -152,12 +152,23 @@ def test_an_image_is_read_under_the_servers_size_limit(model, run):
     assert answer.status_code == 413 and answer.json()["reason"] == dead_letters.FILE_TOO_LARGE
 
 
-def test_a_file_that_is_no_longer_an_image_gets_a_reason(model, run):
+def test_a_file_changed_since_it_was_labelled_is_not_shown_for_review(model, run):
     api = client(model, run)
     sha = api.get("/review/queue").json()["items"][3]["sha256"]
     with open(os.path.join(run["images"], "d.png"), "wb") as f:
-        f.write(b"overwritten with text")
+        f.write(image_bytes(9))  # another picture under the same name
     answer = api.get(f"/review/images/3?sha256={sha}")
+    assert answer.status_code == 409 and "changed since it was labelled" in answer.json()["detail"]
+
+
+def test_a_listed_file_that_is_not_an_image_gets_a_reason(model, tmp_path):
+    images, prefix = os.path.realpath(tmp_path / "images"), str(tmp_path / "labels")
+    write_run(images, prefix, {**FILES, "text.png": (0.5, b"a text file named .png")})
+    run = {"prefix": prefix, "limits": Limits(allowed_roots=(images,))}
+    api = client(model, run)
+    item = api.get("/review/queue").json()["items"][4]
+    answer = api.get(f"/review/images/4?sha256={item['sha256']}")
+    assert item["name"] == "text.png"
     assert answer.status_code == 422 and answer.json()["reason"] == dead_letters.NOT_AN_IMAGE
 
 
