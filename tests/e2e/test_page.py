@@ -16,6 +16,7 @@ from tests.support.images import image_bytes
 MAX_FILES = 3  # the page must split the seven chosen files into three requests (a fourth file is refused)
 NOT_AN_IMAGE = "notes.png"
 QUOTED = 'Q3, "revenue" chart.png'  # CSV must quote it; a form upload sends its quotes as %22
+FORMULA = "=HYPERLINK(1) synthetic.png"  # CSV must keep it text: a spreadsheet would run it
 DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 375, "height": 740}
 ANSWERED = "() => /^(Labelled|Stopped)/.test(document.getElementById('status').textContent)"
 
@@ -36,13 +37,13 @@ def browser():
 @pytest.fixture(scope="module")
 def chosen(real_sample) -> list[tuple[str, bytes]]:
     """Seven files in the order a user picks them (not sorted by name): real charts and non-charts, a synthetic
-    picture, a file that is no image, and a name CSV must quote."""
+    picture, a file that is no image, a name CSV must quote and one a spreadsheet would run as a formula."""
     def real(truth: str, i: int) -> bytes:
         return open(sorted(glob.glob(os.path.join(real_sample, truth, "*")), key=os.path.getsize)[i], "rb").read()
 
     return [("zz_chart.png", real("chart", 0)), (NOT_AN_IMAGE, b"these are notes, not an image"),
             ("b_non_chart.webp", real("non_chart", 0)), (QUOTED, real("chart", 1)),
-            ("a_synthetic.png", image_bytes(3)), ("m_chart.png", real("chart", 2)),
+            (FORMULA, image_bytes(3)), ("m_chart.png", real("chart", 2)),
             ("k_non_chart.webp", real("non_chart", 1))]
 
 
@@ -203,14 +204,17 @@ def test_csv_and_jsonl_downloads_hold_every_answer_as_the_server_gave_it(open_pa
     fields = {key for answer in api_answers for key in answer}
     assert len(table) == len(api_answers) and set(table[0]) == fields
     for row, answer in zip(table, api_answers):
-        assert row == {k: "" if k not in answer else answer[k] if isinstance(answer[k], str) else json.dumps(answer[k])
-                       for k in fields}, row
+        expected = {k: "" if k not in answer else answer[k] if isinstance(answer[k], str) else json.dumps(answer[k])
+                    for k in fields}
+        if answer["name"] == FORMULA:
+            expected["name"] = "'" + FORMULA  # shown as text by a spreadsheet, never run
+        assert row == expected, row
     assert table[3]["name"] == QUOTED  # quoted, so its comma and quotes stay in the name
     page.get_by_role("checkbox", name="Review only").uncheck()
     page.get_by_role("button", name=re.compile("^Order")).click()
     page.get_by_role("button", name=re.compile("^Order")).click()  # back to the order the files were chosen
-    assert [{**{k: r[k] for k in ("name", "label", "score", "reason")}, "review": r["review"] or "false"}
-            for r in table] == _visible(page)
+    assert [{**{k: r[k] for k in ("name", "label", "score", "reason")}, "review": r["review"] or "false",
+             "name": FORMULA if r["name"] == "'" + FORMULA else r["name"]} for r in table] == _visible(page)
 
 
 def test_clear_empties_the_table_and_dropped_files_are_labelled_after_it(open_page, server, chosen, api_answers):
