@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect
 from core import dead_letters, inputs
 from core.dead_letters import (
     BAD_REQUEST,
+    CHANGED_SINCE_LABELLED,
     FILE_TOO_LARGE,
     MODEL_ERROR,
     NOT_ALLOWED,
@@ -39,7 +40,8 @@ from models.run import LoadedRun
 from serving.scoring import LiveModel
 from transforms.image import MAX_PIXELS, RejectedImage, prepare
 
-_STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413}
+_STATUS = {NOT_ALLOWED: 403, FILE_TOO_LARGE: 413, REQUEST_TOO_LARGE: 413, TOO_MANY_FILES: 413,
+           CHANGED_SINCE_LABELLED: 409}
 DECIMALS = 6  # scores and thresholds in answers, as the JSONL results write them
 ACCESS_LOG = logging.getLogger("chart_sifter.serve.access")
 

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from core import corrections, inputs
-from core.dead_letters import DECOMPRESSION_BOMB, NOT_ALLOWED, NOT_AN_IMAGE
+from core.dead_letters import CHANGED_SINCE_LABELLED, DECOMPRESSION_BOMB, NOT_ALLOWED, NOT_AN_IMAGE
 from core.results import read_results
 from serving.app import Limits, Refused
 from transforms.image import SUPPORTED_FORMATS, RejectedImage, load_rgb
@@ -124,8 +124,9 @@ def _flag_for(uris: list[str]) -> str:
 
 def image_bytes(uri: str, limits: Limits, sha256: str) -> tuple[bytes, str]:
     """(bytes, content type) of one queue image, read under the server's limits: the file's own bytes when a browser
-    shows its format (as Pillow finds it, whatever the name says), else PNG; raises Refused, and HTTPException 409
-    when the bytes are no longer the `sha256` they were labelled as (a person would judge another picture)."""
+    shows its format (as Pillow finds it, whatever the name says), else PNG; raises Refused (409
+    `changed_since_labelled` when the bytes are no longer the `sha256` they were labelled as: a person would judge
+    another picture)."""
     if not allowed(uri, limits):  # checked again: a symlink may have changed since the start
         raise Refused(NOT_ALLOWED, f"{uri} is outside --allowed_root / --allowed_prefix")
     try:
@@ -134,8 +135,8 @@ def image_bytes(uri: str, limits: Limits, sha256: str) -> tuple[bytes, str]:
     except inputs.ReadError as err:
         raise Refused(err.reason, err.detail) from err
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise HTTPException(409, f"{uri} has changed since it was labelled (it is no longer sha256 {sha256[:12]}): "
-                                 "label it again, then review the new run")
+        raise Refused(CHANGED_SINCE_LABELLED, f"{uri} has changed since it was labelled (it is no longer sha256 "
+                                              f"{sha256[:12]}): label it again, then review the new run")
     try:
         with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
             kind, pixels = img.format, img.width * img.height

@@ -158,7 +158,8 @@ def test_a_file_changed_since_it_was_labelled_is_not_shown_for_review(model, run
     with open(os.path.join(run["images"], "d.png"), "wb") as f:
         f.write(image_bytes(9))  # another picture under the same name
     answer = api.get(f"/review/images/3?sha256={sha}")
-    assert answer.status_code == 409 and "changed since it was labelled" in answer.json()["detail"]
+    assert answer.status_code == 409 and answer.json()["reason"] == dead_letters.CHANGED_SINCE_LABELLED
+    assert "label it again" in answer.json()["detail"]
 
 
 def test_a_listed_file_that_is_not_an_image_gets_a_reason(model, tmp_path):
