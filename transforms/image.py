@@ -35,7 +35,8 @@ INK_POOL = 2  # each model pixel is the most ink-like of an INK_POOL x INK_POOL 
 # plugin also opens multi-picture JPEGs, whose format Pillow names "MPO".
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # backgrounds that transparent pixels are flattened onto
-LIGHT_CONTENT = 0.75  # visible pixels lighter than this on average (grey 0..1) are flattened onto black
+VANISHES_ON_WHITE = 0.25  # onto black when on white it keeps under this share of its edges on black
+_EDGE_SIDE = 128  # px: edges of the flattened picture are compared at this size
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma
 
 REASONS = IMAGE_REASONS  # every code a RejectedImage carries
@@ -226,11 +227,19 @@ def _deep_grey_to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _flatten(img: Image.Image, mask: Image.Image) -> Image.Image:
-    """Composite ``img`` through ``mask`` (L, 255 = opaque) onto white, or onto black when what shows is light
-    (a white wordmark on a transparent background would vanish on white)."""
-    alpha = np.asarray(mask, np.float32) / 255.0
-    grey = (np.asarray(img.convert("RGB")) @ _GREY) / 255.0
-    light = (grey * alpha).sum() > LIGHT_CONTENT * max(alpha.sum(), 1e-6)
-    background = Image.new("RGB", img.size, BLACK if light else WHITE)
+    """Composite ``img`` through ``mask`` (L, 255 = opaque) onto white, as a browser shows it, unless it nearly
+    vanishes there and shows on black (a white wordmark made for dark pages): then onto black."""
+    on_white, on_black = (_composite(img, mask, colour) for colour in (WHITE, BLACK))
+    return on_black if _edges(on_white) < VANISHES_ON_WHITE * _edges(on_black) else on_white
+
+
+def _composite(img: Image.Image, mask: Image.Image, colour: tuple[int, int, int]) -> Image.Image:
+    background = Image.new("RGB", img.size, colour)
     background.paste(img, mask=mask)
     return background
+
+
+def _edges(rgb: Image.Image) -> float:
+    """Total gradient magnitude of a small grey copy: how much of a picture shows."""
+    grey = np.asarray(rgb.convert("L").resize((_EDGE_SIDE, _EDGE_SIDE), Image.Resampling.BILINEAR), np.float32)
+    return float(np.abs(np.diff(grey, axis=0)).sum() + np.abs(np.diff(grey, axis=1)).sum())

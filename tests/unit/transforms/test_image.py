@@ -386,7 +386,7 @@ def test_a_faint_one_pixel_line_keeps_twice_the_contrast_of_a_plain_resize(backg
     assert (pixels[:60] == background).all()  # and nothing drawn where there was nothing
 
 
-def test_light_content_on_a_transparent_background_is_flattened_onto_black() -> None:
+def test_content_that_vanishes_on_white_is_flattened_onto_black() -> None:
     """A white wordmark made for dark pages would vanish on white; dark content still goes onto white."""
     for ink, expected_background in (((255, 255, 255, 255), (0, 0, 0)), ((20, 40, 60, 255), WHITE)):
         rgba = Image.new("RGBA", (200, 80), (0, 0, 0, 0))
