@@ -29,11 +29,15 @@ from core.dead_letters import (
 MAX_PIXELS = 50_000_000  # default --max_pixels: a header claiming more width*height is refused as a decompression bomb
 MIN_SIDE = 16  # px; thumbnails and tracking pixels below this carry no usable content
 MAX_SIDE = 20_000  # px; longer sides are banners/strips the model cannot use at 224 px
-REDUCING_GAP = 2.0  # Pillow resize: box-reduce first while the image is over 2x the target
+REDUCING_GAP = 1.0  # Pillow resize: box-reduce first while the image is over the target (then bilinear)
+INK_POOL = 2  # each model pixel is the most ink-like of an INK_POOL x INK_POOL block of a finer resize
 # Pillow plugins allowed to parse input (fewer parsers, smaller attack surface); the JPEG
 # plugin also opens multi-picture JPEGs, whose format Pillow names "MPO".
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
-WHITE = (255, 255, 255)  # background that transparent pixels are flattened onto
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)  # backgrounds that transparent pixels are flattened onto
+VANISHES_ON_WHITE = 0.25  # onto black when on white it keeps under this share of its edges on black
+_EDGE_SIDE = 128  # px: edges of the flattened picture are compared at this size
+_GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma
 
 REASONS = IMAGE_REASONS  # every code a RejectedImage carries
 
@@ -78,7 +82,7 @@ def prepare(data: bytes, image_size: int, with_content_hash: bool = False,
     full-resolution pixel hash ingest deduplicates and splits by (a copy of the decoded image, and
     for a reduced JPEG a full decode, so labelling leaves it out).
     """
-    img, fmt, (width, height) = _decode(data, draft_side=image_size, max_pixels=max_pixels)
+    img, fmt, (width, height) = _decode(data, draft_side=image_size * INK_POOL, max_pixels=max_pixels)
     rgb = _to_rgb(img)
     reduced = rgb.size != (width, height)
     return PreparedImage(
@@ -92,14 +96,24 @@ def prepare(data: bytes, image_size: int, with_content_hash: bool = False,
 
 
 def resize(rgb: Image.Image, image_size: int) -> np.ndarray:
-    """Squash an RGB image to a square (nothing cropped) with an antialiased bilinear filter,
-    so thin chart lines survive downscaling; uint8 [image_size, image_size, 3]."""
-    size = (image_size, image_size)
-    return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
+    """Squash an RGB image to a square (nothing cropped) so thin chart lines survive; uint8 [S, S, 3].
+
+    An antialiased bilinear resize to INK_POOL times the side, then each INK_POOL x INK_POOL block keeps its pixel
+    farthest in grey from the image's median grey (its background): a one-pixel line on a 1,000 px chart keeps
+    its colour instead of fading into the background (docs/EXPERIMENTS.md, 2026-12-06).
+    """
+    side = image_size * INK_POOL
+    fine = np.asarray(rgb.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
+    grey = fine @ _GREY
+    distance = np.abs(grey - np.median(grey[::INK_POOL * 2, ::INK_POOL * 2]))  # the median of a sample: fast
+    blocks = distance.reshape(image_size, INK_POOL, image_size, INK_POOL).swapaxes(1, 2)
+    row, column = np.divmod(blocks.reshape(image_size, image_size, -1).argmax(-1), INK_POOL)
+    corner = np.arange(image_size) * INK_POOL
+    return fine[corner[:, None] + row, corner[None, :] + column]
 
 
 def load_rgb(data: bytes) -> Image.Image:
-    """The canonical decode at full size: upright, first frame, alpha flattened on white, 8-bit RGB."""
+    """The canonical decode at full size: upright, first frame, alpha flattened (`_flatten`), 8-bit RGB."""
     return _to_rgb(_decode(data)[0])
 
 
@@ -184,12 +198,12 @@ def _is_opaque(img: Image.Image) -> bool:
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Convert a decoded frame of any supported mode to 8-bit RGB, alpha flattened on white."""
+    """Convert a decoded frame of any supported mode to 8-bit RGB, alpha flattened (`_flatten`)."""
     if img.mode in _DEEP_GREY_MODES:
         return _deep_grey_to_rgb(img)
     if img.mode in _ALPHA_MODES or "transparency" in img.info:
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")  # convert() would copy an RGBA image
-        return rgba.convert("RGB") if _is_opaque(rgba) else _on_white(rgba, mask=rgba)
+        return rgba.convert("RGB") if _is_opaque(rgba) else _flatten(rgba, mask=rgba.getchannel("A"))
     if img.mode == "RGB":
         return img
     if img.mode in _CONVERTIBLE_MODES:
@@ -209,11 +223,23 @@ def _deep_grey_to_rgb(img: Image.Image) -> Image.Image:
     if transparent_value is None:
         return rgb
     alpha = np.where(values == transparent_value, 0, 255).astype(np.uint8)
-    return _on_white(rgb, mask=Image.fromarray(alpha))
+    return _flatten(rgb, mask=Image.fromarray(alpha))
 
 
-def _on_white(img: Image.Image, mask: Image.Image) -> Image.Image:
-    """Composite ``img`` onto white through ``mask`` (an L image, or RGBA for its alpha)."""
-    background = Image.new("RGB", img.size, WHITE)
+def _flatten(img: Image.Image, mask: Image.Image) -> Image.Image:
+    """Composite ``img`` through ``mask`` (L, 255 = opaque) onto white, as a browser shows it, unless it nearly
+    vanishes there and shows on black (a white wordmark made for dark pages): then onto black."""
+    on_white, on_black = (_composite(img, mask, colour) for colour in (WHITE, BLACK))
+    return on_black if _edges(on_white) < VANISHES_ON_WHITE * _edges(on_black) else on_white
+
+
+def _composite(img: Image.Image, mask: Image.Image, colour: tuple[int, int, int]) -> Image.Image:
+    background = Image.new("RGB", img.size, colour)
     background.paste(img, mask=mask)
     return background
+
+
+def _edges(rgb: Image.Image) -> float:
+    """Total gradient magnitude of a small grey copy: how much of a picture shows."""
+    grey = np.asarray(rgb.convert("L").resize((_EDGE_SIDE, _EDGE_SIDE), Image.Resampling.BILINEAR), np.float32)
+    return float(np.abs(np.diff(grey, axis=0)).sum() + np.abs(np.diff(grey, axis=1)).sum())

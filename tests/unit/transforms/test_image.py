@@ -349,8 +349,8 @@ def test_a_large_jpeg_is_decoded_smaller_by_dct_scaling_yet_reports_and_hashes_i
     prepared = prepare(data, 128, with_content_hash=True)
 
     drafted = Image.open(io.BytesIO(data))
-    drafted.draft(None, (128, 128))  # 1/8: 200 x 150, still over 128 a side
-    assert drafted.size == (200, 150)
+    drafted.draft(None, (128 * image.INK_POOL,) * 2)  # 1/4: 400 x 300, still over the ink-pooled 256 a side
+    assert drafted.size == (400, 300)
     upright = image._upright(drafted.convert("RGB") if orientation == 1 else drafted)
     np.testing.assert_array_equal(prepared.pixels, resize(upright.convert("RGB"), 128))
     full = load_rgb(data)
@@ -367,6 +367,33 @@ def test_a_one_pixel_line_survives_downscaling() -> None:
     darkest_row = pixels.min(axis=(1, 2))
     assert darkest_row.min() < 250
     assert (darkest_row < 250).sum() <= 3  # and stays thin
+
+
+@pytest.mark.parametrize("background, line", [(255, (230, 120, 120)), (0, (90, 160, 255))])
+def test_a_faint_one_pixel_line_keeps_twice_the_contrast_of_a_plain_resize(background: int, line: tuple) -> None:
+    """Ink pooling: a light line on white (or a dim one on black) in a 1,600 px screenshot stays visible."""
+    canvas = np.full((900, 1600, 3), background, np.uint8)
+    canvas[450, :] = line
+    picture = Image.fromarray(canvas)
+    pixels = prepare(encode(picture, "PNG"), 128).pixels
+    plain = np.asarray(picture.resize((128, 128), Image.Resampling.BILINEAR))
+
+    def contrast(a: np.ndarray) -> float:
+        return float(np.abs(a.astype(int) - background).sum(-1).max())
+
+    assert contrast(pixels) >= 2 * contrast(plain)
+    assert (np.abs(pixels.astype(int) - background).sum((1, 2)) > 0).sum() <= 2  # still a thin line
+    assert (pixels[:60] == background).all()  # and nothing drawn where there was nothing
+
+
+def test_content_that_vanishes_on_white_is_flattened_onto_black() -> None:
+    """A white wordmark made for dark pages would vanish on white; dark content still goes onto white."""
+    for ink, expected_background in (((255, 255, 255, 255), (0, 0, 0)), ((20, 40, 60, 255), WHITE)):
+        rgba = Image.new("RGBA", (200, 80), (0, 0, 0, 0))
+        rgba.paste(Image.new("RGBA", (120, 20), ink), (40, 30))
+        rgb = load_rgb(encode(rgba, "PNG"))
+        assert rgb.getpixel((0, 0)) == expected_background
+        assert rgb.getpixel((100, 40)) == ink[:3]
 
 
 @pytest.mark.parametrize("name", TRANSPARENT_CORNER)
