@@ -1,4 +1,4 @@
-"""Every shipped model_type trains a real model offline: 2 epochs from scratch (weights null) on a small, clearly
+"""Every shipped model_type trains a real model offline: 3 epochs from scratch (weights null) on a small, clearly
 separable set give varied scores and a val ROC AUC well above chance."""
 import dataclasses
 import hashlib
@@ -21,6 +21,7 @@ from tests.support.images import image_bytes
 MODEL_TYPES = available_model_types(train.DEFAULT_MODEL_CONFIG)
 IMAGE_SIZE = 32
 PER_CLASS = 60
+EPOCHS = 3
 
 
 def _line_chart(seed: int) -> bytes:
@@ -69,14 +70,14 @@ def test_every_model_type_learns_from_scratch(model_type, separable_ingest, tmp_
     optimizer_args = dict(spec.optimizer_args)
     if optimizer_args.get("use_ema"):  # chart-cnn validates an average of ~50 steps' weights; this run has 18
         optimizer_args["ema_momentum"] = 0.5
-    spec = dataclasses.replace(spec, weights=None, epochs=2, batch_size=8, early_stopping=None, checkpoint=False,
+    spec = dataclasses.replace(spec, weights=None, epochs=EPOCHS, batch_size=8, early_stopping=None, checkpoint=False,
                                boosted_trees=None, optimizer_args=optimizer_args)
     data = trainer.load_data(separable_ingest)
     keras.utils.set_random_seed(0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model, history, kept, _ = trainer.train(spec, data, str(tmp_path), seed=0)
-    assert len(history["loss"]) == 2  # no fine-tuning phase on a base without pretrained weights
+    assert len(history["loss"]) == EPOCHS  # no fine-tuning phase on a base without pretrained weights
     noise = [str(w.message) for w in caught if "ran out of data" in str(w.message) or "shuffle=True" in str(w.message)]
     assert noise == []  # the datasets know their length, and fit does not ask Keras to shuffle them
     val = trainer.score_split(_KerasScorer(model), data, features.VAL, 16)

@@ -25,11 +25,12 @@ def _ship(run_dir: str, target, *extra: str) -> dict:
     return runs.RunMetadata.read(str(target)).to_dict()
 
 
-def _folds(path, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """A fold run's results file at `path` with 400 out-of-fold scores over two folds; their truths and scores."""
+def _folds(path, threshold: float = 0.5, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A fold run's results file at `path` with 400 out-of-fold scores over two folds, either class 0.3 from
+    `threshold` give or take 0.2 (about one in fifteen on the wrong side of it); their truths and scores."""
     rng = np.random.default_rng(seed)
     truths = rng.integers(0, 2, 400)
-    scores = np.clip(truths * 0.6 + rng.normal(0.2, 0.15, truths.size), 0, 1)
+    scores = np.clip(threshold + (2 * truths - 1) * 0.3 + rng.normal(0, 0.2, truths.size), 0, 1)
 
     def fold(images: range) -> dict:
         return {"scores": {f"/real/{i}.png": [features.LABEL_NAMES[truths[i]], float(scores[i])] for i in images}}
@@ -93,7 +94,7 @@ def test_with_fold_results_the_shipped_band_is_chosen_on_their_out_of_fold_score
     models never saw, as users' images do, so the shipped default band is chosen on those."""
     run_dir = trained["summary"]["model_dir"]
     threshold = runs.RunMetadata.read(run_dir).threshold
-    truths, scores = _folds(tmp_path / "folds.json")
+    truths, scores = _folds(tmp_path / "folds.json", threshold)
     metadata = _ship(run_dir, tmp_path / "shipped", "--folds", str(tmp_path / "folds.json"), "--review_target", "0.98")
     low, high = metadata[runs.REVIEW_BAND_KEY]
     assert metadata["provenance"]["val_review_band"] == list(runs.RunMetadata.read(run_dir).review_band)
