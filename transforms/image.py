@@ -100,7 +100,7 @@ def resize(rgb: Image.Image, image_size: int) -> np.ndarray:
 
     An antialiased bilinear resize to INK_POOL times the side, then each INK_POOL x INK_POOL block keeps its pixel
     farthest in grey from the image's median grey (its background): a one-pixel line on a 1,000 px chart keeps
-    its colour instead of fading into the background (docs/EXPERIMENTS.md, 2026-12-06).
+    its colour instead of fading into the background (docs/EXPERIMENTS.md, 2026-12-07).
     """
     side = image_size * INK_POOL
     fine = np.asarray(rgb.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
