@@ -1031,16 +1031,19 @@ def _research_plot(rng: np.random.Generator, size: tuple[int, int], scale: float
 
 
 def _chart_grid(rng: np.random.Generator, size: tuple[int, int], scale: float) -> Image.Image:
-    """A screener page of small price charts (finviz, TradingView watchlists)."""
+    """A screener page of small price charts (finviz, TradingView watchlists) or a research report's grid of
+    small line plots (CPI components, rolling statistics per asset)."""
+    if chance(rng, 0.5):
+        return small_multiples(rng, size, scale, (_series_chart, _matplotlib_chart, _research_plot))
     return small_multiples(rng, size, scale, (_price_chart, _price_chart, _series_chart))
 
 
 CHART_SCENES: dict[str, tuple[float, Scene]] = {
-    "price": (0.5, _price_chart),
+    "price": (0.46, _price_chart),
     "series": (0.23, _series_chart),
     "matplotlib": (0.09, _matplotlib_chart),
     "research": (0.08, _research_plot),
     "mplfinance": (0.05, _mplfinance_chart),
     "terminal": (0.05, _terminal_chart),
-    "grid": (0.04, _chart_grid),
+    "grid": (0.08, _chart_grid),
 }

@@ -1147,7 +1147,7 @@ def _diagram(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
     rows, cols = randint(rng, 2, 4), randint(rng, 2, 4)
     cell_w, cell_h = c.w / cols, c.h / rows
     fills = [tk.random_colour(rng, (0.2, 0.6), (0.75, 0.95)) for _ in range(3)]
-    graph = chance(rng, 0.35)
+    graph = chance(rng, 0.5)
     centres = {}
     for r in range(rows):
         for k in range(cols):
@@ -1182,11 +1182,11 @@ def _diagram(rng: np.random.Generator, size: tuple[int, int], scale: float) -> I
 
 
 NON_CHART_SCENES: dict[str, tuple[float, Scene]] = {
-    "photo": (0.18, _photo),
+    "photo": (0.14, _photo),
     "ui": (0.15, _ui),
     "table": (0.13, _table),
     "document": (0.13, _document),
-    "diagram": (0.05, _diagram),
+    "diagram": (0.09, _diagram),
     "tweet": (0.08, _tweet),
     "chat": (0.08, _chat),
     "logo": (0.09, _logo),
