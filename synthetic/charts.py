@@ -1,5 +1,6 @@
 """Chart scenes: price charts in trading-platform and plotting-library looks, economic and equity
-series, terminal charts, genuine matplotlib and mplfinance renders, and screener pages of small charts."""
+series, terminal charts, genuine matplotlib and mplfinance renders, screener pages of small charts and research
+reports' grids of small line plots."""
 
 from __future__ import annotations
 

@@ -403,6 +403,17 @@ def test_transparency_is_flattened_on_white(name: str) -> None:
     assert rgb.getpixel((2, 0)) != WHITE  # opaque pixels are not whitened
 
 
+@pytest.mark.parametrize("corner", [(0, 0), (299, 199)])
+def test_one_transparent_pixel_anywhere_is_flattened_and_a_fully_opaque_picture_is_kept(corner) -> None:
+    rgba = Image.new("RGBA", (300, 200), (10, 20, 30, 255))
+    opaque = load_rgb(encode(rgba, "PNG"))
+    assert set(opaque.getdata()) == {(10, 20, 30)}
+    rgba.putpixel(corner, (10, 20, 30, 0))
+    flattened = load_rgb(encode(rgba, "PNG"))
+    assert flattened.getpixel(corner) == WHITE
+    assert flattened.getpixel((150, 100)) == (10, 20, 30)
+
+
 def test_alpha_is_composited_on_white() -> None:
     rgba = np.asarray(rgba_picture(), np.float64)
     alpha = rgba[..., 3:] / 255
