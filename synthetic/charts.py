@@ -5,6 +5,7 @@ reports' grids of small line plots."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import mplfinance as mpf
 import numpy as np
@@ -806,9 +807,14 @@ def _set_margins(fig: Figure, size: tuple[int, int], scale: float, right_labels:
 
 
 def _figure_to_image(fig: Figure) -> Image.Image:
-    """Render a matplotlib figure with Agg and return it as an RGB Pillow image."""
+    """Render a matplotlib figure with Agg and return it as an RGB Pillow image.
+
+    A pane too small for the tight layout (a research plot in a grid) keeps its margins, without a warning.
+    """
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+        canvas.draw()
     image = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     fig.clear()
     return image

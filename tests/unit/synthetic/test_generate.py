@@ -3,6 +3,7 @@ import concurrent.futures
 import hashlib
 import io
 import re
+import warnings
 
 import fsspec
 import numpy as np
@@ -95,6 +96,17 @@ def test_every_scene_draws_at_every_canvas_shape(label, scene):
         pixels = np.asarray(draw(np.random.default_rng([seed, 7]), size, 1.0).convert("RGB"))
         assert pixels.shape[:2] == size[::-1], (scene, seed)
         assert pixels.std() > 3, (scene, seed, "a blank picture")
+
+
+def test_research_grids_render_without_layout_warnings():
+    """A research grid's panes are too small for matplotlib's tight layout: drawn quietly, so ingest's log stays
+    clean."""
+    draw = generate.SCENES[CHART]["grid"][1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for seed, size in ((0, (260, 180)), (8, (520, 380)), (0, (1300, 700))):  # draws with research panes
+            draw(np.random.default_rng([seed, 7]), size, 1.0)
+    assert [str(w.message) for w in caught if "layout" in str(w.message)] == []
 
 
 def test_a_diagram_whose_every_cell_is_skipped_still_draws_a_node():
