@@ -59,7 +59,8 @@ def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
 
 
 # What TensorFlow (absl, oneDNN, CUDA) and Beam print on their own at start-up.
-NOISE = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\]|absl::InitializeLog|Resource module is not available")
+NOISE = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\]|absl::InitializeLog|Resource module is not available"
+                   r"|Missing pipeline option")
 
 
 def _quiet_env() -> dict:
@@ -88,9 +89,10 @@ def test_a_mistyped_flag_stops_label_before_any_work(real_sample, tmp_path):
 
 
 def test_label_prints_no_start_up_noise_unless_debugging(real_sample, tmp_path):
-    """The shipped model on three real images: log lines, progress and counters only; --debug shows the rest."""
+    """The README's command (no --runner) on three real images: log lines, progress and counters only; --debug
+    shows the rest."""
     images = _three_images(real_sample, tmp_path / "in")
-    command = [sys.executable, "-m", "pipelines.label", "--runner=DirectRunner", "--input", str(images)]
+    command = [sys.executable, "-m", "pipelines.label", "--input", str(images)]
     quiet = subprocess.run([*command, "--output", str(tmp_path / "quiet" / "labels")], cwd=ROOT, env=_quiet_env(),
                            capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0, quiet.stderr[-3000:]

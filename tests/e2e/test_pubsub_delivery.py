@@ -57,6 +57,8 @@ def delivery(pubsub_emulator, tmp_path, request):
 
 def _finish_drain(model_dir, subscription, inbox, tmp_path, published, *earlier: str, within: float = 120) -> set[str]:
     """What is answered once a second job has run until every published image is (or `within` s passed)."""
+    if _answered(*earlier) >= set(published):  # nothing left to drain (a Ctrl-C during start-up is not the test)
+        return _answered(*earlier)
     output = str(tmp_path / "drain" / "labels")
     job = _job(model_dir, subscription, output, inbox, within)
     try:
