@@ -11,6 +11,7 @@ import itertools
 from typing import Any, Optional
 
 import apache_beam as beam
+import dask
 import dask.bag as db
 import dask.distributed as ddist
 from apache_beam.internal import pickler
@@ -42,11 +43,17 @@ class DaskRunner(dask_runner.DaskRunner):
 
 
 class _Result(dask_runner.DaskRunnerResult):
-    """Closes the run's client once the run has ended (and with it a LocalCluster the client started)."""
+    """Fails a run whose outputs the cluster cancelled (Beam's result calls it done), and closes the run's client
+    once the run has ended (and with it a LocalCluster the client started)."""
 
     def wait_until_finish(self, duration=None) -> str:
         try:
-            return super().wait_until_finish(duration)
+            super().wait_until_finish(duration)
+            for future in self.futures:
+                if future.status == "cancelled":
+                    self._state = PipelineState.FAILED
+                    future.result()  # raises why the cluster cancelled it
+            return self._state
         finally:
             if PipelineState.is_terminal(self.state):
                 self.client.close()
@@ -95,7 +102,12 @@ class _BagGraph(PipelineVisitor):
         main_input = next(iter(node.main_inputs.values()))
         bundle = _Bundle(node.full_label, pickler.dumps(transform.fn), list(transform.args), transform.kwargs,
                          main_input.windowing.windowfn, [(type(si), si._view_options()) for si, _ in side_inputs])
-        tagged = input_bag.map_partitions(bundle.run, *(bag.to_delayed(optimize_graph=False) for _, bag in side_inputs))
+        # One delayed call per partition, each side input passed whole as its partitions' delayed values: a bag's
+        # map_partitions with those as arguments sometimes loses a side input's partition (the scheduler cancels
+        # the step for "lost dependencies").
+        sides = [bag.to_delayed(optimize_graph=False) for _, bag in side_inputs]
+        run = dask.delayed(bundle.run)
+        tagged = db.from_delayed([run(part, *sides) for part in input_bag.to_delayed(optimize_graph=False)])
         for tag, pcoll in node.outputs.items():
             self.bags[pcoll] = tagged.map_partitions(_select, tag)
 

@@ -63,12 +63,13 @@ class ValidateImage(ThreadPoolDoFn):
         max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
         threads: int = 0,
         max_pixels: int = MAX_PIXELS,
+        read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S,
     ):
         super().__init__(threads)
         self._source_weights = source_weights
         self._image_size = image_size
         self._max_bytes = inputs.megabytes(max_file_mb)
-        self._max_pixels = max_pixels
+        self._max_pixels, self._read_timeout = max_pixels, read_timeout
         self._progress = cli.Progress("validating")  # no total: sources are read as they go
 
     def work(self, raw: RawImage) -> Union[PreparedImage, tuple[str, str], None]:
@@ -76,7 +77,7 @@ class ValidateImage(ThreadPoolDoFn):
         if raw.error or raw.label not in features.LABEL_IDS:
             return None
         try:
-            data = inputs.read_bounded(raw.uri, self._max_bytes) if raw.data is None else raw.data
+            data = inputs.read_bounded(raw.uri, self._max_bytes, self._read_timeout) if raw.data is None else raw.data
             return prepare(data, self._image_size, with_content_hash=True, max_pixels=self._max_pixels)
         except (inputs.ReadError, RejectedImage) as err:
             return err.reason, err.detail
@@ -201,16 +202,17 @@ class ValidateAndSplit(beam.PTransform):
     """
 
     def __init__(self, config: IngestConfig, max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
-                 max_pixels: int = MAX_PIXELS):
+                 max_pixels: int = MAX_PIXELS, read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S):
         super().__init__()
         self._config = config
-        self._max_file_mb, self._max_pixels = max_file_mb, max_pixels
+        self._max_file_mb, self._max_pixels, self._read_timeout = max_file_mb, max_pixels, read_timeout
 
     def expand(self, records):
         config = self._config
         weights = {s.name: s.weight for s in config.sources}
         winners = frozenset(s.name for s in config.sources if s.wins_duplicates)
-        validate = ValidateImage(weights, config.image_size, self._max_file_mb, max_pixels=self._max_pixels)
+        validate = ValidateImage(weights, config.image_size, self._max_file_mb, max_pixels=self._max_pixels,
+                                 read_timeout=self._read_timeout)
         validated = records | "Validate" >> beam.ParDo(validate).with_outputs(REJECTED, main="valid")
         deduped = (
             validated.valid
@@ -236,6 +238,7 @@ def build_pipeline(
     max_file_mb: float = inputs.DEFAULT_MAX_FILE_MB,
     allow_outside_root: bool = False,
     max_pixels: int = MAX_PIXELS,
+    read_timeout: float = inputs.DEFAULT_READ_TIMEOUT_S,
 ) -> None:
     """Builds the ingest graph on `p` (tests pass a TestPipeline)."""
     read = [
@@ -243,7 +246,7 @@ def build_pipeline(
         for i, s in enumerate(config.sources)
     ]
     listed = read | "Flatten" >> beam.Flatten()
-    ingested = listed | "ValidateAndSplit" >> ValidateAndSplit(config, max_file_mb, max_pixels)
+    ingested = listed | "ValidateAndSplit" >> ValidateAndSplit(config, max_file_mb, max_pixels, read_timeout)
     written = _write_examples(p, ingested, config, output_dir)  # step -> what it wrote, for the manifest
     for name, records, prefix in (
         ("DeadLetters", ingested[REJECTED], features.DEAD_LETTER_PREFIX),
@@ -350,6 +353,7 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--output_dir", default=None, help="Where TFRecords, the transform graph, dead letters and "
                                                            "the summary go (default: $BASE_DIR/ingest).")
     options.add_input_limits(parser)
+    options.add_read_timeout(parser)
     args, beam_args = options.parse_with_beam(parser, argv)
     args.config = args.config or [DEFAULT_CONFIG]
     return args, beam_args
@@ -364,7 +368,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     storage.check_writable(storage.join(output_dir, ""), "--output_dir")  # one line and exit 1, not a traceback
     logging.info("Ingesting %d source(s) into %s (image_size=%d)", len(config.sources), output_dir, config.image_size)
     with runners.pipeline(PipelineOptions(beam_args)) as p:
-        build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root, args.max_pixels)
+        build_pipeline(p, config, output_dir, args.max_file_mb, args.allow_outside_root, args.max_pixels,
+                       args.read_timeout)
     cli.finish_progress()
     summary = json.loads(storage.read_bytes(storage.join(output_dir, features.SUMMARY_FILE)))
     log_summary(summary)

@@ -198,7 +198,6 @@ class LabelImages(beam.PTransform):
 
 def _runs_here(pipeline: beam.Pipeline) -> bool:
     """Whether the DirectRunner runs `pipeline` (in this process, where the progress bar is): elsewhere the workers
-    log their own counts and need no total (and our DaskRunner drops a ParDo's output when a side input has fewer
-    partitions than its input)."""
+    log their own counts and need no total."""
     runner = pipeline.options.view_as(StandardOptions).runner
     return runner is None or "direct" in str(runner).lower()

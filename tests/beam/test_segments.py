@@ -17,6 +17,7 @@ from pipelines import ingest, label, labelling, streaming
 from pipelines.ingest_config import parse_config, split_of
 from pipelines.sources import RawImage, ReadDemo, ReadFolder, ReadJsonl
 from synthetic.generate import render_demo_image
+from tests.support import servers
 from tests.support.images import image_bytes
 from transforms.image import prepare
 
@@ -98,6 +99,19 @@ def test_ingest_validates_keeps_one_copy_and_splits_by_content(tmp_path):
                     equal_to(rejected), label="CheckRejected")
         assert_that(out[DUPLICATES], equal_to([dead_letters.duplicate_record("a", "a/chart/1.png", "b/1.png")]),
                     label="CheckDuplicates")
+
+
+def test_ingest_gives_up_a_read_from_a_store_that_hangs_after_read_timeout_and_keeps_the_rest():
+    config = parse_config({"image_size": SIZE, "sources": [{"type": "jsonl", "path": "m"}]})
+    with servers.hanging_store() as prefix:
+        records = [RawImage("m", f"{prefix}{i}.png", "chart") for i in range(2)]
+        records.append(RawImage("m", "m/fine.png", "non_chart", image_bytes(1)))
+        with BeamTestPipeline() as p:
+            out = p | beam.Create(records) | ingest.ValidateAndSplit(config, read_timeout=0.5)
+            assert_that(out["examples"] | beam.Map(lambda e: e.uri), equal_to(["m/fine.png"]), label="CheckKept")
+            assert_that(out[REJECTED] | "Rejected" >> beam.Map(lambda r: (r["uri"], r["reason"], r["detail"])),
+                        equal_to([(r.uri, dead_letters.UNREADABLE, "no answer within 0.5 s (--read_timeout)")
+                                  for r in records[:2]]), label="CheckRejected")
 
 
 def test_batch_listing_lists_every_file_and_says_why_some_cannot_be_read(tmp_path):

@@ -305,12 +305,8 @@ HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS, READ_TIMEOUT = 2.0, 2.0, 50, 3.0
 
 @pytest.fixture(scope="module")
 def hanging_store():
-    """An http:// prefix whose server takes connections and never answers (a store that hangs)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
-    server.close()
+    with servers.hanging_store() as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")

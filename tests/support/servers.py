@@ -44,6 +44,18 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: str, timeo
 
 
 @contextlib.contextmanager
+def hanging_store() -> Iterator[str]:
+    """An http:// prefix whose server takes connections and never answers (a store that hangs)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
 def serving(*args: str, log_path: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """(its URL, the process) of a server with these flags, healthy; stopped on exit. Its log goes to `log_path`."""
     port = free_port()

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from core import dead_letters, inputs
+from tests.support import servers
 from tests.support.images import image_bytes
 
 
@@ -112,20 +113,10 @@ def test_inside_compares_whole_path_steps(tmp_path):
 
 
 def test_a_remote_read_that_hangs_is_unreadable_after_the_timeout():
-    import socket
-    import threading
     import time
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held = []
-    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()  # accepts, never answers
     started = time.monotonic()
-    try:
-        with pytest.raises(inputs.ReadError) as err:
-            inputs.read_bounded(f"http://127.0.0.1:{server.getsockname()[1]}/x.png", 1000, timeout_s=1.0)
-    finally:
-        server.close()
+    with servers.hanging_store() as prefix, pytest.raises(inputs.ReadError) as err:
+        inputs.read_bounded(f"{prefix}x.png", 1000, timeout_s=1.0)
     assert err.value.reason == dead_letters.UNREADABLE and "--read_timeout" in err.value.detail
     assert time.monotonic() - started < 5
