@@ -91,7 +91,7 @@ def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> di
     os.makedirs(home, exist_ok=True)
     manifest = os.path.join(home, "train.jsonl")
     with open(manifest, "w") as f:
-        f.writelines(json.dumps({"image": i["path"], "label": i["label"]}) + "\n" for i in train)
+        f.writelines(json.dumps({"image": i["path"], "label": i["label"], "group": i["source"]}) + "\n" for i in train)
     config = {"image_size": args.image_size, "split": {"train": 0.75, "val": 0.2, "test": 0.05},
               "sources": [{"type": "jsonl", "path": manifest, "weight": args.real_weight}]
               + ([{"type": "demo", "size": args.demo_size, "seed": args.seed}] if args.demo_size else [])}

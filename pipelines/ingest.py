@@ -43,6 +43,7 @@ class Example:
     sha256: str
     content_hash: str
     weight: float = 1.0  # the source's weight from the ingest config
+    group: str = ""  # images of one group share a split (RawImage.group)
 
     def raw_features(self) -> dict:
         return {features.IMAGE_KEY: self.image, features.LABEL_KEY: self.label,
@@ -105,6 +106,7 @@ class ValidateImage(ThreadPoolDoFn):
                 prepared.sha256,
                 prepared.content_hash,
                 self._source_weights[raw.source],
+                raw.group,
             )
 
     @staticmethod
@@ -227,8 +229,9 @@ class ValidateAndSplit(beam.PTransform):
 
 
 def split_index(example: Example, splits: int, ratios: tuple[float, float, float]) -> int:
-    """beam.Partition's function: the example's split, by its content hash."""
-    return split_of(example.content_hash, ratios)
+    """beam.Partition's function: the example's split, by its group where it has one (so no group straddles
+    train and val: val then measures unseen sources), else by its content hash."""
+    return split_of(f"group:{example.group}" if example.group else example.content_hash, ratios)
 
 
 def build_pipeline(

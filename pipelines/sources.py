@@ -37,6 +37,7 @@ class RawImage:
     data: Optional[bytes] = None  # None: read `uri` when validating
     error: Optional[str] = None  # reason code when the record cannot become an image
     detail: str = ""
+    group: str = ""  # images of one group (a source account, channel, repository) share a split; "": its own
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -251,10 +252,10 @@ def manifest_record(source: JsonlSource, base: str, number: int, line: bytes) ->
     """The record of manifest line `number`: the image it names, or a `bad_manifest_line` dead letter
     saying what is wrong with it (whatever the line holds)."""
     try:
-        image, label = _manifest_line(line)
+        image, label, group = _manifest_line(line)
     except LINE_ERRORS as err:
         return _bad_line(source, f"{source.path}:{number}", err)
-    return RawImage(source.name, _image_uri(base, image), source.label_for(label))
+    return RawImage(source.name, _image_uri(base, image), source.label_for(label), group=group)
 
 
 def _utf8(text: str) -> bool:
@@ -286,15 +287,18 @@ def _image_of(entry: dict) -> str:
     return image
 
 
-def _manifest_line(line: bytes) -> tuple[str, object]:
-    """(image, label) of one manifest line; ValueError/KeyError/TypeError (RecursionError: nested too deep) say
-    what is wrong with it."""
+def _manifest_line(line: bytes) -> tuple[str, object, str]:
+    """(image, label, group) of one manifest line; ValueError/KeyError/TypeError (RecursionError: nested too deep)
+    say what is wrong with it."""
     entry = _json_object(line)
     label = entry["label"]
     image = _image_of(entry)
     if isinstance(label, bool) or not isinstance(label, (str, int)):
         raise TypeError(f'"label" must be a string or an integer, got {_shortened(repr(label))}')
-    return image, label
+    group = entry.get("group", "")
+    if not isinstance(group, str):
+        raise TypeError(f'"group" must be a string (the images\' source: an account, a channel), got {_shortened(repr(group))}')
+    return image, label, group
 
 
 class ReadJsonl(beam.PTransform):
