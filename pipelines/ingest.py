@@ -167,9 +167,10 @@ PER_SOURCE = ("listed", "examples", "rejected", "duplicates")  # listed = exampl
 
 
 def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: IngestConfig) -> dict:
-    """The summary from counted (kind, key) pairs: ("counts", "split/label"), (REJECTED, reason),
-    (DUPLICATES, ""), and ("source:<what>", source name) for each of PER_SOURCE."""
+    """The summary from counted (kind, key) pairs: ("counts", "split/label"), ("groups", split): the distinct
+    groups in it, (REJECTED, reason), (DUPLICATES, ""), and ("source:<what>", source name) for each of PER_SOURCE."""
     counts = {split: dict.fromkeys(features.LABEL_NAMES, 0) for split in features.SPLITS}
+    groups = dict.fromkeys(features.SPLITS, 0)
     per_source = {s.name: dict.fromkeys(PER_SOURCE, 0) for s in config.sources}
     rejected: dict[str, int] = {}
     duplicates = 0
@@ -177,6 +178,8 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
         if kind == "counts":
             split, label = key.split("/")
             counts[split][label] = n
+        elif kind == "groups":
+            groups[key] = n
         elif kind == REJECTED:
             rejected[key] = n
         elif kind == DUPLICATES:
@@ -186,6 +189,7 @@ def summary_from_counts(counted: list[tuple[tuple[str, str], int]], config: Inge
     return {
         "per_source": per_source,
         "counts": counts,
+        "groups": groups,  # distinct image groups per split (0: no source gave groups)
         "rejected": dict(sorted(rejected.items())),
         "duplicates": duplicates,
         "total_examples": sum(sum(v.values()) for v in counts.values()),
@@ -303,6 +307,13 @@ def _write_summary(listed, ingested: dict, config: IngestConfig, output_dir: str
         ingested[name] | f"CountKey[{name}]" >> beam.Map(count_key_of_example, name) for name in features.SPLITS
     ]
     counted += [
+        ingested[name]
+        | f"Groups[{name}]" >> beam.FlatMap(lambda e: [e.group] if e.group else [])
+        | f"DistinctGroups[{name}]" >> beam.Distinct()
+        | f"CountKeyGroups[{name}]" >> beam.Map(lambda _, name: ("groups", name), name)
+        for name in features.SPLITS
+    ]
+    counted += [
         ingested[REJECTED] | "CountKeyRejected" >> beam.Map(lambda r: (REJECTED, r["reason"])),
         ingested[DUPLICATES] | "CountKeyDuplicates" >> beam.Map(lambda d: (DUPLICATES, "")),
     ]
@@ -341,6 +352,9 @@ def log_summary(summary: dict) -> None:
     lines = [f"{'split':<6} " + " ".join(f"{label:>10}" for label in features.LABEL_NAMES)]
     for split, by_label in summary["counts"].items():
         lines.append(f"{split:<6} " + " ".join(f"{by_label[label]:>10}" for label in features.LABEL_NAMES))
+    if any(summary["groups"].values()):
+        lines.append("groups: " + ", ".join(f"{split}={n}" for split, n in summary["groups"].items())
+                     + " (a group's images share one split)")
     lines.append(f"duplicates removed: {summary['duplicates']}")
     lines.append("rejected: " + (", ".join(f"{k}={v}" for k, v in summary["rejected"].items()) or "none"))
     logging.info("Ingest summary\n%s", "\n".join(lines))

@@ -7,8 +7,10 @@ until then). A record that cannot become an image carries `error`, so validation
 nothing is dropped silently.
 """
 import abc
+import csv
 import dataclasses
 import glob
+import io
 import json
 import logging
 import math
@@ -99,6 +101,22 @@ class JsonlSource(LabelledSource):
 
     type: ClassVar[str] = "jsonl"
     path: str  # the manifest; relative image paths resolve against its folder
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CsvSource(LabelledSource):
+    """`type: csv`: a table with a header, a row per image; the columns that hold the image, its label and its
+    group are named in the block (a dataset's own manifest.csv, read as it is)."""
+
+    type: ClassVar[str] = "csv"
+    path: str  # the table; relative image paths resolve against its folder
+    image_column: str = "image"
+    label_column: str = "label"
+    group_column: str = ""  # "": no groups
 
     @property
     def name(self) -> str:
@@ -277,13 +295,13 @@ def _json_object(line: bytes) -> dict:
     return entry
 
 
-def _image_of(entry: dict) -> str:
-    """A line's `image`, checked: a string that can name a file."""
-    image = entry["image"]
+def _image_of(entry: dict, key: str = "image") -> str:
+    """An entry's image (`key`: its field or column), checked: a string that can name a file."""
+    image = entry[key]
     if not isinstance(image, str) or not image.strip():
-        raise TypeError(f'"image" must be a path or URI string, got {_shortened(repr(image))}')
+        raise TypeError(f'"{key}" must be a path or URI string, got {_shortened(repr(image))}')
     if "\0" in image or not _utf8(image):
-        raise ValueError(f'"image" cannot name a file: it holds a NUL or a lone surrogate ({_shortened(ascii(image))})')
+        raise ValueError(f'"{key}" cannot name a file: it holds a NUL or a lone surrogate ({_shortened(ascii(image))})')
     return image
 
 
@@ -297,7 +315,8 @@ def _manifest_line(line: bytes) -> tuple[str, object, str]:
         raise TypeError(f'"label" must be a string or an integer, got {_shortened(repr(label))}')
     group = entry.get("group", "")
     if not isinstance(group, str):
-        raise TypeError(f'"group" must be a string (the images\' source: an account, a channel), got {_shortened(repr(group))}')
+        raise TypeError(f'"group" must be a string (where the image came from: an account, a channel), '
+                        f"got {_shortened(repr(group))}")
     return image, label, group
 
 
@@ -323,6 +342,62 @@ class ReadJsonl(beam.PTransform):
             pbegin
             | "Manifest" >> beam.Create([self._source])
             | "Lines" >> beam.FlatMap(_manifest_entries)
+            | "Spread" >> beam.Reshuffle()
+        )
+
+
+def csv_table(source: CsvSource) -> csv.DictReader:
+    """The source's rows; a ValueError names the file and what is wrong with it (unreadable, no header, a
+    column the block names that the header lacks)."""
+    where = f"csv source {source.name!r}"
+    try:
+        text = storage.read_bytes(source.path).decode("utf-8-sig")
+    except Exception as err:  # any filesystem's error, or not UTF-8
+        raise ValueError(f"{where}: cannot read {source.path} ({type(err).__name__}: {err})") from err
+    table = csv.DictReader(io.StringIO(text, newline=""))
+    header = table.fieldnames or []
+    wanted = {"image_column": source.image_column, "label_column": source.label_column,
+              "group_column": source.group_column}
+    missing = {key: column for key, column in wanted.items() if column and column not in header}
+    if missing:
+        raise ValueError(f"{where}: {source.path} has no column "
+                         + ", ".join(f"{column!r} ({key})" for key, column in missing.items())
+                         + f"; its header is {header}: name the right ones in the source block")
+    return table
+
+
+def _table_entries(source: CsvSource) -> Iterator[RawImage]:
+    """One record per row: the image still to read, or why the row is not one (`bad_manifest_line`).
+    Relative image paths resolve against the table's folder."""
+    base = _folder_of(source.path)
+    table = csv_table(source)
+    for row in table:
+        where = f"{source.path}:{table.line_num}"
+        try:
+            image = _image_of(row, source.image_column)
+            label = row[source.label_column]
+            if label is None:
+                raise ValueError(f"the row is shorter than its header (no {source.label_column!r})")
+        except LINE_ERRORS as err:
+            yield _bad_line(source, where, err)
+            continue
+        group = (row[source.group_column] or "") if source.group_column else ""
+        yield RawImage(source.name, _image_uri(base, image), source.label_for(label), group=group)
+
+
+class ReadCsv(beam.PTransform):
+    """A CSV table of images, labels and (optionally) groups."""
+
+    def __init__(self, source: CsvSource):
+        super().__init__()
+        self._source = source
+        csv_table(source)  # a bad file or header fails the launch, not a worker
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Table" >> beam.Create([self._source])
+            | "Rows" >> beam.FlatMap(_table_entries)
             | "Spread" >> beam.Reshuffle()
         )
 
@@ -524,6 +599,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
         (HuggingFaceSource, ReadHuggingFace),
         (FolderSource, ReadFolder),
         (JsonlSource, ReadJsonl),
+        (CsvSource, ReadCsv),
         (DemoSource, ReadDemo),
         (CorrectionsSource, ReadCorrections),
     )

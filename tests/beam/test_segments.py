@@ -15,7 +15,7 @@ from core.runs import RunMetadata
 from models.run import LoadedRun
 from pipelines import ingest, label, labelling, streaming
 from pipelines.ingest_config import parse_config, split_of
-from pipelines.sources import RawImage, ReadDemo, ReadFolder, ReadJsonl
+from pipelines.sources import RawImage, ReadCsv, ReadDemo, ReadFolder, ReadJsonl
 from synthetic.generate import render_demo_image
 from tests.support import servers
 from tests.support.images import image_bytes
@@ -45,6 +45,55 @@ def test_folder_and_jsonl_sources_yield_every_listed_file_or_line(tmp_path):
             (str(root / "chart" / "a.png"), "chart", None),
             (f"{manifest}:2", "", dead_letters.BAD_MANIFEST_LINE),
             (f"{manifest}:3", "", dead_letters.BAD_MANIFEST_LINE)]), label="CheckJsonl")
+
+
+def test_a_csv_source_reads_the_columns_its_block_names_with_each_rows_group(tmp_path):
+    (tmp_path / "chart").mkdir()
+    table = tmp_path / "manifest.csv"  # a dataset's own table, read as it is: other columns, quoted commas
+    table.write_text('file,notes,label,source_repo\n'
+                     'chart/a.png,"candles, dark",chart,alice/bot\n'
+                     '"",empty,chart,alice/bot\n'
+                     'non_chart/b.png,,0,bob/app\n'
+                     'chart/c.png,no group,chart,\n')
+    (source,) = parse_config({"sources": [{"type": "csv", "path": str(table), "image_column": "file",
+                                           "group_column": "source_repo", "label_map": {0: "non_chart"}}]}).sources
+    with BeamTestPipeline() as p:
+        records = p | ReadCsv(source)
+        assert_that(records | beam.Map(lambda r: (r.uri, r.label, r.group, r.error)), equal_to([
+            (str(tmp_path / "chart" / "a.png"), "chart", "alice/bot", None),
+            (f"{table}:3", "", "", dead_letters.BAD_MANIFEST_LINE),
+            (str(tmp_path / "non_chart" / "b.png"), "non_chart", "bob/app", None),
+            (str(tmp_path / "chart" / "c.png"), "chart", "", None)]))
+
+
+def test_a_csv_source_without_a_column_it_names_is_refused_at_launch_naming_the_header(tmp_path):
+    table = tmp_path / "manifest.csv"
+    table.write_text("file,label\nchart/a.png,chart\n")
+    (source,) = parse_config({"sources": [{"type": "csv", "path": str(table), "group_column": "source"}]}).sources
+    missing = r"no column 'image' \(image_column\), 'source' \(group_column\).*\['file', 'label'\]"
+    with pytest.raises(ValueError, match=missing):
+        ReadCsv(source)
+
+
+def test_ingest_keeps_each_group_in_one_split_so_val_holds_unseen_groups():
+    config = parse_config({"image_size": SIZE, "split": {"train": 0.34, "val": 0.33, "test": 0.33},
+                           "sources": [{"type": "jsonl", "path": "m"}]})
+    groups = [f"account{g}" for g in range(8)]
+    records = [RawImage("m", f"{g}/{i}.png", "chart", image_bytes(10 * n + i), group=g)
+               for n, g in enumerate(groups) for i in range(4)]
+    with BeamTestPipeline() as p:
+        out = p | beam.Create(records) | ingest.ValidateAndSplit(config)
+        placed = [out[name] | f"Place[{name}]" >> beam.Map(lambda e, name: (e.group, name), name)
+                  for name in features.SPLITS] | beam.Flatten() | beam.Distinct()
+
+        def one_split_per_group(pairs):
+            splits_of = {g: {split for group, split in pairs if group == g} for g in groups}
+            if any(len(splits) != 1 for splits in splits_of.values()):
+                raise BeamAssertException(f"a group straddles splits: {splits_of}")
+            if len({split for split, in splits_of.values()}) < 2:
+                raise BeamAssertException(f"every group in one split: {splits_of}")
+
+        assert_that(placed, one_split_per_group)
 
 
 def test_the_demo_source_renders_the_generator_images():

@@ -1,4 +1,5 @@
 """pipelines.ingest end to end: TFRecords, transform graph, dead letters, duplicates, splits, summary."""
+import csv
 import json
 import os
 import subprocess
@@ -409,6 +410,25 @@ def test_the_real_sample_ingests_with_every_file_accounted_for(real_sample, tmp_
     assert summary["total_examples"] >= 0.95 * files
     for split in features.SPLITS:
         assert len(_records(str(tmp_path / "out"), split)) == sum(summary["counts"][split].values())
+
+
+def test_the_real_samples_own_table_ingests_with_each_source_repository_in_one_split(real_sample, tmp_path):
+    """The real sample read through its manifest.csv, grouped by `source_repo` as the shipped configs do:
+    every row accounted for, and no repository has images on both sides of a split."""
+    table = os.path.join(real_sample, "manifest.csv")
+    config = tmp_path / "real.yaml"
+    config.write_text(yaml.safe_dump({"image_size": 32, "sources": [
+        {"type": "csv", "path": table, "image_column": "file", "group_column": "source_repo"}]}))
+    summary = _ingest(str(config), str(tmp_path / "out"))
+    with open(table, newline="") as f:
+        repo_of = {row["sha256"]: row["source_repo"] for row in csv.DictReader(f)}
+    assert summary["total_examples"] + summary["total_rejected"] + summary["duplicates"] == len(repo_of)
+    splits_of: dict[str, set] = {}
+    for split in features.SPLITS:
+        for record in _records(str(tmp_path / "out"), split):
+            splits_of.setdefault(repo_of[record[features.SHA256_KEY].decode()], set()).add(split)
+    assert all(len(splits) == 1 for splits in splits_of.values())
+    assert sum(summary["groups"].values()) == len(splits_of) and summary["groups"]["val"] > 0
 
 
 def test_an_empty_or_missing_manifest_is_an_error(tmp_path):

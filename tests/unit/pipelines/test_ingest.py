@@ -64,8 +64,10 @@ CONFIG = parse_config({"sources": [{"type": "folder", "root": "a"}, {"type": "js
 def test_summary_from_counts_fills_every_split_label_and_source():
     counted = [(("counts", "train/chart"), 3), (("counts", "test/non_chart"), 1), ((REJECTED, "truncated"), 2),
                ((REJECTED, "empty_file"), 1), ((DUPLICATES, ""), 4), (("source:listed", "a"), 10),
-               (("source:examples", "a"), 4), (("source:rejected", "b.jsonl"), 3), (("source:duplicates", "a"), 4)]
+               (("source:examples", "a"), 4), (("source:rejected", "b.jsonl"), 3), (("source:duplicates", "a"), 4),
+               (("groups", "val"), 2)]
     summary = ingest.summary_from_counts(counted, CONFIG)
+    assert summary["groups"] == {"train": 0, "val": 2, "test": 0}
     assert summary["counts"] == {"train": {"non_chart": 0, "chart": 3}, "val": {"non_chart": 0, "chart": 0},
                                  "test": {"non_chart": 1, "chart": 0}}
     assert list(summary["rejected"].items()) == [("empty_file", 1), ("truncated", 2)]  # sorted by reason

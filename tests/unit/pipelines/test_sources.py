@@ -83,6 +83,21 @@ def test_a_good_line_names_its_image_and_label(line, uri, label):
     assert (record.uri, record.label, record.error) == (uri, label, None)
 
 
+@pytest.mark.parametrize("line, group", [
+    (b'{"image": "a.png", "label": 1, "group": "t.me/channel"}', "t.me/channel"),
+    (b'{"image": "a.png", "label": 1}', ""),
+])
+def test_a_lines_group_is_kept_and_a_line_without_one_has_none(line, group):
+    record = manifest_record(MANIFEST, "/data", 1, line)
+    assert (record.group, record.error) == (group, None)
+
+
+def test_a_group_that_is_not_a_string_is_a_dead_letter_that_says_so():
+    record = manifest_record(MANIFEST, "/data", 4, b'{"image": "a.png", "label": 1, "group": 7}')
+    assert (record.uri, record.error) == ("/data/manifest.jsonl:4", dead_letters.BAD_MANIFEST_LINE)
+    assert '"group" must be a string' in record.detail
+
+
 @pytest.mark.parametrize("line", [b'{"image": "a\\u0000.png", "label": 1}', b'{"image": "a\\ud800.png", "label": 1}'])
 def test_an_image_that_cannot_name_a_file_is_a_dead_letter(line):
     assert manifest_record(MANIFEST, "/data", 1, line).error == dead_letters.BAD_MANIFEST_LINE
