@@ -77,6 +77,8 @@ def test_bad_configs_name_the_problem(raw, fragment):
 FULL_BLOCKS = {
     "folder": {"type": "folder", "root": "gs://bucket/images", "label_map": {"charts": "chart"}, "weight": 2.5},
     "jsonl": {"type": "jsonl", "path": "data/manifest.jsonl", "label_map": {1: "non_chart"}, "weight": 3},
+    "csv": {"type": "csv", "path": "data/manifest.csv", "image_column": "file", "label_column": "kind",
+            "group_column": "source_repo", "label_map": {"charts": "chart"}, "weight": 4},
     "huggingface": {
         "type": "huggingface", "name": "someone/charts", "data_files": "hub/*.parquet", "split": "test",
         "revision": "v2", "image_column": "picture", "label_column": "kind", "label_map": {0: "chart"}, "weight": 0.5,
