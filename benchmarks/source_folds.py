@@ -6,9 +6,9 @@
 Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is assigned to a fold by its source
 repository (`source_repo` in each manifest.csv; sklearn's StratifiedGroupKFold keeps the label mix
 of each fold close to the whole). For each fold the recipe is trained as a user would (ingest of a
-JSONL manifest of the other folds' real images, weighted, plus the demo generator; then
-`pipelines.train`), and the held-out fold is scored through `pipelines.evaluate`. Prints the
-per-fold table with mean and spread of accuracy, F1 and ROC AUC, the pooled metrics, and writes
+JSONL manifest of the other folds' real images, weighted, each grouped by its source so that val holds
+sources the model never trained on, plus the demo generator; then `pipelines.train`), and the held-out
+fold is scored through `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy, F1 and ROC AUC, the pooled metrics, and writes
 benchmarks/results/source_folds.json (with every image's out-of-fold score) and a pooled contact
 sheet of the misses.
 """
