@@ -8,8 +8,8 @@ repository (`source_repo` in each manifest.csv; sklearn's StratifiedGroupKFold k
 of each fold close to the whole). For each fold the recipe is trained as a user would (ingest of a
 JSONL manifest of the other folds' real images, weighted, each grouped by its source so that val holds
 sources the model never trained on, plus the demo generator; then `pipelines.train`), and the held-out
-fold is scored through `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy, F1 and ROC AUC, the pooled metrics, and writes
-benchmarks/results/source_folds.json (with every image's out-of-fold score) and a pooled contact
+fold is scored through `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy,
+F1 and ROC AUC, the pooled metrics, and writes benchmarks/results/source_folds.json (with every image's out-of-fold score) and a pooled contact
 sheet of the misses.
 """
 import argparse
