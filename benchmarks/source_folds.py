@@ -1,16 +1,17 @@
 """Source-disjoint accuracy: grouped k-fold over every real image, never one source on both sides.
 
     python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
-        [--real_weight 5] [--seed 0] [--work_dir DIR]
+        [--real_weight 5] [--group_val] [--seed 0] [--work_dir DIR]
 
-Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is assigned to a fold by its source
-repository (`source_repo` in each manifest.csv; sklearn's StratifiedGroupKFold keeps the label mix
-of each fold close to the whole). For each fold the recipe is trained as a user would (ingest of a
-JSONL manifest of the other folds' real images, weighted, each grouped by its source so that val holds
-sources the model never trained on, plus the demo generator; then `pipelines.train`), and the held-out
-fold is scored through `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy,
-F1 and ROC AUC, the pooled metrics, and writes benchmarks/results/source_folds.json (with every image's out-of-fold score) and a pooled contact
-sheet of the misses.
+Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is
+assigned to a fold by its source repository (`source_repo` in each manifest.csv; sklearn's
+StratifiedGroupKFold keeps the label mix of each fold close to the whole). For each fold the recipe is
+trained as a user would (ingest of a JSONL manifest of the other folds' real images, weighted, plus the
+demo generator; then `pipelines.train`; with `--group_val` each manifest line's group is its source, so
+val holds sources the model never trained on), and the held-out fold is scored through
+`pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy, F1 and ROC AUC, the
+pooled metrics, and writes benchmarks/results/source_folds.json (with every image's out-of-fold score)
+and a pooled contact sheet of the misses.
 """
 import argparse
 import csv
@@ -85,13 +86,18 @@ def _held_out_folder(images: list[dict], folder: str) -> None:
             os.symlink(image["path"], target)
 
 
+def _manifest_line(image: dict, group_val: bool) -> dict:
+    """A training image's JSONL manifest line; with `group_val` its source is its group."""
+    return {"image": image["path"], "label": image["label"], **({"group": image["source"]} if group_val else {})}
+
+
 def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> dict:
     """Ingest + train on `train` (plus demo images), evaluate on `held`; the evaluation's metrics and per-image scores."""
     home = os.path.join(args.work_dir, f"fold{k}")
     os.makedirs(home, exist_ok=True)
     manifest = os.path.join(home, "train.jsonl")
     with open(manifest, "w") as f:
-        f.writelines(json.dumps({"image": i["path"], "label": i["label"], "group": i["source"]}) + "\n" for i in train)
+        f.writelines(json.dumps(_manifest_line(i, args.group_val)) + "\n" for i in train)
     config = {"image_size": args.image_size, "split": {"train": 0.75, "val": 0.2, "test": 0.05},
               "sources": [{"type": "jsonl", "path": manifest, "weight": args.real_weight}]
               + ([{"type": "demo", "size": args.demo_size, "seed": args.seed}] if args.demo_size else [])}
@@ -143,6 +149,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--demo_size", type=int, default=2000, help="demo images added to each fold's training data (0: none)")
     parser.add_argument("--real_weight", type=float, default=5.0, help="sample weight of each real training image")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--group_val", action="store_true",
+                        help="group each training image by its source, so val holds sources the model never trained on "
+                             "(the shipped recipe splits by content hash)")
     parser.add_argument("--seed", type=int, default=0, help="fold assignment, demo images and training")
     parser.add_argument("--only_folds", default=None, help="comma-separated fold numbers to run (default: all)")
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_source_folds")
