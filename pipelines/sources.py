@@ -355,7 +355,10 @@ def csv_table(source: CsvSource) -> csv.DictReader:
     except Exception as err:  # any filesystem's error, or not UTF-8
         raise ValueError(f"{where}: cannot read {source.path} ({type(err).__name__}: {err})") from err
     table = csv.DictReader(io.StringIO(text, newline=""))
-    header = table.fieldnames or []
+    try:
+        header = table.fieldnames or []
+    except csv.Error as err:
+        raise ValueError(f"{where}: {source.path} has no readable header row ({err})") from err
     wanted = {"image_column": source.image_column, "label_column": source.label_column,
               "group_column": source.group_column}
     missing = {key: column for key, column in wanted.items() if column and column not in header}
@@ -371,7 +374,14 @@ def _table_entries(source: CsvSource) -> Iterator[RawImage]:
     Relative image paths resolve against the table's folder."""
     base = _folder_of(source.path)
     table = csv_table(source)
-    for row in table:
+    while True:
+        try:
+            row = next(table)
+        except StopIteration:
+            return
+        except csv.Error as err:  # a field over the csv module's limit: that row only (line_num not yet counted)
+            yield _bad_line(source, f"{source.path}:{table.line_num + 1}", err)
+            continue
         where = f"{source.path}:{table.line_num}"
         try:
             image = _image_of(row, source.image_column)

@@ -54,7 +54,9 @@ def test_a_csv_source_reads_the_columns_its_block_names_with_each_rows_group(tmp
                      'chart/a.png,"candles, dark",chart,alice/bot\n'
                      '"",empty,chart,alice/bot\n'
                      'non_chart/b.png,,0,bob/app\n'
-                     'chart/c.png,no group,chart,\n')
+                     'chart/c.png,no group,chart,\n'
+                     f'chart/d.png,{"x" * 200_000},chart,bob/app\n'  # a field over the csv module's limit
+                     'chart/e.png,,chart,bob/app\n')
     (source,) = parse_config({"sources": [{"type": "csv", "path": str(table), "image_column": "file",
                                            "group_column": "source_repo", "label_map": {0: "non_chart"}}]}).sources
     with BeamTestPipeline() as p:
@@ -63,7 +65,9 @@ def test_a_csv_source_reads_the_columns_its_block_names_with_each_rows_group(tmp
             (str(tmp_path / "chart" / "a.png"), "chart", "alice/bot", None),
             (f"{table}:3", "", "", dead_letters.BAD_MANIFEST_LINE),
             (str(tmp_path / "non_chart" / "b.png"), "non_chart", "bob/app", None),
-            (str(tmp_path / "chart" / "c.png"), "chart", "", None)]))
+            (str(tmp_path / "chart" / "c.png"), "chart", "", None),
+            (f"{table}:6", "", "", dead_letters.BAD_MANIFEST_LINE),
+            (str(tmp_path / "chart" / "e.png"), "chart", "bob/app", None)]))
 
 
 def test_a_csv_source_without_a_column_it_names_is_refused_at_launch_naming_the_header(tmp_path):
