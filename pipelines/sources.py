@@ -401,7 +401,14 @@ class ReadCsv(beam.PTransform):
     def __init__(self, source: CsvSource):
         super().__init__()
         self._source = source
-        csv_table(source)  # a bad file or header fails the launch, not a worker
+        rows = csv_table(source)  # a bad file or header fails the launch, not a worker
+        try:
+            empty = next(rows, None) is None
+        except csv.Error:  # a bad first row is that row's dead letter
+            empty = False
+        if empty:
+            raise ValueError(f"csv source {source.name!r}: {source.path} has a header but no rows; "
+                             "each row names an image and its label")
 
     def expand(self, pbegin):
         return (

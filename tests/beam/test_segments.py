@@ -77,6 +77,9 @@ def test_a_csv_source_without_a_column_it_names_is_refused_at_launch_naming_the_
     missing = r"no column 'image' \(image_column\), 'source' \(group_column\).*\['file', 'label'\]"
     with pytest.raises(ValueError, match=missing):
         ReadCsv(source)
+    table.write_text("image,label,source\n")  # the right header, no rows: refused like an empty JSONL manifest
+    with pytest.raises(ValueError, match="has a header but no rows"):
+        ReadCsv(source)
 
 
 def test_ingest_keeps_each_group_in_one_split_so_val_holds_unseen_groups():
