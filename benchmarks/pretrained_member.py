@@ -24,15 +24,20 @@ import numpy as np
 from benchmarks import _common as c
 
 BATCH = 32
+PREPARED_SIZE = 128  # the shipped recipe's image_size
 
 
-def features(paths: list[str], weights: str) -> tuple[dict[str, np.ndarray], float]:
+def features(paths: list[str], weights: str, pixels_from: str) -> tuple[dict[str, np.ndarray], float]:
     """Pooled features of every image ingest would accept (the others are left out, and printed), and the
-    network's milliseconds per image (batches of 32, decode and resize not counted)."""
+    network's milliseconds per image (batches of 32, decode and resize not counted).
+
+    `pixels_from`: "original" resizes the decoded image to 224 px; "prepared" upsamples the 128 px pixels
+    the ensemble sees (transforms.image.prepare), so the member would need nothing new from ingest.
+    """
     from PIL import Image
 
     from models.pretrained import INPUT_SIZE, feature_extractor
-    from transforms.image import RejectedImage, load_rgb
+    from transforms.image import RejectedImage, load_rgb, prepare
 
     model, out, skipped, seconds = feature_extractor(weights), {}, [], 0.0
     for batch in c.batches(paths, BATCH):
@@ -41,7 +46,11 @@ def features(paths: list[str], weights: str) -> tuple[dict[str, np.ndarray], flo
             with open(path, "rb") as f:
                 data = f.read()
             try:
-                rgb = load_rgb(data).resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+                if pixels_from == "original":
+                    rgb = load_rgb(data).resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+                else:
+                    prepared = Image.fromarray(prepare(data, PREPARED_SIZE).pixels)
+                    rgb = prepared.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
             except RejectedImage as rejected:
                 skipped.append(f"{path}: {rejected}")
                 continue
@@ -131,6 +140,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--unsure_low", type=float, default=0.02)
     parser.add_argument("--unsure_high", type=float, default=0.98)
     parser.add_argument("--review_target", type=float, default=0.995)
+    parser.add_argument("--pixels_from", choices=("original", "prepared"), default="original",
+                        help="the member's 224 px input: from the decoded image, or upsampled from the 128 px pixels")
     args = parser.parse_args(argv)
 
     folds = {run: sorted(glob.glob(os.path.join(run, "fold*", "fold.json"))) for run in args.runs}
@@ -144,7 +155,7 @@ def main(argv=None) -> dict:
                 paths.update(json.load(f)["scores"])
             with open(os.path.join(os.path.dirname(fold_json), "train.jsonl")) as f:
                 paths.update(json.loads(line)["image"] for line in f)
-    feats, ms_per_image = features(sorted(paths), args.weights)
+    feats, ms_per_image = features(sorted(paths), args.weights, args.pixels_from)
 
     runs = {}
     for run, found in folds.items():
