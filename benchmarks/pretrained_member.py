@@ -7,9 +7,10 @@ for the held-out images the fold's ensemble is unsure of (its out-of-fold score 
 z = (1 - w) (logit(score) - logit(threshold)) + w logit(p); chart when z >= 0. The sure images keep the
 ensemble's call, so the extra network runs on about one image in six.
 
-Prints each fold's accuracy, F1, ROC AUC, missed and false charts and the share re-scored, before and after;
-with two runs, the review band chosen at --review_target on one run's pooled scores and measured on the
-other's. Writes benchmarks/results/pretrained_member.json. The weights: `npm pack nsfwjs@4.4.0`.
+Prints each fold's accuracy, F1, ROC AUC, missed and false charts and the share re-scored, before and after,
+and the images fixed and broken; with two runs, the review band chosen at --review_target on one run's pooled
+scores and measured on the other's. Writes benchmarks/results/pretrained_member.json and a contact sheet of the
+images still wrong (results/pretrained_member_misses.png). The weights: `npm pack nsfwjs@4.4.0`.
 """
 
 import argparse
@@ -99,7 +100,11 @@ def score_fold(fold_dir: str, feats: dict[str, np.ndarray], args) -> dict:
         called = z >= 0
         row[name] = {"accuracy": m["accuracy"], "f1": m["f1"], "roc_auc": m["roc_auc"],
                      "missed": int((truth & ~called).sum()), "false": int((~truth & called).sum())}
-    row["scores"] = {path: [bool(t), round(float(1 / (1 + np.exp(-z))), 6)] for path, t, z in zip(held, truth, after)}
+    right_before, right_after = (before >= 0) == truth, (after >= 0) == truth
+    row["fixed"] = [path for path, b, a in zip(held, right_before, right_after) if a and not b]
+    row["broken"] = [path for path, b, a in zip(held, right_before, right_after) if b and not a]
+    row["scores"] = {path: [bool(t), round(float(1 / (1 + np.exp(-z))), 6), round(float(1 / (1 + np.exp(-zb))), 6)]
+                     for path, t, z, zb in zip(held, truth, after, before)}
     return row
 
 
@@ -115,9 +120,31 @@ def summarise(run: str, rows: list[dict]) -> dict:
                             + [r[when][m] for m in ("accuracy", "f1", "roc_auc") for when in ("before", "after")]
                             + [f"{r[when]['missed']}/{r[when]['false']}" for when in ("before", "after")]
                             for r in rows], title=run))
+    summary["fixed"], summary["broken"] = (sum(len(r[k]) for r in rows) for k in ("fixed", "broken"))
     print("mean: " + ", ".join(f"{m} {summary['before'][m]:.4f} -> {summary['after'][m]:.4f}"
-                               for m in ("accuracy", "f1", "roc_auc")) + "\n")
+                               for m in ("accuracy", "f1", "roc_auc"))
+          + f"; image for image: {summary['fixed']} fixed, {summary['broken']} broken\n")
     return summary
+
+
+def misses_sheet(runs: dict) -> str:
+    """A contact sheet of the images still wrong with the member, each with its score before and after (both as
+    sigmoid(z), z measured from the fold's threshold)."""
+    from models.reports import contact_sheet
+
+    misses = []
+    for run in runs.values():
+        for row in run["folds"]:
+            for path, (truth, after, before) in sorted(row["scores"].items()):
+                if (after >= 0.5) != truth:
+                    with open(path, "rb") as f:
+                        label = "chart" if truth else "non_chart"
+                        misses.append((f.read(), f"true {label}\n{before:.2f} -> {after:.2f}", os.path.basename(path)))
+    path = os.path.join(c.RESULTS_DIR, "pretrained_member_misses.png")
+    os.makedirs(c.RESULTS_DIR, exist_ok=True)
+    title = (f"Still wrong with the pretrained member ({len(misses)} images; scores before -> after, measured from "
+             "each fold's threshold: 0.5 is the threshold)")
+    return contact_sheet(misses, path, title)
 
 
 def band_in_advance(chosen: list, measured: list, target: float) -> dict:
@@ -161,7 +188,8 @@ def main(argv=None) -> dict:
     for run, found in folds.items():
         rows = [score_fold(os.path.dirname(fold_json), feats, args) for fold_json in found]
         runs[run] = {"summary": summarise(run, rows), "folds": rows}
-    pooled = {run: [s for r in runs[run]["folds"] for s in r["scores"].values()] for run in runs}
+    print(f"misses sheet: {misses_sheet(runs)}")
+    pooled = {run: [s[:2] for r in runs[run]["folds"] for s in r["scores"].values()] for run in runs}
     bands = []
     for chosen, measured in zip(args.runs, args.runs[1:] + args.runs[:1]) if len(args.runs) > 1 else ():
         bands.append({"chosen_on": chosen, "measured_on": measured,
