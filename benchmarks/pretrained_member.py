@@ -3,9 +3,10 @@
 For each fold of each run given (a `benchmarks.source_folds` --work_dir): a logistic regression learns the
 frozen MobileNetV2 features (models/pretrained.py) of the fold's real training images (its train.jsonl), and
 for the held-out images the fold's ensemble is unsure of (its out-of-fold score in [--unsure_low,
---unsure_high)) its log-odds are blended with the ensemble's, measured from the fold's own threshold:
-z = (1 - w) (logit(score) - logit(threshold)) + w logit(p); chart when z >= 0. The sure images keep the
-ensemble's call, so the extra network runs on about one image in six.
+--unsure_high)) its score is blended in log-odds with the ensemble's, as the trees are (`models.boosted.blend`),
+the ensemble's score measured from the fold's own threshold: sigmoid((1 - w) (logit(score) - logit(threshold))
++ w logit(p)); chart at 0.5 and above. The sure images keep the ensemble's call, so the extra network runs on
+about one image in six.
 
 Prints each fold's accuracy, F1, ROC AUC, missed and false charts and the share re-scored, before and after,
 and the images fixed and broken; with two runs, the review band chosen at --review_target on one run's pooled
@@ -30,7 +31,7 @@ PREPARED_SIZE = 128  # the shipped recipe's image_size
 
 def features(paths: list[str], weights: str, pixels_from: str) -> tuple[dict[str, np.ndarray], float]:
     """Pooled features of every image ingest would accept (the others are left out, and printed), and the
-    network's milliseconds per image (batches of 32, decode and resize not counted).
+    network's milliseconds per image (batches of 32 after the first, decode and resize not counted).
 
     `pixels_from`: "original" resizes the decoded image to 224 px; "prepared" upsamples the 128 px pixels
     the ensemble sees (transforms.image.prepare), so the member would need nothing new from ingest.
@@ -40,7 +41,7 @@ def features(paths: list[str], weights: str, pixels_from: str) -> tuple[dict[str
     from models.pretrained import INPUT_SIZE, feature_extractor
     from transforms.image import RejectedImage, load_rgb, prepare
 
-    model, out, skipped, seconds = feature_extractor(weights), {}, [], 0.0
+    model, out, skipped, seconds, timed = feature_extractor(weights), {}, [], 0.0, 0
     for batch in c.batches(paths, BATCH):
         kept, pixels = [], []
         for path in batch:
@@ -59,17 +60,21 @@ def features(paths: list[str], weights: str, pixels_from: str) -> tuple[dict[str
             pixels.append(np.asarray(rgb, np.float32) / 255.0)
         if kept:
             start = time.perf_counter()
-            out.update(zip(kept, model.predict(np.stack(pixels), verbose=0)))
-            seconds += time.perf_counter() - start
+            out.update(zip(kept, model.predict_on_batch(np.stack(pixels))))
+            if len(out) > len(kept):  # the first batch builds the graph: not timed
+                seconds, timed = seconds + time.perf_counter() - start, timed + len(kept)
     for reason in skipped:
         print(f"left out, as ingest leaves it out: {reason}")
-    print(f"MobileNetV2 at {INPUT_SIZE} px: {1000 * seconds / len(out):.1f} ms per image ({len(out)} images)")
-    return out, 1000 * seconds / len(out)
+    ms = 1000 * seconds / max(timed, 1)
+    print(f"MobileNetV2 at {INPUT_SIZE} px: {ms:.1f} ms per image ({timed} images timed)")
+    return out, ms
 
 
-def logit(p) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+def from_threshold(score: np.ndarray, threshold: float) -> np.ndarray:
+    """The score moved so that the fold's threshold sits at 0.5 (a shift in log-odds)."""
+    score = np.clip(score, 1e-6, 1 - 1e-6)
+    shift = np.log(threshold / (1 - threshold))
+    return 1 / (1 + np.exp(shift - np.log(score / (1 - score))))
 
 
 def score_fold(fold_dir: str, feats: dict[str, np.ndarray], args) -> dict:
@@ -78,6 +83,7 @@ def score_fold(fold_dir: str, feats: dict[str, np.ndarray], args) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from models.boosted import LOGIT, blend
     from models.metrics import binary_metrics
 
     with open(os.path.join(fold_dir, "fold.json")) as f:
@@ -90,21 +96,21 @@ def score_fold(fold_dir: str, feats: dict[str, np.ndarray], args) -> dict:
     held = sorted(p for p in fold["scores"] if p in feats)
     truth = np.array([fold["scores"][p][0] == "chart" for p in held])
     score = np.array([fold["scores"][p][1] for p in held])
-    before = logit(score) - logit(fold["threshold"])
+    before = from_threshold(score, fold["threshold"])
     unsure = (score >= args.unsure_low) & (score < args.unsure_high)
     p = member.predict_proba(np.stack([feats[path] for path in held]))[:, 1]
-    after = np.where(unsure, (1 - args.weight) * before + args.weight * logit(p), before)
+    after = np.where(unsure, blend(before, p, args.weight, LOGIT), before)
     row = {"fold": fold["fold"], "images": len(held), "rescored": round(float(unsure.mean()), 4)}
-    for name, z in (("before", before), ("after", after)):
-        m = binary_metrics(truth.astype(int), 1 / (1 + np.exp(-z)), 0.5)
-        called = z >= 0
+    for name, scores in (("before", before), ("after", after)):
+        m = binary_metrics(truth.astype(int), scores, 0.5)
+        called = scores >= 0.5
         row[name] = {"accuracy": m["accuracy"], "f1": m["f1"], "roc_auc": m["roc_auc"],
                      "missed": int((truth & ~called).sum()), "false": int((~truth & called).sum())}
-    right_before, right_after = (before >= 0) == truth, (after >= 0) == truth
+    right_before, right_after = (before >= 0.5) == truth, (after >= 0.5) == truth
     row["fixed"] = [path for path, b, a in zip(held, right_before, right_after) if a and not b]
     row["broken"] = [path for path, b, a in zip(held, right_before, right_after) if b and not a]
-    row["scores"] = {path: [bool(t), round(float(1 / (1 + np.exp(-z))), 6), round(float(1 / (1 + np.exp(-zb))), 6)]
-                     for path, t, z, zb in zip(held, truth, after, before)}
+    row["scores"] = {path: [bool(t), round(float(a), 6), round(float(b), 6)]
+                     for path, t, a, b in zip(held, truth, after, before)}
     return row
 
 
@@ -128,8 +134,8 @@ def summarise(run: str, rows: list[dict]) -> dict:
 
 
 def misses_sheet(runs: dict) -> str:
-    """A contact sheet of the images still wrong with the member, each with its score before and after (both as
-    sigmoid(z), z measured from the fold's threshold)."""
+    """A contact sheet of the images still wrong with the member, each with its score before and after (both
+    measured from the fold's threshold, which sits at 0.5)."""
     from models.reports import contact_sheet
 
     misses = []
@@ -138,8 +144,9 @@ def misses_sheet(runs: dict) -> str:
             for path, (truth, after, before) in sorted(row["scores"].items()):
                 if (after >= 0.5) != truth:
                     with open(path, "rb") as f:
-                        label = "chart" if truth else "non_chart"
-                        misses.append((f.read(), f"true {label}\n{before:.2f} -> {after:.2f}", os.path.basename(path)))
+                        data = f.read()
+                    caption = f"true {'chart' if truth else 'non_chart'}\n{before:.2f} -> {after:.2f}"
+                    misses.append((data, caption, os.path.basename(path)))
     path = os.path.join(c.RESULTS_DIR, "pretrained_member_misses.png")
     os.makedirs(c.RESULTS_DIR, exist_ok=True)
     title = (f"Still wrong with the pretrained member ({len(misses)} images; scores before -> after, measured from "

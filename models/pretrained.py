@@ -93,7 +93,7 @@ def _bundle_files(path: str) -> tuple[str, bytes]:
                 open(os.path.join(folder, SHARD_FILE), "rb") as shard:
             return manifest.read().decode(), shard.read()
     with open(path, "rb") as handle:
-        digest = hashlib.sha256(handle.read()).hexdigest()
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     if digest != TARBALL_SHA256:
         raise ValueError(f"{path}: sha256 {digest} is not {PACKAGE}'s ({TARBALL_SHA256}); {_FIX}")
     with tarfile.open(path) as tar:
