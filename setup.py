@@ -71,8 +71,9 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
     data_files=[("configs", [f"configs/{name}" for name in CONFIGS])],
     include_package_data=True,
-    package_data={"serving": ["page.html", "review.html"], "models": ["shipped/*.json", "shipped/saved_model/*.pb",
-                                                       "shipped/saved_model/variables/*"]},
+    package_data={"serving": ["page.html", "review.html"],
+                  "models": ["shipped/*.json", "shipped/saved_model/*.pb", "shipped/saved_model/variables/*",
+                             "pretrained/*"]},
     install_requires=REQUIRED,
     extras_require={"synthetic": SYNTHETIC, "dev": DEV},
     # `chart-sifter ingest|train|label|evaluate|serve|demo ...`, the same as `python -m pipelines.<command> ...`

@@ -30,6 +30,11 @@ REVIEW_BAND_KEY = "review_band"  # optional [low, high): scores inside go to a p
 # combine is "probability" or "logit" (models/boosted.py), "probability" where it is absent.
 BOOSTED_TREES_KEY = "boosted_trees"
 BOOSTED_TREES_FILE = "boosted_trees.txt"
+# Optional {"file", "weight", "unsure", "center", "backbone", "backbone_sha256", "images"}: the ensemble's pretrained
+# member (models/member.py), a logistic regression (numpy .npz in the run directory) on the features of the
+# backbone weights the package ships, with a say where the score before it is in [unsure[0], unsure[1]).
+PRETRAINED_MEMBER_KEY = "pretrained_member"
+PRETRAINED_MEMBER_FILE = "pretrained_member.npz"
 
 # The ready model shipped in the repository (`make model` writes it): the default --model_dir.
 SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "shipped")
@@ -51,6 +56,7 @@ class RunMetadata:
     image_size: int  # side of the square input the model takes
     review_band: tuple[float, float] = (0.0, 0.0)  # [low, high): scores inside go to a person
     boosted_trees: Optional[dict] = None  # the ensemble's trees, see BOOSTED_TREES_KEY
+    pretrained_member: Optional[dict] = None  # the ensemble's pretrained member, see PRETRAINED_MEMBER_KEY
     keras_file: Optional[str] = None
     threshold_source: str = ""
     review_band_source: str = ""

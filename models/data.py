@@ -78,9 +78,15 @@ def raw_batches(files: list[str], transform_output, batch_size: int) -> Iterator
     yield from records(files).batch(batch_size).map(lambda batch: tf.io.parse_example(batch, spec)).as_numpy_iterator()
 
 
+def column(files: list[str], key: str, dtype: tf.DType) -> np.ndarray:
+    """One scalar feature of every record (`key`, of `dtype`), in the files' order, without parsing the images."""
+    spec = {key: tf.io.FixedLenFeature([], dtype)}
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
+    parsed = [batch[key] for batch in dataset.map(lambda records: tf.io.parse_example(records, spec))
+              .as_numpy_iterator()]
+    return np.concatenate(parsed) if parsed else np.zeros(0, dtype.as_numpy_dtype)
+
+
 def sha256s(files: list[str]) -> list[str]:
     """The hex sha256 of each record's original file (`features.SHA256_KEY`), in the files' order."""
-    spec = {features.SHA256_KEY: tf.io.FixedLenFeature([], tf.string)}
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
-    return [h.decode() for batch in dataset.map(lambda records: tf.io.parse_example(records, spec)).as_numpy_iterator()
-            for h in batch[features.SHA256_KEY]]
+    return [h.decode() for h in column(files, features.SHA256_KEY, tf.string)]

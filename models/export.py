@@ -6,7 +6,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from core import features, runs, storage
-from models import boosted
+from models import boosted, member
 
 
 class ServingModule(tf.Module):
@@ -56,5 +56,14 @@ def check_run_dir(run_dir: str) -> runs.RunMetadata:
             raise  # other descriptors: the message says what to do
         except Exception as err:  # missing (any filesystem's error), or not a LightGBM model
             raise ValueError(f"{run_dir}/{trees.get('file')}, the run's boosted trees, is missing or corrupt "
+                             f"({type(err).__name__}: {err}); {restore}") from err
+    entry = metadata.pretrained_member
+    if entry:
+        try:
+            member.load(run_dir, entry, metadata.image_size)
+        except ValueError:
+            raise  # other backbone weights: the message says what to do
+        except Exception as err:  # missing (any filesystem's error), or not the regression's arrays
+            raise ValueError(f"{run_dir}/{entry.get('file')}, the run's pretrained member, is missing or corrupt "
                              f"({type(err).__name__}: {err}); {restore}") from err
     return metadata

@@ -11,6 +11,7 @@ import numpy as np
 from core import runs, storage
 from core.results import Rule
 from models import boosted
+from models import member as members
 
 
 def load_signature(run_dir: str) -> Any:
@@ -22,27 +23,34 @@ def load_signature(run_dir: str) -> Any:
 
 class Scorer:
     """Prepared RGB bytes of a batch -> chart scores: the SavedModel's, blended with the boosted trees' where the
-    run is an ensemble."""
+    run is an ensemble, and then the pretrained member's where it has one and the score is unsure."""
 
     def __init__(self, signature: Any, image_size: int, trees: Any = None, weight: float = 0.0,
-                 combine: str = boosted.PROBABILITY, run_dir: str = ""):
+                 combine: str = boosted.PROBABILITY, run_dir: str = "", member: Optional[members.Member] = None):
         self.signature, self.image_size, self.trees, self.weight = signature, image_size, trees, weight
-        self.combine, self.run_dir = combine, run_dir
+        self.combine, self.run_dir, self.member = combine, run_dir, member
 
     @classmethod
     def load(cls, run_dir: str, metadata: runs.RunMetadata) -> "Scorer":
-        signature = load_signature(run_dir)
+        scorer = cls(load_signature(run_dir), metadata.image_size, run_dir=run_dir)
         entry = metadata.boosted_trees
-        if not entry:
-            return cls(signature, metadata.image_size, run_dir=run_dir)
-        return cls(signature, metadata.image_size, boosted.load(run_dir, entry), float(entry["weight"]),
-                   boosted.combine_of(run_dir, entry), run_dir)
+        if entry:
+            scorer.trees, scorer.weight = boosted.load(run_dir, entry), float(entry["weight"])
+            scorer.combine = boosted.combine_of(run_dir, entry)
+        if metadata.pretrained_member:
+            scorer.member = members.load(run_dir, metadata.pretrained_member, metadata.image_size)
+        return scorer
 
     def scored(self, batch: Sequence[bytes]) -> tuple[str, np.ndarray]:
         """(the run directory that scored, the scores): what a result records, from one model, whatever swaps."""
         return self.run_dir, self(batch)
 
     def __call__(self, batch: Sequence[bytes]) -> np.ndarray:
+        scores = self.ensemble(batch)
+        return scores if self.member is None else self.member.rescore(scores, batch)
+
+    def ensemble(self, batch: Sequence[bytes]) -> np.ndarray:
+        """The scores before the pretrained member's say: the network's, blended with the trees'."""
         import tensorflow as tf
 
         scores = self.signature(**{runs.SERVING_INPUT: tf.constant(list(batch), dtype=tf.string)})[

@@ -106,6 +106,18 @@ class BoostedTrees:
 
 
 @dataclasses.dataclass(frozen=True)
+class PretrainedMember:
+    """The ensemble's third model: a logistic regression on frozen pretrained features (models/member.py), with a
+    say only where the network and trees are unsure."""
+
+    C: float = 0.1  # the regression's inverse regularisation
+    weight: float = 0.35  # its share of the blended log-odds
+    unsure: tuple[float, float] = (0.02, 0.98)  # [low, high) of the ensemble's score where it has a say
+    # it learns the train images of sources weighted (ingest `weight`) at least this share of the heaviest source's
+    min_relative_weight: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """A validated model spec (see configs/model_config.yaml for the meaning of each key)."""
 
@@ -132,6 +144,7 @@ class ModelSpec:
     augmentation: tuple[Component, ...] = ()
     fine_tune: FineTune | None = None
     boosted_trees: BoostedTrees | None = None
+    pretrained_member: PretrainedMember | None = None
 
     @property
     def pretrained(self) -> bool:
@@ -283,6 +296,7 @@ class _Parser:
             augmentation=self.augmentation(),
             fine_tune=self.fine_tune(),
             boosted_trees=self.boosted_trees(),
+            pretrained_member=self.pretrained_member(),
         )
 
     def check_custom_stack(self, layers: tuple[Component, ...]) -> None:
@@ -393,3 +407,30 @@ class _Parser:
         if combine not in boosted.COMBINES:
             raise self.error("boosted_trees.combine", f"expected one of {', '.join(boosted.COMBINES)}, got {combine!r}")
         return BoostedTrees(weight, arguments, combine)
+
+    def pretrained_member(self) -> PretrainedMember | None:
+        value = self.raw.get("pretrained_member")
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.error("pretrained_member", f"expected {{C, weight, unsure, min_relative_weight}} or null, got "
+                                                  f"{value!r}")
+        config.check_keys(value, *config.block_keys(PretrainedMember),
+                          lambda _, problem: self.error("pretrained_member", problem))
+        default = PretrainedMember()
+        weight = self.typed("pretrained_member.weight", value.get("weight", default.weight), float, positive=True)
+        if weight >= 1:
+            raise self.error("pretrained_member.weight",
+                             f"must be below 1 (the ensemble gets 1 - weight), got {weight}")
+        unsure = value.get("unsure", list(default.unsure))
+        if not (isinstance(unsure, list) and len(unsure) == 2 and all(map(config.is_number, unsure))
+                and 0 <= unsure[0] < unsure[1] <= 1):
+            raise self.error("pretrained_member.unsure",
+                             f"expected [low, high] with 0 <= low < high <= 1, got {unsure!r}")
+        return PretrainedMember(
+            C=self.typed("pretrained_member.C", value.get("C", default.C), float, positive=True),
+            weight=weight,
+            unsure=(float(unsure[0]), float(unsure[1])),
+            min_relative_weight=self.typed("pretrained_member.min_relative_weight",
+                                           value.get("min_relative_weight", default.min_relative_weight), float),
+        )

@@ -56,10 +56,11 @@ def run(spec: ModelSpec, data_dir: str, base_dir: str, seed: int = 0, review_tar
     write_training_images(data, run_dir)
     model, history, kept_epoch, seconds = train(spec, data, run_dir, seed)
     scorer, trees = export(model, spec, data, run_dir, seed)
+    member = join_member(scorer, spec, data, run_dir)
     val, test = score_splits(scorer, data, spec.batch_size)
     threshold, band = calibrate(val, review_target)
     test_metrics = evaluate(test, threshold, band)
-    metadata = run_metadata(spec, data, run_id, threshold, band, review_target, test_metrics, trees)
+    metadata = run_metadata(spec, data, run_id, threshold, band, review_target, test_metrics, trees, member)
     metadata.write(run_dir)
     runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
     summary = training_summary(metadata, history, kept_epoch, seconds, data, run_dir, val, test)
@@ -174,6 +175,46 @@ def export(model, spec: ModelSpec, data: TrainingData, run_dir: str, seed: int) 
     return scorer, boosted.save(scorer.trees, run_dir, scorer.weight, scorer.combine)
 
 
+def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Optional[dict]:
+    """The pretrained member (models/member.py) joins the scorer: a regression on the backbone's features of the
+    train split's images from sources weighted at least `min_relative_weight` of the heaviest, centred on the
+    threshold the val split gives the ensemble before it. Returns its metadata entry (None: none in the spec)."""
+    import tensorflow as tf
+
+    from models import member
+    from models.data import column, raw_batches
+    from models.metrics import choose_threshold
+
+    config = spec.pretrained_member
+    if not config:
+        return None
+    started = time.monotonic()
+    extractor = member.extractor(data.image_size)
+    files = data.files[features.TRAIN]
+    least = config.min_relative_weight * column(files, features.WEIGHT_KEY, tf.float32).max()
+    rows, labels = [], []
+    for batch in raw_batches(files, data.transform_output, spec.batch_size):
+        kept = batch[features.WEIGHT_KEY] >= least
+        if kept.any():
+            pixels = np.frombuffer(b"".join(batch[features.IMAGE_KEY][kept]), np.uint8)
+            rows.append(extractor(pixels.reshape(-1, data.image_size, data.image_size, 3)).numpy())
+            labels.append(batch[features.LABEL_KEY][kept].astype(int))
+    labels = np.concatenate(labels)
+    if len(set(labels)) < 2:
+        raise ValueError(f"the pretrained member of {spec.model_type} learns the train images of sources weighted at "
+                         f"least {least:g}, and all {labels.size} are {features.LABEL_NAMES[labels[0]]}: add images "
+                         "of both labels, or lower pretrained_member.min_relative_weight")
+    val = score_split(scorer, data, features.VAL, spec.batch_size)
+    center = choose_threshold(val.labels, val.scores, val.weights)
+    regression = member.fit(np.concatenate(rows), labels, config.C)
+    scorer.member = member.Member(**regression, weight=config.weight, unsure=config.unsure, center=center,
+                                  image_size=data.image_size, extractor=extractor)
+    logging.info("Pretrained member fitted on %d train images (sources weighted at least %g) in %.1f s; it has a "
+                 "say on scores in [%g, %g), measured from the ensemble's val threshold %.3f", labels.size, least,
+                 time.monotonic() - started, *config.unsure, center)
+    return member.save(run_dir, regression, config.weight, config.unsure, center, int(labels.size))
+
+
 def score_splits(scorer, data: TrainingData, batch_size: int) -> tuple[Scored, Scored]:
     """The val and test splits scored through the exported run (logged: on a large test split it takes a while)."""
     started = time.monotonic()
@@ -216,11 +257,12 @@ def evaluate(test: Scored, threshold: float, band: tuple[float, float]) -> dict:
 
 
 def run_metadata(spec: ModelSpec, data: TrainingData, run_id: str, threshold: float, band: tuple[float, float],
-                 review_target: float, test_metrics: dict, trees: Optional[dict]) -> runs.RunMetadata:
+                 review_target: float, test_metrics: dict, trees: Optional[dict],
+                 member: Optional[dict]) -> runs.RunMetadata:
     """metadata.json's contents (core.runs.RunMetadata)."""
     return runs.RunMetadata(
         model_type=spec.model_type, run_id=run_id, threshold=threshold, image_size=data.image_size,
-        review_band=band, boosted_trees=trees, keras_file=spec.file_name,
+        review_band=band, boosted_trees=trees, pretrained_member=member, keras_file=spec.file_name,
         threshold_source="chosen on the val split: nearest 0.5 within one standard error of the best "
                          "source-weighted accuracy",
         review_band_source=f"chosen on the val split: source-weighted accuracy >= {review_target} outside it, on "

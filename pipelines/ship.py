@@ -1,7 +1,7 @@
 """Ship: make a trained run the default model (models/shipped), with its provenance recorded.
 
-Copies the run's SavedModel, its boosted trees if it has them, and metadata.json (not its Keras files:
-serving needs neither) and adds `provenance`: the ingest configs, the commit, the seed and, when given,
+Copies the run's SavedModel, its boosted trees and pretrained member if it has them, and metadata.json (not
+its Keras files: serving needs neither) and adds `provenance`: the ingest configs, the commit, the seed and, when given,
 the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.json) with that run's
 arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
 scores: images from sources their models never saw, which is what users bring. The band the run chose on
@@ -72,7 +72,7 @@ def run(argv: Optional[list[str]] = None) -> dict:
     metadata = dataclasses.replace(metadata, provenance=provenance, **band)
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
-    shipped_files = [metadata.boosted_trees["file"]] if metadata.boosted_trees else []
+    shipped_files = [entry["file"] for entry in (metadata.boosted_trees, metadata.pretrained_member) if entry]
     for name in shipped_files + [runs.TRAINING_IMAGES_FILE] * os.path.exists(f"{run_dir}/{runs.TRAINING_IMAGES_FILE}"):
         shutil.copyfile(f"{run_dir}/{name}", f"{args.target}/{name}")
     metadata.write(args.target)

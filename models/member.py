@@ -1,0 +1,119 @@
+"""The ensemble's pretrained member: a logistic regression on frozen MobileNetV2 features (models/pretrained.py)
+that gets a say only where the network and trees are unsure.
+
+Where the ensemble's score is in [unsure_low, unsure_high), the score becomes the log-odds blend (as the trees
+join the network, models.boosted.blend) of the ensemble's score measured from its own threshold (`center`) and
+the member's probability; elsewhere it is the ensemble's score measured from `center`. Either way the score
+stays a chart probability, and 0.5 is where the ensemble alone would have cut. The network runs on the unsure
+images only: about one in six on unseen sources. The run directory holds the regression (runs.PRETRAINED_MEMBER_FILE);
+the backbone's weights ship with the package and the run records their sha256.
+"""
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+
+from core import runs, storage
+from models import boosted, pretrained
+
+_EPSILON = 1e-6
+_REGRESSION_KEYS = ("mean", "scale", "coef", "intercept")
+
+
+def from_center(scores: np.ndarray, center: float) -> np.ndarray:
+    """The scores moved in log-odds so that `center` sits at 0.5."""
+    scores = np.clip(np.asarray(scores, np.float64), _EPSILON, 1 - _EPSILON)
+    return 1 / (1 + np.exp(np.log(center / (1 - center)) - np.log(scores / (1 - scores))))
+
+
+@dataclasses.dataclass
+class Member:
+    """The regression's parameters (standardised features -> log-odds) and how its probability joins."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    weight: float  # the member's share of the blended log-odds
+    unsure: tuple[float, float]  # [low, high) of the ensemble's score: where the member has a say
+    center: float  # the ensemble's own threshold (chosen on val before the member joined)
+    image_size: int
+    extractor: Any = None  # the backbone; built on first use (TensorFlow)
+
+    def probabilities(self, batch: Sequence[bytes]) -> np.ndarray:
+        """P(chart) from the member, for prepared RGB bytes."""
+        pixels = np.frombuffer(b"".join(batch), np.uint8).reshape(len(batch), self.image_size, self.image_size, 3)
+        return self.predict(self.features(pixels))
+
+    def features(self, pixels: np.ndarray) -> np.ndarray:
+        if self.extractor is None:
+            self.extractor = extractor(self.image_size)
+        return self.extractor(pixels).numpy()
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1 / (1 + np.exp(-logits))
+
+    def rescore(self, scores: np.ndarray, batch: Sequence[bytes]) -> np.ndarray:
+        """The ensemble's scores for `batch` -> the scores with the member's say."""
+        low, high = self.unsure
+        unsure = np.flatnonzero((scores >= low) & (scores < high))
+        out = from_center(scores, self.center)
+        if unsure.size:
+            member = self.probabilities([batch[i] for i in unsure])
+            out[unsure] = boosted.blend(out[unsure], member, self.weight, boosted.LOGIT)
+        return out
+
+
+def extractor(image_size: int):
+    """The backbone as a graph function of uint8 [N, S, S, 3] (any N: one trace for every batch size)."""
+    import tensorflow as tf
+
+    model = pretrained.feature_extractor(image_size=image_size)
+    return tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                       input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)])
+
+
+def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndarray]:
+    """A class-balanced logistic regression on standardised features; its parameters (_REGRESSION_KEYS)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    scale[scale == 0] = 1.0
+    regression = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
+    regression.fit((features - mean) / scale, labels)
+    return {"mean": mean, "scale": scale, "coef": regression.coef_[0], "intercept": regression.intercept_}
+
+
+def save(run_dir: str, regression: dict[str, np.ndarray], weight: float, unsure: tuple[float, float],
+         center: float, images: int) -> dict:
+    """Write the regression into the run directory; returns the metadata entry that names it."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **regression)
+    storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_MEMBER_FILE), buffer.getvalue())
+    return {"file": runs.PRETRAINED_MEMBER_FILE, "weight": weight, "unsure": list(unsure), "center": center,
+            "backbone": pretrained.PACKAGE, "backbone_sha256": pretrained.digest(pretrained.BACKBONE_FILE),
+            "images": images}
+
+
+def load(run_dir: str, entry: dict, image_size: int) -> Member:
+    """The member a run's metadata entry names (its backbone built on first use); ValueError if the run learned
+    other backbone weights than this version ships."""
+    import io
+
+    shipped = pretrained.digest(pretrained.BACKBONE_FILE)
+    if entry.get("backbone_sha256") != shipped:
+        raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: the pretrained member learned backbone "
+                         f"weights {entry.get('backbone_sha256')}, this version ships {shipped} "
+                         f"({pretrained.BACKBONE_FILE}); retrain the model or use the version that trained it")
+    path = storage.join(run_dir, entry["file"])
+    with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
+        regression = {key: saved[key] for key in _REGRESSION_KEYS}
+    if regression["coef"].shape != (pretrained.FEATURES,):
+        raise ValueError(f"{path}: {regression['coef'].shape[0]} coefficients, the backbone gives "
+                         f"{pretrained.FEATURES} features; retrain the model")
+    low, high = entry["unsure"]
+    return Member(regression["mean"], regression["scale"], regression["coef"], float(regression["intercept"][0]),
+                  float(entry["weight"]), (float(low), float(high)), float(entry["center"]), image_size)
