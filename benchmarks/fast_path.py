@@ -8,7 +8,8 @@ Set-up (cached in --cache_dir, not measured): `--images` files made from the rea
 under 1 MP upscaled (LANCZOS) to 1-2 MP, larger ones scaled into 1-2.5 MP (first copies of 1-2.5 MP files
 kept as they are), ~15% of PNGs re-encoded as JPEG q90 (via load_rgb), so the mix is ~70% PNG, ~25% JPEG,
 a few GIF/WebP, mostly 1-2 MP (recorded in the JSON);
-a --big set of hard links to it for the memory check; a throwaway chart-cnn model (1 epoch on 60 demo images).
+a --big set of hard links to it for the memory check; a throwaway chart-cnn model (1 epoch on 60 demo images,
+without its pretrained member: a 1-epoch ensemble is unsure of every image; benchmarks.member_cost times it).
 
 Measured, each a fresh subprocess timed launch to exit with _common.run_measured (peak tree RSS/PSS):
   keras_loop       keras.saving.load_model(.keras); per file Image.open().convert("RGB").resize((128, 128));
@@ -233,6 +234,7 @@ def trained_model(cache_dir: str, logs: str) -> str:
                     os.path.join(base, "ingest"),
                     "--epochs",
                     "1",
+                    "--no-pretrained_member",  # a 1-epoch ensemble is unsure of every image: member_cost times it
                 ],
                 os.path.join(logs, "setup_train.log"),
                 env=env,

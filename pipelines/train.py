@@ -62,6 +62,10 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="Override the spec's trainable: whether a pretrained base's own weights train too "
                              "(its BatchNorm stays frozen). Without pretrained weights the whole network always "
                              "trains.")
+    parser.add_argument("--pretrained_member", action=argparse.BooleanOptionalAction, default=None,
+                        help="Override the spec: whether a pretrained member joins the ensemble (a regression on "
+                             "frozen MobileNetV2 features, with a say where the score is unsure; pretrained_member in "
+                             "docs/CONFIG.md). --pretrained_member adds one with the defaults where the spec has none.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
     parser.add_argument("--review_target", type=float, default=0.99,
                         help="The review band recorded with the model leaves to a person the scores needed for this "
@@ -71,7 +75,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 
 def load_spec(args: argparse.Namespace):
     """The validated spec with command-line overrides applied (fails before any work)."""
-    from models.spec import load_model_spec
+    from models.spec import PretrainedMember, load_model_spec
 
     if not args.model_type:
         print(MISSING_MODEL_TYPE, file=sys.stderr)
@@ -87,6 +91,9 @@ def load_spec(args: argparse.Namespace):
         if not spec.base_model:
             raise ValueError(f"--trainable: model_type {spec.model_type} has no base_model (its layers always train)")
         overrides["trainable"] = args.trainable
+    if args.pretrained_member is not None:
+        wanted = spec.pretrained_member or PretrainedMember()
+        overrides["pretrained_member"] = wanted if args.pretrained_member else None
     spec = dataclasses.replace(spec, **overrides)
     if spec.base_model and not spec.pretrained:
         logging.info("%s: no pretrained weights: the whole network trains from scratch, BatchNorm included%s",
