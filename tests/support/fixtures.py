@@ -1,4 +1,5 @@
-"""Session fixtures: the real sample, a small demo ingest, and one short training run (the one `model_dir`)."""
+"""Session fixtures: the real sample, a small demo ingest, one short training run (the one `model_dir`), and one
+with the pretrained member joined."""
 import os
 
 import pytest
@@ -50,3 +51,18 @@ def trained(demo_ingest, tmp_path_factory) -> dict:
 def model_dir(trained) -> str:
     """The trained run's `latest` file, as a user passes --model_dir."""
     return os.path.join(trained["base"], "models", "demo", "latest")
+
+
+@pytest.fixture(scope="session")
+def member_run(demo_ingest, tmp_path_factory) -> str:
+    """A short real `demo` run with the pretrained member joined (the backbone the package ships): its run directory.
+    Two epochs leave the ensemble unsure of most images, so the member has its say on them."""
+    import dataclasses
+
+    from models import trainer
+    from models.spec import PretrainedMember, load_model_spec
+    from pipelines.train import DEFAULT_MODEL_CONFIG
+
+    spec = dataclasses.replace(load_model_spec(DEFAULT_MODEL_CONFIG, "demo"), epochs=2, batch_size=16,
+                               pretrained_member=PretrainedMember())
+    return trainer.run(spec, demo_ingest, str(tmp_path_factory.mktemp("member_base")))["model_dir"]

@@ -2,7 +2,8 @@
 
 The real bundle is 25 MB from npm, out of reach of a test: these tests write a bundle in its format (a
 minified manifest and a base64 shard, Keras 2 names, uint8 quantization, entries in no layer order) for
-random weights of the same network, and check that every value lands where it belongs."""
+random weights of the same network, and check that every value lands where it belongs. The weights the package
+ships (pretrained.BACKBONE_FILE, written from the real tarball) are checked last."""
 import base64
 import io
 import json
@@ -57,7 +58,7 @@ def test_every_weight_lands_in_its_layer_dequantized(tmp_path):
     model = pretrained.feature_extractor(str(tmp_path))
     assert model.output_shape == (None, pretrained.FEATURES)
     checked = 0
-    for layer in model.layers:
+    for layer in model.layers[-1].layers:  # the MobileNetV2 behind the input's scaling
         for variable in layer.weights:
             name = f"{layer.name}/{variable.name}"
             value = expected.get(name, expected.get(f"{layer.name}/depthwise_{variable.name}"))
@@ -90,3 +91,33 @@ def test_a_file_without_the_manifest_is_refused(tmp_path):
     (tmp_path / pretrained.MANIFEST_FILE).write_text("module.exports={}")
     with pytest.raises(ValueError, match="no quantized weights in model.min.js"):
         pretrained.read_bundle(str(tmp_path))
+
+
+def test_write_backbone_keeps_the_tarballs_weights_uint8_and_its_license(tmp_path, monkeypatch):
+    _write_bundle(tmp_path / "bundle")
+    tarball = tmp_path / "nsfwjs-4.4.0.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name in (pretrained.MANIFEST_FILE, pretrained.SHARD_FILE):
+            tar.add(tmp_path / "bundle" / name, arcname=f"{pretrained.BUNDLE_DIR}/{name}")
+        notice = tmp_path / "LICENSE"
+        notice.write_text("MIT License\n\nCopyright (c) 2019 Infinite Red, Inc.\n")
+        tar.add(notice, arcname=pretrained.LICENSE_MEMBER)
+    monkeypatch.setattr(pretrained, "TARBALL_SHA256", pretrained.digest(str(tarball)))  # npm is out of a test's reach
+    target = tmp_path / "out" / "backbone.npz"
+    assert pretrained.write_backbone(str(tarball), str(target)) == pretrained.digest(str(target))
+    written, bundled = pretrained.read_quantized(str(target)), pretrained.read_quantized(str(tmp_path / "bundle"))
+    assert written.keys() == bundled.keys()
+    for name, (values, low, scale) in bundled.items():
+        assert written[name][0].dtype == np.uint8 and np.array_equal(written[name][0], values)
+        assert written[name][1:] == (low, scale)
+    assert "Infinite Red" in (tmp_path / "out" / "LICENSE.nsfwjs").read_text()
+
+
+def test_the_shipped_backbone_has_every_mobilenet_v2_weight_and_takes_prepared_pixels():
+    weights = pretrained.read_quantized(pretrained.BACKBONE_FILE)
+    shapes = {name: values.shape for name, (values, _, _) in weights.items()}
+    assert dict(ENTRIES).items() <= shapes.items()  # and nsfwjs's own head, unused
+    assert "Infinite Red" in open(pretrained.LICENSE_FILE).read()  # MIT: the notice travels with the weights
+    model = pretrained.feature_extractor(image_size=32)
+    features = model(np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)).numpy()
+    assert features.shape == (2, pretrained.FEATURES) and np.isfinite(features).all() and features.std() > 0

@@ -320,6 +320,12 @@ def test_only_one_learning_rate_source(rates):
     ({"boosted_trees": {"weight": 0}}, "boosted_trees.weight"),
     ({"boosted_trees": {"weight": 0.4, "arguments": {"n_estimator": 10}}}, "boosted_trees.arguments"),
     ({"boosted_trees": {"weight": 0.4, "combine": "mean"}}, "boosted_trees.combine"),
+    ({"pretrained_member": 0.35}, "pretrained_member"),
+    ({"pretrained_member": {"weigth": 0.35}}, "pretrained_member"),
+    ({"pretrained_member": {"weight": 1}}, "pretrained_member.weight"),
+    ({"pretrained_member": {"unsure": [0.9, 0.1]}}, "pretrained_member.unsure"),
+    ({"pretrained_member": {"unsure": [0.1]}}, "pretrained_member.unsure"),
+    ({"pretrained_member": {"C": 0}}, "pretrained_member.C"),
 ])
 def test_malformed_values_fail_naming_the_key(change, key):
     message = spec_error({**VALID, **change})
@@ -346,6 +352,14 @@ def test_boosted_trees_reach_the_spec_and_unknown_arguments_list_lightgbms():
     assert parse_spec("probe", VALID).boosted_trees is None
     message = spec_error({**VALID, "boosted_trees": {"weight": 0.3, "arguments": {"leaves": 7}}})
     assert "unknown ['leaves']" in message and "num_leaves" in message
+
+
+def test_the_pretrained_member_reaches_the_spec_with_its_defaults_and_a_typo_names_the_key_meant():
+    spec = parse_spec("probe", {**VALID, "pretrained_member": {"weight": 0.2, "unsure": [0.1, 0.9]}})
+    assert (spec.pretrained_member.weight, spec.pretrained_member.unsure) == (0.2, (0.1, 0.9))
+    assert (spec.pretrained_member.C, spec.pretrained_member.min_relative_weight) == (0.1, 0.0)
+    assert parse_spec("probe", VALID).pretrained_member is None
+    assert "did you mean 'weight'" in spec_error({**VALID, "pretrained_member": {"weigth": 0.35}})
 
 
 def test_the_spec_allows_exactly_the_names_the_factory_has_classes_for():

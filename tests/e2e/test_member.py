@@ -1,0 +1,80 @@
+"""The pretrained member end to end: training fits it and records it, labelling scores with it exactly as the
+run's Scorer does (the member's say only where the ensemble was unsure), ship carries it, and a run whose member
+is missing or learned other backbone weights fails at launch, naming the file and the fix."""
+import glob
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from core import features, runs
+from core.results import read_results
+from models import member
+from models.run import LoadedRun
+from pipelines import label
+from tests import support
+from transforms.image import prepare
+
+
+def _images(real_sample: str) -> dict[str, bytes]:
+    paths = sorted(glob.glob(os.path.join(real_sample, "chart", "*.png")))[:4] + sorted(
+        glob.glob(os.path.join(real_sample, "non_chart", "*.jpg")))[:4]
+    return {os.path.basename(p): open(p, "rb").read() for p in paths}
+
+
+def test_training_records_the_member_and_labelling_scores_with_it(member_run, demo_ingest, real_sample, tmp_path):
+    metadata = runs.RunMetadata.read(member_run)
+    entry = metadata.pretrained_member
+    summary = json.load(open(os.path.join(demo_ingest, features.SUMMARY_FILE)))
+    assert entry["images"] == sum(summary["counts"][features.TRAIN].values())  # one source: every train image
+    assert os.path.isfile(os.path.join(member_run, entry["file"])) and 0 < entry["center"] < 1
+
+    images = _images(real_sample)
+    (tmp_path / "in").mkdir()
+    for name, data in images.items():
+        (tmp_path / "in" / name).write_bytes(data)
+    label.run(["--runner=DirectRunner", "--model_dir", member_run, "--input", str(tmp_path / "in" / "*"),
+               "--output", str(tmp_path / "out" / "labels")])
+    labelled = {os.path.basename(r["uri"]): r["score"] for r in read_results(str(tmp_path / "out" / "labels"))[0]}
+
+    scorer = LoadedRun.open(member_run).scorer()
+    batch = [prepare(data, metadata.image_size).pixels.tobytes() for data in images.values()]
+    before, after = scorer.ensemble(batch), scorer(batch)
+    assert [labelled[name] for name in images] == pytest.approx(list(after), abs=1e-5)
+    low, high = entry["unsure"]
+    unsure = (before >= low) & (before < high)
+    assert unsure.any()
+    sure = member.from_center(before, entry["center"])
+    assert after[~unsure] == pytest.approx(sure[~unsure])
+    assert not np.allclose(after[unsure], sure[unsure])  # the member moved the unsure ones
+
+
+def test_ship_carries_the_member(member_run, tmp_path):
+    from pipelines import ship
+
+    config = os.path.join(support.REPO_ROOT, "configs", "ingest_demo.yaml")
+    ship.run(["--run_dir", member_run, "--config", config, "--seed", "0", "--target", str(tmp_path / "shipped")])
+    shipped = LoadedRun.open(str(tmp_path / "shipped"))
+    assert shipped.metadata.pretrained_member == runs.RunMetadata.read(member_run).pretrained_member
+    assert (tmp_path / "shipped" / runs.PRETRAINED_MEMBER_FILE).read_bytes() == open(
+        os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read()
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "other_backbone"])
+def test_a_damaged_member_fails_at_launch_naming_the_file(member_run, tmp_path, damage):
+    run_dir = tmp_path / "run"
+    shutil.copytree(member_run, run_dir)
+    if damage == "missing":
+        (run_dir / runs.PRETRAINED_MEMBER_FILE).unlink()
+    elif damage == "corrupt":
+        (run_dir / runs.PRETRAINED_MEMBER_FILE).write_bytes(b"PK\x03\x04 not an archive")
+    else:  # a run trained by a version that shipped other backbone weights
+        metadata = json.loads((run_dir / runs.METADATA_FILE).read_text())
+        metadata[runs.PRETRAINED_MEMBER_KEY]["backbone_sha256"] = "f" * 64
+        (run_dir / runs.METADATA_FILE).write_text(json.dumps(metadata))
+    match = ("learned backbone weights f+, this version ships.*retrain" if damage == "other_backbone" else
+             "pretrained_member.npz, the run's pretrained member, is missing or corrupt")
+    with pytest.raises(ValueError, match=match):
+        LoadedRun.open(str(run_dir))
