@@ -1,7 +1,7 @@
 """Source-disjoint accuracy: grouped k-fold over every real image, never one source on both sides.
 
     python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
-        [--real_weight 5] [--group_val] [--seed 0] [--work_dir DIR]
+        [--real_weight 5] [--group_val] [--seed 0] [--work_dir DIR] [--review_band_file FILE]
 
 Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is
 assigned to a fold by its source repository (`source_repo` in each manifest.csv; sklearn's
@@ -10,8 +10,9 @@ trained as a user would (ingest of a JSONL manifest of the other folds' real ima
 demo generator; then `pipelines.train`; with `--group_val` each manifest line's group is its source, so
 val holds sources the model never trained on), and the held-out fold is scored through
 `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy, F1 and ROC AUC, the
-pooled metrics, and writes benchmarks/results/source_folds.json (with every image's out-of-fold score)
-and a pooled contact sheet of the misses.
+pooled metrics (with the missed and false charts, and with --review_band_file a band chosen in advance on another
+run, measured on these scores), and writes benchmarks/results/source_folds.json (with every image's out-of-fold
+score) and a pooled contact sheet of the misses.
 """
 import argparse
 import csv
@@ -157,9 +158,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_source_folds")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the folds an interrupted run of the same code finished in --work_dir")
+    parser.add_argument("--review_band_file", default=None,
+                        help="a band chosen in advance on another run (pipelines.ship --review_band_file, e.g. "
+                             "configs/shipped_review_band.json): its coverage and accuracy outside it on this run's "
+                             "pooled out-of-fold scores, cut at the threshold it was chosen at")
     args = parser.parse_args(argv)
 
-    from models.metrics import binary_metrics
+    from models.metrics import binary_metrics, selective
     from models.reports import contact_sheet
 
     env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
@@ -178,6 +183,8 @@ def main(argv=None) -> dict:
                       "min": round(min(r[name] for r in rows), 4)}
                for name in ("accuracy", "f1", "roc_auc", "coverage", "accuracy_outside_band")}
     summary["pooled_accuracy"] = round(float(correct.mean()), 4)
+    summary["pooled_missed"] = int(sum(t and not ok for t, ok in zip(truths, correct)))
+    summary["pooled_false"] = int(sum(not t and not ok for t, ok in zip(truths, correct)))
     # Selective accuracy pooled: the share right among the images each fold's model is surest of (by distance
     # from its threshold, scaled to the side's range), at fixed coverages.
     sureness = np.array([(s - thr) / (1 - thr) if s >= thr else (thr - s) / thr for _, _, s, thr in pooled])
@@ -199,6 +206,14 @@ def main(argv=None) -> dict:
     print("mean±sd " + "  ".join(f"{n} {v['mean']:.3f}±{v['stdev']:.3f}" for n, v in summary.items() if isinstance(v, dict) and "mean" in v)
           + f"  pooled accuracy {summary['pooled_accuracy']:.3f}, AUC {summary['pooled_roc_auc']:.3f}, "
           + "accuracy of the surest " + ", ".join(f"{float(c):.0%}: {a:.3f}" for c, a in summary["pooled_accuracy_at_coverage"].items()))
+    print(f"pooled errors: {summary['pooled_missed']} missed charts, {summary['pooled_false']} false charts")
+    if args.review_band_file:
+        chosen = json.load(open(args.review_band_file))
+        fresh = selective(truths, [s for _, _, s, _ in pooled], chosen["chosen_at_threshold"], chosen["review_band"])
+        summary["band_in_advance"] = {"file": args.review_band_file, "threshold": chosen["chosen_at_threshold"],
+                                      **{k: fresh[k] for k in ("review_band", "coverage", "accuracy_outside_band")}}
+        print(f"band {fresh['review_band']} from {args.review_band_file}: {fresh['coverage']:.1%} of these images "
+              f"outside it, {fresh['accuracy_outside_band']:.4f} right there (cut at {chosen['chosen_at_threshold']:.3f})")
     result = {"args": vars(args), "environment": c.environment(), "summary": summary, "folds": rows, "misses_sheet": sheet}
     with open(os.path.join(RESULTS_DIR, "source_folds.json"), "w") as f:
         json.dump(result, f, indent=1)
