@@ -66,6 +66,15 @@ def blend(network: np.ndarray, trees: np.ndarray, weight: float, combine: str = 
         return (1.0 - weight) * network + weight * trees
     if combine != LOGIT:
         raise ValueError(f"unknown boosted_trees combine {combine!r}; expected one of {', '.join(COMBINES)}")
-    network, trees = (np.clip(p, _EPSILON, 1.0 - _EPSILON) for p in (network, trees))
-    log_odds = (1.0 - weight) * np.log(network / (1.0 - network)) + weight * np.log(trees / (1.0 - trees))
-    return 1.0 / (1.0 + np.exp(-log_odds))
+    return sigmoid((1.0 - weight) * logit(network) + weight * logit(trees))
+
+
+def logit(p) -> np.ndarray:
+    """The log-odds of probabilities, clipped to [eps, 1 - eps] first."""
+    p = np.clip(np.asarray(p, np.float64), _EPSILON, 1.0 - _EPSILON)
+    return np.log(p / (1.0 - p))
+
+
+def sigmoid(log_odds) -> np.ndarray:
+    """Log-odds back to probabilities."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(log_odds, np.float64)))

@@ -9,6 +9,7 @@ images only: about one in six on unseen sources. The run directory holds the reg
 the backbone's weights ship with the package and the run records their sha256.
 """
 import dataclasses
+import io
 from typing import Any, Sequence
 
 import numpy as np
@@ -16,14 +17,12 @@ import numpy as np
 from core import runs, storage
 from models import boosted, pretrained
 
-_EPSILON = 1e-6
 _REGRESSION_KEYS = ("mean", "scale", "coef", "intercept")
 
 
 def from_center(scores: np.ndarray, center: float) -> np.ndarray:
     """The scores moved in log-odds so that `center` sits at 0.5."""
-    scores = np.clip(np.asarray(scores, np.float64), _EPSILON, 1 - _EPSILON)
-    return 1 / (1 + np.exp(np.log(center / (1 - center)) - np.log(scores / (1 - scores))))
+    return boosted.sigmoid(boosted.logit(scores) - boosted.logit(center))
 
 
 @dataclasses.dataclass
@@ -51,8 +50,7 @@ class Member:
         return self.extractor(pixels).numpy()
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1 / (1 + np.exp(-logits))
+        return boosted.sigmoid(((features - self.mean) / self.scale) @ self.coef + self.intercept)
 
     def rescore(self, scores: np.ndarray, batch: Sequence[bytes]) -> np.ndarray:
         """The ensemble's scores for `batch` -> the scores with the member's say."""
@@ -70,8 +68,8 @@ def extractor(image_size: int):
     import tensorflow as tf
 
     model = pretrained.feature_extractor(image_size=image_size)
-    return tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                       input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)])
+    signature = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)]
+    return tf.function(lambda x: model(x, training=False), input_signature=signature)
 
 
 def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndarray]:
@@ -88,8 +86,6 @@ def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndar
 def save(run_dir: str, regression: dict[str, np.ndarray], weight: float, unsure: tuple[float, float],
          center: float, images: int) -> dict:
     """Write the regression into the run directory; returns the metadata entry that names it."""
-    import io
-
     buffer = io.BytesIO()
     np.savez(buffer, **regression)
     storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_MEMBER_FILE), buffer.getvalue())
@@ -101,8 +97,6 @@ def save(run_dir: str, regression: dict[str, np.ndarray], weight: float, unsure:
 def load(run_dir: str, entry: dict, image_size: int) -> Member:
     """The member a run's metadata entry names (its backbone built on first use); ValueError if the run learned
     other backbone weights than this version ships."""
-    import io
-
     shipped = pretrained.digest(pretrained.BACKBONE_FILE)
     if entry.get("backbone_sha256") != shipped:
         raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: the pretrained member learned backbone "
