@@ -2,6 +2,7 @@
 
     python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
         [--real_weight 5] [--group_val] [--seed 0] [--work_dir DIR] [--review_band_file FILE]
+        [--refit_member NAME --config SPEC.yaml]
 
 Every real image in ../shared/data/{real_sample,real_train,real_more} (1,675 images, 474 sources) is
 assigned to a fold by its source repository (`source_repo` in each manifest.csv; sklearn's
@@ -12,7 +13,9 @@ val holds sources the model never trained on), and the held-out fold is scored t
 `pipelines.evaluate`. Prints the per-fold table with mean and spread of accuracy, F1 and ROC AUC, the
 pooled metrics (with the missed and false charts, and with --review_band_file a band chosen in advance on another
 run, measured on these scores), and writes benchmarks/results/source_folds.json (with every image's out-of-fold
-score) and a pooled contact sheet of the misses.
+score) and a pooled contact sheet of the misses. With --refit_member NAME only the pretrained member of each
+finished fold's run is fitted again, under --config's spec (a change to `pretrained_member` measured on the same
+networks and trees in minutes); the results go to source_folds_NAME.json.
 """
 import argparse
 import csv
@@ -34,6 +37,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_DIRS = [os.path.normpath(os.path.join(ROOT, "..", "shared", "data", d)) for d in ("real_sample", "real_train", "real_more")]
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 MANIFEST = "manifest.csv"
+TRAINING_KEYS = ("fold", "train_images", "held_out_images", "held_out_sources", "train_seconds", "train_cpu_seconds")
+METRIC_KEYS = ("accuracy", "f1", "roc_auc", "threshold", "review_band", "coverage", "accuracy_outside_band")
 
 
 def real_images() -> list[dict]:
@@ -107,24 +112,51 @@ def run_fold(args, k: int, train: list[dict], held: list[dict], env: dict) -> di
     data_dir = os.path.join(home, "ingest")
     if not os.path.exists(os.path.join(data_dir, "ingest_summary.json")):
         _python(["pipelines.ingest", "--runner=DirectRunner", f"--config={home}/ingest.yaml", f"--output_dir={data_dir}", "--allow_outside_root"], env)
-    base = os.path.join(home, "base")
-    out = os.path.join(home, "evaluation")
+    if args.refit_member:
+        return refit_fold(args, k, home, held, env)
     done = os.path.join(home, "fold.json")  # written last: a finished fold that --resume reuses
     if args.resume and os.path.exists(done):
         return json.load(open(done))
+    base = os.path.join(home, "base")
     train_args = ["pipelines.train", "--model_type", args.model_type, "--config", args.config, "--data_dir", data_dir, "--seed", str(args.seed)]
     seconds, cpu_seconds = _python(train_args + (["--epochs", str(args.epochs)] if args.epochs else []), dict(env, BASE_DIR=base))
+    row = {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
+           "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1)}
+    return evaluate_fold(args, home, base, held, row, env)
+
+
+def refit_fold(args, k: int, home: str, held: list[dict], env: dict) -> dict:
+    """A finished fold's run with only its pretrained member fitted again under --config (`pipelines.train
+    --refit_member`), scored on the same held-out images; kept in <fold>/<--refit_member>/."""
+    finished = os.path.join(home, "fold.json")
+    if not os.path.exists(finished):
+        raise SystemExit(f"--refit_member: fold {k} has no finished run in {home}; run the folds without it first")
+    base = os.path.join(home, args.refit_member)
+    done = os.path.join(base, "fold.json")
+    if args.resume and os.path.exists(done):
+        return json.load(open(done))
+    source = os.path.join(home, "base", "models", args.model_type, "latest")
+    seconds, cpu_seconds = _python(["pipelines.train", "--model_type", args.model_type, "--config", args.config,
+                                    "--refit_member", source], dict(env, BASE_DIR=base))
+    row = {key: value for key, value in json.load(open(finished)).items() if key in TRAINING_KEYS}
+    row.update(refit_seconds=round(seconds, 1), refit_cpu_seconds=round(cpu_seconds, 1))
+    return evaluate_fold(args, home, base, held, row, env, into=base)
+
+
+def evaluate_fold(args, home: str, base: str, held: list[dict], row: dict, env: dict, into: str = "") -> dict:
+    """The fold's held-out images (<home>/held_out) scored by the latest run under `base` (`pipelines.evaluate`
+    into <into>/evaluation, `into` defaulting to `home`): `row` with the metrics and every image's score, written to
+    <into>/fold.json last."""
+    into = into or home
     folder = os.path.join(home, "held_out")
     _held_out_folder(held, folder)
+    out = os.path.join(into, "evaluation")
     _python(["pipelines.evaluate", "--runner=DirectRunner", "--model_dir", os.path.join(base, "models", args.model_type, "latest"),
              "--data_dir", folder, "--output_dir", out, "--allow_outside_root"], env)
     metrics = json.load(open(os.path.join(out, "metrics.json")))
-    scores = _scores(os.path.join(out, "predictions"), folder)
-    row = {"fold": k, "train_images": len(train), "held_out_images": len(held), "held_out_sources": len({i["source"] for i in held}),
-           "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1), "accuracy": metrics["accuracy"], "f1": metrics["f1"], "roc_auc": metrics["roc_auc"],
-           "threshold": metrics["threshold"], "review_band": metrics["review_band"], "coverage": metrics["coverage"],
-           "accuracy_outside_band": metrics["accuracy_outside_band"], "rejected": metrics["rejected"]["count"], "scores": scores}
-    with open(done, "w") as f:
+    row.update({key: metrics[key] for key in METRIC_KEYS}, rejected=metrics["rejected"]["count"],
+               scores=_scores(os.path.join(out, "predictions"), folder))
+    with open(os.path.join(into, "fold.json"), "w") as f:
         json.dump(row, f)
     return row
 
@@ -158,6 +190,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--work_dir", default="/tmp/chart_sifter_source_folds")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the folds an interrupted run of the same code finished in --work_dir")
+    parser.add_argument("--refit_member", metavar="NAME", default=None,
+                        help="train nothing but the pretrained member of each finished fold's run again, under "
+                             "--config (pipelines.train --refit_member), into <fold>/NAME/; results in "
+                             "source_folds_NAME.json")
     parser.add_argument("--review_band_file", default=None,
                         help="a band chosen in advance on another run (pipelines.ship --review_band_file, e.g. "
                              "configs/shipped_review_band.json): its coverage and accuracy outside it on this run's "
@@ -193,7 +229,8 @@ def main(argv=None) -> dict:
         str(cov): round(float(correct[order[: int(round(cov * len(order)))]].mean()), 4) for cov in (0.7, 0.8, 0.85, 0.9)}
     summary["pooled_roc_auc"] = binary_metrics(truths, np.array([s for _, _, s, _ in pooled]), 0.5)["roc_auc"]
     misses = sorted(((p, t, s) for (p, t, s, thr), ok in zip(pooled, correct) if not ok), key=lambda m: m[0])
-    sheet = os.path.join(RESULTS_DIR, "source_folds_misses.png")
+    stem = "source_folds" + (f"_{args.refit_member}" if args.refit_member else "")
+    sheet = os.path.join(RESULTS_DIR, f"{stem}_misses.png")
     os.makedirs(RESULTS_DIR, exist_ok=True)
     contact_sheet([(open(p, "rb").read(), f"true {t}\nscore {s:.2f}") for p, t, s in misses], sheet,
                   f"Source-disjoint misses, {args.model_type}, {args.folds} folds ({len(misses)} of {len(pooled)})")
@@ -215,7 +252,7 @@ def main(argv=None) -> dict:
         print(f"band {fresh['review_band']} from {args.review_band_file}: {fresh['coverage']:.1%} of these images "
               f"outside it, {fresh['accuracy_outside_band']:.4f} right there (cut at {chosen['chosen_at_threshold']:.3f})")
     result = {"args": vars(args), "environment": c.environment(), "summary": summary, "folds": rows, "misses_sheet": sheet}
-    with open(os.path.join(RESULTS_DIR, "source_folds.json"), "w") as f:
+    with open(os.path.join(RESULTS_DIR, f"{stem}.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
 

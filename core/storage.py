@@ -27,14 +27,14 @@ def join(base: str, *parts: str) -> str:
 
 
 def match(pattern: str) -> list[str]:
-    """Sorted paths matching a glob pattern."""
+    """Sorted paths of the files matching a glob pattern (`**` crosses folders)."""
     if _beam_handles(pattern):
         results = FileSystems.match([pattern])[0].metadata_list
         return sorted(m.path for m in results)
     fs, _, _ = fsspec.get_fs_token_paths(pattern)
     protocol = pattern.split("://", 1)[0]
     return sorted(f"{protocol}://{p.lstrip('/')}" if protocol == "memory" else fs.unstrip_protocol(p)
-                  for p in fs.glob(pattern))
+                  for p, info in fs.glob(pattern, detail=True).items() if info["type"] == "file")
 
 
 def open_read(uri: str) -> BinaryIO:
@@ -71,6 +71,16 @@ def write_atomically(uri: str, data: bytes) -> None:
     with open(temporary, "wb") as f:
         f.write(data)
     os.replace(temporary, uri)
+
+
+def copy_tree(source: str, target: str, skip: tuple[str, ...] = ()) -> None:
+    """Every file under `source` to the same path under `target`, less the top-level entries named in `skip`."""
+    source = source.rstrip("/" + os.sep)
+    for path in match(join(source, "**")):
+        relative = path[len(source):].lstrip("/" + os.sep)
+        if relative.replace(os.sep, "/").split("/")[0] not in skip:
+            with open_write(join(target, relative)) as f:
+                f.write(read_bytes(path))
 
 
 def delete(uri: str) -> None:

@@ -36,7 +36,8 @@ class Member:
     weight: float  # the member's share of the blended log-odds
     unsure: tuple[float, float]  # [low, high) of the ensemble's score: where the member has a say
     center: float  # the ensemble's own threshold (chosen on val before the member joined)
-    image_size: int
+    image_size: int  # of the prepared pixels it reads
+    input_size: int = pretrained.INPUT_SIZE  # of the backbone's input, resized from image_size
     extractor: Any = None  # the backbone; built on first use (TensorFlow)
 
     def probabilities(self, batch: Sequence[bytes]) -> np.ndarray:
@@ -46,7 +47,7 @@ class Member:
 
     def features(self, pixels: np.ndarray) -> np.ndarray:
         if self.extractor is None:
-            self.extractor = extractor(self.image_size)
+            self.extractor = extractor(self.image_size, self.input_size)
         return self.extractor(pixels).numpy()
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -63,11 +64,12 @@ class Member:
         return out
 
 
-def extractor(image_size: int):
-    """The backbone as a graph function of uint8 [N, S, S, 3] (any N: one trace for every batch size)."""
+def extractor(image_size: int, input_size: int):
+    """The backbone at `input_size` px as a graph function of uint8 [N, S, S, 3] (any N: one trace for every batch
+    size)."""
     import tensorflow as tf
 
-    model = pretrained.feature_extractor(image_size=image_size)
+    model = pretrained.feature_extractor(image_size=image_size, input_size=input_size)
     signature = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)]
     return tf.function(lambda x: model(x, training=False), input_signature=signature)
 
@@ -84,14 +86,14 @@ def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndar
 
 
 def save(run_dir: str, regression: dict[str, np.ndarray], weight: float, unsure: tuple[float, float],
-         center: float, images: int) -> dict:
+         center: float, input_size: int, images: int) -> dict:
     """Write the regression into the run directory; returns the metadata entry that names it."""
     buffer = io.BytesIO()
     np.savez(buffer, **regression)
     storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_MEMBER_FILE), buffer.getvalue())
     return {"file": runs.PRETRAINED_MEMBER_FILE, "weight": weight, "unsure": list(unsure), "center": center,
-            "backbone": pretrained.PACKAGE, "backbone_sha256": pretrained.digest(pretrained.BACKBONE_FILE),
-            "images": images}
+            "input_size": input_size, "backbone": pretrained.PACKAGE,
+            "backbone_sha256": pretrained.digest(pretrained.BACKBONE_FILE), "images": images}
 
 
 def load(run_dir: str, entry: dict, image_size: int) -> Member:
@@ -110,4 +112,5 @@ def load(run_dir: str, entry: dict, image_size: int) -> Member:
                          f"{pretrained.FEATURES} features; retrain the model")
     low, high = entry["unsure"]
     return Member(regression["mean"], regression["scale"], regression["coef"], float(regression["intercept"][0]),
-                  float(entry["weight"]), (float(low), float(high)), float(entry["center"]), image_size)
+                  float(entry["weight"]), (float(low), float(high)), float(entry["center"]), image_size,
+                  int(entry.get("input_size", pretrained.INPUT_SIZE)))  # runs before input_size used 224

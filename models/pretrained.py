@@ -29,7 +29,7 @@ BUNDLE_DIR = "package/dist/models/mobilenet_v2"
 MANIFEST_FILE = "model.min.js"
 SHARD_FILE = "group1-shard1of1.min.js"
 LICENSE_MEMBER = "package/LICENSE"
-INPUT_SIZE = 224  # the bundle's training size; smaller inputs lose most of the gain (EXPERIMENTS)
+INPUT_SIZE = 224  # the bundle's training size (a member can ask for less: `input_size`, docs/EXPERIMENTS.md)
 FEATURES = 1280  # width of the global average pool over the last block
 BACKBONE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 BACKBONE_FILE = os.path.join(BACKBONE_DIR, "mobilenet_v2_nsfwjs.npz")  # {name: uint8}, {RANGE + name: [min, scale]}
@@ -102,25 +102,25 @@ def digest(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE):
+def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE, input_size: int = INPUT_SIZE):
     """MobileNetV2 to its 1,280 pooled features, loaded from the weights at ``path``.
 
-    Input: uint8 [N, image_size, image_size, 3] RGB (prepared pixels); upsampled bilinearly to 224 px when
-    smaller and scaled to [0, 1] (RGB / 255, the bundle's own scaling).
+    Input: uint8 [N, image_size, image_size, 3] RGB (prepared pixels); resized bilinearly to `input_size` px (the
+    network's work grows with its square) and scaled to [0, 1] (RGB / 255, the bundle's own scaling).
     """
     import keras
 
     weights = read_bundle(path)
     backbone = keras.applications.MobileNetV2(
-        input_shape=(INPUT_SIZE, INPUT_SIZE, 3), include_top=False, weights=None, pooling="avg"
+        input_shape=(input_size, input_size, 3), include_top=False, weights=None, pooling="avg"
     )
     for layer in backbone.layers:
         if layer.weights:
             layer.set_weights([_weight(weights, layer.name, variable.name, path) for variable in layer.weights])
     inputs = keras.Input((image_size, image_size, 3), dtype="uint8")
     pixels = keras.layers.Rescaling(1 / 255)(inputs)
-    if image_size != INPUT_SIZE:
-        pixels = keras.layers.Resizing(INPUT_SIZE, INPUT_SIZE, interpolation="bilinear")(pixels)
+    if image_size != input_size:
+        pixels = keras.layers.Resizing(input_size, input_size, interpolation="bilinear")(pixels)
     return keras.Model(inputs, backbone(pixels))
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from core import config
 from core.features import CHART, NON_CHART
-from models import boosted
+from models import boosted, pretrained
 
 
 class SpecError(ValueError):
@@ -72,6 +72,7 @@ ALLOWLISTS: dict[str, tuple[str, ...]] = {
 }
 
 CLASS_WEIGHT_MODES = ("balanced",)
+MIN_MEMBER_INPUT = 32  # px: the smallest input MobileNetV2 takes
 DEFAULT_EARLY_STOPPING = {"monitor": "val_loss", "patience": 3, "restore_best_weights": True}
 VERTICAL_FLIP_ERROR = (
     "RandomFlip must use mode 'horizontal': a vertical flip turns a rising chart into a falling "
@@ -115,6 +116,7 @@ class PretrainedMember:
     unsure: tuple[float, float] = (0.02, 0.98)  # [low, high) of the ensemble's score where it has a say
     # it learns the train images of sources weighted (ingest `weight`) at least this share of the heaviest source's
     min_relative_weight: float = 0.0
+    input_size: int = pretrained.INPUT_SIZE  # px of the backbone's input: its work grows with the square
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,8 +415,8 @@ class _Parser:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            raise self.error("pretrained_member", f"expected {{C, weight, unsure, min_relative_weight}} or null, got "
-                                                  f"{value!r}")
+            raise self.error("pretrained_member", f"expected {{C, weight, unsure, min_relative_weight, input_size}} or "
+                                                  f"null, got {value!r}")
         config.check_keys(value, *config.block_keys(PretrainedMember),
                           lambda _, problem: self.error("pretrained_member", problem))
         default = PretrainedMember()
@@ -433,4 +435,12 @@ class _Parser:
             unsure=(float(unsure[0]), float(unsure[1])),
             min_relative_weight=self.typed("pretrained_member.min_relative_weight",
                                            value.get("min_relative_weight", default.min_relative_weight), float),
+            input_size=self.input_size(value.get("input_size", default.input_size)),
         )
+
+    def input_size(self, value: Any) -> int:
+        size = self.typed("pretrained_member.input_size", value, int, positive=True)
+        if size < MIN_MEMBER_INPUT:
+            raise self.error("pretrained_member.input_size",
+                             f"MobileNetV2 needs at least {MIN_MEMBER_INPUT} px, got {size}")
+        return size

@@ -69,6 +69,42 @@ def run(spec: ModelSpec, data_dir: str, base_dir: str, seed: int = 0, review_tar
     return summary
 
 
+def refit_member(spec: ModelSpec, source_run: str, base_dir: str, review_target: float = 0.99) -> dict:
+    """A new run holding `source_run`'s network and trees and `spec`'s pretrained member fitted again on the data
+    the source run trained on, with threshold and review band chosen again on val: what a change to
+    pretrained_member does, in a minute rather than a retraining. Returns the new run's summary."""
+    from models.run import Scorer
+
+    if not spec.pretrained_member:
+        raise ValueError(f"--refit_member: {spec.model_type} has no pretrained_member to fit (give it one in the spec "
+                         "or add --pretrained_member)")
+    source_run = runs.resolve_model_dir(source_run)
+    source = runs.RunMetadata.read(source_run)
+    if source.model_type != spec.model_type:
+        raise ValueError(f"--refit_member {source_run} is a {source.model_type} run; pass --model_type "
+                         f"{source.model_type}")
+    data = load_data(source.data["data_dir"])
+    run_id, run_dir = new_run(base_dir, spec.model_type)
+    logging.info("Run %s: %s's network and trees, its pretrained member fitted again", run_id, source_run)
+    storage.copy_tree(source_run, run_dir, skip=(runs.METADATA_FILE, runs.PRETRAINED_MEMBER_FILE))
+    scorer = Scorer.load(run_dir, dataclasses.replace(source, pretrained_member=None))
+    member = join_member(scorer, spec, data, run_dir)
+    val, test = score_splits(scorer, data, spec.batch_size)
+    threshold, band = calibrate(val, review_target)
+    metadata = dataclasses.replace(
+        run_metadata(spec, data, run_id, threshold, band, review_target, evaluate(test, threshold, band),
+                     source.boosted_trees, member),
+        keras_file=source.keras_file, provenance={"member_refitted_from": source_run})
+    metadata.write(run_dir)
+    runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
+    summary = {"run_id": run_id, "model_dir": run_dir, "member_refitted_from": source_run, "threshold": threshold,
+               "review_band": list(band), "val_metrics": evaluate(val, threshold, band),
+               "test_metrics": metadata.test_metrics}
+    logging.info("Refitted: threshold %.3f, review band [%.3f, %.3f), test accuracy %.4f; %s", threshold, *band,
+                 metadata.test_metrics.get("accuracy", float("nan")), run_dir)
+    return summary
+
+
 def log_outcome(summary: dict, reports_dir: str) -> None:
     """The run's last lines: where it is, its test figures, and a loud warning for each reason it is useless."""
     metrics = summary["test_metrics"]
@@ -189,7 +225,7 @@ def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Op
     if not config:
         return None
     started = time.monotonic()
-    extractor = member.extractor(data.image_size)
+    extractor = member.extractor(data.image_size, config.input_size)
     files = data.files[features.TRAIN]
     least = config.min_relative_weight * column(files, features.WEIGHT_KEY, tf.float32).max()
     rows, labels = [], []
@@ -208,11 +244,12 @@ def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Op
     center = choose_threshold(val.labels, val.scores, val.weights)
     regression = member.fit(np.concatenate(rows), labels, config.C)
     scorer.member = member.Member(**regression, weight=config.weight, unsure=config.unsure, center=center,
-                                  image_size=data.image_size, extractor=extractor)
+                                  image_size=data.image_size, input_size=config.input_size, extractor=extractor)
     logging.info("Pretrained member fitted on %d train images (sources weighted at least %g) in %.1f s; it has a "
                  "say on scores in [%g, %g), measured from the ensemble's val threshold %.3f", labels.size, least,
                  time.monotonic() - started, *config.unsure, center)
-    return member.save(run_dir, regression, config.weight, config.unsure, center, int(labels.size))
+    return member.save(run_dir, regression, config.weight, config.unsure, center, config.input_size,
+                       int(labels.size))
 
 
 def score_splits(scorer, data: TrainingData, batch_size: int) -> tuple[Scored, Scored]:

@@ -66,6 +66,11 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="Override the spec: whether a pretrained member joins the ensemble (a regression on "
                              "frozen MobileNetV2 features, with a say where the score is unsure; pretrained_member in "
                              "docs/CONFIG.md). --pretrained_member adds one with the defaults where the spec has none.")
+    parser.add_argument("--refit_member", metavar="RUN_DIR", default=None,
+                        help="Train nothing but the pretrained member: a new run with the network and trees of RUN_DIR "
+                             "(a run directory or its latest file) and the spec's pretrained_member fitted again on "
+                             "the data RUN_DIR trained on (about a minute; --data_dir, --epochs and the network's "
+                             "settings do not apply).")
     parser.add_argument("--seed", type=int, default=0, help="Random seed for shuffling and initialisation.")
     parser.add_argument("--review_target", type=float, default=0.99,
                         help="The review band recorded with the model leaves to a person the scores needed for this "
@@ -102,7 +107,7 @@ def load_spec(args: argparse.Namespace):
 
 
 def run(argv: Optional[list[str]] = None) -> dict:
-    """Train one model end to end (models.trainer); returns the training summary."""
+    """Train one model end to end, or refit a run's pretrained member (models.trainer); returns the summary."""
     args = parse_args(argv)
     cli.setup_logging(args.debug)
     make_deterministic(args.seed)  # first: its thread pools can be fixed only before TensorFlow runs (load_spec does)
@@ -110,6 +115,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     from models import trainer
 
     base = cli.base_dir()
+    if args.refit_member:
+        return trainer.refit_member(spec, args.refit_member, base, args.review_target)
     return trainer.run(spec, args.data_dir or storage.join(base, "ingest"), base, args.seed, args.review_target)
 
 

@@ -78,3 +78,38 @@ def test_a_damaged_member_fails_at_launch_naming_the_file(member_run, tmp_path, 
              "pretrained_member.npz, the run's pretrained member, is missing or corrupt")
     with pytest.raises(ValueError, match=match):
         LoadedRun.open(str(run_dir))
+
+
+def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member(member_run, real_sample, tmp_path,
+                                                                                  monkeypatch):
+    """`train --refit_member RUN`: what a change to pretrained_member does, without training the network again."""
+    import yaml
+
+    from pipelines import train
+
+    specs = yaml.safe_load(open(train.DEFAULT_MODEL_CONFIG))
+    specs["demo"]["pretrained_member"] = {"input_size": 96, "unsure": [0.0, 1.0]}
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(specs))
+    monkeypatch.setenv("BASE_DIR", str(tmp_path / "base"))
+    refit = ["--model_type", "demo", "--config", str(tmp_path / "models.yaml"), "--refit_member"]
+    with pytest.raises(ValueError, match="is a demo run; pass --model_type demo"):
+        train.run(["--model_type", "chart-cnn", "--refit_member", member_run])
+    with pytest.raises(ValueError, match="demo has no pretrained_member to fit.*--pretrained_member"):
+        train.run(["--model_type", "demo", "--refit_member", member_run])
+    source_member = open(os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read()
+
+    summary = train.run(refit + [member_run])
+    run_dir = summary["model_dir"]
+    assert runs.resolve_model_dir(str(tmp_path / "base" / "models" / "demo")) == run_dir
+    metadata, source = runs.RunMetadata.read(run_dir), runs.RunMetadata.read(member_run)
+    assert metadata.pretrained_member["input_size"] == 96 and metadata.pretrained_member["unsure"] == [0.0, 1.0]
+    assert metadata.provenance == {"member_refitted_from": member_run} and metadata.run_id != source.run_id
+    assert metadata.boosted_trees == source.boosted_trees and metadata.data == source.data
+    assert summary["threshold"] == metadata.threshold and summary["test_metrics"] == metadata.test_metrics
+    assert open(os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read() == source_member
+
+    images = _images(real_sample)
+    batch = [prepare(data, metadata.image_size).pixels.tobytes() for data in images.values()]
+    old, new = LoadedRun.open(member_run).scorer(), LoadedRun.open(run_dir).scorer()
+    assert new.member.input_size == 96 and new.ensemble(batch) == pytest.approx(old.ensemble(batch), abs=1e-6)
+    assert not np.allclose(new(batch), old(batch))  # every score is unsure now, and the member's features differ

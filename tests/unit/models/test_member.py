@@ -77,21 +77,24 @@ def test_fit_learns_standardised_features_and_predict_agrees_with_sklearn():
     assert regression["coef"][0] > 0 > regression["coef"][5]
 
 
-def test_saved_and_loaded_it_scores_the_same(tmp_path):
+def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_path):
     rng = np.random.default_rng(1)
     regression = member.fit(rng.normal(size=(40, pretrained.FEATURES)), np.arange(40) % 2, C=0.1)
-    entry = member.save(str(tmp_path), regression, 0.35, (0.02, 0.98), 0.4, 40)
+    entry = member.save(str(tmp_path), regression, 0.35, (0.02, 0.98), 0.4, 160, 40)
     assert entry["file"] == runs.PRETRAINED_MEMBER_FILE and entry["backbone"] == pretrained.PACKAGE
     assert entry["backbone_sha256"] == pretrained.digest(pretrained.BACKBONE_FILE)
     loaded = member.load(str(tmp_path), json.loads(json.dumps(entry)), SIDE)
     features = rng.normal(size=(5, pretrained.FEATURES))
     assert loaded.predict(features) == pytest.approx(
         member.Member(**regression, weight=0.35, unsure=(0.02, 0.98), center=0.4, image_size=SIDE).predict(features))
-    assert (loaded.weight, loaded.unsure, loaded.center) == (0.35, (0.02, 0.98), 0.4)
+    assert (loaded.weight, loaded.unsure, loaded.center, loaded.input_size) == (0.35, (0.02, 0.98), 0.4, 160)
+    del entry["input_size"]  # a run trained before input_size existed: its member learned 224 px
+    assert member.load(str(tmp_path), entry, SIDE).input_size == pretrained.INPUT_SIZE
 
 
 def test_a_run_that_learned_other_backbone_weights_is_refused(tmp_path):
-    entry = member.save(str(tmp_path), member.fit(np.eye(4), np.arange(4) % 2, C=0.1), 0.35, (0.02, 0.98), 0.5, 4)
+    entry = member.save(str(tmp_path), member.fit(np.eye(4), np.arange(4) % 2, C=0.1), 0.35, (0.02, 0.98), 0.5,
+                        pretrained.INPUT_SIZE, 4)
     with pytest.raises(ValueError, match=f"coefficients, the backbone gives {pretrained.FEATURES}"):
         member.load(str(tmp_path), entry, SIDE)
     with pytest.raises(ValueError, match="learned backbone weights 0+, this version ships .*retrain the model"):

@@ -118,6 +118,10 @@ def test_the_shipped_backbone_has_every_mobilenet_v2_weight_and_takes_prepared_p
     shapes = {name: values.shape for name, (values, _, _) in weights.items()}
     assert dict(ENTRIES).items() <= shapes.items()  # and nsfwjs's own head, unused
     assert "Infinite Red" in open(pretrained.LICENSE_FILE).read()  # MIT: the notice travels with the weights
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     model = pretrained.feature_extractor(image_size=32)
-    features = model(np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)).numpy()
+    features = model(pixels).numpy()
     assert features.shape == (2, pretrained.FEATURES) and np.isfinite(features).all() and features.std() > 0
+    smaller = pretrained.feature_extractor(image_size=32, input_size=96)
+    assert smaller.get_layer(index=-1).input.shape[1:3] == (96, 96)  # the network itself runs at 96 px
+    assert smaller(pixels).numpy().shape == features.shape
