@@ -62,8 +62,13 @@ def test_the_config_ships_base_models_and_layer_stacks():
 
 
 # mobile: the end-to-end test below trains it from scratch through trainer.run, with these checks and more.
-@pytest.mark.parametrize("model_type", [t for t in MODEL_TYPES if t != "mobile"])
-def test_every_model_type_learns_from_scratch(model_type, separable_ingest, tmp_path):
+LEARNERS = [t for t in MODEL_TYPES if t != "mobile"]
+HEAVIEST_FIRST = ("densenet", "resnet", "efficientnet")  # the two workers finish together
+
+
+def _learn(model_type: str, data_dir: str, run_dir: str) -> dict:
+    """Train `model_type` from scratch for EPOCHS on the separable set (in a worker process: Keras builds the
+    big bases' graphs in Python, one core each); what the test asserts on."""
     import keras
     from sklearn.metrics import roc_auc_score
 
@@ -73,16 +78,35 @@ def test_every_model_type_learns_from_scratch(model_type, separable_ingest, tmp_
         optimizer_args["ema_momentum"] = 0.5
     spec = dataclasses.replace(spec, weights=None, epochs=EPOCHS, batch_size=8, early_stopping=None, checkpoint=False,
                                boosted_trees=None, optimizer_args=optimizer_args)
-    data = trainer.load_data(separable_ingest)
+    data = trainer.load_data(data_dir)
     keras.utils.set_random_seed(0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model, history, kept, _ = trainer.train(spec, data, str(tmp_path), seed=0)
-    assert len(history["loss"]) == EPOCHS  # no fine-tuning phase on a base without pretrained weights
-    assert _keras_noise(caught) == []
+        model, history, kept, _ = trainer.train(spec, data, run_dir, seed=0)
     val = trainer.score_split(_KerasScorer(model), data, features.VAL, 16)
-    assert val.scores.std() > 1e-3, f"{model_type}: constant val scores"
-    assert roc_auc_score(val.labels, val.scores) >= 0.75, f"{model_type}: val scores {np.round(val.scores, 3)}"
+    return {"epochs": len(history["loss"]), "noise": _keras_noise(caught), "spread": float(val.scores.std()),
+            "roc_auc": float(roc_auc_score(val.labels, val.scores)), "scores": np.round(val.scores, 3).tolist()}
+
+
+@pytest.fixture(scope="module")
+def learned(separable_ingest, tmp_path_factory) -> dict:
+    """Every model type's _learn, two at a time in fresh processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(LEARNERS, key=lambda t: t not in HEAVIEST_FIRST)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {t: pool.submit(_learn, t, separable_ingest, str(tmp_path_factory.mktemp(t))) for t in order}
+        return {t: future.result() for t, future in futures.items()}
+
+
+@pytest.mark.parametrize("model_type", LEARNERS)
+def test_every_model_type_learns_from_scratch(model_type, learned):
+    result = learned[model_type]
+    assert result["epochs"] == EPOCHS  # no fine-tuning phase on a base without pretrained weights
+    assert result["noise"] == []
+    assert result["spread"] > 1e-3, f"{model_type}: constant val scores"
+    assert result["roc_auc"] >= 0.75, f"{model_type}: val scores {result['scores']}"
 
 
 def test_mobile_without_weights_trains_a_useful_model_end_to_end(separable_ingest, tmp_path, caplog):
