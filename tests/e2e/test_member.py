@@ -1,6 +1,7 @@
 """The pretrained member end to end: training fits it and records it, labelling scores with it exactly as the
 run's Scorer does (the member's say only where the ensemble was unsure), ship carries it, and a run whose member
 is missing or learned other backbone weights fails at launch, naming the file and the fix."""
+import dataclasses
 import glob
 import json
 import os
@@ -113,3 +114,34 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
     old, new = LoadedRun.open(member_run).scorer(), LoadedRun.open(run_dir).scorer()
     assert new.member.input_size == 96 and new.ensemble(batch) == pytest.approx(old.ensemble(batch), abs=1e-6)
     assert not np.allclose(new(batch), old(batch))  # every score is unsure now, and the member's features differ
+
+
+def test_heaviest_sources_of_one_label_stop_the_member_naming_the_key_and_the_fixes(tmp_path):
+    """The member learns only the most-weighted sources' images; if those are all charts it cannot learn, and says
+    how to go on rather than fitting a regression that calls everything a chart."""
+    import yaml
+
+    from core.features import CHART, NON_CHART
+    from models import trainer
+    from models.spec import PretrainedMember, load_model_spec
+    from pipelines import ingest
+    from pipelines.train import DEFAULT_MODEL_CONFIG
+    from tests.support.images import image_bytes
+
+    seed = 0
+    for folder, names in (("heavy", (CHART,)), ("light", (CHART, NON_CHART))):
+        for name in names:
+            (tmp_path / folder / name).mkdir(parents=True)
+            for i in range(4):
+                seed += 1
+                (tmp_path / folder / name / f"{i}.png").write_bytes(image_bytes(seed))
+    (tmp_path / "ingest.yaml").write_text(yaml.safe_dump({
+        "image_size": 32, "split": {"train": 1.0, "val": 0.0, "test": 0.0},
+        "sources": [{"type": "folder", "root": str(tmp_path / "heavy"), "weight": 5},
+                    {"type": "folder", "root": str(tmp_path / "light"), "weight": 1}]}))
+    ingest.run(["--runner=DirectRunner", f"--config={tmp_path / 'ingest.yaml'}", f"--output_dir={tmp_path / 'out'}"])
+    spec = dataclasses.replace(load_model_spec(DEFAULT_MODEL_CONFIG, "demo"),
+                               pretrained_member=PretrainedMember(min_relative_weight=0.5, input_size=32))
+    with pytest.raises(ValueError, match="sources weighted at least 2.5, and all 4 are chart: add images of both "
+                                         "labels, or lower pretrained_member.min_relative_weight"):
+        trainer.join_member(None, spec, trainer.load_data(str(tmp_path / "out")), str(tmp_path / "run"))
