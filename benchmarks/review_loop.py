@@ -1,7 +1,7 @@
 """What the review loop is worth, source-disjoint: a person settles the review band on some images of sources the
 model never saw; does the model retrained with those corrections do better on the other images of those sources?
 
-    python -m benchmarks.review_loop [--folds 5] [--model_type chart-cnn] [--demo_size 2000] [--real_weight 5]
+    python -m benchmarks.review_loop [--folds 5] [--model_type chart-cnn] [--demo_size 1000] [--real_weight 5]
         [--seed 0] [--folds_dir DIR] [--only_folds 0,1] [--epochs N] [--work_dir DIR] [--resume]
 
 The folds are benchmarks/source_folds' (same --folds and --seed: the same assignment by source). For fold k, each
@@ -186,7 +186,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--model_type", default="chart-cnn")
     parser.add_argument("--config", default="configs/model_config.yaml")
     parser.add_argument("--image_size", type=int, default=128)
-    parser.add_argument("--demo_size", type=int, default=2000, help="demo images added to each fold's training data")
+    parser.add_argument("--demo_size", type=int, default=1000, help="demo images added to each fold's training data")
     parser.add_argument("--real_weight", type=float, default=5.0, help="sample weight of each real training image")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="fold assignment, halves, demo images and training")

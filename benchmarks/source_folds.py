@@ -1,6 +1,6 @@
 """Source-disjoint accuracy: grouped k-fold over every real image, never one source on both sides.
 
-    python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 2000]
+    python -m benchmarks.source_folds [--folds 5] [--model_type chart-cnn] [--demo_size 1000]
         [--real_weight 5] [--group_val] [--seed 0] [--work_dir DIR] [--review_band_file FILE]
         [--refit_member NAME --config SPEC.yaml]
 
@@ -179,7 +179,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--model_type", default="chart-cnn")
     parser.add_argument("--config", default="configs/model_config.yaml")
     parser.add_argument("--image_size", type=int, default=128)
-    parser.add_argument("--demo_size", type=int, default=2000, help="demo images added to each fold's training data (0: none)")
+    parser.add_argument("--demo_size", type=int, default=1000, help="demo images added to each fold's training data (0: none)")
     parser.add_argument("--real_weight", type=float, default=5.0, help="sample weight of each real training image")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--group_val", action="store_true",
