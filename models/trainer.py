@@ -57,12 +57,7 @@ def run(spec: ModelSpec, data_dir: str, base_dir: str, seed: int = 0, review_tar
     model, history, kept_epoch, seconds = train(spec, data, run_dir, seed)
     scorer, trees = export(model, spec, data, run_dir, seed)
     member = join_member(scorer, spec, data, run_dir)
-    val, test = score_splits(scorer, data, spec.batch_size)
-    threshold, band = calibrate(val, review_target)
-    test_metrics = evaluate(test, threshold, band)
-    metadata = run_metadata(spec, data, run_id, threshold, band, review_target, test_metrics, trees, member)
-    metadata.write(run_dir)
-    runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
+    metadata, val, test = record_run(scorer, spec, data, run_id, run_dir, base_dir, review_target, trees, member)
     summary = training_summary(metadata, history, kept_epoch, seconds, data, run_dir, val, test)
     write_reports(summary, history, test.labels, test.scores, base_dir, scorer.trees)
     log_outcome(summary, storage.join(base_dir, "reports", spec.model_type))
@@ -83,26 +78,38 @@ def refit_member(spec: ModelSpec, source_run: str, base_dir: str, review_target:
     if source.model_type != spec.model_type:
         raise ValueError(f"--refit_member {source_run} is a {source.model_type} run; pass --model_type "
                          f"{source.model_type}")
-    data = load_data(source.data["data_dir"])
+    try:
+        data = load_data(source.data["data_dir"])
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"--refit_member {source_run} needs the data it trained on: {err}") from err
     run_id, run_dir = new_run(base_dir, spec.model_type)
     logging.info("Run %s: %s's network and trees, its pretrained member fitted again", run_id, source_run)
     storage.copy_tree(source_run, run_dir, skip=(runs.METADATA_FILE, runs.PRETRAINED_MEMBER_FILE))
     scorer = Scorer.load(run_dir, dataclasses.replace(source, pretrained_member=None))
     member = join_member(scorer, spec, data, run_dir)
-    val, test = score_splits(scorer, data, spec.batch_size)
-    threshold, band = calibrate(val, review_target)
-    metadata = dataclasses.replace(
-        run_metadata(spec, data, run_id, threshold, band, review_target, evaluate(test, threshold, band),
-                     source.boosted_trees, member),
-        keras_file=source.keras_file, provenance={"member_refitted_from": source_run})
-    metadata.write(run_dir)
-    runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
-    summary = {"run_id": run_id, "model_dir": run_dir, "member_refitted_from": source_run, "threshold": threshold,
-               "review_band": list(band), "val_metrics": evaluate(val, threshold, band),
-               "test_metrics": metadata.test_metrics}
+    metadata, val, _ = record_run(scorer, spec, data, run_id, run_dir, base_dir, review_target, source.boosted_trees,
+                                  member, keras_file=source.keras_file,
+                                  provenance={"member_refitted_from": source_run})
+    threshold, band = metadata.threshold, metadata.review_band
     logging.info("Refitted: threshold %.3f, review band [%.3f, %.3f), test accuracy %.4f; %s", threshold, *band,
                  metadata.test_metrics.get("accuracy", float("nan")), run_dir)
-    return summary
+    return {"run_id": run_id, "model_dir": run_dir, "member_refitted_from": source_run, "threshold": threshold,
+            "review_band": list(band), "val_metrics": evaluate(val, threshold, band),
+            "test_metrics": metadata.test_metrics}
+
+
+def record_run(scorer, spec: ModelSpec, data: TrainingData, run_id: str, run_dir: str, base_dir: str,
+               review_target: float, trees: Optional[dict], member: Optional[dict],
+               **recorded) -> tuple[runs.RunMetadata, Scored, Scored]:
+    """The run's final scorer on val and test, threshold and band chosen on val, metadata.json (with `recorded`
+    fields) written and `latest` pointed at the run. Returns the metadata and the two splits' scores."""
+    val, test = score_splits(scorer, data, spec.batch_size)
+    threshold, band = calibrate(val, review_target)
+    metadata = dataclasses.replace(run_metadata(spec, data, run_id, threshold, band, review_target,
+                                                evaluate(test, threshold, band), trees, member), **recorded)
+    metadata.write(run_dir)
+    runs.point_latest(runs.model_type_dir(base_dir, spec.model_type), run_id)
+    return metadata, val, test
 
 
 def log_outcome(summary: dict, reports_dir: str) -> None:

@@ -116,6 +116,9 @@ def run(argv: Optional[list[str]] = None) -> dict:
 
     base = cli.base_dir()
     if args.refit_member:
+        if args.data_dir or args.epochs:
+            raise ValueError("--refit_member fits only the member, on the data the run trained on: drop --data_dir "
+                             "and --epochs")
         return trainer.refit_member(spec, args.refit_member, base, args.review_target)
     return trainer.run(spec, args.data_dir or storage.join(base, "ingest"), base, args.seed, args.review_target)
 

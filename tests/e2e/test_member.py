@@ -97,6 +97,8 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
         train.run(["--model_type", "chart-cnn", "--refit_member", member_run])
     with pytest.raises(ValueError, match="demo has no pretrained_member to fit.*--pretrained_member"):
         train.run(["--model_type", "demo", "--refit_member", member_run])
+    with pytest.raises(ValueError, match="fits only the member, on the data the run trained on: drop --data_dir"):
+        train.run(refit + [member_run, "--data_dir", str(tmp_path)])
     source_member = open(os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read()
 
     summary = train.run(refit + [member_run])
