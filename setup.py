@@ -31,6 +31,7 @@ REQUIRED = [
     "tqdm==4.70.1",  # progress bars (pipelines/cli.py); datasets also needs it
     "scikit-learn==1.9.1",
     "lightgbm==4.7.0",  # the ensemble's boosted trees (models/boosted.py); needs libgomp1
+    "ai-edge-litert==2.3.0",  # runs the pretrained member's backbone (models/member.py): XNNPACK, 3x TensorFlow on CPU
     # REST API (pipelines.serve)
     "fastapi==0.165.0",
     "fastapi-offline==1.7.7",  # Swagger UI and ReDoc files for /docs and /redoc, served without a CDN

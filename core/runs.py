@@ -30,11 +30,13 @@ REVIEW_BAND_KEY = "review_band"  # optional [low, high): scores inside go to a p
 # combine is "probability" or "logit" (models/boosted.py), "probability" where it is absent.
 BOOSTED_TREES_KEY = "boosted_trees"
 BOOSTED_TREES_FILE = "boosted_trees.txt"
-# Optional {"file", "weight", "unsure", "center", "backbone", "backbone_sha256", "images"}: the ensemble's pretrained
-# member (models/member.py), a logistic regression (numpy .npz in the run directory) on the features of the
-# backbone weights the package ships, with a say where the score before it is in [unsure[0], unsure[1]).
+# Optional {"file", "backbone_file", "weight", "unsure", "center", "input_size", "backbone", "backbone_sha256",
+# "images"}: the ensemble's pretrained member (models/member.py), a logistic regression (numpy .npz in the run
+# directory) on the features of the backbone weights the package ships (converted for LiteRT: backbone_file), with a
+# say where the score before it is in [unsure[0], unsure[1]).
 PRETRAINED_MEMBER_KEY = "pretrained_member"
 PRETRAINED_MEMBER_FILE = "pretrained_member.npz"
+PRETRAINED_BACKBONE_FILE = "pretrained_member.tflite"
 
 # The ready model shipped in the repository (`make model` writes it): the default --model_dir.
 SHIPPED_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "shipped")

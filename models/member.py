@@ -5,17 +5,25 @@ Where the ensemble's score is in [unsure_low, unsure_high), the score becomes th
 join the network, models.boosted.blend) of the ensemble's score measured from its own threshold (`center`) and
 the member's probability; elsewhere it is the ensemble's score measured from `center`. Either way the score
 stays a chart probability, and 0.5 is where the ensemble alone would have cut. The network runs on the unsure
-images only: about one in six on unseen sources. The run directory holds the regression (runs.PRETRAINED_MEMBER_FILE);
-the backbone's weights ship with the package and the run records their sha256.
+images only: about one in six on unseen sources. The run directory holds the regression (runs.PRETRAINED_MEMBER_FILE)
+and the backbone converted for LiteRT (runs.PRETRAINED_BACKBONE_FILE); the backbone's weights ship with the package
+and the run records their sha256.
 """
 import dataclasses
 import io
-from typing import Any, Sequence
+import logging
+import os
+import re
+import threading
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from core import runs, storage
+from core import runs, stderr, storage
 from models import boosted, pretrained
+
+_FLATBUFFER_ID = b"TFL3"  # a LiteRT model's file identifier, bytes 4-8
+_XNNPACK_INFO = re.compile(r"INFO: Created TensorFlow Lite XNNPACK delegate")  # LiteRT's, once a process
 
 _REGRESSION_KEYS = ("mean", "scale", "coef", "intercept")
 
@@ -38,7 +46,8 @@ class Member:
     center: float  # the ensemble's own threshold (chosen on val before the member joined)
     image_size: int  # of the prepared pixels it reads
     input_size: int = pretrained.INPUT_SIZE  # of the backbone's input, resized from image_size
-    extractor: Any = None  # the backbone; built on first use (TensorFlow)
+    backbone: Optional[bytes] = None  # its LiteRT flatbuffer (None: a run from before it was stored)
+    extractor: Any = None  # uint8 pixels [N, S, S, 3] -> features [N, FEATURES]; built on first use
 
     def probabilities(self, batch: Sequence[bytes]) -> np.ndarray:
         """P(chart) from the member, for prepared RGB bytes."""
@@ -47,8 +56,13 @@ class Member:
 
     def features(self, pixels: np.ndarray) -> np.ndarray:
         if self.extractor is None:
-            self.extractor = extractor(self.image_size, self.input_size)
-        return self.extractor(pixels).numpy()
+            if self.backbone is None:
+                logging.warning("The run's pretrained member has no %s (trained before it was stored): converting "
+                                "the backbone, about 7 s a process; `--refit_member` stores it",
+                                runs.PRETRAINED_BACKBONE_FILE)
+                self.backbone = pretrained.litert_backbone(self.image_size, self.input_size)
+            self.extractor = Backbone(self.backbone)
+        return self.extractor(pixels)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return boosted.sigmoid(((features - self.mean) / self.scale) @ self.coef + self.intercept)
@@ -64,14 +78,29 @@ class Member:
         return out
 
 
-def extractor(image_size: int, input_size: int):
-    """The backbone at `input_size` px as a graph function of uint8 [N, S, S, 3] (any N: one trace for every batch
-    size)."""
-    import tensorflow as tf
+class Backbone:
+    """The backbone's LiteRT flatbuffer on an interpreter (XNNPACK, every core): uint8 prepared pixels [N, S, S, 3]
+    -> float32 features [N, FEATURES]. An interpreter is not thread-safe: calls take turns."""
 
-    model = pretrained.feature_extractor(image_size=image_size, input_size=input_size)
-    signature = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)]
-    return tf.function(lambda x: model(x, training=False), input_signature=signature)
+    def __init__(self, flatbuffer: bytes):
+        from ai_edge_litert.interpreter import Interpreter
+
+        with stderr.without(_XNNPACK_INFO):
+            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=os.cpu_count())
+            self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if pixels.shape != tuple(self._input["shape"]):
+                self._interpreter.resize_tensor_input(self._input["index"], pixels.shape)
+                self._interpreter.allocate_tensors()
+                self._input = self._interpreter.get_input_details()[0]
+            self._interpreter.set_tensor(self._input["index"], pixels)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output)
 
 
 def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndarray]:
@@ -85,20 +114,22 @@ def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndar
     return {"mean": mean, "scale": scale, "coef": regression.coef_[0], "intercept": regression.intercept_}
 
 
-def save(run_dir: str, regression: dict[str, np.ndarray], weight: float, unsure: tuple[float, float],
+def save(run_dir: str, regression: dict[str, np.ndarray], backbone: bytes, weight: float, unsure: tuple[float, float],
          center: float, input_size: int, images: int) -> dict:
-    """Write the regression into the run directory; returns the metadata entry that names it."""
+    """Write the regression and the backbone's flatbuffer into the run directory; returns the metadata entry that
+    names them."""
     buffer = io.BytesIO()
     np.savez(buffer, **regression)
     storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_MEMBER_FILE), buffer.getvalue())
-    return {"file": runs.PRETRAINED_MEMBER_FILE, "weight": weight, "unsure": list(unsure), "center": center,
-            "input_size": input_size, "backbone": pretrained.PACKAGE,
+    storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_BACKBONE_FILE), backbone)
+    return {"file": runs.PRETRAINED_MEMBER_FILE, "backbone_file": runs.PRETRAINED_BACKBONE_FILE, "weight": weight,
+            "unsure": list(unsure), "center": center, "input_size": input_size, "backbone": pretrained.PACKAGE,
             "backbone_sha256": pretrained.digest(pretrained.BACKBONE_FILE), "images": images}
 
 
 def load(run_dir: str, entry: dict, image_size: int) -> Member:
-    """The member a run's metadata entry names (its backbone built on first use); ValueError if the run learned
-    other backbone weights than this version ships."""
+    """The member a run's metadata entry names (its interpreter built on first use); ValueError if the run learned
+    other backbone weights than this version ships, or its backbone's file is missing or not a flatbuffer."""
     shipped = pretrained.digest(pretrained.BACKBONE_FILE)
     if entry.get("backbone_sha256") != shipped:
         raise ValueError(f"{storage.join(run_dir, runs.METADATA_FILE)}: the pretrained member learned backbone "
@@ -110,7 +141,13 @@ def load(run_dir: str, entry: dict, image_size: int) -> Member:
     if regression["coef"].shape != (pretrained.FEATURES,):
         raise ValueError(f"{path}: {regression['coef'].shape[0]} coefficients, the backbone gives "
                          f"{pretrained.FEATURES} features; retrain the model")
+    backbone = None
+    if entry.get("backbone_file"):  # runs before it convert the backbone when they first need it
+        path = storage.join(run_dir, entry["backbone_file"])
+        if not storage.exists(path) or (backbone := storage.read_bytes(path))[4:8] != _FLATBUFFER_ID:
+            raise ValueError(f"{path}, the run's pretrained backbone (a LiteRT flatbuffer), is missing or corrupt; "
+                             "retrain or restore the run directory")
     low, high = entry["unsure"]
     return Member(regression["mean"], regression["scale"], regression["coef"], float(regression["intercept"][0]),
                   float(entry["weight"]), (float(low), float(high)), float(entry["center"]), image_size,
-                  int(entry.get("input_size", pretrained.INPUT_SIZE)))  # runs before input_size used 224
+                  int(entry.get("input_size", pretrained.INPUT_SIZE)), backbone)  # runs before input_size: 224

@@ -84,7 +84,8 @@ def refit_member(spec: ModelSpec, source_run: str, base_dir: str, review_target:
         raise FileNotFoundError(f"--refit_member {source_run} needs the data it trained on: {err}") from err
     run_id, run_dir = new_run(base_dir, spec.model_type)
     logging.info("Run %s: %s's network and trees, its pretrained member fitted again", run_id, source_run)
-    storage.copy_tree(source_run, run_dir, skip=(runs.METADATA_FILE, runs.PRETRAINED_MEMBER_FILE))
+    storage.copy_tree(source_run, run_dir,
+                      skip=(runs.METADATA_FILE, runs.PRETRAINED_MEMBER_FILE, runs.PRETRAINED_BACKBONE_FILE))
     scorer = Scorer.load(run_dir, dataclasses.replace(source, pretrained_member=None))
     member = join_member(scorer, spec, data, run_dir)
     metadata, val, _ = record_run(scorer, spec, data, run_id, run_dir, base_dir, review_target, source.boosted_trees,
@@ -224,7 +225,7 @@ def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Op
     threshold the val split gives the ensemble before it. Returns its metadata entry (None: none in the spec)."""
     import tensorflow as tf
 
-    from models import member
+    from models import member, pretrained
     from models.data import column, raw_batches
     from models.metrics import choose_threshold
 
@@ -232,30 +233,34 @@ def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Op
     if not config:
         return None
     started = time.monotonic()
-    extractor = member.extractor(data.image_size, config.input_size)
     files = data.files[features.TRAIN]
-    least = config.min_relative_weight * column(files, features.WEIGHT_KEY, tf.float32).max()
+    weights = column(files, features.WEIGHT_KEY, tf.float32)
+    least = config.min_relative_weight * weights.max()
+    learned = column(files, features.LABEL_KEY, tf.int64)[weights >= least]  # checked before the backbone converts
+    if len(set(learned)) < 2:
+        raise ValueError(f"the pretrained member of {spec.model_type} learns the train images of sources weighted at "
+                         f"least {least:g}, and all {learned.size} are {features.LABEL_NAMES[learned[0]]}: add images "
+                         "of both labels, or lower pretrained_member.min_relative_weight")
+    backbone = pretrained.litert_backbone(data.image_size, config.input_size)
+    extractor = member.Backbone(backbone)
     rows, labels = [], []
     for batch in raw_batches(files, data.transform_output, spec.batch_size):
         kept = batch[features.WEIGHT_KEY] >= least
         if kept.any():
             pixels = np.frombuffer(b"".join(batch[features.IMAGE_KEY][kept]), np.uint8)
-            rows.append(extractor(pixels.reshape(-1, data.image_size, data.image_size, 3)).numpy())
+            rows.append(extractor(pixels.reshape(-1, data.image_size, data.image_size, 3)))
             labels.append(batch[features.LABEL_KEY][kept].astype(int))
     labels = np.concatenate(labels)
-    if len(set(labels)) < 2:
-        raise ValueError(f"the pretrained member of {spec.model_type} learns the train images of sources weighted at "
-                         f"least {least:g}, and all {labels.size} are {features.LABEL_NAMES[labels[0]]}: add images "
-                         "of both labels, or lower pretrained_member.min_relative_weight")
     val = score_split(scorer, data, features.VAL, spec.batch_size)
     center = choose_threshold(val.labels, val.scores, val.weights)
     regression = member.fit(np.concatenate(rows), labels, config.C)
     scorer.member = member.Member(**regression, weight=config.weight, unsure=config.unsure, center=center,
-                                  image_size=data.image_size, input_size=config.input_size, extractor=extractor)
+                                  image_size=data.image_size, input_size=config.input_size, backbone=backbone,
+                                  extractor=extractor)
     logging.info("Pretrained member fitted on %d train images (sources weighted at least %g) in %.1f s; it has a "
                  "say on scores in [%g, %g), measured from the ensemble's val threshold %.3f", labels.size, least,
                  time.monotonic() - started, *config.unsure, center)
-    return member.save(run_dir, regression, config.weight, config.unsure, center, config.input_size,
+    return member.save(run_dir, regression, backbone, config.weight, config.unsure, center, config.input_size,
                        int(labels.size))
 
 

@@ -1,7 +1,6 @@
 """What every command shares: logging (a quiet console unless --debug), the base directory, progress, and a
 clean exit code."""
 import atexit
-import contextlib
 import importlib
 import importlib.abc
 import importlib.util
@@ -10,11 +9,12 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from typing import Optional
+
+from core import stderr
 
 BASE_DIR_ENV = "BASE_DIR"
 DEFAULT_BASE_DIR = "artifacts"
@@ -83,28 +83,8 @@ class _QuietLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         module.__loader__ = module.__spec__.loader = self._loader  # as if it had been imported plainly
-        with _stderr_without(_TF_START_UP):
+        with stderr.without(_TF_START_UP):
             self._loader.exec_module(module)
-
-
-@contextlib.contextmanager
-def _stderr_without(noise: re.Pattern):
-    """Everything written to fd 2 meanwhile (C++ included) is held back, then written without lines matching
-    `noise`."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            lines = held.read().decode(errors="replace").splitlines(keepends=True)
-            sys.stderr.write("".join(line for line in lines if not noise.match(line)))
-            sys.stderr.flush()
 
 
 def in_launcher() -> bool:

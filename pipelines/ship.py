@@ -72,7 +72,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     metadata = dataclasses.replace(metadata, provenance=provenance, **band)
     shutil.rmtree(args.target, ignore_errors=True)
     shutil.copytree(f"{run_dir}/{runs.SAVED_MODEL_DIR}", f"{args.target}/{runs.SAVED_MODEL_DIR}")
-    shipped_files = [entry["file"] for entry in (metadata.boosted_trees, metadata.pretrained_member) if entry]
+    shipped_files = [entry[key] for entry in (metadata.boosted_trees, metadata.pretrained_member) if entry
+                     for key in ("file", "backbone_file") if entry.get(key)]
     for name in shipped_files + [runs.TRAINING_IMAGES_FILE] * os.path.exists(f"{run_dir}/{runs.TRAINING_IMAGES_FILE}"):
         shutil.copyfile(f"{run_dir}/{name}", f"{args.target}/{name}")
     metadata.write(args.target)

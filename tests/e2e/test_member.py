@@ -59,11 +59,27 @@ def test_ship_carries_the_member(member_run, tmp_path):
     ship.run(["--run_dir", member_run, "--config", config, "--seed", "0", "--target", str(tmp_path / "shipped")])
     shipped = LoadedRun.open(str(tmp_path / "shipped"))
     assert shipped.metadata.pretrained_member == runs.RunMetadata.read(member_run).pretrained_member
-    assert (tmp_path / "shipped" / runs.PRETRAINED_MEMBER_FILE).read_bytes() == open(
-        os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read()
+    for name in (runs.PRETRAINED_MEMBER_FILE, runs.PRETRAINED_BACKBONE_FILE):
+        assert (tmp_path / "shipped" / name).read_bytes() == open(os.path.join(member_run, name), "rb").read()
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "other_backbone"])
+def test_a_run_from_before_the_stored_backbone_converts_it_and_scores_the_same(member_run, real_sample, tmp_path,
+                                                                                 caplog):
+    run_dir = tmp_path / "older"
+    shutil.copytree(member_run, run_dir)
+    (run_dir / runs.PRETRAINED_BACKBONE_FILE).unlink()
+    metadata = json.loads((run_dir / runs.METADATA_FILE).read_text())
+    del metadata[runs.PRETRAINED_MEMBER_KEY]["backbone_file"]
+    (run_dir / runs.METADATA_FILE).write_text(json.dumps(metadata))
+    batch = [prepare(data, metadata["image_size"]).pixels.tobytes() for data in _images(real_sample).values()]
+    current = LoadedRun.open(member_run).scorer()
+    older = LoadedRun.open(str(run_dir)).scorer()
+    unsure = np.array([0.5] * len(batch))  # every image asks the member
+    assert older.member.rescore(unsure, batch) == pytest.approx(current.member.rescore(unsure, batch), abs=1e-5)
+    assert "has no pretrained_member.tflite (trained before it was stored): converting" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "corrupt_backbone", "other_backbone"])
 def test_a_damaged_member_fails_at_launch_naming_the_file(member_run, tmp_path, damage):
     run_dir = tmp_path / "run"
     shutil.copytree(member_run, run_dir)
@@ -71,12 +87,15 @@ def test_a_damaged_member_fails_at_launch_naming_the_file(member_run, tmp_path, 
         (run_dir / runs.PRETRAINED_MEMBER_FILE).unlink()
     elif damage == "corrupt":
         (run_dir / runs.PRETRAINED_MEMBER_FILE).write_bytes(b"PK\x03\x04 not an archive")
+    elif damage == "corrupt_backbone":
+        (run_dir / runs.PRETRAINED_BACKBONE_FILE).write_bytes(b"\x00" * 64)
     else:  # a run trained by a version that shipped other backbone weights
         metadata = json.loads((run_dir / runs.METADATA_FILE).read_text())
         metadata[runs.PRETRAINED_MEMBER_KEY]["backbone_sha256"] = "f" * 64
         (run_dir / runs.METADATA_FILE).write_text(json.dumps(metadata))
-    match = ("learned backbone weights f+, this version ships.*retrain" if damage == "other_backbone" else
-             "pretrained_member.npz, the run's pretrained member, is missing or corrupt")
+    match = {"other_backbone": "learned backbone weights f+, this version ships.*retrain",
+             "corrupt_backbone": "pretrained_member.tflite, the run's pretrained backbone .*, is missing or corrupt",
+             }.get(damage, "pretrained_member.npz, the run's pretrained member, is missing or corrupt")
     with pytest.raises(ValueError, match=match):
         LoadedRun.open(str(run_dir))
 
@@ -99,7 +118,8 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
         train.run(["--model_type", "demo", "--refit_member", member_run])
     with pytest.raises(ValueError, match="fits only the member, on the data the run trained on: drop --data_dir"):
         train.run(refit + [member_run, "--data_dir", str(tmp_path)])
-    source_member = open(os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read()
+    source_files = {name: open(os.path.join(member_run, name), "rb").read()
+                    for name in (runs.PRETRAINED_MEMBER_FILE, runs.PRETRAINED_BACKBONE_FILE)}
 
     summary = train.run(refit + [member_run])
     run_dir = summary["model_dir"]
@@ -109,7 +129,9 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
     assert metadata.provenance == {"member_refitted_from": member_run} and metadata.run_id != source.run_id
     assert metadata.boosted_trees == source.boosted_trees and metadata.data == source.data
     assert summary["threshold"] == metadata.threshold and summary["test_metrics"] == metadata.test_metrics
-    assert open(os.path.join(member_run, runs.PRETRAINED_MEMBER_FILE), "rb").read() == source_member
+    for name, data in source_files.items():  # the source run untouched; the new one has its own 96 px backbone
+        assert open(os.path.join(member_run, name), "rb").read() == data
+        assert open(os.path.join(run_dir, name), "rb").read() != data
 
     images = _images(real_sample)
     batch = [prepare(data, metadata.image_size).pixels.tobytes() for data in images.values()]

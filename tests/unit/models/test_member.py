@@ -1,16 +1,22 @@
 """models.member: the pretrained member has its say only where the ensemble is unsure, in log-odds, measured from
 the ensemble's own threshold; what a run records of it loads back, and a run that learned other backbone weights
-is refused. The backbone here is a fixed projection of the pixels (the real one is tested in test_pretrained)."""
+is refused. Most tests use a fixed projection of the pixels as the backbone; the LiteRT backbone itself is converted
+once, small (SIDE px prepared, 32 px input)."""
 import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from core import runs
 from models import boosted, member, pretrained
 
 SIDE = 4
+INPUT = 32
+
+
+@pytest.fixture(scope="module")
+def flatbuffer() -> bytes:
+    return pretrained.litert_backbone(SIDE, INPUT)
 
 
 def _pixels(values: list[int]) -> list[bytes]:
@@ -23,7 +29,7 @@ def _member(**changes) -> member.Member:
     width = pretrained.FEATURES
 
     def extractor(pixels):
-        return tf.repeat(tf.reduce_mean(tf.cast(pixels, tf.float32) / 255, axis=[1, 2, 3])[:, None], width, axis=1)
+        return np.repeat(pixels.mean(axis=(1, 2, 3))[:, None] / 255, width, axis=1)
 
     values = {"mean": np.zeros(width), "scale": np.ones(width), "coef": np.full(width, 8.0 / width),
               "intercept": -4.0, "weight": 0.35, "unsure": (0.02, 0.98), "center": 0.4, "image_size": SIDE,
@@ -77,24 +83,52 @@ def test_fit_learns_standardised_features_and_predict_agrees_with_sklearn():
     assert regression["coef"][0] > 0 > regression["coef"][5]
 
 
-def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_path):
+def test_the_litert_backbone_gives_the_keras_networks_features_for_any_batch_size(flatbuffer):
+    pixels = np.random.default_rng(0).integers(0, 256, (3, SIDE, SIDE, 3), dtype=np.uint8)
+    keras_features = pretrained.feature_extractor(image_size=SIDE, input_size=INPUT)(pixels, training=False).numpy()
+    backbone = member.Backbone(flatbuffer)
+    features = backbone(pixels)
+    assert features.shape == (3, pretrained.FEATURES) and features.dtype == np.float32
+    assert features == pytest.approx(keras_features, abs=0.01 * float(np.abs(keras_features).max()))  # float16 weights
+    assert backbone(pixels[1:2]) == pytest.approx(features[1:2], abs=1e-5)  # one image, then three again
+    assert backbone(pixels) == pytest.approx(features, abs=1e-5)
+
+
+def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_path, flatbuffer):
     rng = np.random.default_rng(1)
     regression = member.fit(rng.normal(size=(40, pretrained.FEATURES)), np.arange(40) % 2, C=0.1)
-    entry = member.save(str(tmp_path), regression, 0.35, (0.02, 0.98), 0.4, 160, 40)
+    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.4, INPUT, 40)
     assert entry["file"] == runs.PRETRAINED_MEMBER_FILE and entry["backbone"] == pretrained.PACKAGE
     assert entry["backbone_sha256"] == pretrained.digest(pretrained.BACKBONE_FILE)
+    assert (tmp_path / entry["backbone_file"]).read_bytes() == flatbuffer
     loaded = member.load(str(tmp_path), json.loads(json.dumps(entry)), SIDE)
-    features = rng.normal(size=(5, pretrained.FEATURES))
-    assert loaded.predict(features) == pytest.approx(
-        member.Member(**regression, weight=0.35, unsure=(0.02, 0.98), center=0.4, image_size=SIDE).predict(features))
-    assert (loaded.weight, loaded.unsure, loaded.center, loaded.input_size) == (0.35, (0.02, 0.98), 0.4, 160)
-    del entry["input_size"]  # a run trained before input_size existed: its member learned 224 px
-    assert member.load(str(tmp_path), entry, SIDE).input_size == pretrained.INPUT_SIZE
+    assert loaded.extractor is None  # the interpreter is built on first use
+    pixels = [bytes(range(i, i + SIDE * SIDE * 3)) for i in (0, 100)]
+    expected = member.Member(**regression, weight=0.35, unsure=(0.02, 0.98), center=0.4, image_size=SIDE,
+                             extractor=member.Backbone(flatbuffer))
+    assert loaded.probabilities(pixels) == pytest.approx(expected.probabilities(pixels), abs=1e-6)
+    assert (loaded.weight, loaded.unsure, loaded.center, loaded.input_size) == (0.35, (0.02, 0.98), 0.4, INPUT)
+    del entry["input_size"], entry["backbone_file"]  # a run from before either: its member learned 224 px
+    older = member.load(str(tmp_path), entry, SIDE)
+    assert (older.input_size, older.backbone) == (pretrained.INPUT_SIZE, None)  # converted when first needed
+
+
+def test_a_missing_or_corrupt_backbone_file_is_refused_naming_it(tmp_path, flatbuffer):
+    regression = member.fit(np.random.default_rng(2).normal(size=(8, pretrained.FEATURES)), np.arange(8) % 2, C=0.1)
+    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.5, INPUT, 8)
+    member.load(str(tmp_path), entry, SIDE)
+    (tmp_path / runs.PRETRAINED_BACKBONE_FILE).write_bytes(b"PK\x03\x04 not a flatbuffer")
+    with pytest.raises(ValueError, match="pretrained_member.tflite, the run's pretrained backbone .* is missing or "
+                                         "corrupt; retrain or restore"):
+        member.load(str(tmp_path), entry, SIDE)
+    (tmp_path / runs.PRETRAINED_BACKBONE_FILE).unlink()
+    with pytest.raises(ValueError, match="pretrained_member.tflite, the run's pretrained backbone .* is missing"):
+        member.load(str(tmp_path), entry, SIDE)
 
 
 def test_a_run_that_learned_other_backbone_weights_is_refused(tmp_path):
-    entry = member.save(str(tmp_path), member.fit(np.eye(4), np.arange(4) % 2, C=0.1), 0.35, (0.02, 0.98), 0.5,
-                        pretrained.INPUT_SIZE, 4)
+    entry = member.save(str(tmp_path), member.fit(np.eye(4), np.arange(4) % 2, C=0.1), b"", 0.35, (0.02, 0.98),
+                        0.5, pretrained.INPUT_SIZE, 4)
     with pytest.raises(ValueError, match=f"coefficients, the backbone gives {pretrained.FEATURES}"):
         member.load(str(tmp_path), entry, SIDE)
     with pytest.raises(ValueError, match="learned backbone weights 0+, this version ships .*retrain the model"):
