@@ -33,7 +33,7 @@ test: $(STAMP) $(CHROMIUM)
 	CHART_SIFTER_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests
 
 # The shipped model (models/shipped, the default --model_dir): every real image in ../shared/data plus
-# demo images, the chart-cnn recipe, seed 0 (about 13 minutes here; docs/MODEL_CARD.md, "Reproduce it").
+# demo images, the chart-cnn recipe, seed 0 (about 12 minutes here; docs/MODEL_CARD.md, "Reproduce it").
 # The review band is the committed one (configs/shipped_review_band.json, chosen on a source-disjoint fold run's
 # out-of-fold scores); `make model FOLDS=benchmarks/results/source_folds.json` chooses it again (at least REVIEW_TARGET
 # right outside it, on each side of the threshold) and rewrites that file.
