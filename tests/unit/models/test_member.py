@@ -94,6 +94,20 @@ def test_the_litert_backbone_gives_the_keras_networks_features_for_any_batch_siz
     assert backbone(pixels) == pytest.approx(features, abs=1e-5)
 
 
+def test_one_backbone_serves_threads_calling_with_different_batch_sizes(flatbuffer):
+    """The REST API's and RunInference's threads share a run's member: calls take turns on its interpreter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    batches = [rng.integers(0, 256, (n, SIDE, SIDE, 3), dtype=np.uint8) for n in (1, 5, 2, 7) * 4]
+    backbone = member.Backbone(flatbuffer)
+    alone = [backbone(batch) for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(backbone, batches))
+    for expected, got in zip(alone, together):
+        assert got == pytest.approx(expected, abs=1e-5)
+
+
 def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_path, flatbuffer):
     rng = np.random.default_rng(1)
     regression = member.fit(rng.normal(size=(40, pretrained.FEATURES)), np.arange(40) % 2, C=0.1)
