@@ -6,7 +6,7 @@ The backbone is models.pretrained's MobileNetV2 on prepared pixels (uint8 [N, S,
 to run it, in one process, on the same random pixels:
 - `tf_function`: the Keras model in one `tf.function` with any batch size (how the member ran before LiteRT);
 - `tf_frozen`: the same graph with its variables frozen to constants, so grappler folds the batch norms into the
-  convolutions (the strongest TensorFlow graph found; XLA's jit_compile was ten times slower on this CPU);
+  convolutions (the strongest TensorFlow graph found);
 - `litert`: `pretrained.litert_backbone`'s flatbuffer on `member.Backbone` (LiteRT's interpreter, XNNPACK).
 Batch sizes are those of the unsure images a labelling batch hands the member (about one in six of 64). Per image:
 the best wall and CPU milliseconds over --repeats calls; once: the setup each needs in a labelling process (TensorFlow:
