@@ -46,7 +46,6 @@ class Member:
     center: float  # the ensemble's own threshold (chosen on val before the member joined)
     image_size: int  # of the prepared pixels it reads
     input_size: int = pretrained.INPUT_SIZE  # of the backbone's input, resized from image_size
-    pooling: str = pretrained.POOLINGS[0]  # of the backbone's last block (pretrained.POOLINGS)
     backbone: Optional[bytes] = None  # its LiteRT flatbuffer (None: a run from before it was stored)
     extractor: Any = None  # uint8 pixels [N, S, S, 3] -> features [N, FEATURES]; built on first use
 
@@ -61,7 +60,7 @@ class Member:
                 logging.warning("The run's pretrained member has no %s (trained before it was stored): converting "
                                 "the backbone, about 7 s a process; `--refit_member` stores it",
                                 runs.PRETRAINED_BACKBONE_FILE)
-                self.backbone = pretrained.litert_backbone(self.image_size, self.input_size, self.pooling)
+                self.backbone = pretrained.litert_backbone(self.image_size, self.input_size)
             self.extractor = Backbone(self.backbone)
         return self.extractor(pixels)
 
@@ -116,7 +115,7 @@ def fit(features: np.ndarray, labels: np.ndarray, C: float) -> dict[str, np.ndar
 
 
 def save(run_dir: str, regression: dict[str, np.ndarray], backbone: bytes, weight: float, unsure: tuple[float, float],
-         center: float, input_size: int, pooling: str, images: int) -> dict:
+         center: float, input_size: int, images: int) -> dict:
     """Write the regression and the backbone's flatbuffer into the run directory; returns the metadata entry that
     names them."""
     buffer = io.BytesIO()
@@ -124,8 +123,7 @@ def save(run_dir: str, regression: dict[str, np.ndarray], backbone: bytes, weigh
     storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_MEMBER_FILE), buffer.getvalue())
     storage.write_atomically(storage.join(run_dir, runs.PRETRAINED_BACKBONE_FILE), backbone)
     return {"file": runs.PRETRAINED_MEMBER_FILE, "backbone_file": runs.PRETRAINED_BACKBONE_FILE, "weight": weight,
-            "unsure": list(unsure), "center": center, "input_size": input_size, "pooling": pooling,
-            "backbone": pretrained.PACKAGE,
+            "unsure": list(unsure), "center": center, "input_size": input_size, "backbone": pretrained.PACKAGE,
             "backbone_sha256": pretrained.digest(pretrained.BACKBONE_FILE), "images": images}
 
 
@@ -140,10 +138,9 @@ def load(run_dir: str, entry: dict, image_size: int) -> Member:
     path = storage.join(run_dir, entry["file"])
     with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
         regression = {key: saved[key] for key in _REGRESSION_KEYS}
-    pooling = entry.get("pooling", pretrained.POOLINGS[0])  # runs before it pooled by average
-    if regression["coef"].shape != (pretrained.width(pooling),):
-        raise ValueError(f"{path}: {regression['coef'].shape[0]} coefficients, the backbone's {pooling} pooling gives "
-                         f"{pretrained.width(pooling)} features; retrain the model")
+    if regression["coef"].shape != (pretrained.FEATURES,):
+        raise ValueError(f"{path}: {regression['coef'].shape[0]} coefficients, the backbone gives "
+                         f"{pretrained.FEATURES} features; retrain the model")
     backbone = None
     if entry.get("backbone_file"):  # runs before it convert the backbone when they first need it
         path = storage.join(run_dir, entry["backbone_file"])
@@ -153,4 +150,4 @@ def load(run_dir: str, entry: dict, image_size: int) -> Member:
     low, high = entry["unsure"]
     return Member(regression["mean"], regression["scale"], regression["coef"], float(regression["intercept"][0]),
                   float(entry["weight"]), (float(low), float(high)), float(entry["center"]), image_size,
-                  int(entry.get("input_size", pretrained.INPUT_SIZE)), pooling, backbone)  # before input_size: 224
+                  int(entry.get("input_size", pretrained.INPUT_SIZE)), backbone)  # runs before input_size: 224

@@ -32,7 +32,6 @@ SHARD_FILE = "group1-shard1of1.min.js"
 LICENSE_MEMBER = "package/LICENSE"
 INPUT_SIZE = 224  # the bundle's training size (a member can ask for less: `input_size`, docs/EXPERIMENTS.md)
 FEATURES = 1280  # width of the global average pool over the last block
-POOLINGS = ("avg", "avg_max")  # the last block's global average pool; or it and its global max pool, side by side
 BACKBONE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 BACKBONE_FILE = os.path.join(BACKBONE_DIR, "mobilenet_v2_nsfwjs.npz")  # {name: uint8}, {RANGE + name: [min, scale]}
 LICENSE_FILE = os.path.join(BACKBONE_DIR, "LICENSE.nsfwjs")
@@ -104,9 +103,8 @@ def digest(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE, input_size: int = INPUT_SIZE,
-                      pooling: str = POOLINGS[0]):
-    """MobileNetV2 to its pooled features (`width(pooling)`), loaded from the weights at ``path``.
+def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE, input_size: int = INPUT_SIZE):
+    """MobileNetV2 to its 1,280 pooled features, loaded from the weights at ``path``.
 
     Input: uint8 [N, image_size, image_size, 3] RGB (prepared pixels); resized bilinearly to `input_size` px (the
     network's work grows with its square) and scaled to [0, 1] (RGB / 255, the bundle's own scaling).
@@ -115,7 +113,7 @@ def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE, i
 
     weights = read_bundle(path)
     backbone = keras.applications.MobileNetV2(
-        input_shape=(input_size, input_size, 3), include_top=False, weights=None, pooling=None
+        input_shape=(input_size, input_size, 3), include_top=False, weights=None, pooling="avg"
     )
     for layer in backbone.layers:
         if layer.weights:
@@ -124,20 +122,10 @@ def feature_extractor(path: str = BACKBONE_FILE, image_size: int = INPUT_SIZE, i
     pixels = keras.layers.Rescaling(1 / 255)(inputs)
     if image_size != input_size:
         pixels = keras.layers.Resizing(input_size, input_size, interpolation="bilinear")(pixels)
-    grid = backbone(pixels)
-    pooled = keras.layers.GlobalAveragePooling2D()(grid)
-    if pooling == "avg_max":
-        pooled = keras.layers.Concatenate()([pooled, keras.layers.GlobalMaxPooling2D()(grid)])
-    return keras.Model(inputs, pooled)
+    return keras.Model(inputs, backbone(pixels))
 
 
-def width(pooling: str) -> int:
-    """How many features `pooling` gives."""
-    return FEATURES * (1 + (pooling == "avg_max"))
-
-
-def litert_backbone(image_size: int, input_size: int = INPUT_SIZE, pooling: str = POOLINGS[0],
-                    path: str = BACKBONE_FILE) -> bytes:
+def litert_backbone(image_size: int, input_size: int = INPUT_SIZE, path: str = BACKBONE_FILE) -> bytes:
     """feature_extractor as a LiteRT flatbuffer with float16 weights (4.5 MB): what the member runs, on XNNPACK about
     three times faster than TensorFlow on a CPU (docs/EXPERIMENTS.md: the member's backbone on LiteRT). Converting
     takes about 7 s."""
@@ -145,7 +133,7 @@ def litert_backbone(image_size: int, input_size: int = INPUT_SIZE, pooling: str 
 
     with tempfile.TemporaryDirectory() as folder:
         target = os.path.join(folder, "backbone.tflite")
-        feature_extractor(path, image_size, input_size, pooling).export(
+        feature_extractor(path, image_size, input_size).export(
             target, format="litert", verbose=False, optimizations=[tf.lite.Optimize.DEFAULT],
             target_spec={"supported_types": [tf.float16]})
         with open(target, "rb") as handle:

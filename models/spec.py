@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from core import config
-from core.features import CHART, NON_CHART, TRAIN, VAL
+from core.features import CHART, NON_CHART
 from models import boosted, pretrained
 
 
@@ -117,9 +117,6 @@ class PretrainedMember:
     # it learns the train images of sources weighted (ingest `weight`) at least this share of the heaviest source's
     min_relative_weight: float = 0.0
     input_size: int = pretrained.INPUT_SIZE  # px of the backbone's input: its work grows with the square
-    splits: tuple[str, ...] = ("train",)  # the splits whose images it learns
-    mirror: bool = False  # it also learns each image's mirror image (left-right)
-    pooling: str = pretrained.POOLINGS[0]  # of the backbone's last block into features (pretrained.POOLINGS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,12 +224,6 @@ class _Parser:
         if positive and value <= 0:
             raise self.error(key, f"must be positive, got {value!r}")
         return float(value) if kind is float else value
-
-    def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:
-        """`value` checked to be one of `choices`."""
-        if value not in choices:
-            raise self.error(key, f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
 
     def get(self, key: str, kind: type, default: Any, positive: bool = False) -> Any:
         """Top-level `key` (None or absent gives `default`), type-checked."""
@@ -414,7 +405,9 @@ class _Parser:
         if weight >= 1:
             raise self.error("boosted_trees.weight", f"must be below 1 (the network gets 1 - weight), got {weight}")
         arguments = self.mapping("boosted_trees.arguments", value.get("arguments"))
-        combine = self.choice("boosted_trees.combine", value.get("combine", boosted.PROBABILITY), boosted.COMBINES)
+        combine = value.get("combine", boosted.PROBABILITY)
+        if combine not in boosted.COMBINES:
+            raise self.error("boosted_trees.combine", f"expected one of {', '.join(boosted.COMBINES)}, got {combine!r}")
         return BoostedTrees(weight, arguments, combine)
 
     def pretrained_member(self) -> PretrainedMember | None:
@@ -422,8 +415,8 @@ class _Parser:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            raise self.error("pretrained_member", "expected {C, weight, unsure, min_relative_weight, input_size, "
-                                                  "splits, mirror, pooling} or null, got " + repr(value))
+            raise self.error("pretrained_member", f"expected {{C, weight, unsure, min_relative_weight, input_size}} or "
+                                                  f"null, got {value!r}")
         config.check_keys(value, *config.block_keys(PretrainedMember),
                           lambda _, problem: self.error("pretrained_member", problem))
         default = PretrainedMember()
@@ -443,18 +436,7 @@ class _Parser:
             min_relative_weight=self.typed("pretrained_member.min_relative_weight",
                                            value.get("min_relative_weight", default.min_relative_weight), float),
             input_size=self.input_size(value.get("input_size", default.input_size)),
-            splits=self.member_splits(value.get("splits", list(default.splits))),
-            mirror=self.typed("pretrained_member.mirror", value.get("mirror", default.mirror), bool),
-            pooling=self.choice("pretrained_member.pooling", value.get("pooling", default.pooling),
-                                pretrained.POOLINGS),
         )
-
-    def member_splits(self, value: Any) -> tuple[str, ...]:
-        learnable = (TRAIN, VAL)
-        if not (isinstance(value, list) and value and set(value) <= set(learnable) and len(set(value)) == len(value)):
-            raise self.error("pretrained_member.splits", f"expected a list of distinct splits from {list(learnable)}, "
-                                                         f"got {value!r}")
-        return tuple(value)
 
     def input_size(self, value: Any) -> int:
         size = self.typed("pretrained_member.input_size", value, int, positive=True)

@@ -233,40 +233,35 @@ def join_member(scorer, spec: ModelSpec, data: TrainingData, run_dir: str) -> Op
     if not config:
         return None
     started = time.monotonic()
-    files = [f for split in config.splits for f in data.files[split]]
-    learned_splits = " and ".join(config.splits)
+    files = data.files[features.TRAIN]
     weights = column(files, features.WEIGHT_KEY, tf.float32)
     least = config.min_relative_weight * weights.max()
     learned = column(files, features.LABEL_KEY, tf.int64)[weights >= least]  # checked before the backbone converts
     if len(set(learned)) < 2:
-        raise ValueError(f"the pretrained member of {spec.model_type} learns the {learned_splits} images of sources "
-                         f"weighted at least {least:g}, and all {learned.size} are "
-                         f"{features.LABEL_NAMES[learned[0]]}: add images of both labels, or lower "
-                         "pretrained_member.min_relative_weight")
-    backbone = pretrained.litert_backbone(data.image_size, config.input_size, config.pooling)
+        raise ValueError(f"the pretrained member of {spec.model_type} learns the train images of sources weighted at "
+                         f"least {least:g}, and all {learned.size} are {features.LABEL_NAMES[learned[0]]}: add images "
+                         "of both labels, or lower pretrained_member.min_relative_weight")
+    backbone = pretrained.litert_backbone(data.image_size, config.input_size)
     extractor = member.Backbone(backbone)
     rows, labels = [], []
     for batch in raw_batches(files, data.transform_output, spec.batch_size):
         kept = batch[features.WEIGHT_KEY] >= least
         if kept.any():
             pixels = np.frombuffer(b"".join(batch[features.IMAGE_KEY][kept]), np.uint8)
-            pixels = pixels.reshape(-1, data.image_size, data.image_size, 3)
-            for view in (pixels, np.ascontiguousarray(pixels[:, :, ::-1]))[:1 + config.mirror]:
-                rows.append(extractor(view))
-                labels.append(batch[features.LABEL_KEY][kept].astype(int))
+            rows.append(extractor(pixels.reshape(-1, data.image_size, data.image_size, 3)))
+            labels.append(batch[features.LABEL_KEY][kept].astype(int))
     labels = np.concatenate(labels)
     val = score_split(scorer, data, features.VAL, spec.batch_size)
     center = choose_threshold(val.labels, val.scores, val.weights)
     regression = member.fit(np.concatenate(rows), labels, config.C)
     scorer.member = member.Member(**regression, weight=config.weight, unsure=config.unsure, center=center,
-                                  image_size=data.image_size, input_size=config.input_size, pooling=config.pooling,
-                                  backbone=backbone, extractor=extractor)
-    logging.info("Pretrained member fitted on %d %s images%s (sources weighted at least %g) in %.1f s; it has a "
-                 "say on scores in [%g, %g), measured from the ensemble's val threshold %.3f", labels.size,
-                 learned_splits, " and mirror images" if config.mirror else "", least, time.monotonic() - started,
-                 *config.unsure, center)
+                                  image_size=data.image_size, input_size=config.input_size, backbone=backbone,
+                                  extractor=extractor)
+    logging.info("Pretrained member fitted on %d train images (sources weighted at least %g) in %.1f s; it has a "
+                 "say on scores in [%g, %g), measured from the ensemble's val threshold %.3f", labels.size, least,
+                 time.monotonic() - started, *config.unsure, center)
     return member.save(run_dir, regression, backbone, config.weight, config.unsure, center, config.input_size,
-                       config.pooling, int(labels.size))
+                       int(labels.size))
 
 
 def score_splits(scorer, data: TrainingData, batch_size: int) -> tuple[Scored, Scored]:

@@ -111,7 +111,7 @@ def test_one_backbone_serves_threads_calling_with_different_batch_sizes(flatbuff
 def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_path, flatbuffer):
     rng = np.random.default_rng(1)
     regression = member.fit(rng.normal(size=(40, pretrained.FEATURES)), np.arange(40) % 2, C=0.1)
-    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.4, INPUT, "avg", 40)
+    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.4, INPUT, 40)
     assert entry["file"] == runs.PRETRAINED_MEMBER_FILE and entry["backbone"] == pretrained.PACKAGE
     assert entry["backbone_sha256"] == pretrained.digest(pretrained.BACKBONE_FILE)
     assert (tmp_path / entry["backbone_file"]).read_bytes() == flatbuffer
@@ -129,7 +129,7 @@ def test_saved_and_loaded_it_scores_the_same_at_the_input_size_it_learned(tmp_pa
 
 def test_a_missing_or_corrupt_backbone_file_is_refused_naming_it(tmp_path, flatbuffer):
     regression = member.fit(np.random.default_rng(2).normal(size=(8, pretrained.FEATURES)), np.arange(8) % 2, C=0.1)
-    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.5, INPUT, "avg", 8)
+    entry = member.save(str(tmp_path), regression, flatbuffer, 0.35, (0.02, 0.98), 0.5, INPUT, 8)
     member.load(str(tmp_path), entry, SIDE)
     (tmp_path / runs.PRETRAINED_BACKBONE_FILE).write_bytes(b"PK\x03\x04 not a flatbuffer")
     with pytest.raises(ValueError, match="pretrained_member.tflite, the run's pretrained backbone .* is missing or "
@@ -142,8 +142,8 @@ def test_a_missing_or_corrupt_backbone_file_is_refused_naming_it(tmp_path, flatb
 
 def test_a_run_that_learned_other_backbone_weights_is_refused(tmp_path):
     entry = member.save(str(tmp_path), member.fit(np.eye(4), np.arange(4) % 2, C=0.1), b"", 0.35, (0.02, 0.98),
-                        0.5, pretrained.INPUT_SIZE, "avg", 4)
-    with pytest.raises(ValueError, match=f"coefficients, the backbone's avg pooling gives {pretrained.FEATURES}"):
+                        0.5, pretrained.INPUT_SIZE, 4)
+    with pytest.raises(ValueError, match=f"coefficients, the backbone gives {pretrained.FEATURES}"):
         member.load(str(tmp_path), entry, SIDE)
     with pytest.raises(ValueError, match="learned backbone weights 0+, this version ships .*retrain the model"):
         member.load(str(tmp_path), {**entry, "backbone_sha256": "0" * 64}, SIDE)

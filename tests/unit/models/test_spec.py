@@ -328,10 +328,6 @@ def test_only_one_learning_rate_source(rates):
     ({"pretrained_member": {"C": 0}}, "pretrained_member.C"),
     ({"pretrained_member": {"input_size": 16}}, "pretrained_member.input_size"),
     ({"pretrained_member": {"input_size": 160.5}}, "pretrained_member.input_size"),
-    ({"pretrained_member": {"splits": ["train", "test"]}}, "pretrained_member.splits"),
-    ({"pretrained_member": {"splits": []}}, "pretrained_member.splits"),
-    ({"pretrained_member": {"splits": "train"}}, "pretrained_member.splits"),
-    ({"pretrained_member": {"mirror": "yes"}}, "pretrained_member.mirror"),
 ])
 def test_malformed_values_fail_naming_the_key(change, key):
     message = spec_error({**VALID, **change})
@@ -365,9 +361,6 @@ def test_the_pretrained_member_reaches_the_spec_with_its_defaults_and_a_typo_nam
     assert (spec.pretrained_member.weight, spec.pretrained_member.unsure) == (0.2, (0.1, 0.9))
     assert (spec.pretrained_member.C, spec.pretrained_member.min_relative_weight) == (0.1, 0.0)
     assert spec.pretrained_member.input_size == 224
-    assert (spec.pretrained_member.splits, spec.pretrained_member.mirror) == (("train",), False)
-    spec = parse_spec("probe", {**VALID, "pretrained_member": {"splits": ["train", "val"], "mirror": True}})
-    assert (spec.pretrained_member.splits, spec.pretrained_member.mirror) == (("train", "val"), True)
     assert parse_spec("probe", VALID).pretrained_member is None
     assert "did you mean 'weight'" in spec_error({**VALID, "pretrained_member": {"weigth": 0.35}})
 
