@@ -25,6 +25,7 @@ SERVING_OUTPUT = "score"  # float32 [N]
 
 METADATA_KEYS = ("model_type", "run_id", "threshold", "image_size")  # what labelling and serving rely on
 REVIEW_BAND_KEY = "review_band"  # optional [low, high): scores inside go to a person (train: on val; ship: out-of-fold)
+REFITTED_FROM_KEY = "member_refitted_from"  # provenance of a run made by `train --refit_member`: its source run
 # Optional {"file", "weight", "combine"}: the run is an ensemble, and its score blends the SavedModel's with
 # LightGBM's on transforms.descriptors (the model file in LightGBM's text format, in the run directory);
 # combine is "probability" or "logit" (models/boosted.py), "probability" where it is absent.

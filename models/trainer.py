@@ -90,11 +90,11 @@ def refit_member(spec: ModelSpec, source_run: str, base_dir: str, review_target:
     member = join_member(scorer, spec, data, run_dir)
     metadata, val, _ = record_run(scorer, spec, data, run_id, run_dir, base_dir, review_target, source.boosted_trees,
                                   member, keras_file=source.keras_file,
-                                  provenance={"member_refitted_from": source_run})
+                                  provenance={runs.REFITTED_FROM_KEY: source_run})
     threshold, band = metadata.threshold, metadata.review_band
     logging.info("Refitted: threshold %.3f, review band [%.3f, %.3f), test accuracy %.4f; %s", threshold, *band,
                  metadata.test_metrics.get("accuracy", float("nan")), run_dir)
-    return {"run_id": run_id, "model_dir": run_dir, "member_refitted_from": source_run, "threshold": threshold,
+    return {"run_id": run_id, "model_dir": run_dir, runs.REFITTED_FROM_KEY: source_run, "threshold": threshold,
             "review_band": list(band), "val_metrics": evaluate(val, threshold, band),
             "test_metrics": metadata.test_metrics}
 

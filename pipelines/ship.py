@@ -1,7 +1,8 @@
 """Ship: make a trained run the default model (models/shipped), with its provenance recorded.
 
 Copies the run's SavedModel, its boosted trees and pretrained member if it has them, and metadata.json (not
-its Keras files: serving needs neither) and adds `provenance`: the ingest configs, the commit, the seed and, when given,
+its Keras files: serving needs neither) and adds `provenance`: the ingest configs, the commit, the seed, the run a
+refitted member's network came from (kept from the run's own provenance) and, when given,
 the source-disjoint metrics of the same recipe (benchmarks/results/source_folds.json) with that run's
 arguments and commit. With those fold results the review band is chosen again, on their out-of-fold
 scores: images from sources their models never saw, which is what users bring. The band the run chose on
@@ -65,6 +66,8 @@ def run(argv: Optional[list[str]] = None) -> dict:
     }
     if args.review_band_file:
         provenance["review_band_file"] = args.review_band_file
+    if (metadata.provenance or {}).get(runs.REFITTED_FROM_KEY):  # train --refit_member's record of the source run
+        provenance[runs.REFITTED_FROM_KEY] = metadata.provenance[runs.REFITTED_FROM_KEY]
     band = {key: chosen[key] for key in BAND_KEYS if key in chosen}
     if band:
         provenance["val_review_band"] = list(metadata.review_band)

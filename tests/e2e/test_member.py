@@ -126,7 +126,7 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
     assert runs.resolve_model_dir(str(tmp_path / "base" / "models" / "demo")) == run_dir
     metadata, source = runs.RunMetadata.read(run_dir), runs.RunMetadata.read(member_run)
     assert metadata.pretrained_member["input_size"] == 96 and metadata.pretrained_member["unsure"] == [0.0, 1.0]
-    assert metadata.provenance == {"member_refitted_from": member_run} and metadata.run_id != source.run_id
+    assert metadata.provenance == {runs.REFITTED_FROM_KEY: member_run} and metadata.run_id != source.run_id
     assert metadata.boosted_trees == source.boosted_trees and metadata.data == source.data
     assert summary["threshold"] == metadata.threshold and summary["test_metrics"] == metadata.test_metrics
     for name, data in source_files.items():  # the source run untouched; the new one has its own 96 px backbone
@@ -138,6 +138,13 @@ def test_refit_member_gives_a_new_run_with_the_same_network_and_the_specs_member
     old, new = LoadedRun.open(member_run).scorer(), LoadedRun.open(run_dir).scorer()
     assert new.member.input_size == 96 and new.ensemble(batch) == pytest.approx(old.ensemble(batch), abs=1e-6)
     assert not np.allclose(new(batch), old(batch))  # every score is unsure now, and the member's features differ
+
+    from pipelines import ship
+
+    config = os.path.join(support.REPO_ROOT, "configs", "ingest_demo.yaml")
+    ship.run(["--run_dir", run_dir, "--config", config, "--seed", "0", "--target", str(tmp_path / "shipped")])
+    shipped = runs.RunMetadata.read(str(tmp_path / "shipped")).provenance
+    assert shipped[runs.REFITTED_FROM_KEY] == member_run and shipped["trained_in"] == run_dir
 
 
 def test_heaviest_sources_of_one_label_stop_the_member_naming_the_key_and_the_fixes(tmp_path):
