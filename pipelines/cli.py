@@ -27,6 +27,7 @@ _TF_START_UP = re.compile(r"WARNING: All log messages before absl::InitializeLog
                           r"|[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] |To enable the following instructions: ")
 _BEAM_NOISE = ("Resource module is not available",)  # RunInference, each batch: it fails to import torch
 _launcher_pid: Optional[int] = None  # the process cli.main runs its command in
+_interrupt_seen = False  # set by the first Ctrl-C: what the command raises after it is the interrupt's doing
 
 
 def base_dir() -> str:
@@ -218,20 +219,29 @@ def main(module: str) -> None:
     except SystemExit as err:
         code = err.code if isinstance(err.code, int) else 1
     except KeyboardInterrupt:
-        logging.error("Interrupted.")
-        code = 130
-    except (ValueError, ConnectionError, FileNotFoundError) as err:
-        logging.error("%s", err)
-        code = 1
-    except Exception:
-        logging.exception("Failed.")
-        code = 1
+        code = _stopped()
+    except Exception as err:  # after a Ctrl-C, Beam re-raises it from inside a bundle as a RuntimeError
+        if _interrupt_seen:
+            code = _stopped()
+        elif isinstance(err, (ValueError, ConnectionError, FileNotFoundError)):
+            logging.error("%s", err)
+            code = 1
+        else:
+            logging.exception("Failed.")
+            code = 1
     exit_now(code)
+
+
+def _stopped() -> int:
+    logging.error("Interrupted.")
+    return 130
 
 
 def _interrupted(signum: int, frame) -> None:
     """Ctrl-C: raise KeyboardInterrupt as usual, and exit 130 if the command is still running
     INTERRUPT_GRACE_S later (Beam's FnApiRunner can hang in the bundle the interrupt landed in)."""
+    global _interrupt_seen
+    _interrupt_seen = True
     watchdog = threading.Timer(INTERRUPT_GRACE_S, _still_running)
     watchdog.daemon = True
     watchdog.start()

@@ -58,6 +58,36 @@ def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
     assert time.monotonic() - started < 10
 
 
+WRAPPING = """
+import time
+
+
+def run(argv):
+    print("running", flush=True)
+    try:
+        while True:
+            time.sleep(0.1)
+    except KeyboardInterrupt as err:  # as Beam re-raises a Ctrl-C that lands inside a bundle
+        raise RuntimeError("KeyboardInterrupt [while running 'Label/RunInference']") from err
+"""
+
+
+def test_ctrl_c_that_the_runner_re_raises_as_another_error_still_exits_130_without_a_traceback(tmp_path):
+    (tmp_path / "wrapping.py").write_text(WRAPPING)
+    root = support.REPO_ROOT
+    job = subprocess.Popen([sys.executable, "-c", "from pipelines import cli; cli.main('wrapping')"], cwd=root,
+                           env=dict(os.environ, PYTHONPATH=f"{root}:{tmp_path}"), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        assert job.stdout.readline().strip() == "running"
+        job.send_signal(signal.SIGINT)
+        log, _ = job.communicate(timeout=30)
+    finally:
+        job.kill()
+    assert job.returncode == 130 and "Interrupted." in log, log[-2000:]
+    assert "Traceback" not in log and "Failed." not in log, log[-2000:]
+
+
 # What TensorFlow (absl, oneDNN, CUDA) and Beam print on their own at start-up.
 NOISE = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\]|absl::InitializeLog|Resource module is not available"
                    r"|Missing pipeline option")
