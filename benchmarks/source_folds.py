@@ -200,7 +200,7 @@ def main(argv=None) -> dict:
                              "pooled out-of-fold scores, cut at the threshold it was chosen at")
     args = parser.parse_args(argv)
 
-    from models.metrics import binary_metrics, selective
+    from models.metrics import binary_metrics, selective, sureness
     from models.reports import contact_sheet
 
     env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
@@ -223,8 +223,8 @@ def main(argv=None) -> dict:
     summary["pooled_false"] = int(sum(not t and not ok for t, ok in zip(truths, correct)))
     # Selective accuracy pooled: the share right among the images each fold's model is surest of (by distance
     # from its threshold, scaled to the side's range), at fixed coverages.
-    sureness = np.array([(s - thr) / (1 - thr) if s >= thr else (thr - s) / thr for _, _, s, thr in pooled])
-    order = np.argsort(-sureness, kind="stable")
+    sure = np.array([sureness(s, thr) for _, _, s, thr in pooled])
+    order = np.argsort(-sure, kind="stable")
     summary["pooled_accuracy_at_coverage"] = {
         str(cov): round(float(correct[order[: int(round(cov * len(order)))]].mean()), 4) for cov in (0.7, 0.8, 0.85, 0.9)}
     summary["pooled_roc_auc"] = binary_metrics(truths, np.array([s for _, _, s, _ in pooled]), 0.5)["roc_auc"]

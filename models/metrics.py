@@ -66,6 +66,23 @@ def choose_review_band(labels, scores, threshold: float, target: float = 0.99, w
     return low, high
 
 
+def sureness(scores, threshold: float) -> np.ndarray:
+    """How sure each score is of its label: its distance from the threshold as a share of its side's range
+    (0 at the threshold, 1 at 0 or 1)."""
+    scores = np.asarray(scores, dtype=float)
+    return np.where(scores >= threshold, (scores - threshold) / max(1 - threshold, 1e-9),
+                    (threshold - scores) / max(threshold, 1e-9))
+
+
+def band_at_coverage(scores, threshold: float, coverage: float) -> tuple[float, float]:
+    """The review band [low, high) that leaves `coverage` of `scores` outside it: the least sure images go to a
+    person, equally sure on both sides (one cut in `sureness`). Fixing the share rather than the accuracy outside
+    (choose_review_band) holds better on new sources, where the few mistakes in the sure tail move the accuracy
+    more than the scores' spread (docs/EXPERIMENTS.md)."""
+    cut = float(np.quantile(sureness(scores, threshold), 1 - coverage))
+    return threshold * (1 - cut), threshold + (1 - threshold) * cut
+
+
 def _widest_side(scores, right, weights, target: float, ascending: bool, edge: float, cap: float) -> float:
     """The cut that keeps the most images on one side of the threshold while their accuracy is >= target."""
     order = np.argsort(scores if ascending else -scores, kind="stable")

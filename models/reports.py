@@ -14,6 +14,7 @@ from core import (
     features,
     storage,
 )
+from models import metrics
 
 
 def _save(fig: Figure, path: str) -> str:
@@ -49,9 +50,7 @@ def plot_coverage(labels: Sequence[int], scores: Sequence[float], threshold: flo
     """Selective classification: accuracy of the images labelled automatically against their share
     (coverage), leaving the least sure to a person first; the review band's point is marked."""
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=float)
-    sureness = np.where(scores >= threshold, (scores - threshold) / max(1 - threshold, 1e-9),
-                        (threshold - scores) / max(threshold, 1e-9))
-    right = ((scores >= threshold) == labels)[np.argsort(-sureness, kind="stable")]
+    right = ((scores >= threshold) == labels)[np.argsort(-metrics.sureness(scores, threshold), kind="stable")]
     kept = np.arange(1, right.size + 1)
     fig = Figure(figsize=(6, 4.5))
     ax = fig.subplots()

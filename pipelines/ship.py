@@ -23,12 +23,13 @@ from typing import Optional
 import numpy as np
 
 from core import features, runs, storage
-from models.metrics import choose_review_band
+from models.metrics import band_at_coverage, choose_review_band
 from pipelines import cli, options
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
 BAND_KEYS = (runs.REVIEW_BAND_KEY, "review_band_source")  # the chosen band, in the shipped metadata
-PROVENANCE_KEYS = ("source_disjoint", "source_disjoint_run")  # the fold run it was chosen on, in its provenance
+PROVENANCE_KEYS = ("source_disjoint", "source_disjoint_run", "band_fold_runs")  # the fold runs it was chosen on
+DEFAULT_REVIEW_TARGET = 0.99
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -38,13 +39,20 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="The ingest config the run was trained on (recorded); repeated as ingest had it when "
                              "ingest read several (a corrections config, say).")
     parser.add_argument("--seed", type=int, required=True, help="The seed it was trained with (recorded).")
-    parser.add_argument("--folds", default=None, help="source_folds results of the same recipe (recorded; the review "
-                                                       "band is chosen on their out-of-fold scores).")
+    parser.add_argument("--folds", nargs="+", default=None,
+                        help="source_folds results of the same recipe, one or more runs (other seeds): the first "
+                             "one's figures are recorded, and the review band is chosen on all their out-of-fold "
+                             "scores, pooled.")
     parser.add_argument("--review_band_file", default=None,
                         help="With --folds: where to write the band chosen on them, with the fold run's summary and "
                              "provenance; without: the band to ship, read from such a file (what `make model` uses).")
-    parser.add_argument("--review_target", type=float, default=0.99,
-                        help="With --folds: the accuracy kept outside the review band, on each side of the threshold.")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--review_target", type=float, default=None,
+                        help="With --folds: the band is the widest with this accuracy outside it, on each side of the "
+                             "threshold (default 0.99 when --review_coverage is not given).")
+    choice.add_argument("--review_coverage", type=float, default=None,
+                        help="With --folds: the band leaves this share of the scores outside it, the least sure "
+                             "inside, equally sure on both sides (holds better on new sources than a target).")
     parser.add_argument("--target", default=runs.SHIPPED_MODEL_DIR, help="Where the shipped model goes.")
     return parser.parse_args(argv)
 
@@ -98,19 +106,24 @@ def ingest_config_text(paths: list[str]) -> str:
 
 
 def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:
-    """The band to ship and the fold run behind it (BAND_KEYS, PROVENANCE_KEYS): chosen on --folds (and written
+    """The band to ship and the fold runs behind it (BAND_KEYS, PROVENANCE_KEYS): chosen on --folds (and written
     to --review_band_file when given), read from --review_band_file, or none (the run's own val band is shipped)."""
     if args.folds:
-        folds = json.loads(storage.read_bytes(args.folds))
-        chosen = {**_source_disjoint(folds), **_unseen_source_band(folds, threshold, args.review_target)}
+        if args.review_coverage is not None and not 0 < args.review_coverage < 1:
+            raise ValueError(f"--review_coverage is the share of images left outside the band: between 0 and 1, "
+                             f"got {args.review_coverage}")
+        fold_runs = [json.loads(storage.read_bytes(path)) for path in args.folds]
+        rule = ({"review_coverage": args.review_coverage} if args.review_coverage is not None
+                else {"review_target": args.review_target or DEFAULT_REVIEW_TARGET})
+        chosen = {**_source_disjoint(fold_runs), **_unseen_source_band(fold_runs, threshold, **rule)}
         if args.review_band_file:
             if runs.REVIEW_BAND_KEY not in chosen:
-                raise ValueError(f"--folds {args.folds} holds no out-of-fold scores: no band to write to "
+                raise ValueError(f"--folds {' '.join(args.folds)} hold no out-of-fold scores: no band to write to "
                                  f"--review_band_file {args.review_band_file}")
             with storage.open_write(args.review_band_file) as f:
-                f.write((json.dumps({**chosen, "chosen_at_threshold": threshold, "review_target": args.review_target},
-                                    indent=2, sort_keys=True) + "\n").encode())
-            logging.info("Wrote the review band chosen on %s to %s", args.folds, args.review_band_file)
+                f.write((json.dumps({**chosen, "chosen_at_threshold": threshold, **rule}, indent=2, sort_keys=True)
+                         + "\n").encode())
+            logging.info("Wrote the review band chosen on %s to %s", " ".join(args.folds), args.review_band_file)
         return chosen
     if args.review_band_file:
         chosen = json.loads(storage.read_bytes(args.review_band_file))
@@ -126,28 +139,34 @@ def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:
     return {"source_disjoint": None}
 
 
-def _source_disjoint(folds: Optional[dict]) -> dict:
-    """The fold run's summary, and what it ran: its arguments (folds, seed, config) and commit."""
-    if not folds:
-        return {"source_disjoint": None}
-    environment = folds.get("environment", {})
-    return {"source_disjoint": folds["summary"],
-            "source_disjoint_run": {"args": folds.get("args"), "commit": environment.get("git_commit"),
-                                    "date_utc": environment.get("date_utc")}}
+def _source_disjoint(fold_runs: list[dict]) -> dict:
+    """The first fold run's summary, and what each ran: its arguments (folds, seed, config) and commit."""
+    described = [{"args": folds.get("args"), "commit": folds.get("environment", {}).get("git_commit"),
+                  "date_utc": folds.get("environment", {}).get("date_utc")} for folds in fold_runs]
+    recorded = {"source_disjoint": fold_runs[0]["summary"], "source_disjoint_run": described[0]}
+    return {**recorded, "band_fold_runs": described} if len(fold_runs) > 1 else recorded
 
 
-def _unseen_source_band(folds: dict, threshold: float, target: float) -> dict:
-    """The review band chosen on the fold run's out-of-fold scores (pooled over its folds), and where it came
-    from; {} when the results hold no per-image scores."""
-    pairs = [pair for fold in folds["folds"] for pair in fold.get("scores", {}).values()]
+def _unseen_source_band(fold_runs: list[dict], threshold: float, review_target: Optional[float] = None,
+                        review_coverage: Optional[float] = None) -> dict:
+    """The review band chosen on the fold runs' out-of-fold scores (pooled over their folds), by accuracy outside it
+    (`review_target`) or by the share it leaves outside (`review_coverage`), and where it came from; {} when the
+    results hold no per-image scores."""
+    pairs = [pair for folds in fold_runs for fold in folds["folds"] for pair in fold.get("scores", {}).values()]
     if not pairs:
         return {}
     labels = np.array([truth == features.CHART for truth, _ in pairs], int)
-    band = choose_review_band(labels, np.array([score for _, score in pairs], float), threshold, target)
+    scores = np.array([score for _, score in pairs], float)
+    if review_coverage is not None:
+        band, rule = band_at_coverage(scores, threshold, review_coverage), (
+            f"{review_coverage:.0%} of them outside it, the least sure inside, equally sure on both sides")
+    else:
+        band, rule = choose_review_band(labels, scores, threshold, review_target), (
+            f"accuracy >= {review_target} outside it, on each side of the threshold")
+    runs_text = "the source-disjoint run" if len(fold_runs) == 1 else f"{len(fold_runs)} source-disjoint runs"
     return {runs.REVIEW_BAND_KEY: list(band),
-            "review_band_source": f"chosen on the {labels.size} out-of-fold scores of the source-disjoint run (images "
-                                  f"from sources their models never saw): accuracy >= {target} outside it, on each "
-                                  "side of the threshold"}
+            "review_band_source": f"chosen on the {labels.size} out-of-fold scores of {runs_text} (images from "
+                                  f"sources their models never saw): {rule}"}
 
 
 def _files(folder: str) -> list[tuple[str, int]]:

@@ -132,6 +132,35 @@ def test_ship_with_folds_writes_the_band_file_that_a_later_ship_reads_back(train
     assert "400 out-of-fold scores" in again["review_band_source"] and again == chosen
 
 
+def test_a_band_at_a_coverage_is_chosen_on_several_fold_runs_pooled_and_read_back(trained, tmp_path):
+    """Fold runs of other seeds pool their out-of-fold scores; --review_coverage fixes the share left to the model."""
+    from models.metrics import sureness
+
+    run_dir = trained["summary"]["model_dir"]
+    threshold = runs.RunMetadata.read(run_dir).threshold
+    (_, first), (_, second) = (_folds(tmp_path / f"folds{seed}.json", threshold, seed) for seed in (3, 4))
+    scores = np.concatenate([first, second])
+    band_file = str(tmp_path / "band.json")
+    chosen = _ship(run_dir, tmp_path / "first", "--folds", str(tmp_path / "folds3.json"),
+                   str(tmp_path / "folds4.json"), "--review_coverage", "0.9", "--review_band_file", band_file)
+    low, high = chosen[runs.REVIEW_BAND_KEY]
+    assert np.mean((scores < low) | (scores >= high)) == pytest.approx(0.9, abs=0.003)  # of all 800, not of one run
+    assert sureness([low], threshold) == pytest.approx(sureness([high], threshold))
+    assert "800 out-of-fold scores of 2 source-disjoint runs" in chosen["review_band_source"]
+    assert "90% of them outside it" in chosen["review_band_source"]
+    provenance = chosen["provenance"]
+    assert provenance["source_disjoint_run"]["args"] == {"seed": 3}  # the first run's figures are the recipe's
+    assert [run["args"] for run in provenance["band_fold_runs"]] == [{"seed": 3}, {"seed": 4}]
+    written = json.load(open(band_file))
+    assert written["review_coverage"] == 0.9 and "review_target" not in written
+    assert _ship(run_dir, tmp_path / "again", "--review_band_file", band_file) == chosen
+    with pytest.raises(ValueError, match="--review_coverage is the share .* between 0 and 1, got 90"):
+        _ship(run_dir, tmp_path / "bad", "--folds", str(tmp_path / "folds3.json"), "--review_coverage", "90")
+    with pytest.raises(SystemExit):  # a band is chosen by one rule: argparse refuses both
+        _ship(run_dir, tmp_path / "both", "--folds", str(tmp_path / "folds3.json"), "--review_coverage", "0.9",
+              "--review_target", "0.99")
+
+
 def test_a_band_file_that_leaves_the_threshold_outside_is_refused(trained, tmp_path):
     run_dir = trained["summary"]["model_dir"]
     threshold = runs.RunMetadata.read(run_dir).threshold

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from models.metrics import binary_metrics, choose_review_band, choose_threshold, selective
+from models.metrics import band_at_coverage, binary_metrics, choose_review_band, choose_threshold, selective, sureness
 
 
 @pytest.mark.parametrize("labels, scores, expected", [
@@ -62,3 +62,19 @@ def test_outside_the_chosen_band_val_accuracy_meets_the_target():
     assert chosen["accuracy_inside_band"] < 0.9 and chosen["in_review"] == round((1 - chosen["coverage"]) * labels.size)
     wider = selective(labels, scores, 0.5, (band[0] + 0.02, band[1] - 0.02))
     assert wider["accuracy_outside_band"] < 0.99  # a narrower band would miss the target: the chosen one is tight
+
+
+def test_sureness_is_the_distance_from_the_threshold_as_a_share_of_its_side():
+    assert sureness([0.0, 0.3, 0.6, 0.8, 1.0], 0.6) == pytest.approx([1.0, 0.5, 0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("threshold, coverage", [(0.5, 0.9), (0.547, 0.92), (0.3, 0.75)])
+def test_the_band_at_a_coverage_leaves_that_share_outside_equally_sure_at_both_edges(threshold, coverage):
+    scores = np.random.default_rng(1).beta(0.5, 0.5, 5000)
+    low, high = band_at_coverage(scores, threshold, coverage)
+    assert low < threshold < high
+    covered = selective(np.zeros(scores.size), scores, threshold, (low, high))["coverage"]
+    assert covered == pytest.approx(coverage, abs=1e-3)
+    assert sureness([low], threshold) == pytest.approx(sureness([high], threshold))
+    inside = (scores >= low) & (scores < high)  # every image in the band is less sure than every image outside it
+    assert sureness(scores[inside], threshold).max() <= sureness(scores[~inside], threshold).min()
