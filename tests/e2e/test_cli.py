@@ -41,10 +41,12 @@ def run(argv):
 """
 
 
-def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
-    (tmp_path / "stubborn.py").write_text(STUBBORN)
+def _interrupted(tmp_path, name: str, source: str) -> tuple[int, str, float]:
+    """Run the stub command `name` (its module `source`) under cli.main and Ctrl-C it once it prints "running":
+    its exit code, its output and the seconds it took to end."""
+    (tmp_path / f"{name}.py").write_text(source)
     root = support.REPO_ROOT
-    job = subprocess.Popen([sys.executable, "-c", "from pipelines import cli; cli.main('stubborn')"], cwd=root,
+    job = subprocess.Popen([sys.executable, "-c", f"from pipelines import cli; cli.main('{name}')"], cwd=root,
                            env=dict(os.environ, PYTHONPATH=f"{root}:{tmp_path}"), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
@@ -54,8 +56,13 @@ def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
         log, _ = job.communicate(timeout=30)
     finally:
         job.kill()
-    assert job.returncode == 130 and "swallowed" in log and "still running" in log, log[-2000:]
-    assert time.monotonic() - started < 10
+    return job.returncode, log, time.monotonic() - started
+
+
+def test_a_command_that_does_not_stop_on_ctrl_c_is_ended_with_130(tmp_path):
+    code, log, seconds = _interrupted(tmp_path, "stubborn", STUBBORN)
+    assert code == 130 and "swallowed" in log and "still running" in log, log[-2000:]
+    assert seconds < 10
 
 
 WRAPPING = """
@@ -73,18 +80,8 @@ def run(argv):
 
 
 def test_ctrl_c_that_the_runner_re_raises_as_another_error_still_exits_130_without_a_traceback(tmp_path):
-    (tmp_path / "wrapping.py").write_text(WRAPPING)
-    root = support.REPO_ROOT
-    job = subprocess.Popen([sys.executable, "-c", "from pipelines import cli; cli.main('wrapping')"], cwd=root,
-                           env=dict(os.environ, PYTHONPATH=f"{root}:{tmp_path}"), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    try:
-        assert job.stdout.readline().strip() == "running"
-        job.send_signal(signal.SIGINT)
-        log, _ = job.communicate(timeout=30)
-    finally:
-        job.kill()
-    assert job.returncode == 130 and "Interrupted." in log, log[-2000:]
+    code, log, _ = _interrupted(tmp_path, "wrapping", WRAPPING)
+    assert code == 130 and "Interrupted." in log, log[-2000:]
     assert "Traceback" not in log and "Failed." not in log, log[-2000:]
 
 
