@@ -1,6 +1,7 @@
 """What square tiles of tall and wide images would do for the pretrained member, on finished fold runs.
 
     python -m benchmarks.member_tiles --work_dir DIR [--work_dir DIR ...] [--refit_member NAME]
+        [--tiles_within LOW HIGH]
 
 The network and the member see each image squashed to a square: a phone screen three times as tall as wide loses
 two thirds of its height. This re-scores every held-out image of each `benchmarks.source_folds` work dir (its
@@ -8,8 +9,9 @@ fold runs: `<fold>/base`, or `<fold>/NAME` with --refit_member) with the run's o
 the member has a say (the ensemble unsure) and the image's sides differ by more than TILE_ASPECT, the member also
 scores ceil(long / short) evenly spaced square tiles of the original, prepared like the whole image, and its
 log-odds become the mean of the whole image's and the tiles' mean. The member's regression is the run's, learned on
-whole images only. Errors at the run's threshold are counted image for image against the run as it is (which this
-reproduces, checked), with the backbone passes each needs: the tiles' labelling cost. Writes
+whole images only. --tiles_within narrows where tiles are shown to an ensemble score in [LOW, HIGH) (inside the
+member's unsure range: fewer passes). Errors at the run's threshold are counted image for image against the run as
+it is (which this reproduces, checked), with the backbone passes each needs: the tiles' labelling cost. Writes
 benchmarks/results/member_tiles.json. A measurement for a change not made yet: labelling, serving and evaluation
 pass the labeller prepared pixels only, and would need the tiles carried with them.
 """
@@ -18,6 +20,7 @@ import glob
 import json
 import math
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -54,7 +57,7 @@ def fold_runs(work_dir: str, name: str) -> list[tuple[str, str]]:
     return found
 
 
-def rescore_fold(run: str, fold_json: str) -> dict:
+def rescore_fold(run: str, fold_json: str, tiles_within: Optional[tuple[float, float]] = None) -> dict:
     """Each held-out image's score as the run gives it and with the member shown tiles, and the backbone passes."""
     from models import boosted
     from models.member import from_center
@@ -65,6 +68,7 @@ def rescore_fold(run: str, fold_json: str) -> dict:
     scorer, size = loaded.scorer(), loaded.metadata.image_size
     member, threshold = scorer.member, loaded.metadata.threshold
     low, high = member.unsure
+    tiled_low, tiled_high = tiles_within or member.unsure
     rows = {}
     for path, (label, recorded) in json.load(open(fold_json))["scores"].items():
         data = open(path, "rb").read()
@@ -74,7 +78,8 @@ def rescore_fold(run: str, fold_json: str) -> dict:
         if not low <= ensemble[0] < high:
             rows[path] = {"label": label, "run": float(base[0]), "tiles": float(base[0]), "passes": [0, 0]}
             continue
-        views = [whole] + square_tiles(load_rgb(data), size)
+        tiled = tiled_low <= ensemble[0] < tiled_high
+        views = [whole] + (square_tiles(load_rgb(data), size) if tiled else [])
         logits = boosted.logit(member.predict(member.features(np.stack(views))))
         mixed = logits[0] if len(views) == 1 else 0.5 * logits[0] + 0.5 * logits[1:].mean()
         scores = [boosted.blend(base, boosted.sigmoid(np.array([x])), member.weight, boosted.LOGIT)[0]
@@ -105,6 +110,9 @@ def summary(folds: list[dict]) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.member_tiles", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work_dir", action="append", required=True, help="a source_folds --work_dir (repeatable)")
+    parser.add_argument("--tiles_within", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
+                        help="show tiles only where the ensemble's score is in [LOW, HIGH) (default: wherever the "
+                             "member has a say)")
     parser.add_argument("--refit_member", metavar="NAME", default="base",
                         help="score the fold runs source_folds --refit_member NAME made (default: the fold runs)")
     args = parser.parse_args(argv)
@@ -113,7 +121,7 @@ def main(argv=None) -> dict:
         found = fold_runs(work_dir, args.refit_member)
         if not found:
             raise SystemExit(f"{work_dir}: no finished fold runs ({args.refit_member}); run benchmarks.source_folds")
-        total = summary([rescore_fold(run, fold_json) for run, fold_json in found])
+        total = summary([rescore_fold(run, fold_json, args.tiles_within) for run, fold_json in found])
         result["work_dirs"][work_dir] = total
         rows.append([work_dir, len(found), total["images"], total["errors_run"], total["errors_tiles"],
                      len(total["fixed"]), len(total["broken"]), total["backbone_passes_run"],
