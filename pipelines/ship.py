@@ -29,7 +29,6 @@ from pipelines import cli, options
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the repository keeps no file over 5 MB
 BAND_KEYS = (runs.REVIEW_BAND_KEY, "review_band_source")  # the chosen band, in the shipped metadata
 PROVENANCE_KEYS = ("source_disjoint", "source_disjoint_run", "band_fold_runs")  # the fold runs it was chosen on
-DEFAULT_REVIEW_TARGET = 0.99
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -47,9 +46,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="With --folds: where to write the band chosen on them, with the fold run's summary and "
                              "provenance; without: the band to ship, read from such a file (what `make model` uses).")
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--review_target", type=float, default=None,
+    choice.add_argument("--review_target", type=float, default=0.99,
                         help="With --folds: the band is the widest with this accuracy outside it, on each side of the "
-                             "threshold (default 0.99 when --review_coverage is not given).")
+                             "threshold.")
     choice.add_argument("--review_coverage", type=float, default=None,
                         help="With --folds: the band leaves this share of the scores outside it, the least sure "
                              "inside, equally sure on both sides (holds better on new sources than a target).")
@@ -114,7 +113,7 @@ def _chosen_band(args: argparse.Namespace, threshold: float) -> dict:
                              f"got {args.review_coverage}")
         fold_runs = [json.loads(storage.read_bytes(path)) for path in args.folds]
         rule = ({"review_coverage": args.review_coverage} if args.review_coverage is not None
-                else {"review_target": args.review_target or DEFAULT_REVIEW_TARGET})
+                else {"review_target": args.review_target})
         chosen = {**_source_disjoint(fold_runs), **_unseen_source_band(fold_runs, threshold, **rule)}
         if args.review_band_file:
             if runs.REVIEW_BAND_KEY not in chosen:
